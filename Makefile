@@ -1,0 +1,49 @@
+# Loupe: two commands for a newcomer (`make run`, `make test`); the rest is for developers.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint bench install migrate seed serve clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip wheel
+	$(PY) -m pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+seed: migrate
+	$(PY) manage.py seed_demo
+
+## make run: install, migrate, seed the demo, serve on http://127.0.0.1:8000 (SQLite, local media)
+run: seed
+	$(PY) manage.py collectstatic --noinput -v0
+	@echo "Loupe is serving on http://$(HOST):$(PORT)/ (API docs: http://$(HOST):$(PORT)/api/docs/)"
+	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) config.asgi:application
+
+serve: install
+	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) config.asgi:application
+
+## make test: install and run the whole test suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
+test: install
+	$(PY) manage.py makemigrations --check --dry-run -v0
+	$(PY) -m pytest -q -p no:cacheprovider
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check . || true
+
+## make bench: ingest throughput vs raw COPY on PostgreSQL (needs DATABASE_URL or a local server)
+bench: install
+	$(PY) bench/ingest.py
+
+clean:
+	rm -rf var

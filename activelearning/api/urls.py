@@ -1,0 +1,10 @@
+from django.urls import path, re_path
+
+from activelearning.api import views
+
+urlpatterns = [
+    # Any path segment reaches the view, so a malformed hash gets a 400 with a reason, not a bare 404.
+    re_path(r"^media/(?P<sha256>.+)$", views.MediaView.as_view(), name="media"),
+    path("events", views.EventsView.as_view(), name="events"),
+    path("heartbeat", views.HeartbeatView.as_view(), name="heartbeat"),
+]

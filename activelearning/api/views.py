@@ -1,0 +1,123 @@
+"""Device API (API.md, "Devices"): thin views over the ingest services."""
+
+from __future__ import annotations
+
+import orjson
+from django.conf import settings
+from django.http import HttpResponse
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from activelearning.api.serializers import (
+    AssetSerializer,
+    ErrorSerializer,
+    EventBatchResponseSerializer,
+    HeartbeatResponseSerializer,
+    HeartbeatSerializer,
+)
+from activelearning.events import BatchMalformed, BatchTooLarge
+from activelearning.ingest import ingest_events
+from activelearning.services import record_heartbeat
+from activelearning.uploads import check_sha256, store_media
+from annotations.auth import DeviceTokenAuthentication, touch_last_seen
+from annotations.errors import InvalidInput, TooLarge
+from annotations.models import Asset, Device
+
+ERRORS = {status: OpenApiResponse(ErrorSerializer) for status in (400, 401, 403, 404, 409, 413, 415, 422)}
+
+
+class DeviceView(APIView):
+    authentication_classes = [DeviceTokenAuthentication]
+    permission_classes = [IsAuthenticated]
+
+    @property
+    def device(self) -> Device:
+        return self.request.auth  # type: ignore[return-value]
+
+
+def _content_length(request: Request) -> int | None:
+    raw = request.META.get("CONTENT_LENGTH")
+    if raw in (None, ""):
+        return None
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise InvalidInput("Content-Length is not a number.", code="invalid_content_length") from exc
+    if value < 0:
+        raise InvalidInput("Content-Length is negative.", code="invalid_content_length")
+    return value
+
+
+class MediaView(DeviceView):
+    """`PUT /api/v1/media/{sha256}` uploads a frame or clip; `HEAD` tells whether the server has it."""
+
+    @extend_schema(
+        operation_id="media_upload",
+        request={"image/jpeg": OpenApiTypes.BINARY, "image/png": OpenApiTypes.BINARY,
+                 "video/mp4": OpenApiTypes.BINARY},
+        responses={200: AssetSerializer, 201: AssetSerializer, **ERRORS},
+        parameters=[OpenApiParameter("sha256", str, OpenApiParameter.PATH, description="64 lowercase hex")],
+    )
+    def put(self, request: Request, sha256: str) -> Response:
+        outcome = store_media(
+            device=self.device, sha256=sha256, content_type=request.META.get("CONTENT_TYPE", ""),
+            content_length=_content_length(request), read=request._request.read,
+        )
+        touch_last_seen(self.device)
+        return Response(_asset_payload(outcome.asset), status=201 if outcome.created else 200)
+
+    @extend_schema(operation_id="media_exists", responses={200: None, 404: None},
+                   parameters=[OpenApiParameter("sha256", str, OpenApiParameter.PATH)])
+    def head(self, request: Request, sha256: str) -> HttpResponse:
+        check_sha256(sha256)
+        exists = Asset.objects.filter(sha256=sha256).exists()
+        return HttpResponse(status=200 if exists else 404)
+
+
+def _asset_payload(asset: Asset) -> dict[str, object]:
+    return AssetSerializer(asset).data  # type: ignore[return-value]
+
+
+class EventsView(DeviceView):
+    """`POST /api/v1/events`: a batch of device events, one result per event."""
+
+    @extend_schema(
+        operation_id="events_ingest",
+        request={"application/json": {"$ref": "#/components/schemas/_BatchDoc"}},
+        responses={200: EventBatchResponseSerializer, **ERRORS},
+    )
+    def post(self, request: Request) -> HttpResponse:
+        length = _content_length(request)
+        if length is not None and length > settings.LOUPE_MAX_BATCH_BYTES:
+            raise TooLarge(f"The batch body is {length} bytes; the limit is {settings.LOUPE_MAX_BATCH_BYTES}.",
+                           code="batch_too_large", details={"max_bytes": settings.LOUPE_MAX_BATCH_BYTES})
+        try:
+            results = ingest_events(device=self.device, body=request._request.body)
+        except BatchMalformed as exc:
+            raise InvalidInput(str(exc), code="malformed_json") from exc
+        except BatchTooLarge as exc:
+            raise TooLarge(str(exc), code="batch_too_large",
+                           details={"events": exc.count, "max_events": exc.limit}) from exc
+        touch_last_seen(self.device)
+        body = orjson.dumps({"results": [r.as_dict() for r in results]})
+        return HttpResponse(body, content_type="application/json")
+
+
+class HeartbeatView(DeviceView):
+    """`POST /api/v1/heartbeat`: device and camera health; answers with the desired model and server time."""
+
+    @extend_schema(operation_id="device_heartbeat", request=HeartbeatSerializer,
+                   responses={200: HeartbeatResponseSerializer, **ERRORS})
+    def post(self, request: Request) -> Response:
+        serializer = HeartbeatSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        cameras = data.pop("cameras", [])
+        record_heartbeat(device=self.device, health=data, cameras=cameras)
+        # The model registry (issue: models in the loop) fills `model`; until a champion exists it is null.
+        return Response({"model": None, "server_time": timezone.now().isoformat()})

@@ -1,0 +1,331 @@
+"""Event ingest: validate a device's batch, store each event once, and queue what deserves review.
+
+One transaction per batch and a constant number of round trips whatever its size: one multi-row
+`INSERT … ON CONFLICT DO NOTHING RETURNING` for predictions (the unique (device, event id) index is
+the idempotency guarantee, so concurrent re-sends store each event once) and one for review items.
+"""
+
+from __future__ import annotations
+
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from activelearning.events import Event, ParsedEvent, parse_batch
+from activelearning.policy import DEVICE_REASONS, Decision, EventFacts, route_event
+from activelearning.selectors import current_policy
+from annotations.models import Asset, Camera, Device, Prediction, PredictionSource
+from reviewer.models import ReviewItem
+
+
+@dataclass
+class EventResult:
+    id: str
+    status: str  # created | duplicate | rejected
+    error: dict[str, Any] | None = None
+    review_item: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "status": self.status}
+        if self.error is not None:
+            out["error"] = self.error
+        if self.review_item is not None:
+            out["review_item"] = self.review_item
+        return out
+
+
+class EventRejected(Exception):
+    def __init__(self, code: str, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.code, self.message, self.details = code, message, details or {}
+
+
+@dataclass
+class _AssetFacts:
+    id: int
+    kind: str
+    width: int
+    height: int
+    frame_count: int | None
+    brightness: float | None
+    blur: float | None
+
+
+@dataclass
+class _Row:
+    """A validated event ready to store."""
+
+    slot: int
+    event: Event
+    payload_hash: str
+    camera: Camera
+    asset: _AssetFacts | None
+    detections: list[dict[str, Any]]
+    decision: Decision | None
+
+
+def _clip_box(box: list[float], width: int, height: int) -> list[float]:
+    """Clip [x, y, w, h] to the image; refuse a box with no area inside it."""
+    x, y, w, h = box
+    if w <= 0 or h <= 0:
+        raise EventRejected("invalid_box", f"Box {box} has zero or negative size.")
+    x0, y0 = max(0.0, x), max(0.0, y)
+    x1, y1 = min(float(width), x + w), min(float(height), y + h)
+    if x1 <= x0 or y1 <= y0:
+        raise EventRejected("invalid_box", f"Box {box} lies entirely outside the {width}×{height} image.")
+    return [round(x0, 2), round(y0, 2), round(x1 - x0, 2), round(y1 - y0, 2)]
+
+
+def _validate(
+    event: Event,
+    *,
+    cameras: dict[str, Camera],
+    assets: dict[str, _AssetFacts],
+    labels: frozenset[str],
+    latest_allowed: datetime,
+) -> tuple[Camera, _AssetFacts | None, list[dict[str, Any]]]:
+    camera = cameras.get(event.camera)
+    if camera is None:
+        raise EventRejected("unknown_camera", f"Camera {event.camera!r} is not one of this device's cameras.",
+                            {"camera": event.camera})
+    if event.captured_at > latest_allowed:
+        raise EventRejected("invalid_timestamp", "captured_at is in the future beyond the allowed clock skew.",
+                            {"captured_at": event.captured_at.isoformat()})
+    if event.reason is not None and event.reason not in DEVICE_REASONS:
+        raise EventRejected("invalid_reason", f"Unknown reason {event.reason!r}.",
+                            {"allowed": list(DEVICE_REASONS)})
+    if event.type == "count":
+        if event.count is None:
+            raise EventRejected("invalid_event", "A count event needs `count`.")
+        if event.detections:
+            raise EventRejected("invalid_event", "A count event carries no detections.")
+        return camera, None, []
+    if event.asset is None:
+        raise EventRejected("invalid_event", f"A {event.type} event needs `asset` (upload it first).")
+    asset = assets.get(event.asset)
+    if asset is None:
+        raise EventRejected("asset_missing", "The asset has not been uploaded; PUT /api/v1/media/{sha256} first.",
+                            {"asset": event.asset})
+    if asset.kind == "clip":
+        if event.frame_index is not None and asset.frame_count is not None and event.frame_index >= asset.frame_count:
+            raise EventRejected("invalid_frame_index",
+                                f"frame_index {event.frame_index} is past the clip's {asset.frame_count} frames.")
+    elif event.frame_index not in (None, 0):
+        raise EventRejected("invalid_frame_index", "A still frame has only frame_index 0.")
+    if len(event.detections) > settings.LOUPE_MAX_DETECTIONS:
+        raise EventRejected("too_many_detections", f"More than {settings.LOUPE_MAX_DETECTIONS} detections.")
+    detections = []
+    for det in event.detections:
+        if labels and det.label not in labels:
+            raise EventRejected("unknown_label", f"Label {det.label!r} is not a class of this project.",
+                                {"label": det.label, "classes": sorted(labels)})
+        if not 0.0 <= det.score <= 1.0:
+            raise EventRejected("invalid_score", f"Score {det.score} is outside [0, 1].")
+        stored: dict[str, Any] = {"label": det.label, "score": det.score,
+                                  "box": _clip_box(det.box, asset.width, asset.height)}
+        if det.track_id is not None:
+            stored["track_id"] = det.track_id
+        detections.append(stored)
+    return camera, asset, detections
+
+
+def _load_assets(hashes: set[str]) -> dict[str, _AssetFacts]:
+    if not hashes:
+        return {}
+    rows = Asset.objects.filter(sha256__in=hashes).values_list(
+        "sha256", "id", "kind", "width", "height", "frame_count", "brightness", "blur"
+    )
+    return {sha: _AssetFacts(*rest) for sha, *rest in rows}
+
+
+def ingest_events(*, device: Device, body: bytes) -> list[EventResult]:
+    """Store a batch of device events; one result per event, in order. See API.md for the contract."""
+    parsed = parse_batch(body, max_events=settings.LOUPE_MAX_BATCH_EVENTS)
+    results: list[EventResult | None] = [None] * len(parsed)
+    project = device.project
+    now = timezone.now()
+    latest_allowed = now + timedelta(seconds=settings.LOUPE_MAX_CLOCK_SKEW_SECONDS)
+    cameras = {camera.name: camera for camera in Camera.objects.filter(device=device).select_related("site")}
+    assets = _load_assets({p.event.asset for p in parsed if p.event is not None and p.event.asset})
+    labels = frozenset(project.label_classes or ())
+    policy_version, policy = current_policy(project)
+
+    rows: list[_Row] = []
+    first_by_id: dict[str, ParsedEvent] = {}
+    for item in parsed:
+        if item.event is None:
+            results[item.index] = _rejected(item.raw_id, item.error_code, item.error_message)
+            continue
+        earlier = first_by_id.get(item.event.id)
+        if earlier is not None:  # the same id twice in one batch: judged like a re-send
+            results[item.index] = (
+                EventResult(item.event.id, "duplicate") if earlier.payload_hash == item.payload_hash
+                else _rejected(item.event.id, "id_conflict", "This id was already used with another payload.")
+            )
+            continue
+        first_by_id[item.event.id] = item
+        try:
+            camera, asset, detections = _validate(
+                item.event, cameras=cameras, assets=assets, labels=labels, latest_allowed=latest_allowed
+            )
+        except EventRejected as exc:
+            results[item.index] = _rejected(item.event.id, exc.code, exc.message, exc.details)
+            continue
+        decision = None
+        if item.event.type != "count":
+            decision = route_event(policy, EventFacts(
+                event_type=item.event.type,
+                device_reason=item.event.reason,
+                scores=[d["score"] for d in detections],
+                labels=[d["label"] for d in detections],
+                site=camera.site.name,
+                brightness=asset.brightness if asset else None,
+                blur=asset.blur if asset else None,
+                sample_key=f"{device.pk}:{item.event.id}",
+            ))
+        rows.append(_Row(item.index, item.event, item.payload_hash, camera, asset, detections, decision))
+
+    if rows:
+        with transaction.atomic():
+            created = _insert_predictions(device, rows, now)
+            _judge_existing(device, [r for r in rows if r.event.id not in created], results)
+            new_rows = [r for r in rows if r.event.id in created]
+            item_ids = _queue_items(device, new_rows, created, policy, policy_version)
+            for row in new_rows:
+                results[row.slot] = EventResult(row.event.id, "created", review_item=item_ids.get(row.event.id))
+    return [r for r in results if r is not None]
+
+
+def _rejected(event_id: str, code: str, message: str, details: dict[str, Any] | None = None) -> EventResult:
+    return EventResult(event_id, "rejected", error={"code": code, "message": message, "details": details or {}})
+
+
+_PREDICTION_COLUMNS = (
+    "project_id", "device_id", "camera_id", "asset_id", "source", "event_id", "event_type", "payload_hash",
+    "captured_at", "received_at", "model_name", "model_version", "model_sha256", "frame_index", "detections",
+    "detection_count", "count_name", "count_value", "reason", "context",
+)
+
+
+def _insert_predictions(device: Device, rows: list[_Row], now: datetime) -> dict[str, int]:
+    """Insert the batch in one statement; return {event id: prediction id} for the rows that were new."""
+    ops = connection.ops
+    received = ops.adapt_datetimefield_value(now)
+    params: list[Any] = []
+    for row in rows:
+        event, model = row.event, row.event.model
+        params.extend((
+            device.project_id, device.pk, row.camera.pk, row.asset.id if row.asset else None,
+            PredictionSource.DEVICE, event.id, event.type, row.payload_hash,
+            ops.adapt_datetimefield_value(event.captured_at), received,
+            model.name if model else "", model.version if model else "", model.sha256 if model else "",
+            event.frame_index, orjson.dumps(row.detections).decode(), len(row.detections),
+            event.count.name if event.count else "", event.count.value if event.count else None,
+            event.reason or "", orjson.dumps(event.context).decode(),
+        ))
+    placeholders = "(" + ", ".join(["%s"] * len(_PREDICTION_COLUMNS)) + ")"
+    sql = (
+        f"INSERT INTO {Prediction._meta.db_table} ({', '.join(_PREDICTION_COLUMNS)}) "
+        f"VALUES {', '.join([placeholders] * len(rows))} "
+        "ON CONFLICT DO NOTHING RETURNING id, event_id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {event_id: pk for pk, event_id in cursor.fetchall()}
+
+
+def _judge_existing(device: Device, rows: list[_Row], results: list[EventResult | None]) -> None:
+    """Events whose id the device already used: a re-send (same payload) or a conflict (the original stands)."""
+    if not rows:
+        return
+    stored = dict(
+        Prediction.objects.filter(device=device, event_id__in=[r.event.id for r in rows])
+        .values_list("event_id", "payload_hash")
+    )
+    for row in rows:
+        if stored.get(row.event.id) == row.payload_hash:
+            results[row.slot] = EventResult(row.event.id, "duplicate")
+        else:
+            results[row.slot] = _rejected(row.event.id, "id_conflict",
+                                          "This event id was already stored with a different payload.")
+
+
+def _queue_items(
+    device: Device, rows: list[_Row], created: dict[str, int], policy: dict[str, Any], policy_version: int | None
+) -> dict[str, int]:
+    """Create review items for the new events the policy queued, within the budget caps."""
+    wanted = [r for r in rows if r.decision is not None and r.decision.queue]
+    if not wanted:
+        return {}
+    allowed = _within_caps(device, wanted, policy.get("caps") or {})
+    items = [
+        ReviewItem(
+            project_id=device.project_id,
+            asset_id=row.asset.id if row.asset else None,
+            prediction_id=created[row.event.id],
+            site_id=row.camera.site_id,
+            camera_id=row.camera.pk,
+            reason=row.decision.reason,
+            priority=row.decision.priority,
+            score_parts=row.decision.parts,
+            policy_version=policy_version,
+            required_overlap=device.project.consensus_overlap,
+        )
+        for row in allowed
+        if row.decision is not None
+    ]
+    ReviewItem.objects.bulk_create(items)
+    return {row.event.id: item.pk for row, item in zip(allowed, items, strict=True)}
+
+
+_CAP_WINDOWS = {"per_minute": timedelta(minutes=1), "per_hour": timedelta(hours=1), "per_day": timedelta(days=1)}
+
+
+def _within_caps(device: Device, wanted: list[_Row], caps: dict[str, int | None]) -> list[_Row]:
+    """Keep the highest-priority rows that fit the project's and each site's budget.
+
+    Call inside the batch transaction. On PostgreSQL a transaction-scoped advisory lock per project makes
+    count-then-insert safe across concurrent batches; SQLite already serialises writers.
+    """
+    active = {name: cap for name, cap in caps.items() if cap is not None}
+    if not active:
+        return wanted
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [0x4C0_0E, device.project_id])
+    now = timezone.now()
+    base = ReviewItem.objects.filter(project_id=device.project_id)
+    remaining: dict[str, float] = {}
+    for name, window in _CAP_WINDOWS.items():
+        if name in active:
+            remaining[name] = active[name] - base.filter(created_at__gte=now - window).count()
+    site_remaining: Counter[int] = Counter()
+    per_site = active.get("per_site_per_day")
+    if per_site is not None:
+        for site_id in {r.camera.site_id for r in wanted}:
+            site_remaining[site_id] = per_site - base.filter(
+                site_id=site_id, created_at__gte=now - _CAP_WINDOWS["per_day"]
+            ).count()
+    kept: list[_Row] = []
+    for row in sorted(wanted, key=lambda r: -(r.decision.priority if r.decision else 0)):
+        assert row.decision is not None
+        if not row.decision.exempt_from_caps:
+            if any(left <= 0 for left in remaining.values()):
+                continue
+            if per_site is not None and site_remaining[row.camera.site_id] <= 0:
+                continue
+            for name in remaining:
+                remaining[name] -= 1
+            site_remaining[row.camera.site_id] -= 1
+        kept.append(row)
+    kept.sort(key=lambda r: r.slot)
+    return kept
+
+

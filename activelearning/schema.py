@@ -1,0 +1,13 @@
+"""OpenAPI post-processing: add the msgspec-derived event schemas, so the Structs stay the one source."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from activelearning.events import event_json_schema
+
+
+def add_event_components(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas.update(event_json_schema()["components"])
+    return result

@@ -1,0 +1,59 @@
+"""Writes for the learning side that are not the ingest hot path: device health, routing policy edits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from activelearning.models import RoutingPolicy
+from activelearning.policy import PolicyInvalid, validate_policy
+from annotations.errors import Conflict, Unprocessable
+from annotations.models import AuditEvent, Camera, Device, Project
+
+_HEALTH_FIELDS = ("software_version", "model_sha256", "uptime_seconds", "disk_free_bytes", "temperature_c",
+                  "fps", "dropped_frames", "outbox_depth")
+
+
+@transaction.atomic
+def record_heartbeat(*, device: Device, health: dict[str, Any], cameras: list[dict[str, Any]]) -> None:
+    """Store a device's health and each camera's status; refuse the whole heartbeat if a camera is not its own."""
+    own = {camera.name: camera for camera in Camera.objects.select_for_update().filter(device=device)}
+    unknown = sorted({c["name"] for c in cameras} - own.keys())
+    if unknown:
+        raise Unprocessable("These cameras are not this device's.", code="unknown_camera",
+                            details={"cameras": unknown})
+    now = timezone.now()
+    updates = {name: health[name] for name in _HEALTH_FIELDS if name in health}
+    Device.objects.filter(pk=device.pk).update(last_seen_at=now, **updates)
+    for report in cameras:
+        camera = own[report["name"]]
+        camera.status = {k: v for k, v in report.items() if k != "name"}
+        camera.last_seen_at = now
+        camera.save(update_fields=["status", "last_seen_at"])
+
+
+def save_policy(*, project: Project, document: Any, user: AbstractBaseUser | None) -> RoutingPolicy:
+    """Validate and store a new version of the project's routing policy; the old versions stay."""
+    try:
+        validate_policy(document)
+    except PolicyInvalid as exc:
+        raise Unprocessable("The routing policy is not valid.", code="invalid_policy",
+                            details={"errors": exc.errors}) from exc
+    try:
+        with transaction.atomic():
+            latest = RoutingPolicy.objects.filter(project=project).aggregate(v=Max("version"))["v"] or 0
+            policy = RoutingPolicy.objects.create(project=project, version=latest + 1, document=document,
+                                                  created_by=user)
+            AuditEvent.objects.create(
+                project=project, actor=user, action="policy.saved", object_type="routing_policy",
+                object_id=str(policy.pk), before=None, after={"version": policy.version, "document": document},
+            )
+    except IntegrityError as exc:
+        # Two admins saved at once: the unique (project, version) refused the second.
+        raise Conflict("Another policy version was saved at the same moment; reload and retry.",
+                       code="policy_version_conflict") from exc
+    return policy

@@ -1,0 +1,71 @@
+"""Device authentication: `Authorization: Bearer <device token>`, looked up by its sha256."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.request import Request
+
+from annotations.errors import Unauthenticated
+from annotations.models import Device
+
+
+class DevicePrincipal:
+    """What `request.user` is for a device request: the device, never a person."""
+
+    is_authenticated = True
+    is_anonymous = False
+    is_staff = False
+
+    def __init__(self, device: Device) -> None:
+        self.device = device
+
+    def __str__(self) -> str:
+        return f"device {self.device}"
+
+
+class DeviceTokenAuthentication(BaseAuthentication):
+    keyword = b"bearer"
+
+    def authenticate(self, request: Request) -> tuple[DevicePrincipal, Device] | None:
+        header = get_authorization_header(request).split()
+        if not header or header[0].lower() != self.keyword:
+            raise Unauthenticated("A device token is required: `Authorization: Bearer <token>`.")
+        if len(header) != 2:
+            raise Unauthenticated("Malformed Authorization header.", code="authentication_failed")
+        try:
+            token = header[1].decode("ascii")
+        except UnicodeDecodeError as exc:
+            raise Unauthenticated("Malformed token.", code="authentication_failed") from exc
+        device = (
+            Device.objects.select_related("project", "site")
+            .filter(token_hash=Device.hash_token(token))
+            .first()
+        )
+        if device is None:
+            raise Unauthenticated("Unknown device token.", code="authentication_failed")
+        if device.revoked_at is not None:
+            raise Unauthenticated("This device token has been revoked.", code="token_revoked")
+        return DevicePrincipal(device), device
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="loupe-device"'
+
+
+def touch_last_seen(device: Device) -> None:
+    """Record that the device spoke, at most once a minute to keep the hot path write-free."""
+    now = timezone.now()
+    if device.last_seen_at is None or (now - device.last_seen_at).total_seconds() > 60:
+        Device.objects.filter(pk=device.pk).update(last_seen_at=now)
+        device.last_seen_at = now
+
+
+class DeviceTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+    target_class = "annotations.auth.DeviceTokenAuthentication"
+    name = "deviceToken"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {"type": "http", "scheme": "bearer", "description": "Per-device token (create_device)."}

@@ -1,0 +1,308 @@
+"""Projects, where data comes from (sites, cameras, devices), what it is (assets), what models said about it
+(predictions), what people said about it (annotation versions), and the audit trail."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin"
+    ANNOTATOR = "annotator"
+    REVIEWER = "reviewer"
+    MANAGER = "manager"
+    OPERATOR = "operator"
+
+
+class Project(models.Model):
+    """A review programme, e.g. "store people counting", with its label classes and review settings."""
+
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    label_classes = models.JSONField(default=list, help_text="Ordered class names, e.g. ['person'].")
+    retrain_threshold = models.PositiveIntegerField(default=500)
+    consensus_overlap = models.PositiveSmallIntegerField(default=1)
+    qa_sample_rate = models.FloatField(default=0.1)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(qa_sample_rate__gte=0) & Q(qa_sample_rate__lte=1),
+                name="project_qa_rate_in_unit_interval",
+            ),
+            models.CheckConstraint(condition=Q(consensus_overlap__gte=1), name="project_overlap_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class Membership(models.Model):
+    """A user's role in a project; managers and operators are further limited to `sites`."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    sites = models.ManyToManyField("Site", blank=True, related_name="scoped_members")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "user"], name="membership_one_per_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user} as {self.role} in {self.project}"
+
+
+class Site(models.Model):
+    """A store, a depot or a bus route: where cameras are."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="sites")
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=32, default="store", help_text="store, bus, depot, ...")
+    timezone = models.CharField(max_length=64, default="UTC")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "name"], name="site_name_unique_in_project")]
+
+    def __str__(self) -> str:
+        return f"{self.project.slug}/{self.name}"
+
+
+class Device(models.Model):
+    """An edge box. It authenticates with a bearer token stored only as a sha256 hash."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="devices")
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="devices")
+    name = models.CharField(max_length=120)
+    token_hash = models.CharField(max_length=64, unique=True)
+    token_prefix = models.CharField(max_length=12, help_text="First characters, to recognise a token.")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    software_version = models.CharField(max_length=64, blank=True)
+    model_sha256 = models.CharField(max_length=64, blank=True)
+    uptime_seconds = models.BigIntegerField(null=True, blank=True)
+    disk_free_bytes = models.BigIntegerField(null=True, blank=True)
+    temperature_c = models.FloatField(null=True, blank=True)
+    fps = models.FloatField(null=True, blank=True)
+    dropped_frames = models.BigIntegerField(null=True, blank=True)
+    outbox_depth = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "name"], name="device_name_unique_in_project")]
+
+    def __str__(self) -> str:
+        return f"{self.project.slug}/{self.name}"
+
+    @staticmethod
+    def hash_token(token: str) -> str:
+        # Tokens are 256-bit random, so a fast hash is enough (no dictionary to guard against).
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    @staticmethod
+    def new_token() -> str:
+        return "ld_" + secrets.token_urlsafe(32)
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class Camera(models.Model):
+    """A camera at a site, fed by one device; events name it by `name`."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="cameras")
+    device = models.ForeignKey(Device, on_delete=models.SET_NULL, null=True, blank=True, related_name="cameras")
+    name = models.CharField(max_length=120)
+    status = models.JSONField(default=dict, blank=True, help_text="Last status reported in a heartbeat.")
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["site", "name"], name="camera_name_unique_in_site")]
+
+    def __str__(self) -> str:
+        return f"{self.site}/{self.name}"
+
+
+class AssetKind(models.TextChoices):
+    FRAME = "frame"
+    CLIP = "clip"
+
+
+class Asset(models.Model):
+    """A frame or clip, stored once by content hash whatever number of events point at it."""
+
+    sha256 = models.CharField(max_length=64, unique=True)
+    kind = models.CharField(max_length=8, choices=AssetKind.choices)
+    content_type = models.CharField(max_length=32)
+    file = models.FileField(max_length=255)
+    size_bytes = models.BigIntegerField()
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    fps = models.FloatField(null=True, blank=True)
+    frame_count = models.PositiveIntegerField(null=True, blank=True)
+    duration_seconds = models.FloatField(null=True, blank=True)
+    brightness = models.FloatField(null=True, blank=True, help_text="Mean luma in [0, 1].")
+    blur = models.FloatField(null=True, blank=True, help_text="Variance of the Laplacian; low is blurry.")
+    uploaded_by = models.ForeignKey(Device, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(sha256__regex=r"^[0-9a-f]{64}$"), name="asset_sha256_is_hex"),
+            models.CheckConstraint(condition=Q(width__gt=0) & Q(height__gt=0), name="asset_has_size"),
+            models.CheckConstraint(
+                condition=Q(kind="frame") | (Q(fps__gt=0) & Q(frame_count__gt=0)), name="asset_clip_has_timing"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.sha256[:12]}"
+
+
+class PredictionSource(models.TextChoices):
+    DEVICE = "device"
+    SERVER = "server"
+
+
+class Prediction(models.Model):
+    """What a model said about an asset (or, for `count` events, about a camera at a time).
+
+    Detections are stored compactly on the row as JSON (label, score, box [x, y, w, h] in pixels,
+    track id) rather than one row per box: ingest writes hundreds of thousands of boxes a minute.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="predictions")
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, null=True, blank=True, related_name="predictions")
+    camera = models.ForeignKey(Camera, on_delete=models.CASCADE, null=True, blank=True, related_name="predictions")
+    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, null=True, blank=True, related_name="predictions")
+    source = models.CharField(max_length=8, choices=PredictionSource.choices, default=PredictionSource.DEVICE)
+    event_id = models.CharField(max_length=128, blank=True)
+    event_type = models.CharField(max_length=16)
+    payload_hash = models.CharField(max_length=64, help_text="sha256 of the canonical event, for id_conflict.")
+    captured_at = models.DateTimeField()
+    received_at = models.DateTimeField()
+    model_name = models.CharField(max_length=120, blank=True)
+    model_version = models.CharField(max_length=64, blank=True)
+    model_sha256 = models.CharField(max_length=64, blank=True)
+    frame_index = models.IntegerField(null=True, blank=True)
+    detections = models.JSONField(default=list)
+    detection_count = models.PositiveIntegerField(default=0)
+    count_name = models.CharField(max_length=64, blank=True)
+    count_value = models.IntegerField(null=True, blank=True)
+    reason = models.CharField(max_length=32, blank=True)
+    context = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [
+            # Idempotency of device events: re-sends hit this and are reported as duplicates.
+            models.UniqueConstraint(
+                fields=["device", "event_id"], condition=Q(device__isnull=False), name="prediction_event_once"
+            ),
+            models.CheckConstraint(condition=Q(count_value__isnull=True) | Q(count_value__gte=0),
+                                   name="prediction_count_non_negative"),
+            models.CheckConstraint(condition=Q(frame_index__isnull=True) | Q(frame_index__gte=0),
+                                   name="prediction_frame_index_non_negative"),
+        ]
+        indexes = [
+            models.Index(fields=["camera", "captured_at"], name="prediction_camera_time"),
+            models.Index(fields=["asset"], name="prediction_asset"),
+            models.Index(fields=["project", "captured_at"], name="prediction_project_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.event_id}"
+
+
+class Verdict(models.TextChoices):
+    CONFIRM = "confirm"
+    CORRECT = "correct"
+    UNUSABLE = "unusable"
+
+
+class Annotation(models.Model):
+    """One version of a person's boxes/count for an asset. Append-only: a change is a new version."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="annotations")
+    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="annotations")
+    review_item_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    version = models.PositiveIntegerField()
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="annotations")
+    source_prediction = models.ForeignKey(
+        Prediction, on_delete=models.SET_NULL, null=True, blank=True, related_name="annotations"
+    )
+    boxes = models.JSONField(default=list)
+    count = models.IntegerField(null=True, blank=True)
+    verdict = models.CharField(max_length=16, choices=Verdict.choices, default=Verdict.CORRECT)
+    note = models.TextField(blank=True)
+    diff = models.JSONField(default=dict, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    submitted_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["asset", "version"], name="annotation_version_unique"),
+            models.CheckConstraint(condition=Q(count__isnull=True) | Q(count__gte=0),
+                                   name="annotation_count_non_negative"),
+            models.CheckConstraint(condition=Q(started_at__isnull=True) | Q(started_at__lte=F("submitted_at")),
+                                   name="annotation_started_before_submitted"),
+        ]
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.pk is not None:
+            raise AppendOnlyError("annotation versions are append-only; store a new version instead")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("annotation versions are append-only")
+
+
+class AppendOnlyError(RuntimeError):
+    """An attempt to change or delete an append-only record."""
+
+
+class AuditQuerySet(models.QuerySet["AuditEvent"]):
+    def update(self, **kwargs: object) -> int:
+        raise AppendOnlyError("audit events cannot be updated")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("audit events cannot be deleted")
+
+
+class AuditEvent(models.Model):
+    """Who changed what, when, with the state before and after. Append-only."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                              related_name="+")
+    actor_device = models.ForeignKey(Device, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    action = models.CharField(max_length=64)
+    object_type = models.CharField(max_length=64)
+    object_id = models.CharField(max_length=64)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AuditQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["object_type", "object_id", "created_at"], name="audit_object"),
+            models.Index(fields=["project", "created_at"], name="audit_project_time"),
+        ]
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.pk is not None:
+            raise AppendOnlyError("audit events are append-only")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("audit events are append-only")

@@ -1,0 +1,205 @@
+"""Loupe settings: everything comes from the environment (see DESIGN.md, "Settings and the two modes").
+
+With no variables set, Loupe runs embedded: SQLite under var/, media under var/media, an in-memory
+channel layer and eager Celery tasks, so `make run` works on any laptop.
+"""
+
+import sys
+import warnings
+from pathlib import Path
+
+import dj_database_url
+
+from config.env import ConfigError, env_bool, env_float, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("LOUPE_VAR_DIR", str(BASE_DIR / "var")) or BASE_DIR / "var")
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+DEBUG = env_bool("LOUPE_DEBUG", default=False)
+_secret = env_str("LOUPE_SECRET_KEY")
+if _secret is None:
+    if env_bool("LOUPE_PRODUCTION", default=False):
+        raise ConfigError("LOUPE_SECRET_KEY is required when LOUPE_PRODUCTION=true")
+    if env_str("DATABASE_URL") is not None:
+        warnings.warn("LOUPE_SECRET_KEY is not set: using an insecure development key", stacklevel=1)
+    _secret = "loupe-insecure-development-key-do-not-use-in-production"  # noqa: S105
+SECRET_KEY = _secret
+ALLOWED_HOSTS = env_list("LOUPE_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("LOUPE_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "channels",
+    "annotations",
+    "reviewer",
+    "activelearning",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------------
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'loupe.sqlite3'}")
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets readers proceed while the single writer commits; IMMEDIATE avoids lock upgrades.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+REQUIRE_POSTGRES = env_bool("REQUIRE_POSTGRES", default=False)
+if REQUIRE_POSTGRES and DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ConfigError("REQUIRE_POSTGRES=1 but DATABASE_URL does not point at PostgreSQL")
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis, channels, Celery ----------------------------------------------------------------------
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+    }
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_TASK_ALWAYS_EAGER = env_bool("LOUPE_CELERY_EAGER", default=False)
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CELERY_BROKER_URL = "memory://"
+    CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_SERIALIZER = "json"  # never pickle
+CELERY_ACCEPT_CONTENT = ["json"]
+
+# --- Media storage --------------------------------------------------------------------------------
+MEDIA_STORAGE = env_str("MEDIA_STORAGE", str(VAR_DIR / "media")) or ""
+MEDIA_URL = "/media/"
+if MEDIA_STORAGE.startswith("s3://"):
+    _bucket = MEDIA_STORAGE.removeprefix("s3://").strip("/")
+    STORAGES = {
+        "default": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {"bucket_name": _bucket, "querystring_auth": True, "file_overwrite": True},
+        },
+    }
+    MEDIA_ROOT = str(VAR_DIR / "media")
+else:
+    MEDIA_ROOT = MEDIA_STORAGE
+    STORAGES = {"default": {"BACKEND": "django.core.files.storage.FileSystemStorage"}}
+STORAGES["staticfiles"] = {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"}
+# Uploads are spooled to disk in this folder, hashed, verified, and only then moved into place; it sits
+# inside the media folder by default so the final move is an atomic rename on one filesystem.
+LOUPE_UPLOAD_TMP_DIR = Path(env_str("LOUPE_UPLOAD_TMP_DIR", str(Path(MEDIA_ROOT) / ".upload-tmp")) or "")
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+STATICFILES_DIRS = [p for p in [BASE_DIR / "frontend" / "dist"] if p.exists()]
+
+# --- Ingest limits (API.md: bound every upload) ---------------------------------------------------
+LOUPE_MAX_UPLOAD_BYTES = env_int("LOUPE_MAX_UPLOAD_BYTES", 64 * 1024 * 1024)
+LOUPE_MAX_PIXELS = env_int("LOUPE_MAX_PIXELS", 40_000_000)
+LOUPE_MAX_CLIP_SECONDS = env_float("LOUPE_MAX_CLIP_SECONDS", 120.0)
+LOUPE_MAX_CLIP_FRAMES = env_int("LOUPE_MAX_CLIP_FRAMES", 3600)
+LOUPE_MAX_BATCH_EVENTS = env_int("LOUPE_MAX_BATCH_EVENTS", 500)
+LOUPE_MAX_BATCH_BYTES = env_int("LOUPE_MAX_BATCH_BYTES", 16 * 1024 * 1024)
+LOUPE_MAX_CLOCK_SKEW_SECONDS = env_int("LOUPE_MAX_CLOCK_SKEW_SECONDS", 300)
+LOUPE_MAX_DETECTIONS = env_int("LOUPE_MAX_DETECTIONS", 1000)
+DATA_UPLOAD_MAX_MEMORY_SIZE = LOUPE_MAX_BATCH_BYTES
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+# --- Auth, API ------------------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+if "pytest" in sys.modules:
+    # Password hashing dominates test time otherwise; production keeps the strong default.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # noqa: S105
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "annotations.errors.api_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Loupe API",
+    "DESCRIPTION": "Device ingest and reviewer API of Loupe (see API.md).",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "activelearning.schema.add_event_components",
+    ],
+    # Swagger UI from the bundled sidecar, so /api/docs/ needs no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+EMAIL_BACKEND = env_str("LOUPE_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("LOUPE_LOG_LEVEL", "INFO")},
+    "loggers": {"django.request": {"level": "ERROR"}},
+}

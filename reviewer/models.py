@@ -1,0 +1,85 @@
+"""The review queue: one ReviewItem per thing a person should look at."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from annotations.models import Asset, Camera, Prediction, Project, Site
+
+
+class Reason(models.TextChoices):
+    LOW_CONFIDENCE = "low_confidence"
+    DISPUTED = "disputed"
+    MODEL_DISAGREEMENT = "model_disagreement"
+    OOD = "ood"
+    AUDIT_SAMPLE = "audit_sample"
+    COUNT_FLAG = "count_flag"
+    QA = "qa"
+    UNCERTAINTY = "uncertainty"
+    POLICY_RULE = "policy_rule"
+
+
+class ItemStatus(models.TextChoices):
+    PENDING = "pending"
+    LEASED = "leased"
+    SUBMITTED = "submitted"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+class ReviewItem(models.Model):
+    """Why an asset deserves a look (reason, priority and its parts), and who is looking (lease)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="review_items")
+    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, null=True, blank=True, related_name="review_items")
+    prediction = models.ForeignKey(
+        Prediction, on_delete=models.CASCADE, null=True, blank=True, related_name="review_items"
+    )
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, null=True, blank=True, related_name="review_items")
+    camera = models.ForeignKey(Camera, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    reason = models.CharField(max_length=32, choices=Reason.choices)
+    priority = models.FloatField(help_text="In [0, 1]; the claim queue serves the highest first.")
+    score_parts = models.JSONField(default=dict, help_text="Each signal's contribution, so people see why.")
+    policy_version = models.PositiveIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=ItemStatus.choices, default=ItemStatus.PENDING)
+    required_overlap = models.PositiveSmallIntegerField(default=1)
+    lease_holder = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    lease_token = models.CharField(max_length=64, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(priority__gte=0) & Q(priority__lte=1), name="item_priority_in_unit"),
+            models.CheckConstraint(condition=Q(required_overlap__gte=1), name="item_overlap_positive"),
+            models.CheckConstraint(
+                condition=~Q(status="leased") | (Q(lease_holder__isnull=False) & Q(lease_expires_at__isnull=False)),
+                name="item_lease_has_holder_and_expiry",
+            ),
+            # One item per device prediction: a re-sent event never queues twice.
+            models.UniqueConstraint(
+                fields=["prediction"], condition=Q(prediction__isnull=False), name="item_one_per_prediction"
+            ),
+        ]
+        indexes = [
+            # The claim query: highest priority pending item of a project; partial so it stays small.
+            models.Index(
+                "project", models.F("priority").desc(), "id",
+                condition=Q(status="pending"), name="item_claim_pending",
+            ),
+            # Expired leases are claimable too; this finds them without scanning pending items.
+            models.Index(
+                "project", "lease_expires_at", condition=Q(status="leased"), name="item_lease_expiry",
+            ),
+            # Budget caps count a site's items in a time window.
+            models.Index(fields=["project", "site", "created_at"], name="item_site_time"),
+            models.Index(fields=["project", "created_at"], name="item_project_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"item {self.pk} ({self.reason}, {self.priority:.2f}, {self.status})"

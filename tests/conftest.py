@@ -1,0 +1,36 @@
+"""Shared test setup: media in a temporary folder per test, and the PostgreSQL requirement for CI."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from tests.factories import DeviceKit, make_device_kit
+
+
+@pytest.fixture(autouse=True)
+def _media_root(tmp_path: Path, settings: pytest.FixtureRequest) -> Iterator[Path]:
+    media = tmp_path / "media"
+    settings.MEDIA_ROOT = str(media)  # type: ignore[attr-defined]
+    settings.LOUPE_UPLOAD_TMP_DIR = media / ".upload-tmp"  # type: ignore[attr-defined]
+    yield media
+
+
+@pytest.fixture
+def postgres() -> None:
+    """Mark a test as needing PostgreSQL: it fails under REQUIRE_POSTGRES=1 and only skips on laptops."""
+    if connection.vendor == "postgresql":
+        return
+    if settings.REQUIRE_POSTGRES or os.environ.get("CI"):
+        pytest.fail("this test needs PostgreSQL (DATABASE_URL) and REQUIRE_POSTGRES/CI is set")
+    pytest.skip("needs PostgreSQL: set DATABASE_URL=postgres://... (CI always does)")
+
+
+@pytest.fixture
+def kit(db: None) -> DeviceKit:
+    return make_device_kit()
