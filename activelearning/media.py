@@ -92,7 +92,8 @@ def _inspect_image(path: Path, content_type: str, limits: MediaLimits) -> MediaI
             with Image.open(path) as image:
                 width, height = image.size
     except Image.DecompressionBombError as exc:
-        raise MediaRejected(413, "too_many_pixels", "The image is a decompression bomb.") from exc
+        raise MediaRejected(413, "too_many_pixels", f"The image is a decompression bomb: {exc}",
+                            {"max_pixels": limits.max_pixels}) from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise MediaRejected(422, "corrupt_media", f"The image cannot be read: {exc}") from exc
     _check_pixels(width, height, limits)

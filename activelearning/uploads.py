@@ -59,6 +59,8 @@ def store_media(
 ) -> UploadOutcome:
     """Receive an upload for `sha256`; idempotent (an existing hash is returned as is, body unread)."""
     check_sha256(sha256)
+    if content_length == 0:
+        raise InvalidInput("The body is empty.", code="empty_body")
     content_type = content_type.split(";")[0].strip().lower()
     if content_type not in SUPPORTED_TYPES:
         raise UnsupportedMedia(f"Content-Type must be one of {', '.join(SUPPORTED_TYPES)}.",

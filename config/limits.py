@@ -1,0 +1,81 @@
+"""ASGI middleware bounding request bodies before Django reads them.
+
+Django's ASGI handler spools the whole body to a temporary file before any view runs, so a view-level
+check would come after a multi-gigabyte upload had been written to disk. This refuses a declared
+Content-Length over the limit at once, and stops a chunked body the moment it passes the limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+from django.conf import settings
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def body_limit_for(path: str) -> int:
+    """The most bytes a request to `path` may carry."""
+    if path.startswith("/api/v1/media/"):
+        return int(settings.LOUPE_MAX_UPLOAD_BYTES)
+    return int(settings.LOUPE_MAX_REQUEST_BYTES)
+
+
+def _declared_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+async def _send_413(send: Send, limit: int) -> None:
+    body = orjson.dumps({"error": {"code": "body_too_large",
+                                   "message": f"The request body exceeds the limit of {limit} bytes.",
+                                   "details": {"max_bytes": limit}}})
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                            (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class BodySizeLimitMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = body_limit_for(scope["path"])
+        declared = _declared_length(scope)
+        if declared is not None and declared > limit:
+            await _send_413(send, limit)
+            return
+        received = 0
+
+        async def bounded_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, bounded_receive, send)
+        except BodyTooLarge:
+            await _send_413(send, limit)
