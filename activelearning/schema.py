@@ -9,5 +9,8 @@ from activelearning.events import event_json_schema
 
 def add_event_components(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
-    schemas.update(event_json_schema()["components"])
+    for name, component in event_json_schema()["components"].items():
+        if component.get("required") == []:
+            del component["required"]  # OpenAPI 3.0 wants a non-empty list or none
+        schemas[name] = component
     return result

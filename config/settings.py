@@ -175,6 +175,7 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Loupe API",
     "DESCRIPTION": "Device ingest and reviewer API of Loupe (see API.md).",
     "VERSION": "1.0.0",
+    "OAS_VERSION": "3.1.0",  # the event schemas come from msgspec as JSON Schema 2020-12
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,

@@ -1,10 +1,12 @@
 from django.urls import path, re_path
 
-from activelearning.api import views
+from activelearning.api import policy_views, views
 
 urlpatterns = [
     # Any path segment reaches the view, so a malformed hash gets a 400 with a reason, not a bare 404.
     re_path(r"^media/(?P<sha256>.+)$", views.MediaView.as_view(), name="media"),
     path("events", views.EventsView.as_view(), name="events"),
     path("heartbeat", views.HeartbeatView.as_view(), name="heartbeat"),
+    path("projects/<int:project_id>/routing-policy", policy_views.RoutingPolicyView.as_view(),
+         name="routing-policy"),
 ]
