@@ -27,10 +27,12 @@ seed: migrate
 run: seed
 	$(PY) manage.py collectstatic --noinput -v0
 	@echo "Loupe is serving on http://$(HOST):$(PORT)/ (API docs: http://$(HOST):$(PORT)/api/docs/)"
-	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) config.asgi:application
+	$(VENV)/bin/uvicorn --host $(HOST) --port $(PORT) config.asgi:application
 
+# uvicorn streams request bodies to the app, so upload limits apply before a body is read
+# (daphne buffers the whole body in Twisted first).
 serve: install
-	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) config.asgi:application
+	$(VENV)/bin/uvicorn --host $(HOST) --port $(PORT) config.asgi:application
 
 ## make test: install and run the whole test suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
 test: install
