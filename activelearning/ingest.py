@@ -7,7 +7,6 @@ the idempotency guarantee, so concurrent re-sends store each event once) and one
 
 from __future__ import annotations
 
-
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -231,11 +230,9 @@ def _insert_predictions(device: Device, rows: list[_Row], now: datetime) -> dict
             event.reason or "", orjson.dumps(event.context).decode(),
         ))
     placeholders = "(" + ", ".join(["%s"] * len(_PREDICTION_COLUMNS)) + ")"
-    sql = (
-        f"INSERT INTO {Prediction._meta.db_table} ({', '.join(_PREDICTION_COLUMNS)}) "
-        f"VALUES {', '.join([placeholders] * len(rows))} "
-        "ON CONFLICT DO NOTHING RETURNING id, event_id"
-    )
+    # Only identifiers from our own model and placeholders are interpolated; values go as parameters.
+    table, columns, values = Prediction._meta.db_table, ", ".join(_PREDICTION_COLUMNS), ", ".join([placeholders] * len(rows))
+    sql = f"INSERT INTO {table} ({columns}) VALUES {values} ON CONFLICT DO NOTHING RETURNING id, event_id"  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return {event_id: pk for pk, event_id in cursor.fetchall()}

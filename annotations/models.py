@@ -255,6 +255,9 @@ class Annotation(models.Model):
                                    name="annotation_started_before_submitted"),
         ]
 
+    def __str__(self) -> str:
+        return f"annotation v{self.version} of {self.asset_id}"
+
     def save(self, *args: object, **kwargs: object) -> None:
         if self.pk is not None:
             raise AppendOnlyError("annotation versions are append-only; store a new version instead")
@@ -298,6 +301,9 @@ class AuditEvent(models.Model):
             models.Index(fields=["object_type", "object_id", "created_at"], name="audit_object"),
             models.Index(fields=["project", "created_at"], name="audit_project_time"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.object_type}:{self.object_id}"
 
     def save(self, *args: object, **kwargs: object) -> None:
         if self.pk is not None:

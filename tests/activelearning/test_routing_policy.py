@@ -10,8 +10,14 @@ from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
 from activelearning.models import RoutingPolicy
-from activelearning.policy import DEFAULT_POLICY, EventFacts, PolicyInvalid, route_event, uncertainty_signals, \
-    validate_policy
+from activelearning.policy import (
+    DEFAULT_POLICY,
+    EventFacts,
+    PolicyInvalid,
+    route_event,
+    uncertainty_signals,
+    validate_policy,
+)
 from activelearning.services import save_policy
 from annotations.models import AuditEvent, Membership
 from reviewer.models import ReviewItem
