@@ -35,13 +35,13 @@ serve: install
 	$(VENV)/bin/uvicorn --host $(HOST) --port $(PORT) config.asgi:application
 
 ## make test: install and run the whole test suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
-test: install
+test: install lint
 	$(PY) manage.py makemigrations --check --dry-run -v0
 	$(PY) -m pytest -q -p no:cacheprovider
 
 lint: install
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check . || true
+	$(VENV)/bin/mypy config annotations reviewer activelearning
 
 ## make bench: ingest throughput vs raw COPY on PostgreSQL (needs DATABASE_URL or a local server)
 bench: install

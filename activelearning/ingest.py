@@ -141,7 +141,11 @@ def _load_assets(hashes: set[str]) -> dict[str, _AssetFacts]:
     rows = Asset.objects.filter(sha256__in=hashes).values_list(
         "sha256", "id", "kind", "width", "height", "frame_count", "brightness", "blur"
     )
-    return {sha: _AssetFacts(*rest) for sha, *rest in rows}
+    return {
+        sha: _AssetFacts(id=pk, kind=kind, width=width, height=height, frame_count=frames, brightness=light,
+                         blur=blur)
+        for sha, pk, kind, width, height, frames, light, blur in rows
+    }
 
 
 def ingest_events(*, device: Device, body: bytes) -> list[EventResult]:

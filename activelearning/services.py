@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -36,7 +36,7 @@ def record_heartbeat(*, device: Device, health: dict[str, Any], cameras: list[di
         camera.save(update_fields=["status", "last_seen_at"])
 
 
-def save_policy(*, project: Project, document: Any, user: AbstractBaseUser | None) -> RoutingPolicy:
+def save_policy(*, project: Project, document: Any, user: User | None) -> RoutingPolicy:
     """Validate and store a new version of the project's routing policy; the old versions stay."""
     try:
         validate_policy(document)

@@ -14,7 +14,7 @@ import orjson
 from django.conf import settings
 
 Scope = dict[str, Any]
-Message = dict[str, Any]
+Message = Any
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
