@@ -212,3 +212,10 @@ def test_assets_are_shared_across_devices_but_stored_once(kit, _media_root):
     assert kit.put_media(body).status_code == 201
     assert other.put_media(body).status_code == 200
     assert Asset.objects.count() == 1
+
+
+def test_mp4_header_followed_by_garbage_is_422(kit, _media_root):
+    body = mp4_bytes()[:32] + bytes(range(256)) * 40
+    response = kit.put_media(body, "video/mp4")
+    assert_error(response, 422, "corrupt_media")
+    assert_nothing_stored(_media_root)
