@@ -50,7 +50,7 @@ class Membership(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=16, choices=Role.choices)
-    sites: models.ManyToManyField["Site", "Site"] = models.ManyToManyField(
+    sites: models.ManyToManyField[Site, Site] = models.ManyToManyField(
         "Site", blank=True, related_name="scoped_members"
     )
     created_at = models.DateTimeField(auto_now_add=True)

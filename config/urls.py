@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.http import JsonResponse
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 
@@ -9,6 +10,8 @@ def healthz(request: object) -> JsonResponse:
 
 
 urlpatterns = [
+    # Until the browser app lands, the front door is the admin (the API docs are linked from the README).
+    path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
     path("healthz", healthz),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
