@@ -26,7 +26,7 @@ class ModelRef(msgspec.Struct, forbid_unknown_fields=True):
     sha256: Annotated[str, Meta(max_length=64)] = ""
 
 
-class Detection(msgspec.Struct, forbid_unknown_fields=True):
+class Detection(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     label: Annotated[str, Meta(min_length=1, max_length=64)]
     score: float
     box: Annotated[list[float], Meta(min_length=4, max_length=4)]
@@ -75,6 +75,12 @@ class ParsedEvent:
 _event_decoder = msgspec.json.Decoder(Event)
 _batch_decoder = msgspec.json.Decoder(_Batch)
 _encoder = msgspec.json.Encoder(order="sorted")
+_plain_encoder = msgspec.json.Encoder()
+
+
+def encode_detections(detections: list[Detection]) -> str:
+    """The stored JSON of an event's detections: label, score, box and (when given) track id."""
+    return _plain_encoder.encode(detections).decode()
 
 
 def _raw_id(obj: Any) -> str:

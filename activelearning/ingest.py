@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from activelearning.events import Event, ParsedEvent, parse_batch
+from activelearning.events import Event, ParsedEvent, encode_detections, parse_batch
 from activelearning.policy import DEVICE_REASONS, Decision, EventFacts, route_event
 from activelearning.selectors import current_policy
 from annotations.models import Asset, Camera, Device, Prediction, PredictionSource
@@ -66,7 +66,6 @@ class _Row:
     payload_hash: str
     camera: Camera
     asset: _AssetFacts | None
-    detections: list[dict[str, Any]]
     decision: Decision | None
 
 
@@ -75,6 +74,8 @@ def _clip_box(box: list[float], width: int, height: int) -> list[float]:
     x, y, w, h = box
     if w <= 0 or h <= 0:
         raise EventRejected("invalid_box", f"Box {box} has zero or negative size.")
+    if x >= 0 and y >= 0 and x + w <= width and y + h <= height:
+        return box  # the common case: wholly inside, kept exactly as sent
     x0, y0 = max(0.0, x), max(0.0, y)
     x1, y1 = min(float(width), x + w), min(float(height), y + h)
     if x1 <= x0 or y1 <= y0:
@@ -89,7 +90,8 @@ def _validate(
     assets: dict[str, _AssetFacts],
     labels: frozenset[str],
     latest_allowed: datetime,
-) -> tuple[Camera, _AssetFacts | None, list[dict[str, Any]]]:
+) -> tuple[Camera, _AssetFacts | None]:
+    """Check an event against the device, its assets and the project; clip boxes in place."""
     camera = cameras.get(event.camera)
     if camera is None:
         raise EventRejected("unknown_camera", f"Camera {event.camera!r} is not one of this device's cameras.",
@@ -105,7 +107,7 @@ def _validate(
             raise EventRejected("invalid_event", "A count event needs `count`.")
         if event.detections:
             raise EventRejected("invalid_event", "A count event carries no detections.")
-        return camera, None, []
+        return camera, None
     if event.asset is None:
         raise EventRejected("invalid_event", f"A {event.type} event needs `asset` (upload it first).")
     asset = assets.get(event.asset)
@@ -120,19 +122,15 @@ def _validate(
         raise EventRejected("invalid_frame_index", "A still frame has only frame_index 0.")
     if len(event.detections) > settings.LOUPE_MAX_DETECTIONS:
         raise EventRejected("too_many_detections", f"More than {settings.LOUPE_MAX_DETECTIONS} detections.")
-    detections = []
+    width, height = asset.width, asset.height
     for det in event.detections:
         if labels and det.label not in labels:
             raise EventRejected("unknown_label", f"Label {det.label!r} is not a class of this project.",
                                 {"label": det.label, "classes": sorted(labels)})
         if not 0.0 <= det.score <= 1.0:
             raise EventRejected("invalid_score", f"Score {det.score} is outside [0, 1].")
-        stored: dict[str, Any] = {"label": det.label, "score": det.score,
-                                  "box": _clip_box(det.box, asset.width, asset.height)}
-        if det.track_id is not None:
-            stored["track_id"] = det.track_id
-        detections.append(stored)
-    return camera, asset, detections
+        det.box = _clip_box(det.box, width, height)
+    return camera, asset
 
 
 def _load_assets(hashes: set[str]) -> dict[str, _AssetFacts]:
@@ -175,7 +173,7 @@ def ingest_events(*, device: Device, body: bytes) -> list[EventResult]:
             continue
         first_by_id[item.event.id] = item
         try:
-            camera, asset, detections = _validate(
+            camera, asset = _validate(
                 item.event, cameras=cameras, assets=assets, labels=labels, latest_allowed=latest_allowed
             )
         except EventRejected as exc:
@@ -186,14 +184,14 @@ def ingest_events(*, device: Device, body: bytes) -> list[EventResult]:
             decision = route_event(policy, EventFacts(
                 event_type=item.event.type,
                 device_reason=item.event.reason,
-                scores=[d["score"] for d in detections],
-                labels=[d["label"] for d in detections],
+                scores=[d.score for d in item.event.detections],
+                labels=[d.label for d in item.event.detections],
                 site=camera.site.name,
                 brightness=asset.brightness if asset else None,
                 blur=asset.blur if asset else None,
                 sample_key=f"{device.pk}:{item.event.id}",
             ))
-        rows.append(_Row(item.index, item.event, item.payload_hash, camera, asset, detections, decision))
+        rows.append(_Row(item.index, item.event, item.payload_hash, camera, asset, decision))
 
     if rows:
         with transaction.atomic():
@@ -217,29 +215,78 @@ _PREDICTION_COLUMNS = (
 )
 
 
-def _insert_predictions(device: Device, rows: list[_Row], now: datetime) -> dict[str, int]:
-    """Insert the batch in one statement; return {event id: prediction id} for the rows that were new."""
-    ops = connection.ops
-    received = ops.adapt_datetimefield_value(now)
-    params: list[Any] = []
+def _prediction_values(device: Device, rows: list[_Row], now: datetime) -> list[tuple[Any, ...]]:
+    adapt = connection.ops.adapt_datetimefield_value
+    received = adapt(now)
+    values = []
     for row in rows:
         event, model = row.event, row.event.model
-        params.extend((
+        values.append((
             device.project_id, device.pk, row.camera.pk, row.asset.id if row.asset else None,
-            PredictionSource.DEVICE, event.id, event.type, row.payload_hash,
-            ops.adapt_datetimefield_value(event.captured_at), received,
+            PredictionSource.DEVICE, event.id, event.type, row.payload_hash, adapt(event.captured_at), received,
             model.name if model else "", model.version if model else "", model.sha256 if model else "",
-            event.frame_index, orjson.dumps(row.detections).decode(), len(row.detections),
+            event.frame_index, encode_detections(event.detections), len(event.detections),
             event.count.name if event.count else "", event.count.value if event.count else None,
             event.reason or "", orjson.dumps(event.context).decode(),
         ))
-    placeholders = "(" + ", ".join(["%s"] * len(_PREDICTION_COLUMNS)) + ")"
-    # Only identifiers from our own model and placeholders are interpolated; values go as parameters.
-    table, columns, values = Prediction._meta.db_table, ", ".join(_PREDICTION_COLUMNS), ", ".join([placeholders] * len(rows))
-    sql = f"INSERT INTO {table} ({columns}) VALUES {values} ON CONFLICT DO NOTHING RETURNING id, event_id"  # noqa: S608
+    return values
+
+
+def _insert_predictions(device: Device, rows: list[_Row], now: datetime) -> dict[str, int]:
+    """Insert the batch; return {event id: prediction id} for the rows that were new (not already stored)."""
+    values = _prediction_values(device, rows, now)
+    if connection.vendor == "postgresql":
+        return _copy_then_insert(values)
+    return _multirow_insert(values)
+
+
+# Only identifiers from our own model are interpolated into these statements; values go as parameters/COPY.
+_TABLE = Prediction._meta.db_table
+_COLUMNS = ", ".join(_PREDICTION_COLUMNS)
+_STAGE = "loupe_prediction_stage"
+
+
+def _multirow_insert(values: list[tuple[Any, ...]]) -> dict[str, int]:
+    placeholders = ", ".join(["(" + ", ".join(["%s"] * len(_PREDICTION_COLUMNS)) + ")"] * len(values))
+    sql = f"INSERT INTO {_TABLE} ({_COLUMNS}) VALUES {placeholders} ON CONFLICT DO NOTHING RETURNING id, event_id"  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, [v for row in values for v in row])
         return {event_id: pk for pk, event_id in cursor.fetchall()}
+
+
+def _copy_then_insert(values: list[tuple[Any, ...]]) -> dict[str, int]:
+    """PostgreSQL: COPY the batch into a session-local staging table, then one INSERT … SELECT … ON CONFLICT.
+
+    COPY moves the rows in one stream with no per-parameter query building (a 10,000-parameter VALUES list
+    spends more time in the driver than in the database); the unique (device, event id) index still
+    decides what is new, so concurrent re-sends stay exactly-once.
+    """
+    with connection.cursor() as cursor:
+        _ensure_stage(cursor)
+        with cursor.cursor.copy(f"COPY {_STAGE} ({_COLUMNS}) FROM STDIN") as copy:
+            for row in values:
+                copy.write_row(row)
+        cursor.execute(
+            f"INSERT INTO {_TABLE} ({_COLUMNS}) SELECT {_COLUMNS} FROM {_STAGE} "  # noqa: S608
+            "ON CONFLICT DO NOTHING RETURNING id, event_id"
+        )
+        created = {event_id: pk for pk, event_id in cursor.fetchall()}
+        # Normally ON COMMIT empties the stage; this also covers several batches in one outer transaction.
+        cursor.execute(f"DELETE FROM {_STAGE}")  # noqa: S608
+        return created
+
+
+def _ensure_stage(cursor: Any) -> None:
+    """Create the temporary staging table once per database connection."""
+    pg_connection = connection.connection
+    if getattr(connection, "_loupe_stage_for", None) is pg_connection:
+        return
+    cursor.execute(
+        f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} ON COMMIT DELETE ROWS AS "  # noqa: S608
+        f"SELECT {_COLUMNS} FROM {_TABLE} WITH NO DATA"
+    )
+    # Remember it only once committed: a rolled-back transaction takes the CREATE with it.
+    transaction.on_commit(lambda: setattr(connection, "_loupe_stage_for", pg_connection))
 
 
 def _judge_existing(device: Device, rows: list[_Row], results: list[EventResult | None]) -> None:

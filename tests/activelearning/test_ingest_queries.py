@@ -28,6 +28,8 @@ def test_query_count_does_not_grow_with_the_batch(postgres, kit):
     small = queries_for(kit, [prediction_event(f"s{i}", sha) for i in range(5)])
     large = queries_for(kit, [prediction_event(f"l{i}", sha, boxes=10) for i in range(500)])
     assert large == small
-    assert large <= 10  # auth, cameras, assets, policy, savepoint/insert predictions, insert items, commit
+    # auth, cameras, assets, policy, savepoint, stage (create once per connection), COPY, INSERT … SELECT,
+    # clear stage, insert items, release: a constant, whatever the batch size
+    assert large <= 12
     resent = queries_for(kit, [prediction_event(f"l{i}", sha, boxes=10) for i in range(500)])
     assert resent <= large + 1  # plus the lookup that tells duplicates from conflicts
