@@ -89,6 +89,22 @@ def _raw_id(obj: Any) -> str:
     return ""
 
 
+class _IdOnly(msgspec.Struct):
+    id: Any = None
+
+
+_id_decoder = msgspec.json.Decoder(_IdOnly)
+
+
+def _raw_id_of(raw: msgspec.Raw) -> str:
+    """The id of an event that failed to decode, reading nothing else (its other fields may be what failed)."""
+    try:
+        value = _id_decoder.decode(raw).id
+    except msgspec.MsgspecError:
+        return ""
+    return value[:128] if isinstance(value, str) else ""
+
+
 def _finite_numbers(event: Event) -> bool:
     for det in event.detections:
         if not math.isfinite(det.score) or not all(math.isfinite(v) for v in det.box):
@@ -96,8 +112,10 @@ def _finite_numbers(event: Event) -> bool:
     return True
 
 
-def _checked(index: int, raw_id: str, event: Event) -> ParsedEvent:
-    if not _finite_numbers(event):
+def _checked(index: int, raw_id: str, event: Event, *, strict: bool) -> ParsedEvent:
+    # Strict JSON cannot carry NaN/Infinity (msgspec refuses 1e999 as out of range); only the lenient
+    # fallback parser can produce them.
+    if not strict and not _finite_numbers(event):
         return ParsedEvent(index, raw_id, error_code="invalid_number",
                            error_message="Scores and boxes must be finite numbers (no NaN or Infinity).")
     # The canonical encoding (sorted keys, typed values) makes the same event hash the same
@@ -134,11 +152,13 @@ def parse_batch(body: bytes, *, max_events: int) -> list[ParsedEvent]:
             else:
                 raw_id = _raw_id(raw)
                 event = msgspec.convert(raw, Event)
-        except msgspec.ValidationError as exc:
-            raw_id = _raw_id(msgspec.json.decode(raw)) if strict else _raw_id(raw)
-            parsed.append(ParsedEvent(index, raw_id, error_code="invalid_event", error_message=str(exc)))
+        except msgspec.MsgspecError as exc:
+            raw_id = _raw_id_of(raw) if strict else _raw_id(raw)
+            # 1e999 is valid JSON syntax but no finite number: the same refusal as NaN.
+            code = "invalid_number" if "out of range" in str(exc) else "invalid_event"
+            parsed.append(ParsedEvent(index, raw_id, error_code=code, error_message=str(exc)))
             continue
-        parsed.append(_checked(index, raw_id, event))
+        parsed.append(_checked(index, raw_id, event, strict=strict))
     return parsed
 
 

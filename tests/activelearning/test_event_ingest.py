@@ -175,6 +175,16 @@ def test_nan_or_infinite_score_rejects_only_that_event(kit, asset, literal):
     assert list(Prediction.objects.values_list("event_id", flat=True)) == ["good"]
 
 
+@pytest.mark.parametrize("number", ["1e999", "-1e999"])
+def test_out_of_range_number_rejects_only_that_event(kit, asset, number):
+    good = json.dumps(prediction_event("good", asset))
+    bad = json.dumps(prediction_event("bad", asset)).replace("0.41", number)
+    first, second = results(kit.post_raw(f'{{"events": [{good}, {bad}]}}'.encode()))
+    assert first["status"] == "created"
+    assert (second["id"], second["status"], second["error"]["code"]) == ("bad", "rejected", "invalid_number")
+    assert list(Prediction.objects.values_list("event_id", flat=True)) == ["good"]
+
+
 def test_one_bad_event_in_a_batch_of_500_is_rejected_alone(kit, asset):
     batch = [prediction_event(f"e{i}", asset, boxes=5) for i in range(500)]
     batch[237]["detections"][2]["box"] = [1000.0, 1000.0, 5.0, 5.0]
