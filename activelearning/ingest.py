@@ -7,6 +7,7 @@ the idempotency guarantee, so concurrent re-sends store each event once) and one
 
 from __future__ import annotations
 
+import weakref
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -276,17 +277,20 @@ def _copy_then_insert(values: list[tuple[Any, ...]]) -> dict[str, int]:
         return created
 
 
+_staged_connections: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
 def _ensure_stage(cursor: Any) -> None:
-    """Create the temporary staging table once per database connection."""
+    """Create the temporary staging table once per database connection (pooled connections keep it)."""
     pg_connection = connection.connection
-    if getattr(connection, "_loupe_stage_for", None) is pg_connection:
+    if pg_connection in _staged_connections:
         return
     cursor.execute(
         f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} ON COMMIT DELETE ROWS AS "  # noqa: S608
         f"SELECT {_COLUMNS} FROM {_TABLE} WITH NO DATA"
     )
     # Remember it only once committed: a rolled-back transaction takes the CREATE with it.
-    transaction.on_commit(lambda: setattr(connection, "_loupe_stage_for", pg_connection))
+    transaction.on_commit(lambda: _staged_connections.add(pg_connection))
 
 
 def _judge_existing(device: Device, rows: list[_Row], results: list[EventResult | None]) -> None:

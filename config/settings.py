@@ -87,6 +87,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("LOUPE_DB_POOL", default=True):
+    # Under ASGI each request runs in its own thread, so per-thread persistent connections are never
+    # reused: without a pool every request would open a new PostgreSQL connection.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1, "max_size": env_int("LOUPE_DB_POOL_SIZE", 10), "timeout": 10,
+    }
 REQUIRE_POSTGRES = env_bool("REQUIRE_POSTGRES", default=False)
 if REQUIRE_POSTGRES and DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ConfigError("REQUIRE_POSTGRES=1 but DATABASE_URL does not point at PostgreSQL")
