@@ -223,13 +223,31 @@ class Prediction(models.Model):
         return f"{self.event_type} {self.event_id}"
 
 
+class AppendOnlyError(RuntimeError):
+    """An attempt to change or delete an append-only record."""
+
+
+class AppendOnly:
+    """Rows that are written once: history (annotation versions, audit events) is never rewritten."""
+
+    pk: object
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.pk is not None:
+            raise AppendOnlyError(f"{type(self).__name__} rows are append-only; store a new one instead")
+        super().save(*args, **kwargs)  # type: ignore[misc]
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError(f"{type(self).__name__} rows are append-only")
+
+
 class Verdict(models.TextChoices):
     CONFIRM = "confirm"
     CORRECT = "correct"
     UNUSABLE = "unusable"
 
 
-class Annotation(models.Model):
+class Annotation(AppendOnly, models.Model):
     """One version of a person's boxes/count for an asset. Append-only: a change is a new version."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="annotations")
@@ -260,17 +278,6 @@ class Annotation(models.Model):
     def __str__(self) -> str:
         return f"annotation v{self.version} of {self.asset_id}"
 
-    def save(self, *args: object, **kwargs: object) -> None:
-        if self.pk is not None:
-            raise AppendOnlyError("annotation versions are append-only; store a new version instead")
-        super().save(*args, **kwargs)  # type: ignore[arg-type]
-
-    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
-        raise AppendOnlyError("annotation versions are append-only")
-
-
-class AppendOnlyError(RuntimeError):
-    """An attempt to change or delete an append-only record."""
 
 
 class AuditQuerySet(models.QuerySet["AuditEvent"]):
@@ -281,7 +288,7 @@ class AuditQuerySet(models.QuerySet["AuditEvent"]):
         raise AppendOnlyError("audit events cannot be deleted")
 
 
-class AuditEvent(models.Model):
+class AuditEvent(AppendOnly, models.Model):
     """Who changed what, when, with the state before and after. Append-only."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
@@ -307,10 +314,3 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.action} {self.object_type}:{self.object_id}"
 
-    def save(self, *args: object, **kwargs: object) -> None:
-        if self.pk is not None:
-            raise AppendOnlyError("audit events are append-only")
-        super().save(*args, **kwargs)  # type: ignore[arg-type]
-
-    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
-        raise AppendOnlyError("audit events are append-only")

@@ -30,3 +30,4 @@ def test_create_device_prints_a_working_token_once_and_stores_only_its_hash():
 def test_create_device_for_an_unknown_project_fails():
     with pytest.raises(CommandError, match="No project"):
         call_command("create_device", "--project", "nope", "--site", "x", "--camera", "y")
+
