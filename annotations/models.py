@@ -252,7 +252,7 @@ class Annotation(AppendOnly, models.Model):
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="annotations")
     asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="annotations")
-    review_item_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    review_item_id = models.BigIntegerField(null=True, blank=True)
     version = models.PositiveIntegerField()
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="annotations")
     source_prediction = models.ForeignKey(
@@ -263,16 +263,25 @@ class Annotation(AppendOnly, models.Model):
     verdict = models.CharField(max_length=16, choices=Verdict.choices, default=Verdict.CORRECT)
     note = models.TextField(blank=True)
     diff = models.JSONField(default=dict, blank=True)
+    lease_token = models.CharField(max_length=64, blank=True, help_text="The lease it was submitted under.")
+    time_spent_seconds = models.FloatField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     submitted_at = models.DateTimeField()
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["asset", "version"], name="annotation_version_unique"),
+            # A retried submit (double click, network retry) finds its first version instead of adding one.
+            models.UniqueConstraint(fields=["review_item_id", "lease_token"], condition=~Q(lease_token=""),
+                                    name="annotation_once_per_lease"),
             models.CheckConstraint(condition=Q(count__isnull=True) | Q(count__gte=0),
                                    name="annotation_count_non_negative"),
             models.CheckConstraint(condition=Q(started_at__isnull=True) | Q(started_at__lte=F("submitted_at")),
                                    name="annotation_started_before_submitted"),
+        ]
+        indexes = [
+            # The claim query's "never an item the caller already annotated" probe.
+            models.Index(fields=["review_item_id", "author"], name="annotation_item_author"),
         ]
 
     def __str__(self) -> str:

@@ -93,7 +93,7 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_b
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": 1, "max_size": env_int("LOUPE_DB_POOL_SIZE", 10), "timeout": 10,
+        "min_size": 1, "max_size": env_int("LOUPE_DB_POOL_SIZE", 20), "timeout": 10,
     }
 REQUIRE_POSTGRES = env_bool("REQUIRE_POSTGRES", default=False)
 if REQUIRE_POSTGRES and DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
@@ -154,6 +154,9 @@ LOUPE_MAX_BATCH_BYTES = env_int("LOUPE_MAX_BATCH_BYTES", 16 * 1024 * 1024)
 LOUPE_MAX_REQUEST_BYTES = env_int("LOUPE_MAX_REQUEST_BYTES", LOUPE_MAX_BATCH_BYTES)
 LOUPE_MAX_CLOCK_SKEW_SECONDS = env_int("LOUPE_MAX_CLOCK_SKEW_SECONDS", 300)
 LOUPE_MAX_DETECTIONS = env_int("LOUPE_MAX_DETECTIONS", 1000)
+LOUPE_LEASE_SECONDS = env_int("LOUPE_LEASE_SECONDS", 600)
+# Consensus items whose annotators agree less than this (box F1 at IoU 0.5) go to a QA reviewer.
+LOUPE_AGREEMENT_THRESHOLD = env_float("LOUPE_AGREEMENT_THRESHOLD", 0.7)
 DATA_UPLOAD_MAX_MEMORY_SIZE = LOUPE_MAX_BATCH_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 

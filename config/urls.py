@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include("activelearning.api.urls")),
+    path("api/v1/", include("reviewer.api.urls")),
 ]
 
 handler404 = "annotations.errors.json_404"

@@ -45,6 +45,9 @@ class ReviewItem(models.Model):
     policy_version = models.PositiveIntegerField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=ItemStatus.choices, default=ItemStatus.PENDING)
     required_overlap = models.PositiveSmallIntegerField(default=1)
+    annotations_count = models.PositiveSmallIntegerField(default=0, help_text="Versions submitted this round.")
+    last_comment = models.TextField(blank=True, help_text="The reviewer's reason for the last rejection.")
+    agreement = models.FloatField(null=True, blank=True)
     lease_holder = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -1,5 +1,9 @@
-"""WebSocket routes. The project consumer (`/ws/projects/{id}/`) arrives with the review workflows."""
+"""WebSocket routes, mounted by config/asgi.py behind the Origin check and session auth."""
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-websocket_urlpatterns: list[URLPattern] = []
+from reviewer.consumers import ProjectConsumer
+
+websocket_urlpatterns: list[URLPattern] = [
+    path("ws/projects/<int:project_id>/", ProjectConsumer.as_asgi()),
+]

@@ -10,10 +10,13 @@ from typing import Any
 
 import cv2
 import numpy as np
+from django.contrib.auth.models import User
 from django.test import Client
+from django.utils import timezone
 
-from annotations.models import Device, Project
+from annotations.models import Asset, Device, Membership, Prediction, Project, Site
 from annotations.services import create_device
+from reviewer.models import ReviewItem
 
 
 @dataclass
@@ -94,3 +97,37 @@ def prediction_event(event_id: str, asset: str, *, camera: str = "door-1", score
     }
     event.update(extra)
     return event
+
+
+def make_asset(sha_seed: str = "a", width: int = 320, height: int = 240, kind: str = "frame",
+               frame_count: int | None = None) -> Asset:
+    sha = hashlib.sha256(sha_seed.encode()).hexdigest()
+    return Asset.objects.create(sha256=sha, kind=kind, content_type="image/jpeg" if kind == "frame" else "video/mp4",
+                                file=f"assets/{sha}.jpg", size_bytes=1000, width=width, height=height,
+                                fps=10.0 if kind == "clip" else None, frame_count=frame_count)
+
+
+def make_items(project: Project, n: int, *, site: Site | None = None, overlap: int = 1,
+               reason: str = "low_confidence") -> list[ReviewItem]:
+    """`n` pending items with a pre-label each, priorities spread so the order is known (item 0 highest)."""
+    site = site or Site.objects.get_or_create(project=project, name="Main St")[0]
+    items = []
+    for i in range(n):
+        asset = make_asset(f"{project.slug}-{site.name}-{i}-{ReviewItem.objects.count()}")
+        prediction = Prediction.objects.create(
+            project=project, asset=asset, event_type="prediction", payload_hash="x", event_id="",
+            captured_at=timezone.now(), received_at=timezone.now(), detection_count=1,
+            detections=[{"label": "person", "score": 0.4, "box": [10.0, 20.0, 30.0, 60.0]}],
+        )
+        items.append(ReviewItem(project=project, asset=asset, prediction=prediction, site=site, reason=reason,
+                                priority=round(1 - i / (n + 1), 6), required_overlap=overlap,
+                                score_parts={"least_confidence": 0.6}))
+    return ReviewItem.objects.bulk_create(items)
+
+
+def add_member(project: Project, username: str, role: str, sites: list[Site] | None = None) -> User:
+    user = User.objects.filter(username=username).first() or User.objects.create_user(username, password="pw-123456")
+    membership = Membership.objects.create(project=project, user=user, role=role)
+    if sites:
+        membership.sites.set(sites)
+    return user

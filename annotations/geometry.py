@@ -1,0 +1,51 @@
+"""Box geometry for agreement and diffs. Pure: lists of [x, y, w, h] in, numbers out (numpy + scipy)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+Box = Sequence[float]
+
+
+def iou_matrix(a: Sequence[Box], b: Sequence[Box]) -> np.ndarray:
+    """Pairwise intersection-over-union of [x, y, w, h] boxes, shape (len(a), len(b))."""
+    if not len(a) or not len(b):
+        return np.zeros((len(a), len(b)))
+    aa, bb = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    ax0, ay0, ax1, ay1 = aa[:, 0:1], aa[:, 1:2], aa[:, 0:1] + aa[:, 2:3], aa[:, 1:2] + aa[:, 3:4]
+    bx0, by0, bx1, by1 = bb[:, 0], bb[:, 1], bb[:, 0] + bb[:, 2], bb[:, 1] + bb[:, 3]
+    inter = np.clip(np.minimum(ax1, bx1) - np.maximum(ax0, bx0), 0, None) * \
+        np.clip(np.minimum(ay1, by1) - np.maximum(ay0, by0), 0, None)
+    union = aa[:, 2:3] * aa[:, 3:4] + bb[:, 2] * bb[:, 3] - inter
+    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+
+
+def match_boxes(a: Sequence[Box], b: Sequence[Box], *, iou_threshold: float = 0.5) -> list[tuple[int, int, float]]:
+    """One-to-one matches (i, j, iou) with the best total IoU (Hungarian), keeping pairs at or over the threshold."""
+    ious = iou_matrix(a, b)
+    if ious.size == 0:
+        return []
+    rows, cols = linear_sum_assignment(-ious)
+    return [(int(i), int(j), float(ious[i, j])) for i, j in zip(rows, cols, strict=True)
+            if ious[i, j] >= iou_threshold]
+
+
+def box_agreement(a: Sequence[Box], b: Sequence[Box], *, iou_threshold: float = 0.5) -> float:
+    """F1 of the matched boxes: 1.0 when both sets agree (or are both empty), 0.0 when nothing matches."""
+    if not len(a) and not len(b):
+        return 1.0
+    return 2 * len(match_boxes(a, b, iou_threshold=iou_threshold)) / (len(a) + len(b))
+
+
+def box_diff(before: Sequence[Box], after: Sequence[Box], *, moved_below: float = 0.95) -> dict[str, int]:
+    """How a person changed the pre-label: boxes added, removed, and moved (matched but IoU < moved_below)."""
+    matches = match_boxes(before, after)
+    return {
+        "added": len(after) - len(matches),
+        "removed": len(before) - len(matches),
+        "moved": sum(1 for _, _, iou in matches if iou < moved_below),
+        "kept": sum(1 for _, _, iou in matches if iou >= moved_below),
+    }

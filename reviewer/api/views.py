@@ -1,0 +1,111 @@
+"""Reviewer API: claim queue, lease heartbeat/release, submit, QA review, item history. Thin views."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from activelearning.api.serializers import ErrorSerializer
+from annotations.models import Annotation, AuditEvent, Role
+from annotations.selectors import access_project
+from reviewer.access import access_review_item
+from reviewer.api.serializers import (
+    ClaimSerializer,
+    LeaseSerializer,
+    ReviewSerializer,
+    SubmitSerializer,
+    item_payload,
+)
+from reviewer.queue import CLAIM_ROLES, ClaimFilter, claim_next, extend_lease, release_lease
+from reviewer.services import Submission, decide_review, submit_annotation
+
+ERRORS = {status: OpenApiResponse(ErrorSerializer) for status in (400, 401, 403, 404, 409)}
+ITEM = inline_serializer("ReviewItemLease", {"id": serializers.IntegerField(),
+                                             "lease_token": serializers.CharField(),
+                                             "lease_expires_at": serializers.DateTimeField()})
+REVIEW_ROLES = (Role.ADMIN, Role.REVIEWER)
+
+
+class ClaimView(APIView):
+    @extend_schema(operation_id="queue_claim", request=ClaimSerializer,
+                   responses={200: ITEM, 204: OpenApiResponse(description="nothing left"), **ERRORS})
+    def post(self, request: Request, project_id: int) -> Response:
+        _, membership = access_project(user=request.user, project_id=project_id, roles=CLAIM_ROLES)
+        body = ClaimSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        item = claim_next(user=request.user, membership=membership,
+                          claim=ClaimFilter(reason=body.validated_data.get("reason"),
+                                            site_id=body.validated_data.get("site")))
+        if item is None:
+            return Response(status=204)
+        return Response(item_payload(item))
+
+
+class HeartbeatView(APIView):
+    @extend_schema(operation_id="item_heartbeat", request=LeaseSerializer, responses={200: ITEM, **ERRORS})
+    def post(self, request: Request, item_id: int) -> Response:
+        item, _ = access_review_item(user=request.user, item_id=item_id, roles=CLAIM_ROLES)
+        body = LeaseSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        item = extend_lease(item=item, user=request.user, lease_token=body.validated_data["lease_token"])
+        return Response({"id": item.pk, "lease_expires_at": item.lease_expires_at})
+
+
+class ReleaseView(APIView):
+    @extend_schema(operation_id="item_release", request=LeaseSerializer, responses={204: None, **ERRORS})
+    def post(self, request: Request, item_id: int) -> Response:
+        item, _ = access_review_item(user=request.user, item_id=item_id, roles=CLAIM_ROLES)
+        body = LeaseSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        release_lease(item=item, user=request.user, lease_token=body.validated_data["lease_token"])
+        return Response(status=204)
+
+
+class SubmitView(APIView):
+    @extend_schema(operation_id="item_submit", request=SubmitSerializer,
+                   responses={201: OpenApiResponse(description="new version"),
+                              200: OpenApiResponse(description="retry of a stored submit"), **ERRORS})
+    def post(self, request: Request, item_id: int) -> Response:
+        item, _ = access_review_item(user=request.user, item_id=item_id, roles=CLAIM_ROLES)
+        body = SubmitSerializer(data=request.data, context={"item": item})
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        annotation, created = submit_annotation(
+            item=item, user=request.user, lease_token=data["lease_token"],
+            submission=Submission(boxes=data["boxes"], count=data.get("count"), verdict=data["verdict"],
+                                  note=data["note"], started_at=data.get("started_at")),
+        )
+        item.refresh_from_db(fields=["status"])
+        return Response({"annotation": annotation.pk, "version": annotation.version, "item_status": item.status,
+                         "diff": annotation.diff}, status=201 if created else 200)
+
+
+class ReviewView(APIView):
+    @extend_schema(operation_id="item_review", request=ReviewSerializer, responses={200: ITEM, **ERRORS})
+    def post(self, request: Request, item_id: int) -> Response:
+        item, _ = access_review_item(user=request.user, item_id=item_id, roles=REVIEW_ROLES)
+        body = ReviewSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        item = decide_review(item=item, user=request.user, decision=body.validated_data["decision"],
+                             comment=body.validated_data["comment"])
+        return Response({"id": item.pk, "status": item.status})
+
+
+class HistoryView(APIView):
+    @extend_schema(operation_id="item_history", responses={200: OpenApiResponse(description="versions + audit"),
+                                                            **ERRORS})
+    def get(self, request: Request, item_id: int) -> Response:
+        item, _ = access_review_item(user=request.user, item_id=item_id)
+        versions = list(
+            Annotation.objects.filter(review_item_id=item.pk).order_by("version").values(
+                "id", "version", "author__username", "boxes", "count", "verdict", "note", "diff",
+                "time_spent_seconds", "submitted_at")
+        )
+        events = list(
+            AuditEvent.objects.filter(object_type="review_item", object_id=str(item.pk)).order_by("created_at", "id")
+            .values("id", "action", "actor__username", "before", "after", "created_at")
+        )
+        return Response({"item": item_payload(item) | {"lease_token": ""}, "versions": versions, "events": events})

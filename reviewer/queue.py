@@ -1,0 +1,145 @@
+"""The claim queue: lease the next item, keep the lease alive, give it back.
+
+A lease is a fencing token: every later step (heartbeat, release, submit) must present it, and expiry is
+judged by the database clock, so a worker whose lease ran out cannot overwrite the next holder's work.
+Expired leases are claimable again by the claim query itself; no sweeper is needed for correctness.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection, transaction
+
+from annotations import audit
+from annotations.errors import Conflict
+from annotations.models import Annotation, Membership, Role
+from reviewer.models import ItemStatus, ReviewItem
+
+CLAIM_ROLES = (Role.ADMIN, Role.ANNOTATOR, Role.OPERATOR)
+SCOPED_ROLES = (Role.MANAGER, Role.OPERATOR)
+
+
+class LeaseLost(Conflict):
+    """The caller no longer holds the item's lease (expired, released, or taken over)."""
+
+    code = "lease_lost"
+
+
+@dataclass(frozen=True)
+class ClaimFilter:
+    reason: str | None = None
+    site_id: int | None = None
+
+
+def lease_seconds() -> int:
+    return int(settings.LOUPE_LEASE_SECONDS)
+
+
+def _now_sql(offset_seconds: int = 0) -> str:
+    """The database's clock (optionally plus an offset) as SQL; leases never trust the web server's clock."""
+    if connection.vendor == "postgresql":
+        return f"(now() + interval '{int(offset_seconds)} seconds')"
+    # Django stores SQLite datetimes as 'YYYY-MM-DD HH:MM:SS.ffffff' text in UTC.
+    return f"strftime('%%Y-%%m-%%d %%H:%%M:%%f', 'now', '{int(offset_seconds):+d} seconds')"
+
+
+def _scope_sql(membership: Membership, claim: ClaimFilter, params: list[Any]) -> str:
+    clauses = ""
+    if claim.reason:
+        clauses += " AND i.reason = %s"
+        params.append(claim.reason)
+    if claim.site_id is not None:
+        clauses += " AND i.site_id = %s"
+        params.append(claim.site_id)
+    if membership.role in SCOPED_ROLES:
+        site_ids = [s.pk for s in membership.sites.all()] or [-1]
+        clauses += f" AND i.site_id IN ({', '.join(['%s'] * len(site_ids))})"
+        params.extend(site_ids)
+    return clauses
+
+
+def claim_next(*, user: AbstractBaseUser, membership: Membership, claim: ClaimFilter) -> ReviewItem | None:
+    """Lease the next item for `user`: an expired lease first, else the highest-priority pending item.
+
+    One statement: on PostgreSQL `FOR UPDATE SKIP LOCKED` lets concurrent claimers pass each other without
+    waiting or ever taking the same row; on SQLite the single writer makes the UPDATE atomic.
+    """
+    table, annotations = ReviewItem._meta.db_table, Annotation._meta.db_table
+    lock = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
+    token = secrets.token_hex(16)
+    not_mine = f"NOT EXISTS (SELECT 1 FROM {annotations} a WHERE a.review_item_id = i.id AND a.author_id = %s)"  # noqa: S608
+    expired_params: list[Any] = [membership.project_id, user.pk]
+    expired_scope = _scope_sql(membership, claim, expired_params)
+    pending_params: list[Any] = [membership.project_id, user.pk]
+    pending_scope = _scope_sql(membership, claim, pending_params)
+    # Identifiers are our own table names and fixed SQL fragments; every value is a parameter.
+    sql = (
+        f"UPDATE {table} SET status = 'leased', lease_holder_id = %s, lease_token = %s, "  # noqa: S608
+        f"lease_expires_at = {_now_sql(lease_seconds())}, updated_at = {_now_sql()} "
+        f"WHERE id = COALESCE("
+        f"(SELECT i.id FROM {table} i WHERE i.project_id = %s AND i.status = 'leased' "
+        f"AND i.lease_expires_at < {_now_sql()} AND {not_mine}{expired_scope} "
+        f"ORDER BY i.lease_expires_at LIMIT 1{lock}), "
+        f"(SELECT i.id FROM {table} i WHERE i.project_id = %s AND i.status = 'pending' "
+        f"AND {not_mine}{pending_scope} ORDER BY i.priority DESC, i.id LIMIT 1{lock})) "
+        "RETURNING id"
+    )
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [user.pk, token, *expired_params, *pending_params])
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        item = ReviewItem.objects.select_related("asset", "prediction", "site", "camera").get(pk=row[0])
+        audit.record(action="item.leased", obj_type="review_item", obj_id=item.pk, project_id=item.project_id,
+                     actor=user, after={"lease_expires_at": str(item.lease_expires_at)})
+        _publish(item, "item.leased", user)
+    return item
+
+
+def _live_lease_update(item_id: int, user: AbstractBaseUser, lease_token: str, assignments: str,
+                       params: list[Any]) -> int:
+    table = ReviewItem._meta.db_table
+    sql = (
+        f"UPDATE {table} SET {assignments} WHERE id = %s AND status = 'leased' AND lease_holder_id = %s "  # noqa: S608
+        f"AND lease_token = %s AND lease_expires_at > {_now_sql()}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, item_id, user.pk, lease_token])
+        return int(cursor.rowcount)
+
+
+def extend_lease(*, item: ReviewItem, user: AbstractBaseUser, lease_token: str) -> ReviewItem:
+    """Heartbeat: push the lease's expiry out again; 409 if the lease is already gone."""
+    if not _live_lease_update(item.pk, user, lease_token, f"lease_expires_at = {_now_sql(lease_seconds())}", []):
+        raise LeaseLost("The lease on this item was lost or has expired.")
+    item.refresh_from_db(fields=["lease_expires_at"])
+    return item
+
+
+@transaction.atomic
+def release_lease(*, item: ReviewItem, user: AbstractBaseUser, lease_token: str) -> None:
+    """Give the item back to the queue unchanged (skip)."""
+    released = _live_lease_update(
+        item.pk, user, lease_token,
+        "status = 'pending', lease_holder_id = NULL, lease_token = '', lease_expires_at = NULL", [],
+    )
+    if not released:
+        raise LeaseLost("The lease on this item was lost or has expired.")
+    audit.record(action="item.released", obj_type="review_item", obj_id=item.pk, project_id=item.project_id,
+                 actor=user)
+    _publish(item, "item.released", user)
+
+
+def _publish(item: ReviewItem, kind: str, user: AbstractBaseUser) -> None:
+    from reviewer import realtime  # the realtime module is optional at import time for workers
+
+    realtime.publish(project_id=item.project_id, message={"type": kind, "item": item.pk, "user": user.pk,
+                                                          "status": ItemStatus.LEASED if kind == "item.leased"
+                                                          else ItemStatus.PENDING})
+    realtime.publish_queue_stats(project_id=item.project_id)

@@ -1,0 +1,82 @@
+"""Live updates for a project's browsers: one channel-layer group per project, fed only after commit.
+
+Pushes are best effort: a failed push is logged and never breaks the write that caused it, because the
+next `queue.stats` snapshot (sent on every connect and after every queue change) repairs the client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from functools import partial
+from typing import Any
+
+import orjson
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+from reviewer.selectors import queue_stats
+
+logger = logging.getLogger(__name__)
+
+# The `type`s API.md lists for /ws/projects/{id}/; one word for one thing, as the frontend reads them.
+MESSAGE_TYPES = frozenset(
+    {
+        "queue.stats",
+        "item.leased",
+        "item.released",
+        "item.accepted",
+        "flag.created",
+        "training.status",
+        "drift.alert",
+    }
+)
+# A request thread waits at most this long for the channel layer after its transaction committed.
+SEND_TIMEOUT_SECONDS = 2.0
+
+
+def project_group(project_id: int) -> str:
+    """The channel-layer group every connected browser of the project listens to."""
+    return f"project-{project_id}"
+
+
+def publish(*, project_id: int, message: dict[str, Any]) -> None:
+    """Push `message` to the project's browsers once the current transaction commits; nothing if it rolls back.
+
+    `message["type"]` is one of MESSAGE_TYPES and its values are JSON (datetimes and UUIDs become strings
+    here). A bad message is a programming error and raises now, in the caller's tests.
+    """
+    if message.get("type") not in MESSAGE_TYPES:
+        raise ValueError(f"unknown realtime message type {message.get('type')!r}")
+    payload = orjson.loads(orjson.dumps(message))
+    transaction.on_commit(partial(_send, project_id, payload))
+
+
+def publish_queue_stats(*, project_id: int) -> None:
+    """Push a `queue.stats` snapshot after commit, counted then so it shows the committed state."""
+    transaction.on_commit(partial(_send_queue_stats, project_id))
+
+
+def _send_queue_stats(project_id: int) -> None:
+    try:
+        stats = queue_stats(project_id)
+    except Exception:  # best effort: the write is already committed and must still succeed
+        logger.exception("queue stats for project %s could not be computed; push skipped", project_id)
+        return
+    _send(project_id, {"type": "queue.stats", **stats})
+
+
+def _send(project_id: int, payload: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    event = {"type": "project.event", "payload": payload}
+    try:
+        async_to_sync(_group_send)(layer, project_group(project_id), event)
+    except Exception:  # best effort: Redis down, layer full, timeout; the next snapshot repairs clients
+        logger.exception("realtime %s push to project %s failed", payload.get("type"), project_id)
+
+
+async def _group_send(layer: Any, group: str, event: dict[str, Any]) -> None:
+    await asyncio.wait_for(layer.group_send(group, event), timeout=SEND_TIMEOUT_SECONDS)

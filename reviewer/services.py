@@ -1,0 +1,143 @@
+"""Review writes: store an annotation version under a live lease, and QA decisions."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from itertools import combinations
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import BooleanField, ExpressionWrapper, Max, Q
+from django.db.models.functions import Now
+from django.utils import timezone
+
+from annotations import audit
+from annotations.errors import Conflict
+from annotations.geometry import box_agreement, box_diff
+from annotations.models import Annotation, Asset, Verdict
+from reviewer.models import ItemStatus, ReviewItem
+from reviewer.queue import LeaseLost
+
+
+@dataclass
+class Submission:
+    boxes: list[dict[str, Any]]
+    count: int | None = None
+    verdict: str = Verdict.CORRECT
+    note: str = ""
+    started_at: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _qa_sampled(item: ReviewItem, rate: float) -> bool:
+    digest = hashlib.blake2b(f"qa:{item.pk}:{item.annotations_count}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64 < rate
+
+
+def _frame_boxes(boxes: list[dict[str, Any]]) -> list[list[float]]:
+    return [b["box"] for b in boxes]
+
+
+def _round_agreement(item: ReviewItem) -> float:
+    """Mean pairwise box agreement of this round's versions (one per annotator)."""
+    versions = list(Annotation.objects.filter(review_item_id=item.pk).order_by("-version")
+                    .values_list("boxes", flat=True)[: item.required_overlap])
+    pairs = list(combinations(versions, 2))
+    if not pairs:
+        return 1.0
+    return sum(box_agreement(_frame_boxes(a), _frame_boxes(b)) for a, b in pairs) / len(pairs)
+
+
+@transaction.atomic
+def submit_annotation(*, item: ReviewItem, user: User, lease_token: str,
+                      submission: Submission) -> tuple[Annotation, bool]:
+    """Store a new annotation version; refuse (409) unless the caller holds a live lease.
+
+    Returns (version, created). A retried submit under the same lease returns the version it stored first.
+    """
+    retried = Annotation.objects.filter(review_item_id=item.pk, lease_token=lease_token, author=user).first()
+    if retried is not None:
+        return retried, False
+    locked = (
+        ReviewItem.objects.select_for_update(of=("self",))
+        .select_related("project", "prediction")
+        .annotate(live=ExpressionWrapper(Q(lease_expires_at__gt=Now()), output_field=BooleanField()))
+        .get(pk=item.pk)
+    )
+    if (locked.status != ItemStatus.LEASED or locked.lease_token != lease_token
+            or locked.lease_holder_id != user.pk or not locked.live):
+        raise LeaseLost("The lease on this item was lost or has expired; your changes were not stored.")
+    assert locked.asset_id is not None, "review items that take annotations have an asset"
+    asset = Asset.objects.select_for_update().get(pk=locked.asset_id)  # serialises version numbers per asset
+    version = (Annotation.objects.filter(asset=asset).aggregate(v=Max("version"))["v"] or 0) + 1
+    prelabel = locked.prediction.detections if locked.prediction else []
+    now = timezone.now()
+    annotation = Annotation.objects.create(
+        project_id=locked.project_id, asset=asset, review_item_id=locked.pk, version=version, author=user,
+        source_prediction=locked.prediction, boxes=submission.boxes, count=submission.count,
+        verdict=submission.verdict, note=submission.note, lease_token=lease_token,
+        diff={**box_diff(_frame_boxes(prelabel), _frame_boxes(submission.boxes)),
+              "count_change": (submission.count - locked.prediction.count_value)
+              if submission.count is not None and locked.prediction and locked.prediction.count_value is not None
+              else None},
+        started_at=submission.started_at or locked.updated_at, submitted_at=now,
+        time_spent_seconds=(now - (submission.started_at or locked.updated_at)).total_seconds(),
+    )
+    before = {"status": locked.status}
+    locked.annotations_count += 1
+    locked.lease_holder, locked.lease_token, locked.lease_expires_at = None, "", None
+    if locked.annotations_count < locked.required_overlap:
+        locked.status = ItemStatus.PENDING  # more annotators needed; this one is now excluded
+    elif locked.required_overlap > 1:
+        locked.agreement = _round_agreement(locked)
+        low = locked.agreement < settings.LOUPE_AGREEMENT_THRESHOLD
+        locked.status = ItemStatus.SUBMITTED if low else ItemStatus.ACCEPTED
+    elif _qa_sampled(locked, locked.project.qa_sample_rate):
+        locked.status = ItemStatus.SUBMITTED
+    else:
+        locked.status = ItemStatus.ACCEPTED
+    locked.save(update_fields=["annotations_count", "lease_holder", "lease_token", "lease_expires_at", "status",
+                               "agreement", "updated_at"])
+    audit.record(action="item.submitted", obj_type="review_item", obj_id=locked.pk, project_id=locked.project_id,
+                 actor=user, before=before, after={"status": locked.status, "annotation": annotation.pk,
+                                                   "version": version})
+    _publish_status(locked)
+    return annotation, True
+
+
+class NotAwaitingReview(Conflict):
+    code = "not_awaiting_review"
+
+
+@transaction.atomic
+def decide_review(*, item: ReviewItem, user: User, decision: str, comment: str) -> ReviewItem:
+    """QA: accept the submitted work, or reject it back to the queue with a comment for the next annotator.
+
+    The row lock makes concurrent decisions serial: the first wins, the second finds it decided (409).
+    """
+    locked = ReviewItem.objects.select_for_update().get(pk=item.pk)
+    if locked.status != ItemStatus.SUBMITTED:
+        raise NotAwaitingReview("This item is not awaiting review (already decided or not submitted).",
+                                details={"status": locked.status})
+    before = {"status": locked.status}
+    if decision == "accept":
+        locked.status = ItemStatus.ACCEPTED
+    else:
+        locked.status, locked.annotations_count, locked.last_comment = ItemStatus.PENDING, 0, comment
+    locked.save(update_fields=["status", "annotations_count", "last_comment", "updated_at"])
+    audit.record(action=f"item.{'accepted' if decision == 'accept' else 'rejected'}", obj_type="review_item",
+                 obj_id=locked.pk, project_id=locked.project_id, actor=user, before=before,
+                 after={"status": locked.status, "comment": comment})
+    _publish_status(locked)
+    return locked
+
+
+def _publish_status(item: ReviewItem) -> None:
+    from reviewer import realtime
+
+    if item.status == ItemStatus.ACCEPTED:
+        realtime.publish(project_id=item.project_id, message={"type": "item.accepted", "item": item.pk})
+    realtime.publish_queue_stats(project_id=item.project_id)

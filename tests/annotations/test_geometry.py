@@ -1,0 +1,27 @@
+import numpy as np
+import pytest
+
+from annotations.geometry import box_agreement, box_diff, iou_matrix, match_boxes
+
+
+def test_iou_of_identical_disjoint_and_half_overlapping_boxes():
+    ious = iou_matrix([[0, 0, 10, 10]], [[0, 0, 10, 10], [20, 20, 5, 5], [5, 0, 10, 10]])
+    assert ious[0, 0] == 1.0 and ious[0, 1] == 0.0
+    assert ious[0, 2] == pytest.approx(50 / 150)
+
+
+def test_hungarian_matching_prefers_the_best_total_not_greedy():
+    a = [[0, 0, 10, 10], [6, 0, 10, 10]]
+    b = [[4, 0, 10, 10], [9, 0, 10, 10]]
+    pairs = {(i, j) for i, j, _ in match_boxes(a, b, iou_threshold=0.1)}
+    assert pairs == {(0, 0), (1, 1)}
+
+
+def test_agreement_and_diff():
+    pre = [[0, 0, 10, 10], [50, 50, 10, 10]]
+    fixed = [[1, 0, 10, 10], [100, 100, 10, 10], [200, 200, 5, 5]]
+    assert box_agreement(pre, pre) == 1.0
+    assert box_agreement([], []) == 1.0
+    assert box_agreement(pre, fixed) == pytest.approx(2 * 1 / 5)
+    assert box_diff(pre, fixed) == {"added": 2, "removed": 1, "moved": 1, "kept": 0}
+    assert np.isclose(box_agreement(pre, []), 0.0)

@@ -1,0 +1,243 @@
+"""Claim queue, leases, submit and QA through the API (API.md, "People")."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import User
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from annotations.models import Annotation, AuditEvent
+from reviewer.models import ReviewItem
+from tests.factories import add_member, make_items, make_project
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def project():
+    project = make_project("store-counts")
+    project.qa_sample_rate = 0.0
+    project.save()
+    add_member(project, "alice", "annotator")
+    add_member(project, "bob", "reviewer")
+    add_member(project, "dana", "admin")
+    User.objects.create_user("charlie", password="pw-123456")
+    return project
+
+
+def as_user(name: str) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(User.objects.get(username=name))
+    return client
+
+
+def claim(name: str, project, **body):
+    return as_user(name).post(f"/api/v1/projects/{project.pk}/queue/claim", body, format="json")
+
+
+BOX = {"label": "person", "box": [12.0, 22.0, 30.0, 60.0]}
+
+
+def submit(name: str, item_id: int, token: str, **extra):
+    body = {"lease_token": token, "boxes": [BOX], "verdict": "correct", **extra}
+    return as_user(name).post(f"/api/v1/items/{item_id}/submit", body, format="json")
+
+
+def test_claim_leases_the_highest_priority_item_with_its_prelabel(project):
+    items = make_items(project, 3)
+    response = claim("alice", project)
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["id"] == items[0].pk
+    assert body["lease_token"] and body["lease_expires_at"]
+    assert body["prelabel"]["boxes"][0]["label"] == "person"
+    assert body["asset"]["url"].startswith("/api/v1/assets/")
+    assert body["score_parts"] == {"least_confidence": 0.6}
+    item = ReviewItem.objects.get(pk=items[0].pk)
+    assert (item.status, item.lease_holder.username) == ("leased", "alice")
+    assert AuditEvent.objects.filter(action="item.leased", object_id=str(item.pk)).exists()
+    assert claim("alice", project).json()["id"] == items[1].pk
+
+
+def test_claim_returns_204_when_nothing_is_left(project):
+    assert claim("alice", project).status_code == 204
+
+
+def test_claim_filters_by_reason(project):
+    make_items(project, 2)
+    disputed = make_items(project, 1, reason="disputed")[0]
+    assert claim("alice", project, reason="disputed").json()["id"] == disputed.pk
+
+
+def test_expired_lease_returns_to_the_queue_without_a_sweeper(project):
+    item = make_items(project, 1)[0]
+    first = claim("alice", project).json()
+    ReviewItem.objects.filter(pk=item.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    add_member(project, "erin", "annotator")
+    second = claim("erin", project).json()
+    assert second["id"] == item.pk and second["lease_token"] != first["lease_token"]
+    # The late submit is refused and stores nothing; the new holder's work stands.
+    late = submit("alice", item.pk, first["lease_token"])
+    assert late.status_code == 409 and late.json()["error"]["code"] == "lease_lost"
+    assert submit("erin", item.pk, second["lease_token"]).status_code == 201
+    assert list(Annotation.objects.values_list("author__username", flat=True)) == ["erin"]
+
+
+def test_submit_stores_a_version_with_its_diff_and_accepts(project):
+    item = make_items(project, 1)[0]
+    token = claim("alice", project).json()["lease_token"]
+    response = submit("alice", item.pk, token, count=2, note="<script>alert(1)</script>")
+    assert response.status_code == 201, response.content
+    annotation = Annotation.objects.get()
+    assert annotation.version == 1 and annotation.source_prediction == item.prediction
+    assert annotation.diff["kept"] + annotation.diff["moved"] == 1
+    assert annotation.note == "<script>alert(1)</script>"  # stored as text; JSON escapes it on the way out
+    assert response.json()["item_status"] == "accepted"
+    history = as_user("bob").get(f"/api/v1/items/{item.pk}/history").json()
+    assert [v["version"] for v in history["versions"]] == [1]
+    assert history["versions"][0]["note"] == "<script>alert(1)</script>"
+    assert [e["action"] for e in history["events"]] == ["item.leased", "item.submitted"]
+    assert history["item"]["lease_token"] == ""
+
+
+def test_retried_submit_stores_one_version(project):
+    item = make_items(project, 1)[0]
+    token = claim("alice", project).json()["lease_token"]
+    assert submit("alice", item.pk, token).status_code == 201
+    retry = submit("alice", item.pk, token)
+    assert retry.status_code == 200
+    assert Annotation.objects.count() == 1
+
+
+@pytest.mark.parametrize("token", ["wrong-token", ""])
+def test_submit_with_a_wrong_lease_token_is_409_or_400_and_stores_nothing(project, token):
+    item = make_items(project, 1)[0]
+    claim("alice", project)
+    response = submit("alice", item.pk, token)
+    assert response.status_code == (409 if token else 400)
+    assert Annotation.objects.count() == 0
+
+
+@pytest.mark.parametrize(("box", "field"), [
+    ({"label": "person", "box": [400.0, 10.0, 20.0, 20.0]}, "outside"),
+    ({"label": "person", "box": [10.0, 10.0, 0.0, 20.0]}, "size"),
+    ({"label": "person", "box": [10.0, 10.0, 20.0, -3.0]}, "size"),
+    ({"label": "dog", "box": [10.0, 10.0, 20.0, 20.0]}, "label"),
+    ({"label": "person", "box": [10.0, 10.0, 20.0, 20.0], "frame_index": 5}, "frame_index"),
+])
+def test_bad_boxes_are_400_and_store_nothing(project, box, field):
+    item = make_items(project, 1)[0]
+    token = claim("alice", project).json()["lease_token"]
+    response = as_user("alice").post(f"/api/v1/items/{item.pk}/submit",
+                                     {"lease_token": token, "boxes": [box]}, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid"
+    assert field in str(response.json()["error"]["details"])
+    assert Annotation.objects.count() == 0
+    assert ReviewItem.objects.get(pk=item.pk).status == "leased"
+
+
+def test_heartbeat_extends_and_release_returns_the_item(project):
+    item = make_items(project, 1)[0]
+    body = claim("alice", project).json()
+    beat = as_user("alice").post(f"/api/v1/items/{item.pk}/heartbeat", {"lease_token": body["lease_token"]},
+                                 format="json")
+    assert beat.status_code == 200
+    released = as_user("alice").post(f"/api/v1/items/{item.pk}/release", {"lease_token": body["lease_token"]},
+                                     format="json")
+    assert released.status_code == 204
+    assert ReviewItem.objects.get(pk=item.pk).status == "pending"
+    again = as_user("alice").post(f"/api/v1/items/{item.pk}/heartbeat", {"lease_token": body["lease_token"]},
+                                  format="json")
+    assert again.status_code == 409
+
+
+def test_consensus_item_is_served_to_k_different_annotators_and_agreement_decides(project):
+    add_member(project, "erin", "annotator")
+    item = make_items(project, 1, overlap=2)[0]
+    token = claim("alice", project).json()["lease_token"]
+    assert submit("alice", item.pk, token).json()["item_status"] == "pending"
+    assert claim("alice", project).status_code == 204  # never an item the caller already annotated
+    token = claim("erin", project).json()["lease_token"]
+    far = {"label": "person", "box": [200.0, 100.0, 30.0, 60.0]}
+    result = as_user("erin").post(f"/api/v1/items/{item.pk}/submit", {"lease_token": token, "boxes": [far]},
+                                  format="json")
+    assert result.json()["item_status"] == "submitted"  # low agreement goes to QA
+    assert ReviewItem.objects.get(pk=item.pk).agreement == 0.0
+
+
+def test_qa_reject_returns_the_item_with_the_comment_and_accept_accepts(project):
+    project.qa_sample_rate = 1.0
+    project.save()
+    add_member(project, "erin", "annotator")
+    item = make_items(project, 1)[0]
+    token = claim("alice", project).json()["lease_token"]
+    assert submit("alice", item.pk, token).json()["item_status"] == "submitted"
+    rejected = as_user("bob").post(f"/api/v1/items/{item.pk}/review",
+                                   {"decision": "reject", "comment": "missed the child by the door"}, format="json")
+    assert rejected.status_code == 200 and rejected.json()["status"] == "pending"
+    served = claim("erin", project).json()
+    assert served["last_comment"] == "missed the child by the door"
+    submit("erin", item.pk, served["lease_token"])
+    accepted = as_user("bob").post(f"/api/v1/items/{item.pk}/review", {"decision": "accept"}, format="json")
+    assert accepted.json()["status"] == "accepted"
+    again = as_user("bob").post(f"/api/v1/items/{item.pk}/review", {"decision": "accept"}, format="json")
+    assert again.status_code == 409 and again.json()["error"]["code"] == "not_awaiting_review"
+
+
+def test_reject_needs_a_comment(project):
+    item = make_items(project, 1)[0]
+    response = as_user("bob").post(f"/api/v1/items/{item.pk}/review", {"decision": "reject"}, format="json")
+    assert response.status_code == 400
+
+
+def test_annotator_cannot_review_403(project):
+    item = make_items(project, 1)[0]
+    response = as_user("alice").post(f"/api/v1/items/{item.pk}/review", {"decision": "accept"}, format="json")
+    assert response.status_code == 403 and response.json()["error"]["code"] == "forbidden"
+
+
+def test_outsider_gets_404_everywhere(project):
+    item = make_items(project, 1)[0]
+    other = make_project("bus-boarding")
+    add_member(other, "charlie", "annotator")
+    assert claim("charlie", project).status_code == 404
+    for path, body in [("heartbeat", {"lease_token": "x"}), ("release", {"lease_token": "x"}),
+                       ("submit", {"lease_token": "x", "boxes": []}), ("review", {"decision": "accept"})]:
+        response = as_user("charlie").post(f"/api/v1/items/{item.pk}/{path}", body, format="json")
+        assert response.status_code == 404, path
+        assert response.json()["error"]["code"] == "not_found"
+    assert as_user("charlie").get(f"/api/v1/items/{item.pk}/history").status_code == 404
+    assert as_user("charlie").get("/api/v1/items/999999/history").status_code == 404  # same answer: no leak
+
+
+def test_operator_only_claims_items_of_their_sites(project):
+    from annotations.models import Site
+
+    depot = Site.objects.create(project=project, name="Depot North")
+    other = Site.objects.create(project=project, name="Route 42")
+    make_items(project, 2, site=other)
+    mine = make_items(project, 1, site=depot)[0]
+    add_member(project, "olga", "operator", sites=[depot])
+    assert claim("olga", project).json()["id"] == mine.pk
+    assert claim("olga", project).status_code == 204
+
+
+def test_session_post_without_csrf_is_403(project):
+    from django.test import Client
+
+    make_items(project, 1)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(User.objects.get(username="alice"))
+    response = client.post(f"/api/v1/projects/{project.pk}/queue/claim", {}, content_type="application/json")
+    assert response.status_code == 403
+    assert ReviewItem.objects.filter(status="leased").count() == 0
+
+
+def test_claim_makes_a_constant_number_of_queries(project, django_assert_max_num_queries):
+    make_items(project, 50)
+    with django_assert_max_num_queries(12):
+        assert claim("alice", project).status_code == 200
