@@ -1,0 +1,190 @@
+"""Accounts: session login/logout for the browser, per-user API tokens, password reset, invitations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import authenticate, login, logout, password_validation
+from django.contrib.auth.forms import PasswordResetForm
+from django.contrib.auth.models import User
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django.utils.decorators import method_decorator
+from django.utils.encoding import force_bytes, force_str
+from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
+from django.views.decorators.csrf import ensure_csrf_cookie
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.authtoken.models import Token
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
+from rest_framework.views import APIView
+
+from annotations import audit
+from annotations.errors import InvalidInput, Unauthenticated
+from annotations.models import Membership, Role, Site
+from annotations.selectors import access_project
+
+
+class LoginSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=256, trim_whitespace=False)
+
+
+def me_payload(user: User) -> dict[str, Any]:
+    memberships = Membership.objects.filter(user=user).select_related("project").prefetch_related("sites")
+    return {
+        "id": user.pk, "username": user.username, "email": user.email, "is_staff": user.is_staff,
+        "memberships": [{"project": m.project_id, "project_slug": m.project.slug, "role": m.role,
+                         "sites": [s.pk for s in m.sites.all()]} for m in memberships],
+    }
+
+
+class LoginThrottle(AnonRateThrottle):
+    rate = "20/min"
+
+
+class LoginView(APIView):
+    permission_classes = [AllowAny]
+    throttle_classes = [LoginThrottle]
+
+    @extend_schema(operation_id="auth_login", request=LoginSerializer, responses={200: OpenApiTypes.OBJECT})
+    def post(self, request: Request) -> Response:
+        body = LoginSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        user = authenticate(request, **body.validated_data)
+        if user is None:
+            raise Unauthenticated("Wrong username or password.", code="invalid_credentials")
+        login(request._request, user)
+        return Response(me_payload(user))
+
+
+class LogoutView(APIView):
+    @extend_schema(operation_id="auth_logout", request=None, responses={204: None})
+    def post(self, request: Request) -> Response:
+        logout(request._request)
+        return Response(status=204)
+
+
+@method_decorator(ensure_csrf_cookie, name="get")
+class MeView(APIView):
+    @extend_schema(operation_id="auth_me", responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request) -> Response:
+        return Response(me_payload(request.user))
+
+
+class TokenView(APIView):
+    """Issue (or rotate) the caller's API token for scripts: `Authorization: Token <key>`. Shown once."""
+
+    @extend_schema(operation_id="auth_token_rotate", request=None, responses={201: OpenApiTypes.OBJECT})
+    def post(self, request: Request) -> Response:
+        with transaction.atomic():
+            Token.objects.filter(user=request.user).delete()
+            token = Token.objects.create(user=request.user)
+            audit.record(action="token.rotated", obj_type="user", obj_id=request.user.pk, project_id=None,
+                         actor=request.user)
+        return Response({"token": token.key}, status=201)
+
+
+class PasswordResetSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+
+
+class PasswordResetView(APIView):
+    """Send a reset link by email. Always 202, whether or not the address is known (no account probing)."""
+
+    permission_classes = [AllowAny]
+    throttle_classes = [LoginThrottle]
+
+    @extend_schema(operation_id="auth_password_reset", request=PasswordResetSerializer, responses={202: None})
+    def post(self, request: Request) -> Response:
+        body = PasswordResetSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        form = PasswordResetForm({"email": body.validated_data["email"]})
+        if form.is_valid():
+            form.save(request=request._request, use_https=request.is_secure(),
+                      email_template_name="loupe/password_reset_email.txt")
+        return Response(status=202)
+
+
+class PasswordSetSerializer(serializers.Serializer):
+    uid = serializers.CharField(max_length=64)
+    token = serializers.CharField(max_length=128)
+    new_password = serializers.CharField(max_length=256, trim_whitespace=False)
+
+
+def _user_from_link(uid: str, token: str) -> User:
+    try:
+        user = User.objects.get(pk=force_str(urlsafe_base64_decode(uid)))
+    except (ValueError, TypeError, OverflowError, User.DoesNotExist) as exc:
+        raise InvalidInput("This link is not valid.", code="invalid_link") from exc
+    if not default_token_generator.check_token(user, token):
+        raise InvalidInput("This link is not valid or has expired.", code="invalid_link")
+    return user
+
+
+class PasswordSetView(APIView):
+    """Set a new password from a reset or invitation link (uid + token)."""
+
+    permission_classes = [AllowAny]
+    throttle_classes = [LoginThrottle]
+
+    @extend_schema(operation_id="auth_password_set", request=PasswordSetSerializer, responses={204: None})
+    def post(self, request: Request) -> Response:
+        body = PasswordSetSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        user = _user_from_link(body.validated_data["uid"], body.validated_data["token"])
+        try:
+            password_validation.validate_password(body.validated_data["new_password"], user)
+        except DjangoValidationError as exc:
+            raise InvalidInput("The password is too weak.", code="weak_password",
+                               details={"new_password": list(exc.messages)}) from exc
+        with transaction.atomic():
+            user.set_password(body.validated_data["new_password"])
+            user.is_active = True
+            user.save(update_fields=["password", "is_active"])
+            audit.record(action="password.set", obj_type="user", obj_id=user.pk, project_id=None, actor=user)
+        return Response(status=204)
+
+
+class InvitationSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    username = serializers.RegexField(r"^[\w.@+-]{1,150}$")
+    role = serializers.ChoiceField(choices=Role.choices)
+    sites = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, default=list)
+
+
+class InvitationView(APIView):
+    """An admin invites someone into the project: an inactive account, a membership, and a set-password email."""
+
+    @extend_schema(operation_id="project_invite", request=InvitationSerializer, responses={201: OpenApiTypes.OBJECT})
+    def post(self, request: Request, project_id: int) -> Response:
+        project, _ = access_project(user=request.user, project_id=project_id, roles=[Role.ADMIN])
+        body = InvitationSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        sites = list(Site.objects.filter(project=project, pk__in=data["sites"]))
+        if len(sites) != len(set(data["sites"])):
+            raise InvalidInput("Some sites are not in this project.", code="unknown_site")
+        with transaction.atomic():
+            user, created = User.objects.get_or_create(username=data["username"],
+                                                       defaults={"email": data["email"], "is_active": False})
+            if created:
+                user.set_unusable_password()
+                user.save(update_fields=["password"])
+            membership, _ = Membership.objects.update_or_create(project=project, user=user,
+                                                                defaults={"role": data["role"]})
+            membership.sites.set(sites)
+            audit.record(action="member.invited", obj_type="membership", obj_id=membership.pk,
+                         project_id=project.pk, actor=request.user,
+                         after={"username": user.username, "role": data["role"], "sites": data["sites"]})
+        uid = urlsafe_base64_encode(force_bytes(user.pk))
+        link = f"/set-password?uid={uid}&token={default_token_generator.make_token(user)}"
+        user.email_user("You are invited to Loupe",
+                        f"{request.user} invited you to {project.name} as {data['role']}.\n"
+                        f"Set your password: {request.build_absolute_uri(link)}")
+        return Response({"user": user.pk, "membership": membership.pk, "role": membership.role}, status=201)

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from annotations.api import accounts, assets
+
+urlpatterns = [
+    path("auth/login", accounts.LoginView.as_view(), name="auth-login"),
+    path("auth/logout", accounts.LogoutView.as_view(), name="auth-logout"),
+    path("auth/me", accounts.MeView.as_view(), name="auth-me"),
+    path("auth/token", accounts.TokenView.as_view(), name="auth-token"),
+    path("auth/password-reset", accounts.PasswordResetView.as_view(), name="auth-password-reset"),
+    path("auth/password-set", accounts.PasswordSetView.as_view(), name="auth-password-set"),
+    path("projects/<int:project_id>/invitations", accounts.InvitationView.as_view(), name="project-invite"),
+    path("assets/<str:sha256>", assets.AssetView.as_view(), name="asset"),
+]

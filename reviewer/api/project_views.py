@@ -1,0 +1,78 @@
+"""Projects for people: the list a user may see, one project with its statistics, and its audit log."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Q
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotations.errors import InvalidInput
+from annotations.models import AuditEvent, Membership, Role
+from annotations.selectors import access_project
+from reviewer.models import ItemStatus
+from reviewer.stats import project_stats
+
+
+class ProjectListView(APIView):
+    @extend_schema(operation_id="projects_list", responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request) -> Response:
+        memberships = (
+            Membership.objects.filter(user_id=request.user.pk).select_related("project").order_by("project__name")
+            .annotate(pending=Count("project__review_items",
+                                    filter=Q(project__review_items__status=ItemStatus.PENDING)))
+        )
+        return Response([{"id": m.project_id, "slug": m.project.slug, "name": m.project.name, "role": m.role,
+                          "label_classes": m.project.label_classes, "pending": m.pending} for m in memberships])
+
+
+class ProjectDetailView(APIView):
+    @extend_schema(operation_id="projects_read", responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request, project_id: int) -> Response:
+        project, membership = access_project(user=request.user, project_id=project_id)
+        return Response({"id": project.pk, "slug": project.slug, "name": project.name,
+                         "description": project.description, "label_classes": project.label_classes,
+                         "role": membership.role, "qa_sample_rate": project.qa_sample_rate,
+                         "consensus_overlap": project.consensus_overlap, "stats": project_stats(project)})
+
+
+AUDIT_ORDERINGS = {"created_at", "-created_at", "action", "-action"}
+
+
+class AuditQuerySerializer(serializers.Serializer):
+    action = serializers.CharField(required=False, max_length=64)
+    object_type = serializers.CharField(required=False, max_length=64)
+    object_id = serializers.CharField(required=False, max_length=64)
+    actor = serializers.CharField(required=False, max_length=150)
+    ordering = serializers.CharField(required=False, default="-created_at")
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=500, default=100)
+
+
+class AuditLogView(APIView):
+    """The project's audit trail for admins, filtered; ordering is an allow-list, never a field path."""
+
+    @extend_schema(operation_id="project_audit", parameters=[AuditQuerySerializer], responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request, project_id: int) -> Response:
+        project, _ = access_project(user=request.user, project_id=project_id, roles=[Role.ADMIN])
+        unknown = set(request.query_params) - set(AuditQuerySerializer().fields)
+        if unknown:
+            raise InvalidInput("Unknown filters.", code="invalid_filter", details={"unknown": sorted(unknown)})
+        query = AuditQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        q = query.validated_data
+        if q["ordering"] not in AUDIT_ORDERINGS:
+            raise InvalidInput("This ordering is not allowed.", code="invalid_ordering",
+                               details={"allowed": sorted(AUDIT_ORDERINGS)})
+        events = AuditEvent.objects.filter(project=project)
+        for field in ("action", "object_type", "object_id"):
+            if field in q:
+                events = events.filter(**{field: q[field]})
+        if "actor" in q:
+            events = events.filter(actor__username=q["actor"])
+        rows = events.order_by(q["ordering"], "-id").values(
+            "id", "created_at", "actor__username", "action", "object_type", "object_id", "before", "after",
+            "request_id")[: q["limit"]]
+        return Response(list(rows))

@@ -1,0 +1,43 @@
+"""Project statistics for dashboards (reads only, a fixed number of queries)."""
+
+from __future__ import annotations
+
+import statistics
+from datetime import timedelta
+from typing import Any
+
+from django.db.models import Avg, Count, Q
+from django.utils import timezone
+
+from annotations.models import Annotation, Project
+from reviewer.models import ItemStatus, ReviewItem
+from reviewer.selectors import queue_stats
+
+
+def project_stats(project: Project) -> dict[str, Any]:
+    """Queue, throughput, time per item, agreement, correction rate and progress to retraining."""
+    since = timezone.now() - timedelta(days=1)
+    recent = Annotation.objects.filter(project=project, submitted_at__gte=since)
+    throughput = {row["author__username"]: row["n"]
+                  for row in recent.values("author__username").annotate(n=Count("id")).order_by("-n")[:100]}
+    times = [float(t) for t in Annotation.objects.filter(project=project, time_spent_seconds__isnull=False)
+             .order_by("-id").values_list("time_spent_seconds", flat=True)[:1000] if t is not None]
+    diffs = list(Annotation.objects.filter(project=project).order_by("-id").values_list("diff", flat=True)[:1000])
+    corrected = sum(1 for d in diffs if d and (d.get("added") or d.get("removed") or d.get("moved")
+                                                or d.get("count_change")))
+    items = ReviewItem.objects.filter(project=project).aggregate(
+        agreement=Avg("agreement", filter=Q(agreement__isnull=False)),
+        accepted=Count("id", filter=Q(status=ItemStatus.ACCEPTED)),
+    )
+    return {
+        **queue_stats(project.pk),
+        "throughput_24h": throughput,
+        "median_seconds_per_item": statistics.median(times) if times else None,
+        "agreement": items["agreement"],
+        "correction_rate": corrected / len(diffs) if diffs else None,
+        "accepted": items["accepted"],
+        "retrain_threshold": project.retrain_threshold,
+        # Until dataset versions exist (issue: closing the loop), progress counts every accepted item.
+        "threshold_progress": min(1.0, items["accepted"] / project.retrain_threshold)
+        if project.retrain_threshold else None,
+    }
