@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
 from annotations.models import AuditEvent
+from config.request_id import current_request_id
 
 
 def record(*, action: str, obj_type: str, obj_id: object, project_id: int | None,
@@ -16,5 +17,5 @@ def record(*, action: str, obj_type: str, obj_id: object, project_id: int | None
     return AuditEvent.objects.create(
         project_id=project_id, actor_id=actor.pk if actor is not None and actor.is_authenticated else None,
         action=action, object_type=obj_type, object_id=str(obj_id), before=before, after=after,
-        request_id=request_id[:64],
+        request_id=(request_id or current_request_id.get())[:64],
     )

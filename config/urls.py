@@ -18,6 +18,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include("activelearning.api.urls")),
     path("api/v1/", include("reviewer.api.urls")),
+    path("api/v1/", include("reviewer.api.flag_urls")),
     path("api/v1/", include("annotations.api.urls")),
 ]
 

@@ -86,3 +86,43 @@ class ReviewItem(models.Model):
 
     def __str__(self) -> str:
         return f"item {self.pk} ({self.reason}, {self.priority:.2f}, {self.status})"
+
+
+class FlagStatus(models.TextChoices):
+    OPEN = "open"
+    REVIEWED = "reviewed"
+
+
+class CountFlag(models.Model):
+    """A person's claim that a camera's model count over a time window is wrong, with the count they saw.
+
+    It queues a `count_flag` ReviewItem; `assets` lists the window's frames/clips (sha256, capped) so the
+    reviewer sees them, and `model_count` freezes what the model said when the flag was raised.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="count_flags")
+    camera = models.ForeignKey(Camera, on_delete=models.CASCADE, related_name="count_flags")
+    flagged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    observed_count = models.PositiveIntegerField()
+    model_count = models.PositiveIntegerField(help_text="Sum of the camera's count events in the window.")
+    note = models.TextField(blank=True)
+    assets = models.JSONField(default=list, blank=True, help_text="sha256 of the window's frames/clips, capped.")
+    status = models.CharField(max_length=16, choices=FlagStatus.choices, default=FlagStatus.OPEN)
+    review_item = models.OneToOneField(ReviewItem, on_delete=models.PROTECT, related_name="count_flag")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(window_end__gt=models.F("window_start")),
+                                   name="count_flag_window_ordered"),
+        ]
+        indexes = [
+            # The camera's flag list, newest first.
+            models.Index(fields=["camera", "-created_at"], name="count_flag_camera_time"),
+            models.Index(fields=["project", "status"], name="count_flag_project_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"count flag {self.pk} on camera {self.camera_id} ({self.status})"

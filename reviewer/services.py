@@ -18,6 +18,7 @@ from annotations import audit
 from annotations.errors import Conflict
 from annotations.geometry import box_agreement, box_diff
 from annotations.models import Annotation, Asset, Verdict
+from reviewer.flags import close_count_flag
 from reviewer.models import ItemStatus, ReviewItem
 from reviewer.queue import LeaseLost
 
@@ -29,7 +30,7 @@ class Submission:
     verdict: str = Verdict.CORRECT
     note: str = ""
     started_at: Any = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    wrong_tracks: list[int] = field(default_factory=list)
 
 
 def _qa_sampled(item: ReviewItem, rate: float) -> bool:
@@ -82,7 +83,8 @@ def submit_annotation(*, item: ReviewItem, user: User, lease_token: str,
         diff={**box_diff(_frame_boxes(prelabel), _frame_boxes(submission.boxes)),
               "count_change": (submission.count - locked.prediction.count_value)
               if submission.count is not None and locked.prediction and locked.prediction.count_value is not None
-              else None},
+              else None,
+              "wrong_tracks": sorted(set(submission.wrong_tracks))},
         started_at=submission.started_at or locked.updated_at, submitted_at=now,
         time_spent_seconds=(now - (submission.started_at or locked.updated_at)).total_seconds(),
     )
@@ -136,8 +138,10 @@ def decide_review(*, item: ReviewItem, user: User, decision: str, comment: str) 
 
 
 def _publish_status(item: ReviewItem) -> None:
+    """Call inside the transaction that changed the item: follow-ups run now, pushes after commit."""
     from reviewer import realtime
 
     if item.status == ItemStatus.ACCEPTED:
+        close_count_flag(item=item)
         realtime.publish(project_id=item.project_id, message={"type": "item.accepted", "item": item.pk})
     realtime.publish_queue_stats(project_id=item.project_id)

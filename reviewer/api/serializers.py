@@ -32,6 +32,9 @@ class SubmitSerializer(LeaseSerializer):
     verdict = serializers.ChoiceField(choices=Verdict.choices, default=Verdict.CORRECT)
     note = serializers.CharField(required=False, allow_blank=True, max_length=4000, default="")
     started_at = serializers.DateTimeField(required=False)
+    wrong_tracks = serializers.ListField(child=serializers.IntegerField(), required=False, default=list,
+                                         max_length=1000,
+                                         help_text="Operators: the field model's track ids that were wrong.")
 
     def validate_boxes(self, boxes: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Boxes must lie (at least partly) in the frame, have a size, a project label and a real frame."""

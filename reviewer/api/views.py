@@ -76,7 +76,8 @@ class SubmitView(APIView):
         annotation, created = submit_annotation(
             item=item, user=request.user, lease_token=data["lease_token"],
             submission=Submission(boxes=data["boxes"], count=data.get("count"), verdict=data["verdict"],
-                                  note=data["note"], started_at=data.get("started_at")),
+                                  note=data["note"], started_at=data.get("started_at"),
+                                  wrong_tracks=data["wrong_tracks"]),
         )
         item.refresh_from_db(fields=["status"])
         return Response({"annotation": annotation.pk, "version": annotation.version, "item_status": item.status,

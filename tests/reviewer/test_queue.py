@@ -103,6 +103,25 @@ def test_submit_stores_a_version_with_its_diff_and_accepts(project):
     assert history["item"]["lease_token"] == ""
 
 
+def test_operator_records_the_true_count_and_the_wrong_tracks_of_a_dispute(project):
+    item = make_items(project, 1, reason="disputed")[0]
+    token = claim("alice", project, reason="disputed").json()["lease_token"]
+    response = submit("alice", item.pk, token, count=5, wrong_tracks=[7, 3, 7], verdict="correct",
+                      HTTP_X_REQUEST_ID="req-12345678")
+    assert response.status_code == 201
+    annotation = Annotation.objects.get()
+    assert annotation.count == 5 and annotation.diff["wrong_tracks"] == [3, 7]
+
+
+def test_audit_events_carry_the_request_id(project):
+    make_items(project, 1)
+    client = as_user("alice")
+    response = client.post(f"/api/v1/projects/{project.pk}/queue/claim", {}, format="json",
+                           HTTP_X_REQUEST_ID="req-abcdef12")
+    assert response["X-Request-ID"] == "req-abcdef12"
+    assert AuditEvent.objects.get(action="item.leased").request_id == "req-abcdef12"
+
+
 def test_retried_submit_stores_one_version(project):
     item = make_items(project, 1)[0]
     token = claim("alice", project).json()["lease_token"]

@@ -1,0 +1,11 @@
+"""Count flag routes; included under /api/v1/ by config/urls.py."""
+
+from django.urls import path
+
+from reviewer.api import flag_views
+
+urlpatterns = [
+    path("cameras/<int:camera_id>/counts", flag_views.CameraCountsView.as_view(), name="camera-counts"),
+    path("cameras/<int:camera_id>/count-flags", flag_views.CameraCountFlagsView.as_view(),
+         name="camera-count-flags"),
+]

@@ -1,0 +1,107 @@
+"""Count flags API (API.md, "People"): a camera's model counts over time, and flags on a window. Thin views."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from activelearning.api.serializers import ErrorSerializer
+from reviewer.flags import (
+    BUCKETS,
+    DEFAULT_BUCKET,
+    FLAG_LIST_ROLES,
+    FLAG_ROLES,
+    access_camera,
+    camera_counts,
+    camera_flags,
+    counts_window,
+    create_count_flag,
+    flag_payload,
+    flag_window,
+)
+
+ERRORS = {status: OpenApiResponse(ErrorSerializer) for status in (400, 401, 403, 404)}
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """ISO 8601 with an explicit offset or `Z`: a naive time would silently mean the server's zone."""
+
+    default_error_messages = {"naive": "Give a timezone (e.g. `Z` or `+02:00`)."}
+
+    def to_internal_value(self, value: Any) -> dt.datetime:
+        if isinstance(value, str):
+            try:
+                parsed = parse_datetime(value)
+            except ValueError:
+                parsed = None
+            if parsed is not None and parsed.tzinfo is None:
+                self.fail("naive")
+        return super().to_internal_value(value)
+
+
+class CountsQuerySerializer(serializers.Serializer):
+    # `from` is a Python keyword, hence the field names below and the renaming in `validate`.
+    bucket = serializers.ChoiceField(choices=sorted(BUCKETS), default=DEFAULT_BUCKET)
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        fields["from"] = AwareDateTimeField(required=False)
+        fields["to"] = AwareDateTimeField(required=False)
+        return fields
+
+
+class CountFlagSerializer(serializers.Serializer):
+    observed_count = serializers.IntegerField(min_value=0, max_value=1_000_000)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        fields["from"] = AwareDateTimeField()
+        fields["to"] = AwareDateTimeField()
+        return fields
+
+
+class CameraCountsView(APIView):
+    @extend_schema(
+        operation_id="camera_counts",
+        parameters=[OpenApiParameter("from", str, description="ISO 8601 with timezone; default to - 24 h"),
+                    OpenApiParameter("to", str, description="ISO 8601 with timezone; default now"),
+                    OpenApiParameter("bucket", str, enum=sorted(BUCKETS), description="default 1h")],
+        responses={200: OpenApiResponse(description="series and detections per bucket"), **ERRORS},
+    )
+    def get(self, request: Request, camera_id: int) -> Response:
+        camera, _ = access_camera(user=request.user, camera_id=camera_id)
+        query = CountsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        window = counts_window(start=data.get("from"), end=data.get("to"))
+        return Response(camera_counts(camera=camera, window=window, bucket=data["bucket"]))
+
+
+class CameraCountFlagsView(APIView):
+    @extend_schema(operation_id="camera_count_flags",
+                   responses={200: OpenApiResponse(description="the camera's flags, newest first"), **ERRORS})
+    def get(self, request: Request, camera_id: int) -> Response:
+        camera, membership = access_camera(user=request.user, camera_id=camera_id, roles=FLAG_LIST_ROLES)
+        return Response({"results": [flag_payload(flag) for flag in camera_flags(camera=camera,
+                                                                                  membership=membership)]})
+
+    @extend_schema(operation_id="camera_count_flag_create", request=CountFlagSerializer,
+                   responses={201: OpenApiResponse(description="the flag and its review item"), **ERRORS})
+    def post(self, request: Request, camera_id: int) -> Response:
+        camera, _ = access_camera(user=request.user, camera_id=camera_id, roles=FLAG_ROLES)
+        body = CountFlagSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        flag = create_count_flag(
+            camera=camera, user=request.user, window=flag_window(start=data["from"], end=data["to"]),
+            observed_count=data["observed_count"], note=data["note"],
+        )
+        return Response(flag_payload(flag), status=201)

@@ -1,0 +1,349 @@
+"""Count flags (API.md "People", DESIGN.md "Count flags"): counts over time and flags on a window."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from annotations.models import AuditEvent, Camera, Prediction, Project, Site
+from reviewer import flags
+from reviewer.models import CountFlag, ReviewItem
+from tests.factories import add_member, make_asset, make_project
+
+pytestmark = pytest.mark.django_db
+
+DAY = dt.datetime(2026, 11, 20, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def project() -> Project:
+    project = make_project("store-counts")
+    store = Site.objects.create(project=project, name="Main St")
+    bus = Site.objects.create(project=project, name="Route 42", kind="bus")
+    Camera.objects.create(site=store, name="door-1")
+    Camera.objects.create(site=bus, name="bus-door")
+    add_member(project, "alice", "annotator")
+    add_member(project, "bob", "reviewer")
+    add_member(project, "dana", "admin")
+    add_member(project, "maria", "manager", sites=[store])
+    add_member(project, "otto", "operator", sites=[bus])
+    User.objects.create_user("charlie", password="pw-123456")
+    add_member(make_project("bus-boarding"), "eve", "admin")
+    return project
+
+
+def door() -> Camera:
+    return Camera.objects.get(name="door-1")
+
+
+def bus_door() -> Camera:
+    return Camera.objects.get(name="bus-door")
+
+
+def as_user(name: str | None) -> APIClient:
+    client = APIClient()
+    if name is not None:
+        client.force_authenticate(User.objects.get(username=name))
+    return client
+
+
+def count_event(camera: Camera, at: dt.datetime, value: int, name: str = "people_in") -> Prediction:
+    return Prediction.objects.create(project=camera.site.project, camera=camera, event_type="count",
+                                     count_name=name, count_value=value, captured_at=at, received_at=at,
+                                     payload_hash="x")
+
+
+def frame_event(camera: Camera, at: dt.datetime, detections: int, asset_seed: str | None = None) -> Prediction:
+    asset = make_asset(asset_seed) if asset_seed is not None else None
+    return Prediction.objects.create(project=camera.site.project, camera=camera, asset=asset,
+                                     event_type="prediction", detection_count=detections, captured_at=at,
+                                     received_at=at, payload_hash="x")
+
+
+def make_sha(seed: str) -> str:
+    return hashlib.sha256(seed.encode()).hexdigest()
+
+
+def iso(moment: dt.datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def get_counts(name: str | None, camera: Camera, **params: str) -> Any:
+    return as_user(name).get(f"/api/v1/cameras/{camera.pk}/counts", params)
+
+
+def post_flag(name: str | None, camera: Camera, **body: Any) -> Any:
+    return as_user(name).post(f"/api/v1/cameras/{camera.pk}/count-flags", body, format="json")
+
+
+def at(hour: int, minute: int = 0) -> dt.datetime:
+    return DAY.replace(hour=hour, minute=minute)
+
+
+@pytest.fixture
+def morning(project: Project) -> None:
+    """Count events 08:05 in=3, 08:40 in=2, 08:50 out=1, 09:10 in=4 on the door; noise around them."""
+    camera = door()
+    count_event(camera, at(8, 5), 3)
+    count_event(camera, at(8, 40), 2)
+    count_event(camera, at(8, 50), 1, name="people_out")
+    count_event(camera, at(9, 10), 4)
+    count_event(camera, at(7, 59), 100)  # before the window
+    count_event(camera, at(10, 0), 100)  # the window is half-open: `to` is excluded
+    count_event(bus_door(), at(8, 30), 100)  # another camera
+    frame_event(camera, at(8, 10), 2)
+    frame_event(camera, at(8, 20), 4)
+    frame_event(camera, at(9, 30), 1)
+
+
+def test_counts_are_summed_per_hour_and_count_name_with_mean_detections(morning):
+    response = get_counts("maria", door(), **{"from": iso(at(8)), "to": iso(at(10)), "bucket": "1h"})
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["camera"], body["bucket"]) == (door().pk, "1h")
+    assert body["series"] == [
+        {"start": "2026-11-20T08:00:00Z", "count_name": "people_in", "value": 5, "events": 2},
+        {"start": "2026-11-20T08:00:00Z", "count_name": "people_out", "value": 1, "events": 1},
+        {"start": "2026-11-20T09:00:00Z", "count_name": "people_in", "value": 4, "events": 1},
+    ]
+    assert body["detections"] == [{"start": "2026-11-20T08:00:00Z", "mean_detections": 3.0},
+                                  {"start": "2026-11-20T09:00:00Z", "mean_detections": 1.0}]
+
+
+@pytest.mark.parametrize(("bucket", "expected"), [
+    ("5m", [("08:05", "people_in", 3), ("08:40", "people_in", 2), ("08:50", "people_out", 1),
+            ("09:10", "people_in", 4)]),
+    ("15m", [("08:00", "people_in", 3), ("08:30", "people_in", 2), ("08:45", "people_out", 1),
+             ("09:00", "people_in", 4)]),
+    ("1d", [("00:00", "people_in", 9), ("00:00", "people_out", 1)]),
+])
+def test_counts_bucket_on_utc_boundaries(morning, bucket, expected):
+    response = get_counts("dana", door(), **{"from": iso(at(8)), "to": iso(at(10)), "bucket": bucket})
+    assert response.status_code == 200, response.content
+    got = [(row["start"], row["count_name"], row["value"]) for row in response.json()["series"]]
+    assert got == [(f"2026-11-20T{hhmm}:00Z", name, value) for hhmm, name, value in expected]
+
+
+def test_counts_default_to_the_last_24_hours_by_hour(project):
+    camera = door()
+    count_event(camera, timezone.now() - dt.timedelta(hours=2), 7)
+    count_event(camera, timezone.now() - dt.timedelta(hours=30), 100)
+    body = get_counts("maria", camera).json()
+    assert body["bucket"] == "1h"
+    start, end = dt.datetime.fromisoformat(body["from"]), dt.datetime.fromisoformat(body["to"])
+    assert end - start == dt.timedelta(hours=24)
+    assert [row["value"] for row in body["series"]] == [7]
+
+
+@pytest.mark.parametrize(("params", "code"), [
+    ({"bucket": "7m"}, "invalid"),
+    ({"from": iso(at(10)), "to": iso(at(8))}, "invalid_window"),
+    ({"from": iso(at(8)), "to": iso(at(8))}, "invalid_window"),
+    ({"from": iso(at(8) - dt.timedelta(days=32)), "to": iso(at(8))}, "window_too_long"),
+    ({"from": "2026-11-20T08:00:00", "to": iso(at(10))}, "invalid"),
+    ({"from": "yesterday"}, "invalid"),
+])
+def test_bad_counts_query_is_400_with_the_error_shape(project, params, code):
+    response = get_counts("maria", door(), **params)
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["code"] == code
+
+
+@pytest.mark.parametrize(("name", "status"), [
+    ("maria", 404),  # manager of the store, not of the bus
+    ("charlie", 404),  # no membership
+    ("eve", 404),  # admin of another project
+    (None, 401),
+])
+def test_counts_outside_the_callers_sites_or_project_are_hidden(project, name, status):
+    response = get_counts(name, bus_door())
+    assert response.status_code == status
+    assert response.json()["error"]["code"] == ("not_found" if status == 404 else "not_authenticated")
+
+
+def test_counts_of_an_unknown_camera_are_404(project):
+    assert as_user("dana").get("/api/v1/cameras/999999/counts").status_code == 404
+
+
+def test_counts_query_count_does_not_grow_with_events(morning, django_assert_num_queries):
+    params = {"from": iso(at(8)), "to": iso(at(10)), "bucket": "15m"}
+    url, maria = f"/api/v1/cameras/{door().pk}/counts", as_user("maria")
+    # camera, membership, site scope, series, detections
+    with django_assert_num_queries(5):
+        assert maria.get(url, params).status_code == 200
+    for minute in range(0, 60, 3):
+        count_event(door(), at(8, minute), 1)
+        frame_event(door(), at(9, minute), 3)
+    with django_assert_num_queries(5):
+        assert len(maria.get(url, params).json()["series"]) == 6
+
+
+@pytest.fixture
+def recent(project: Project) -> dict[str, dt.datetime]:
+    """A window two hours ago on the door: count events totalling 6, three frames/clips, noise outside."""
+    end = timezone.now().replace(microsecond=0) - dt.timedelta(hours=1)
+    start = end - dt.timedelta(hours=1)
+    camera = door()
+    count_event(camera, start + dt.timedelta(minutes=5), 2)
+    count_event(camera, start + dt.timedelta(minutes=35), 4)
+    count_event(camera, start - dt.timedelta(minutes=5), 50)
+    count_event(bus_door(), start + dt.timedelta(minutes=10), 50)
+    frame_event(camera, start + dt.timedelta(minutes=20), 1, asset_seed="second")
+    frame_event(camera, start + dt.timedelta(minutes=2), 1, asset_seed="first")
+    frame_event(camera, start + dt.timedelta(minutes=40), 1, asset_seed="second-again")
+    frame_event(camera, start - dt.timedelta(minutes=1), 1, asset_seed="before")
+    frame_event(bus_door(), start + dt.timedelta(minutes=3), 1, asset_seed="other-camera")
+    return {"start": start, "end": end}
+
+
+def test_flag_queues_a_count_flag_item_with_the_windows_assets(recent, monkeypatch):
+    pushed: list[dict[str, Any]] = []
+    monkeypatch.setattr(flags, "publish", lambda *, project_id, message: pushed.append(message))
+    response = post_flag("maria", door(), **{"from": iso(recent["start"]), "to": iso(recent["end"]),
+                                             "observed_count": 9, "note": "queue at the door"})
+    assert response.status_code == 201, response.content
+    body = response.json()
+    flag = CountFlag.objects.get()
+    assert (body["id"], body["observed_count"], body["model_count"], body["status"]) == (flag.pk, 9, 6, "open")
+    assert flag.flagged_by.username == "maria" and flag.window_start == recent["start"]
+    first, second, again = (make_sha(seed) for seed in ("first", "second", "second-again"))
+    assert flag.assets == body["assets"] == [first, second, again]
+    item = ReviewItem.objects.get()
+    assert flag.review_item == item and body["review_item"]["id"] == item.pk
+    assert (item.reason, item.status, item.camera, item.site) == ("count_flag", "pending", door(), door().site)
+    assert item.asset is not None and item.asset.sha256 == first
+    assert item.score_parts == {"observed": 9, "model_count": 6, "relative_error": pytest.approx(1 / 3)}
+    assert item.priority == pytest.approx(1 / 3)
+    audit = AuditEvent.objects.get(action="flag.created")
+    assert (audit.object_type, audit.object_id, audit.actor.username) == ("count_flag", str(flag.pk), "maria")
+    assert pushed == [{"type": "flag.created", "flag": flag.pk, "camera": door().pk, "observed_count": 9,
+                       "model_count": 6}]
+
+
+def test_flag_on_a_window_without_media_queues_an_item_without_asset(project):
+    end = timezone.now() - dt.timedelta(minutes=10)
+    response = post_flag("otto", bus_door(), **{"from": iso(end - dt.timedelta(hours=6)), "to": iso(end),
+                                                "observed_count": 4})
+    assert response.status_code == 201, response.content
+    item = ReviewItem.objects.get()
+    assert item.asset is None and item.priority == 1.0  # the model counted 0 of 4
+    assert response.json()["assets"] == [] and response.json()["model_count"] == 0
+
+
+@pytest.mark.parametrize("name", ["alice", "bob"])
+def test_annotators_and_reviewers_may_not_flag(recent, name):
+    response = post_flag(name, door(), **{"from": iso(recent["start"]), "to": iso(recent["end"]),
+                                          "observed_count": 3})
+    assert response.status_code == 403 and response.json()["error"]["code"] == "forbidden"
+    assert not CountFlag.objects.exists() and not ReviewItem.objects.exists()
+
+
+@pytest.mark.parametrize(("name", "status"), [("maria", 404), ("charlie", 404), ("eve", 404), (None, 401)])
+def test_flag_outside_the_callers_sites_or_project_is_refused(recent, name, status):
+    response = post_flag(name, bus_door(), **{"from": iso(recent["start"]), "to": iso(recent["end"]),
+                                              "observed_count": 3})
+    assert response.status_code == status
+    assert not CountFlag.objects.exists() and not ReviewItem.objects.exists()
+
+
+def bad_flag_bodies() -> list[tuple[str, dict[str, Any], str]]:
+    now = timezone.now()
+    hour = dt.timedelta(hours=1)
+    return [
+        ("to before from", {"from": iso(now - hour), "to": iso(now - 2 * hour), "observed_count": 1},
+         "invalid_window"),
+        ("over 6 hours", {"from": iso(now - 8 * hour), "to": iso(now - hour), "observed_count": 1},
+         "window_too_long"),
+        ("in the future", {"from": iso(now), "to": iso(now + hour), "observed_count": 1}, "window_in_future"),
+        ("negative count", {"from": iso(now - 2 * hour), "to": iso(now - hour), "observed_count": -1}, "invalid"),
+        ("missing count", {"from": iso(now - 2 * hour), "to": iso(now - hour)}, "invalid"),
+        ("naive time", {"from": "2026-11-20T08:00:00", "to": "2026-11-20T09:00:00", "observed_count": 1},
+         "invalid"),
+        ("long note", {"from": iso(now - 2 * hour), "to": iso(now - hour), "observed_count": 1,
+                       "note": "x" * 2001}, "invalid"),
+    ]
+
+
+@pytest.mark.parametrize("case", range(len(bad_flag_bodies())),
+                         ids=[case[0] for case in bad_flag_bodies()])
+def test_bad_flag_is_400_and_stores_nothing(project, case):
+    _, body, code = bad_flag_bodies()[case]
+    response = post_flag("maria", door(), **body)
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["code"] == code
+    assert not CountFlag.objects.exists() and not ReviewItem.objects.exists()
+    assert not AuditEvent.objects.filter(action="flag.created").exists()
+
+
+def test_script_in_a_note_is_stored_and_returned_as_text(recent):
+    note = '<script>alert("x")</script>'
+    response = post_flag("maria", door(), **{"from": iso(recent["start"]), "to": iso(recent["end"]),
+                                             "observed_count": 6, "note": note})
+    assert response.status_code == 201
+    assert response["Content-Type"].startswith("application/json")
+    assert response.json()["note"] == note
+    assert CountFlag.objects.get().note == note
+    listed = as_user("maria").get(f"/api/v1/cameras/{door().pk}/count-flags").json()
+    assert listed["results"][0]["note"] == note
+
+
+def test_managers_list_their_own_flags_and_admins_all(recent):
+    window = {"from": iso(recent["start"]), "to": iso(recent["end"])}
+    add_member(Project.objects.get(slug="store-counts"), "mike", "manager", sites=[door().site])
+    assert post_flag("maria", door(), **window, observed_count=1).status_code == 201
+    assert post_flag("mike", door(), **window, observed_count=2).status_code == 201
+    assert post_flag("dana", door(), **window, observed_count=3).status_code == 201
+
+    def listed(name: str) -> list[int]:
+        response = as_user(name).get(f"/api/v1/cameras/{door().pk}/count-flags")
+        assert response.status_code == 200, response.content
+        return [flag["observed_count"] for flag in response.json()["results"]]
+
+    assert listed("maria") == [1]
+    assert listed("dana") == [3, 2, 1]
+    assert listed("bob") == [3, 2, 1]
+    assert as_user("alice").get(f"/api/v1/cameras/{door().pk}/count-flags").status_code == 403
+    assert as_user("otto").get(f"/api/v1/cameras/{door().pk}/count-flags").status_code == 404
+    assert as_user("eve").get(f"/api/v1/cameras/{door().pk}/count-flags").status_code == 404
+
+
+def test_flag_list_query_count_does_not_grow_with_flags(recent, django_assert_num_queries):
+    window = {"from": iso(recent["start"]), "to": iso(recent["end"])}
+    url, dana = f"/api/v1/cameras/{door().pk}/count-flags", as_user("dana")
+    post_flag("dana", door(), **window, observed_count=1)
+    # camera, membership, flags with their author and item
+    with django_assert_num_queries(3):
+        assert len(dana.get(url).json()["results"]) == 1
+    for observed in range(5):
+        post_flag("dana", door(), **window, observed_count=observed)
+    with django_assert_num_queries(3):
+        assert len(dana.get(url).json()["results"]) == 6
+
+
+def test_flag_is_marked_reviewed_only_once_its_item_is_accepted(recent):
+    post_flag("maria", door(), **{"from": iso(recent["start"]), "to": iso(recent["end"]), "observed_count": 2})
+    item = ReviewItem.objects.get()
+    assert flags.close_count_flag(item=item) == 0
+    ReviewItem.objects.filter(pk=item.pk).update(status="accepted")
+    item.refresh_from_db()
+    assert flags.close_count_flag(item=item) == 1
+    listed = as_user("maria").get(f"/api/v1/cameras/{door().pk}/count-flags").json()["results"]
+    assert (listed[0]["status"], listed[0]["review_item"]["status"]) == ("reviewed", "accepted")
+
+
+def test_flag_is_closed_when_an_annotator_settles_its_item_through_the_queue(recent, project):
+    project.qa_sample_rate = 0.0
+    project.save()
+    post_flag("maria", door(), **{"from": iso(recent["start"]), "to": iso(recent["end"]), "observed_count": 9})
+    alice = as_user("alice")
+    claimed = alice.post(f"/api/v1/projects/{project.pk}/queue/claim", {"reason": "count_flag"}, format="json").json()
+    response = alice.post(f"/api/v1/items/{claimed['id']}/submit",
+                          {"lease_token": claimed["lease_token"], "boxes": [], "count": 9}, format="json")
+    assert response.status_code == 201 and response.json()["item_status"] == "accepted"
+    assert CountFlag.objects.get().status == "reviewed"
