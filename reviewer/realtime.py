@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from functools import partial
 from typing import Any
 
 import orjson
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django import db
+from django.conf import settings
 from django.db import transaction
 
 from reviewer.selectors import queue_stats
@@ -54,8 +57,42 @@ def publish(*, project_id: int, message: dict[str, Any]) -> None:
 
 
 def publish_queue_stats(*, project_id: int) -> None:
-    """Push a `queue.stats` snapshot after commit, counted then so it shows the committed state."""
-    transaction.on_commit(partial(_send_queue_stats, project_id))
+    """Push a `queue.stats` snapshot after commit, counted then so it shows the committed state.
+
+    Snapshots are coalesced per project: the first change schedules one push LOUPE_STATS_PUSH_INTERVAL
+    seconds later and the changes until then ride along, so a busy queue (hundreds of claims a second)
+    costs one stats query a second, not one per claim. 0 pushes at once (tests); negative disables.
+    """
+    transaction.on_commit(partial(_schedule_queue_stats, project_id))
+
+
+_scheduled: set[int] = set()
+_scheduled_lock = threading.Lock()
+
+
+def _schedule_queue_stats(project_id: int) -> None:
+    interval = float(settings.LOUPE_STATS_PUSH_INTERVAL)
+    if interval < 0:
+        return
+    if interval == 0:
+        _send_queue_stats(project_id)
+        return
+    with _scheduled_lock:
+        if project_id in _scheduled:
+            return
+        _scheduled.add(project_id)
+    timer = threading.Timer(interval, _flush_queue_stats, args=(project_id,))
+    timer.daemon = True
+    timer.start()
+
+
+def _flush_queue_stats(project_id: int) -> None:
+    with _scheduled_lock:
+        _scheduled.discard(project_id)  # before counting: a change from now on schedules the next push
+    try:
+        _send_queue_stats(project_id)
+    finally:
+        db.connection.close()  # this timer thread's own connection
 
 
 def _send_queue_stats(project_id: int) -> None:

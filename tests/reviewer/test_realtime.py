@@ -302,3 +302,29 @@ def test_queue_stats_takes_two_queries_whatever_the_queue_size(copies, django_as
     assert stats["pending"] == 2 * copies
     assert len(stats["pending_by_site"]) == copies
     assert stats["leased"] == copies
+
+
+@pytest.mark.django_db(transaction=True)
+def test_queue_stats_pushes_are_coalesced_per_project(settings, monkeypatch):
+    """A burst of changes schedules one snapshot, sent once the interval has passed."""
+    import threading
+
+    from reviewer import realtime
+
+    settings.LOUPE_STATS_PUSH_INTERVAL = 0.05
+    sent: list[int] = []
+    done = threading.Event()
+
+    def fake_send(project_id: int) -> None:
+        sent.append(project_id)
+        done.set()
+
+    monkeypatch.setattr(realtime, "_send_queue_stats", fake_send)
+    for _ in range(50):
+        realtime._schedule_queue_stats(4242)
+    assert done.wait(timeout=5)
+    assert sent == [4242]
+    realtime._schedule_queue_stats(4242)  # a later change schedules the next snapshot
+    done.clear()
+    assert done.wait(timeout=5)
+    assert sent == [4242, 4242]
