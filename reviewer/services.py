@@ -59,9 +59,6 @@ def submit_annotation(*, item: ReviewItem, user: User, lease_token: str,
 
     Returns (version, created). A retried submit under the same lease returns the version it stored first.
     """
-    retried = Annotation.objects.filter(review_item_id=item.pk, lease_token=lease_token, author=user).first()
-    if retried is not None:
-        return retried, False
     locked = (
         ReviewItem.objects.select_for_update(of=("self",))
         .select_related("project", "prediction")
@@ -70,6 +67,10 @@ def submit_annotation(*, item: ReviewItem, user: User, lease_token: str,
     )
     if (locked.status != ItemStatus.LEASED or locked.lease_token != lease_token
             or locked.lease_holder_id != user.pk or not locked.live):
+        # The lease is over: either this very submit already went through (a retry) or it was lost.
+        retried = Annotation.objects.filter(review_item_id=item.pk, lease_token=lease_token, author=user).first()
+        if retried is not None:
+            return retried, False
         raise LeaseLost("The lease on this item was lost or has expired; your changes were not stored.")
     assert locked.asset_id is not None, "review items that take annotations have an asset"
     asset = Asset.objects.select_for_update().get(pk=locked.asset_id)  # serialises version numbers per asset
