@@ -39,12 +39,10 @@ import platform
 import secrets
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -58,11 +56,20 @@ import contextlib  # noqa: E402
 import httpx  # noqa: E402
 import orjson  # noqa: E402
 import psycopg  # noqa: E402
-from psycopg import sql  # noqa: E402
+from harness import (  # noqa: E402  (bench/ is on sys.path when a bench runs as a script)
+    BenchFailure,
+    Server,
+    ensure_database,
+    start_server,
+    stop_servers,
+    uvicorn_argv,
+    wait_healthy,
+)
+from harness import git as _git  # noqa: E402
+from harness import tail as _tail  # noqa: E402
 
 PROJECT_SLUG = "bench-claim"
 USER_PREFIX = "claim-bench-"
-HEALTH_ATTEMPTS = 150  # × 0.2 s
 PHASE_TIMEOUT_S = 240.0
 HTTP_TIMEOUT_S = 30.0
 SUBMIT_BODY = {"boxes": [{"label": "person", "box": [10, 10, 20, 40]}]}
@@ -82,13 +89,6 @@ RAW_SUBMIT = (
     "lease_expires_at = NULL, annotations_count = annotations_count + 1, updated_at = now() "
     "WHERE id = %s AND status = 'leased' AND lease_holder_id = %s AND lease_token = %s"
 )
-
-
-class BenchFailure(RuntimeError):
-    pass
-
-
-# --- options and environment ----------------------------------------------------------------------
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -124,23 +124,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if unknown:
         p.error(f"unknown modes {sorted(unknown)}")
     return args
-
-
-def ensure_database(url: str) -> None:
-    dbname = urlsplit(url).path.lstrip("/")
-    admin = psycopg.conninfo.make_conninfo(url, dbname="postgres")
-    with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [dbname]).fetchone():
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
-            print(f"created database {dbname}")
-
-
-def _git(*args: str) -> str:
-    try:
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10,
-                              check=True).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "?"
 
 
 def environment(args: argparse.Namespace, admin: psycopg.Connection) -> dict[str, Any]:
@@ -333,13 +316,6 @@ def explain(admin: psycopg.Connection, statement: tuple[str, list[Any]]) -> str:
 # --- servers (as bench/ingest.py) -----------------------------------------------------------------
 
 
-@dataclass
-class Server:
-    port: int
-    proc: subprocess.Popen[bytes]
-    log: Path
-
-
 def start_servers(args: argparse.Namespace, env: dict[str, str], log_dir: Path, servers: list[Server]) -> None:
     for i in range(args.workers):
         port = args.port + i
@@ -351,51 +327,10 @@ def start_servers(args: argparse.Namespace, env: dict[str, str], log_dir: Path, 
                     "log_level='warning')")
             argv = [sys.executable, "-c", boot]
         else:
-            argv = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
-                    "--log-level", "warning", "config.asgi:application"]
-        with log.open("wb") as out:
-            proc = subprocess.Popen(argv, cwd=ROOT, env={**os.environ, **env}, stdout=out,
-                                    stderr=subprocess.STDOUT)
-        servers.append(Server(port, proc, log))
+            argv = uvicorn_argv(port)
+        start_server(argv, port, env, log, servers)
     for server in servers:
         wait_healthy(server)
-
-
-def wait_healthy(server: Server) -> None:
-    url = f"http://127.0.0.1:{server.port}/healthz"
-    for _ in range(HEALTH_ATTEMPTS):
-        if server.proc.poll() is not None:
-            raise BenchFailure(f"server on :{server.port} exited ({server.proc.returncode}):\n{_tail(server.log)}")
-        try:
-            if httpx.get(url, timeout=2.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise BenchFailure(f"server on :{server.port} not healthy after {HEALTH_ATTEMPTS * 0.2:.0f} s:\n"
-                       f"{_tail(server.log)}")
-
-
-def stop_servers(servers: list[Server]) -> None:
-    for server in servers:
-        if server.proc.poll() is None:
-            server.proc.terminate()
-    for server in servers:
-        try:
-            server.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.proc.kill()
-            server.proc.wait(timeout=15)
-
-
-def _tail(path: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
-# --- claimers: one object per claimer with claim() -> (item id, lease token) | None and submit() ---
 
 
 class RawClaimer:

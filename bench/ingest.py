@@ -27,7 +27,6 @@ import pstats
 import random
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -44,13 +43,23 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 import orjson  # noqa: E402
 import psycopg  # noqa: E402
+from harness import (  # noqa: E402  (bench/ is on sys.path when a bench runs as a script)
+    BenchFailure,
+    Server,
+    ensure_database,
+    start_server,
+    stop_servers,
+    uvicorn_argv,
+    wait_healthy,
+)
+from harness import git as _git  # noqa: E402
+from harness import tail as _tail  # noqa: E402
 from psycopg import sql  # noqa: E402
 
 TARGET_RATIO = 0.40
 SCRATCH_TABLE = "bench_scratch_prediction"
 CAMERA = "door-1"
 IMAGE_SIZE = (640, 480)
-HEALTH_ATTEMPTS = 150  # × 0.2 s
 ROUND_TIMEOUT_S = 600.0
 HTTP_TIMEOUT_S = 120.0
 
@@ -104,24 +113,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if "bench" not in dbname:
         p.error(f"refusing database {dbname!r}: the bench truncates tables, use a database named *bench*")
     return args
-
-
-def ensure_database(url: str) -> None:
-    dbname = urlsplit(url).path.lstrip("/")
-    admin = psycopg.conninfo.make_conninfo(url, dbname="postgres")
-    with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [dbname]).fetchone()
-        if not exists:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
-            print(f"created database {dbname}")
-
-
-def _git(*args: str) -> str:
-    try:
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10,
-                              check=True).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "?"
 
 
 def environment(args: argparse.Namespace, pg_version: str, pg_settings: dict[str, str]) -> dict[str, Any]:
@@ -401,24 +392,11 @@ def prepare_scratch(conn: psycopg.Connection, like_prediction: bool, prediction_
 # --- servers --------------------------------------------------------------------------------------
 
 
-@dataclass
-class Server:
-    port: int
-    proc: subprocess.Popen[bytes]
-    log: Path
-
-
 def start_servers(args: argparse.Namespace, env: dict[str, str], log_dir: Path, servers: list[Server]) -> None:
-    """Start the server processes, appending each to `servers` at once so the caller can always stop them."""
+    """Start the server processes; `servers` holds each at once so the caller can always stop them."""
     for i in range(args.workers):
         port = args.port + i
-        log = log_dir / f"{args.server}-{port}.log"
-        with log.open("wb") as out:
-            proc = subprocess.Popen(
-                _server_argv(args, port),
-                cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT,
-            )
-        servers.append(Server(port, proc, log))
+        start_server(_server_argv(args, port), port, env, log_dir / f"{args.server}-{port}.log", servers)
     for server in servers:
         wait_healthy(server)
 
@@ -426,49 +404,7 @@ def start_servers(args: argparse.Namespace, env: dict[str, str], log_dir: Path, 
 def _server_argv(args: argparse.Namespace, port: int) -> list[str]:
     if args.server == "daphne":
         return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), args.app]
-    return [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
-            "--log-level", "warning", args.app]
-
-
-def wait_healthy(server: Server) -> None:
-    url = f"http://127.0.0.1:{server.port}/healthz"
-    for _ in range(HEALTH_ATTEMPTS):
-        if server.proc.poll() is not None:
-            raise BenchFailure(f"server on :{server.port} exited ({server.proc.returncode}):\n{_tail(server.log)}")
-        try:
-            if httpx.get(url, timeout=2.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise BenchFailure(f"server on :{server.port} not healthy after {HEALTH_ATTEMPTS * 0.2:.0f} s:\n"
-                       f"{_tail(server.log)}")
-
-
-def stop_servers(servers: list[Server]) -> None:
-    for server in servers:
-        if server.proc.poll() is None:
-            server.proc.terminate()
-    for server in servers:
-        try:
-            server.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.proc.kill()
-            server.proc.wait(timeout=15)
-
-
-def _tail(path: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
-# --- the three contenders -------------------------------------------------------------------------
-
-
-class BenchFailure(RuntimeError):
-    pass
+    return uvicorn_argv(port, args.app)
 
 
 def _run_threads(n: int, target: Any, server_pids: list[int]) -> tuple[float, dict[str, float], list[str]]:
