@@ -376,7 +376,7 @@ class ServiceClaimer:
     def submit(self, item_id: int, token: str) -> None:
         from reviewer.services import Submission, submit_annotation
 
-        _, created = submit_annotation(item=self.item, user=self.user, lease_token=token,
+        _, created, _ = submit_annotation(item=self.item, user=self.user, lease_token=token,
                                        submission=Submission(boxes=SUBMIT_BODY["boxes"]))
         if not created:
             raise BenchFailure(f"service submit of item {item_id} was not stored")

@@ -54,10 +54,10 @@ def _round_agreement(item: ReviewItem) -> float:
 
 @transaction.atomic
 def submit_annotation(*, item: ReviewItem, user: User, lease_token: str,
-                      submission: Submission) -> tuple[Annotation, bool]:
+                      submission: Submission) -> tuple[Annotation, bool, str]:
     """Store a new annotation version; refuse (409) unless the caller holds a live lease.
 
-    Returns (version, created). A retried submit under the same lease returns the version it stored first.
+    Returns (version, created, the item's status now). A retried submit under the same lease returns the version it stored first.
     """
     locked = (
         ReviewItem.objects.select_for_update(of=("self",))
@@ -70,7 +70,7 @@ def submit_annotation(*, item: ReviewItem, user: User, lease_token: str,
         # The lease is over: either this very submit already went through (a retry) or it was lost.
         retried = Annotation.objects.filter(review_item_id=item.pk, lease_token=lease_token, author=user).first()
         if retried is not None:
-            return retried, False
+            return retried, False, locked.status
         raise LeaseLost("The lease on this item was lost or has expired; your changes were not stored.")
     assert locked.asset_id is not None, "review items that take annotations have an asset"
     asset = Asset.objects.select_for_update().get(pk=locked.asset_id)  # serialises version numbers per asset
@@ -108,7 +108,7 @@ def submit_annotation(*, item: ReviewItem, user: User, lease_token: str,
                  actor=user, before=before, after={"status": locked.status, "annotation": annotation.pk,
                                                    "version": version})
     _publish_status(locked)
-    return annotation, True
+    return annotation, True, locked.status
 
 
 class NotAwaitingReview(Conflict):

@@ -73,14 +73,13 @@ class SubmitView(APIView):
         body = SubmitSerializer(data=request.data, context={"item": item})
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        annotation, created = submit_annotation(
+        annotation, created, item_status = submit_annotation(
             item=item, user=request.user, lease_token=data["lease_token"],
             submission=Submission(boxes=data["boxes"], count=data.get("count"), verdict=data["verdict"],
                                   note=data["note"], started_at=data.get("started_at"),
                                   wrong_tracks=data["wrong_tracks"]),
         )
-        item.refresh_from_db(fields=["status"])
-        return Response({"annotation": annotation.pk, "version": annotation.version, "item_status": item.status,
+        return Response({"annotation": annotation.pk, "version": annotation.version, "item_status": item_status,
                          "diff": annotation.diff}, status=201 if created else 200)
 
 
