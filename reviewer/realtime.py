@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from functools import partial
 from typing import Any
 
@@ -68,6 +69,11 @@ def publish_queue_stats(*, project_id: int) -> None:
 
 _scheduled: set[int] = set()
 _scheduled_lock = threading.Lock()
+# How long the last count of each project's queue took. Counting is O(pending items): on a queue of a
+# million items it takes most of a second, so the push interval stretches to keep counting under
+# STATS_DUTY_CYCLE of the time this process spends on it.
+_last_count_seconds: dict[int, float] = {}
+STATS_DUTY_CYCLE = 0.1
 
 
 def _schedule_queue_stats(project_id: int) -> None:
@@ -81,6 +87,7 @@ def _schedule_queue_stats(project_id: int) -> None:
         if project_id in _scheduled:
             return
         _scheduled.add(project_id)
+    interval = max(interval, _last_count_seconds.get(project_id, 0.0) / STATS_DUTY_CYCLE)
     timer = threading.Timer(interval, _flush_queue_stats, args=(project_id,))
     timer.daemon = True
     timer.start()
@@ -96,8 +103,10 @@ def _flush_queue_stats(project_id: int) -> None:
 
 
 def _send_queue_stats(project_id: int) -> None:
+    started = time.perf_counter()
     try:
         stats = queue_stats(project_id)
+        _last_count_seconds[project_id] = time.perf_counter() - started
     except Exception:  # best effort: the write is already committed and must still succeed
         logger.exception("queue stats for project %s could not be computed; push skipped", project_id)
         return

@@ -328,3 +328,28 @@ def test_queue_stats_pushes_are_coalesced_per_project(settings, monkeypatch):
     done.clear()
     assert done.wait(timeout=5)
     assert sent == [4242, 4242]
+
+
+def test_a_slow_count_stretches_the_push_interval(settings, monkeypatch):
+    """Counting a huge queue must not eat the database: the interval keeps counting under 10 % duty."""
+    import threading
+
+    from reviewer import realtime
+
+    settings.LOUPE_STATS_PUSH_INTERVAL = 0.01
+    started: list[float] = []
+
+    class FakeTimer:
+        def __init__(self, interval, function, args):
+            started.append(interval)
+            self.daemon = False
+
+        def start(self):
+            pass
+
+    monkeypatch.setattr(threading, "Timer", FakeTimer)
+    monkeypatch.setitem(realtime._last_count_seconds, 777, 0.9)
+    realtime._scheduled.discard(777)
+    realtime._schedule_queue_stats(777)
+    realtime._scheduled.discard(777)
+    assert started == [pytest.approx(9.0)]
