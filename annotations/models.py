@@ -19,6 +19,10 @@ class Role(models.TextChoices):
     OPERATOR = "operator"
 
 
+# Store managers and bus operators see only the sites of their membership.
+SCOPED_ROLES = (Role.MANAGER, Role.OPERATOR)
+
+
 class Project(models.Model):
     """A review programme, e.g. "store people counting", with its label classes and review settings."""
 

@@ -7,17 +7,27 @@ from collections.abc import Iterable
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
 from annotations.errors import Forbidden, NotFound
-from annotations.models import Membership, Project
+from annotations.models import SCOPED_ROLES, Membership, Project
+
+_ANY_SITE = object()
 
 
 def access_project(*, user: AbstractBaseUser | AnonymousUser, project_id: int,
-                   roles: Iterable[str] | None = None) -> tuple[Project, Membership]:
-    """The project and the caller's membership; 404 if not a member (no leak), 403 if the role is not allowed."""
+                   roles: Iterable[str] | None = None,
+                   site_id: int | None | object = _ANY_SITE) -> tuple[Project, Membership]:
+    """The project and the caller's membership.
+
+    404 if not a member, and, when `site_id` names the site of the object asked for, if a manager or operator
+    is not scoped to it (no leak of existence either way); then 403 if the role is not allowed.
+    """
     membership = (
         Membership.objects.select_related("project").filter(project_id=project_id, user_id=user.pk).first()
         if user.is_authenticated else None
     )
     if membership is None:
+        raise NotFound("Not found.")
+    if (site_id is not _ANY_SITE and membership.role in SCOPED_ROLES
+            and not membership.sites.filter(pk=site_id).exists()):
         raise NotFound("Not found.")
     if roles is not None and membership.role not in set(roles):
         raise Forbidden("Your role in this project does not allow this.", details={"role": membership.role})

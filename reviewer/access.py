@@ -6,8 +6,9 @@ from collections.abc import Iterable
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
-from annotations.errors import Forbidden, NotFound
-from annotations.models import Membership, Role
+from annotations.errors import NotFound
+from annotations.models import Membership
+from annotations.selectors import access_project
 from reviewer.models import ReviewItem
 
 
@@ -16,14 +17,7 @@ def access_review_item(*, user: AbstractBaseUser | AnonymousUser, item_id: int,
     """The item and the caller's membership in its project: 404 for non-members and for items outside a
     scoped member's sites (no leak of existence), 403 for a member whose role may not do this."""
     item = ReviewItem.objects.select_related("asset", "prediction", "project").filter(pk=item_id).first()
-    membership = (
-        Membership.objects.filter(project_id=item.project_id, user_id=user.pk).first()
-        if item is not None and user.is_authenticated else None
-    )
-    if item is None or membership is None:
+    if item is None:
         raise NotFound("Not found.")
-    if membership.role in (Role.MANAGER, Role.OPERATOR) and not membership.sites.filter(pk=item.site_id).exists():
-        raise NotFound("Not found.")
-    if roles is not None and membership.role not in set(roles):
-        raise Forbidden("Your role in this project does not allow this.", details={"role": membership.role})
+    _, membership = access_project(user=user, project_id=item.project_id, roles=roles, site_id=item.site_id)
     return item, membership

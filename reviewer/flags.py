@@ -19,8 +19,9 @@ from django.db.models.functions import Cast, Coalesce, ExtractMinute, TruncDay, 
 from django.utils import timezone
 
 from annotations.audit import record
-from annotations.errors import Forbidden, InvalidInput, NotFound
-from annotations.models import Camera, Membership, Prediction, Role
+from annotations.errors import InvalidInput, NotFound
+from annotations.models import SCOPED_ROLES, Camera, Membership, Prediction, Role
+from annotations.selectors import access_project
 from reviewer.models import CountFlag, FlagStatus, ItemStatus, Reason, ReviewItem
 from reviewer.realtime import publish, publish_queue_stats
 
@@ -37,7 +38,6 @@ MAX_FLAG_ASSETS = 200
 FLAG_ROLES = (Role.MANAGER, Role.OPERATOR, Role.ADMIN)
 FLAG_LIST_ROLES = (Role.MANAGER, Role.OPERATOR, Role.ADMIN, Role.REVIEWER)
 FLAG_LIST_LIMIT = 200
-SCOPED_ROLES = (Role.MANAGER, Role.OPERATOR)
 COUNT_EVENT = "count"
 
 
@@ -52,16 +52,10 @@ def access_camera(*, user: AbstractBaseUser | AnonymousUser, camera_id: int,
     """The camera and the caller's membership in its project: 404 for non-members and for cameras outside a
     scoped member's sites (no leak of existence), 403 for a member whose role may not do this."""
     camera = Camera.objects.select_related("site__project").filter(pk=camera_id).first()
-    membership = (
-        Membership.objects.filter(project_id=camera.site.project_id, user_id=user.pk).first()
-        if camera is not None and user.is_authenticated else None
-    )
-    if camera is None or membership is None:
+    if camera is None:
         raise NotFound("Not found.")
-    if membership.role in SCOPED_ROLES and not membership.sites.filter(pk=camera.site_id).exists():
-        raise NotFound("Not found.")
-    if roles is not None and membership.role not in roles:
-        raise Forbidden("Your role in this project does not allow this.", details={"role": membership.role})
+    _, membership = access_project(user=user, project_id=camera.site.project_id, roles=roles,
+                                   site_id=camera.site_id)
     return camera, membership
 
 

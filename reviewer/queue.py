@@ -17,11 +17,11 @@ from django.db import connection, transaction
 
 from annotations import audit
 from annotations.errors import Conflict
-from annotations.models import Annotation, Membership, Role
+from annotations.models import SCOPED_ROLES, Annotation, Membership, Role
+from reviewer import realtime
 from reviewer.models import ItemStatus, ReviewItem
 
 CLAIM_ROLES = (Role.ADMIN, Role.ANNOTATOR, Role.OPERATOR)
-SCOPED_ROLES = (Role.MANAGER, Role.OPERATOR)
 
 
 class LeaseLost(Conflict):
@@ -137,8 +137,6 @@ def release_lease(*, item: ReviewItem, user: AbstractBaseUser, lease_token: str)
 
 
 def _publish(item: ReviewItem, kind: str, user: AbstractBaseUser) -> None:
-    from reviewer import realtime  # the realtime module is optional at import time for workers
-
     realtime.publish(project_id=item.project_id, message={"type": kind, "item": item.pk, "user": user.pk,
                                                           "status": ItemStatus.LEASED if kind == "item.leased"
                                                           else ItemStatus.PENDING})

@@ -18,6 +18,7 @@ from annotations import audit
 from annotations.errors import Conflict
 from annotations.geometry import box_agreement, box_diff
 from annotations.models import Annotation, Asset, Verdict
+from reviewer import realtime
 from reviewer.flags import close_count_flag
 from reviewer.models import ItemStatus, ReviewItem
 from reviewer.queue import LeaseLost
@@ -140,8 +141,6 @@ def decide_review(*, item: ReviewItem, user: User, decision: str, comment: str) 
 
 def _publish_status(item: ReviewItem) -> None:
     """Call inside the transaction that changed the item: follow-ups run now, pushes after commit."""
-    from reviewer import realtime
-
     if item.status == ItemStatus.ACCEPTED:
         close_count_flag(item=item)
         realtime.publish(project_id=item.project_id, message={"type": "item.accepted", "item": item.pk})
