@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -14,10 +15,10 @@ from tests.factories import DeviceKit, make_device_kit
 
 
 @pytest.fixture(autouse=True)
-def _media_root(tmp_path: Path, settings: pytest.FixtureRequest) -> Iterator[Path]:
+def _media_root(tmp_path: Path, settings: Any) -> Iterator[Path]:
     media = tmp_path / "media"
-    settings.MEDIA_ROOT = str(media)  # type: ignore[attr-defined]
-    settings.LOUPE_UPLOAD_TMP_DIR = media / ".upload-tmp"  # type: ignore[attr-defined]
+    settings.MEDIA_ROOT = str(media)
+    settings.LOUPE_UPLOAD_TMP_DIR = media / ".upload-tmp"
     yield media
 
 
