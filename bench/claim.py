@@ -285,7 +285,7 @@ def capture_loupe_sql(project_id: int, user_ids: list[int]) -> dict[int, tuple[s
 
         def wrapper(execute: Any, sql_text: str, params: Any, many: bool, context: Any,
                     seen: list[tuple[str, list[Any]]] = seen) -> Any:
-            if sql_text.lstrip().upper().startswith("UPDATE") and "COALESCE" in sql_text:
+            if sql_text.lstrip().upper().startswith(("UPDATE", "WITH")) and "COALESCE" in sql_text:
                 seen.append((sql_text, list(params)))
                 raise Captured
             return execute(sql_text, params, many, context)

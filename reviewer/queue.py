@@ -15,9 +15,9 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 
-from annotations import audit
+from annotations import audit, rows
 from annotations.errors import Conflict
-from annotations.models import SCOPED_ROLES, Annotation, Membership, Role
+from annotations.models import SCOPED_ROLES, Annotation, Asset, Membership, Prediction, Role
 from reviewer import realtime
 from reviewer.models import ItemStatus, ReviewItem
 
@@ -69,9 +69,17 @@ def claim_next(*, user: AbstractBaseUser, membership: Membership, claim: ClaimFi
     One statement: on PostgreSQL `FOR UPDATE SKIP LOCKED` lets concurrent claimers pass each other without
     waiting or ever taking the same row; on SQLite the single writer makes the UPDATE atomic.
     """
+    sql, params = _lease_statement(user=user, membership=membership, claim=claim)
+    item = _claim_postgres(sql, params, user) if connection.vendor == "postgresql" else _claim_generic(sql, params, user)
+    if item is not None:
+        _publish(item, "item.leased", user)
+    return item
+
+
+def _lease_statement(*, user: AbstractBaseUser, membership: Membership, claim: ClaimFilter) -> tuple[str, list[Any]]:
+    """`UPDATE … RETURNING *` that leases one item, and its parameters (the user id first, the token second)."""
     table, annotations = ReviewItem._meta.db_table, Annotation._meta.db_table
     lock = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
-    token = secrets.token_hex(16)
     not_mine = f"NOT EXISTS (SELECT 1 FROM {annotations} a WHERE a.review_item_id = i.id AND a.author_id = %s)"  # noqa: S608
     expired_params: list[Any] = [membership.project_id, user.pk]
     expired_scope = _scope_sql(membership, claim, expired_params)
@@ -87,18 +95,49 @@ def claim_next(*, user: AbstractBaseUser, membership: Membership, claim: ClaimFi
         f"ORDER BY i.lease_expires_at LIMIT 1{lock}), "
         f"(SELECT i.id FROM {table} i WHERE i.project_id = %s AND i.status = 'pending' "
         f"AND {not_mine}{pending_scope} ORDER BY i.priority DESC, i.id LIMIT 1{lock})) "
-        "RETURNING id"
+        "RETURNING *"
     )
+    return sql, [user.pk, secrets.token_hex(16), *expired_params, *pending_params]
+
+
+def _claim_postgres(lease_sql: str, params: list[Any], user: AbstractBaseUser) -> ReviewItem | None:
+    """Lease, write the audit event and read the asset and pre-label in one round trip (the hot path).
+
+    A single statement is its own transaction, so the lease and its audit event commit together.
+    """
+    audit_sql, audit_params = audit.insert_sql(
+        source="claimed", action="item.leased", obj_type="review_item", actor_id=user.pk,
+        after_sql="jsonb_build_object('lease_expires_at', lease_expires_at)")
+    sql = (
+        f"WITH claimed AS ({lease_sql}), logged AS ({audit_sql}) "  # noqa: S608
+        f"SELECT {rows.columns(ReviewItem, 'c')}, {rows.columns(Asset, 'a')}, {rows.columns(Prediction, 'p')} "
+        f"FROM claimed c LEFT JOIN {Asset._meta.db_table} a ON a.id = c.asset_id "
+        f"LEFT JOIN {Prediction._meta.db_table} p ON p.id = c.prediction_id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *audit_params])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    n_item, n_asset = rows.width(ReviewItem), rows.width(Asset)
+    item = rows.from_row(ReviewItem, row[:n_item])
+    item.asset = rows.from_row(Asset, row[n_item:n_item + n_asset])
+    item.prediction = rows.from_row(Prediction, row[n_item + n_asset:])
+    return item
+
+
+def _claim_generic(lease_sql: str, params: list[Any], user: AbstractBaseUser) -> ReviewItem | None:
+    """SQLite (no data-modifying CTEs): the atomic UPDATE, then the read and the audit event."""
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute(sql, [user.pk, token, *expired_params, *pending_params])
+            cursor.execute(lease_sql.replace("RETURNING *", "RETURNING id"), params)
             row = cursor.fetchone()
         if row is None:
             return None
-        item = ReviewItem.objects.select_related("asset", "prediction", "site", "camera").get(pk=row[0])
+        item = ReviewItem.objects.select_related("asset", "prediction").get(pk=row[0])
+        assert item.lease_expires_at is not None
         audit.record(action="item.leased", obj_type="review_item", obj_id=item.pk, project_id=item.project_id,
-                     actor=user, after={"lease_expires_at": str(item.lease_expires_at)})
-        _publish(item, "item.leased", user)
+                     actor=user, after={"lease_expires_at": item.lease_expires_at.isoformat()})
     return item
 
 
