@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
 from annotations.errors import Forbidden, NotFound
-from annotations.models import SCOPED_ROLES, Membership, Project
+from annotations.models import SCOPED_ROLES, Asset, Membership, Prediction, Project
 
 _ANY_SITE = object()
 
@@ -32,3 +32,15 @@ def access_project(*, user: AbstractBaseUser | AnonymousUser, project_id: int,
     if roles is not None and membership.role not in set(roles):
         raise Forbidden("Your role in this project does not allow this.", details={"role": membership.role})
     return membership.project, membership
+
+
+def access_asset(*, user: AbstractBaseUser | AnonymousUser, sha256: str) -> Asset:
+    """The asset if the caller is a member of a project that holds it; 404 otherwise, the same answer
+    whether the hash is unknown or not yours."""
+    asset = Asset.objects.filter(sha256=sha256).first() if user.is_authenticated else None
+    if asset is None or user.pk is None:
+        raise NotFound("Not found.")
+    projects = Membership.objects.filter(user_id=user.pk).values("project_id")
+    if not Prediction.objects.filter(asset=asset, project_id__in=projects).exists():
+        raise NotFound("Not found.")
+    return asset

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from annotations.api import accounts, assets
 
@@ -11,4 +11,7 @@ urlpatterns = [
     path("auth/password-set", accounts.PasswordSetView.as_view(), name="auth-password-set"),
     path("projects/<int:project_id>/invitations", accounts.InvitationView.as_view(), name="project-invite"),
     path("assets/<str:sha256>", assets.AssetView.as_view(), name="asset"),
+    # Any segment reaches the view, so a bad frame index gets a 400 with a reason, not a bare 404.
+    re_path(r"^assets/(?P<sha256>[^/]+)/frames/(?P<n>[^/]+)\.jpg$", assets.FrameView.as_view(), name="asset-frame"),
+    path("assets/<str:sha256>/thumb.jpg", assets.ThumbView.as_view(), name="asset-thumb"),
 ]
