@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Prefetch, QuerySet
 
 from annotations.errors import Forbidden, NotFound
-from annotations.models import SCOPED_ROLES, Asset, Membership, Prediction, Project
+from annotations.models import SCOPED_ROLES, Asset, Camera, Device, Membership, Prediction, Project
 
 _ANY_SITE = object()
 
@@ -44,3 +45,12 @@ def access_asset(*, user: AbstractBaseUser | AnonymousUser, sha256: str) -> Asse
     if not Prediction.objects.filter(asset=asset, project_id__in=projects).exists():
         raise NotFound("Not found.")
     return asset
+
+
+def project_devices(*, project: Project) -> QuerySet[Device]:
+    """The project's devices with their site and cameras, in three queries whatever their number."""
+    return (
+        Device.objects.filter(project=project).select_related("site")
+        .prefetch_related(Prefetch("cameras", queryset=Camera.objects.order_by("name")))
+        .order_by("site__name", "name")
+    )
