@@ -21,6 +21,7 @@ from django.core.files.storage import FileSystemStorage, Storage, default_storag
 from django.db import connection, transaction
 
 from annotations import frames
+from annotations.errors import Unprocessable
 from annotations.models import Asset, AssetKind
 
 # First argument of the two-key advisory lock, so frame locks never collide with other advisory locks.
@@ -53,7 +54,12 @@ def ensure_frames(asset: Asset, storage: Storage | None = None) -> int:
     with asset_lock(asset.sha256):
         if storage.exists(done):  # decoded by the request we waited for
             return _read_count(storage, done)
-        return _extract(asset, storage).frames
+        try:
+            return _extract(asset, storage).frames
+        except frames.FramesUnreadable as exc:
+            # It passed inspection at upload, so the stored file was damaged since: say so, do not 500.
+            raise Unprocessable("The stored media no longer decodes.", code="corrupt_media",
+                                details={"sha256": asset.sha256}) from exc
 
 
 def _read_count(storage: Storage, name: str) -> int:

@@ -9,6 +9,8 @@ from django.core.files.storage import default_storage
 from django.http import FileResponse, HttpResponseBase, HttpResponseNotModified
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
@@ -19,6 +21,18 @@ from annotations.selectors import access_asset
 IMMUTABLE = "private, max-age=31536000, immutable"
 _FRAME_INDEX_RE = re.compile(r"^[0-9]{1,7}$")
 _ERROR = OpenApiResponse(description='`{"error": {"code", "message", "details"}}`')
+
+
+class FilesWithJsonErrors(BaseContentNegotiation):
+    """These views answer with files, whatever `Accept` says (an `<img>` asks for image/*, a script may ask
+    for image/jpeg only); DRF renders only their errors, always as JSON, so no request is refused with 406."""
+
+    def select_parser(self, request: Request, parsers: list[object]) -> object:
+        return parsers[0]
+
+    def select_renderer(self, request: Request, renderers: list[BaseRenderer],
+                        format_suffix: str | None = None) -> tuple[BaseRenderer, str]:
+        return renderers[0], str(renderers[0].media_type)
 
 
 def _file_response(request: Request, name: str, etag: str, content_type: str) -> HttpResponseBase:
@@ -34,6 +48,8 @@ def _file_response(request: Request, name: str, etag: str, content_type: str) ->
 
 
 class AssetView(APIView):
+    content_negotiation_class = FilesWithJsonErrors
+
     @extend_schema(operation_id="asset_read", responses={200: OpenApiTypes.BINARY, 404: _ERROR})
     def get(self, request: Request, sha256: str) -> HttpResponseBase:
         asset = access_asset(user=request.user, sha256=sha256)
@@ -42,6 +58,8 @@ class AssetView(APIView):
 
 class FrameView(APIView):
     """Frame `n` (from 0) of a clip as decoded by a sequential read; frame 0 of an image is the image."""
+
+    content_negotiation_class = FilesWithJsonErrors
 
     @extend_schema(
         operation_id="asset_frame",
@@ -66,6 +84,8 @@ class FrameView(APIView):
 
 class ThumbView(APIView):
     """A small JPEG of the image, or of a clip's first frame."""
+
+    content_negotiation_class = FilesWithJsonErrors
 
     @extend_schema(operation_id="asset_thumb",
                    responses={(200, "image/jpeg"): OpenApiTypes.BINARY, 404: _ERROR})

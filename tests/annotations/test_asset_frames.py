@@ -19,6 +19,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from annotations import frames
+from annotations.models import Asset
 from tests.factories import (
     add_member,
     jpeg_bytes,
@@ -254,3 +255,22 @@ def test_claimed_item_carries_the_frame_url_template(_media_root):
     add_member(project, "alice", "annotator")
     body = client_for("alice").post(f"/api/v1/projects/{project.pk}/queue/claim", {}, format="json").json()
     assert body["asset"]["frames_url"] == f"/api/v1/assets/{item.asset.sha256}/frames/{{n}}.jpg"
+
+
+@pytest.mark.django_db
+def test_a_client_that_accepts_only_jpeg_gets_the_frame_and_json_errors(_media_root):
+    sha = upload(numbered_clip(), "video/mp4")
+    alice = client_for("alice")
+    assert alice.get(f"/api/v1/assets/{sha}/frames/0.jpg", HTTP_ACCEPT="image/jpeg").status_code == 200
+    assert alice.get(f"/api/v1/assets/{sha}/thumb.jpg", HTTP_ACCEPT="image/jpeg").status_code == 200
+    missing = alice.get(f"/api/v1/assets/{sha}/frames/999.jpg", HTTP_ACCEPT="image/jpeg")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "frame_out_of_range"
+
+
+@pytest.mark.django_db
+def test_a_stored_clip_damaged_since_upload_is_422_not_500(_media_root):
+    sha = upload(numbered_clip(), "video/mp4")
+    (_media_root / Asset.objects.get(sha256=sha).file.name).write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\0" * 64)
+    response = client_for("alice").get(f"/api/v1/assets/{sha}/frames/0.jpg")
+    assert response.status_code == 422 and response.json()["error"]["code"] == "corrupt_media"
+    assert not (_media_root / "frames" / sha / "done").exists()
