@@ -20,6 +20,7 @@ from rest_framework.test import APIClient
 
 from annotations import frames
 from annotations.models import Asset
+from tests.clips import FRAMES, HEIGHT, WIDTH, bar_left, numbered_clip
 from tests.factories import (
     add_member,
     jpeg_bytes,
@@ -29,22 +30,6 @@ from tests.factories import (
     png_bytes,
     prediction_event,
 )
-
-FRAMES, WIDTH, HEIGHT = 24, 192, 96
-
-
-def numbered_clip() -> bytes:
-    """An MP4 whose frame n shows a white bar at x = 6n: the position tells which frame one is looking at."""
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "clip.mp4"
-        writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (WIDTH, HEIGHT))
-        assert writer.isOpened()
-        for n in range(FRAMES):
-            image = np.full((HEIGHT, WIDTH, 3), 30, dtype=np.uint8)
-            cv2.rectangle(image, (6 * n, 10), (6 * n + 12, 80), (255, 255, 255), -1)
-            writer.write(image)
-        writer.release()
-        return path.read_bytes()
 
 
 def sequential_read(body: bytes) -> list[np.ndarray]:
@@ -67,11 +52,6 @@ def decode(response) -> np.ndarray:
     pixels = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
     assert pixels is not None
     return pixels
-
-
-def bar_left(pixels: np.ndarray) -> int:
-    bright = np.nonzero(pixels[40, :, :].mean(axis=1) > 150)[0]
-    return int(bright[0])
 
 
 def client_for(username: str) -> APIClient:
