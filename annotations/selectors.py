@@ -6,10 +6,11 @@ from collections.abc import Iterable
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection
+from django.db.models import Prefetch, QuerySet
 
 from annotations import rows
 from annotations.errors import Forbidden, NotFound
-from annotations.models import SCOPED_ROLES, Membership, Project
+from annotations.models import SCOPED_ROLES, Asset, Camera, Device, Membership, Prediction, Project
 
 _ANY_SITE = object()
 
@@ -61,3 +62,24 @@ def _membership(project_id: int, user_id: int) -> Membership | None:
             [project_id, user_id])
         row = cursor.fetchone()
     return None if row is None else membership_from_row(row)
+
+
+def access_asset(*, user: AbstractBaseUser | AnonymousUser, sha256: str) -> Asset:
+    """The asset if the caller is a member of a project that holds it; 404 otherwise, the same answer
+    whether the hash is unknown or not yours."""
+    asset = Asset.objects.filter(sha256=sha256).first() if user.is_authenticated else None
+    if asset is None or user.pk is None:
+        raise NotFound("Not found.")
+    projects = Membership.objects.filter(user_id=user.pk).values("project_id")
+    if not Prediction.objects.filter(asset=asset, project_id__in=projects).exists():
+        raise NotFound("Not found.")
+    return asset
+
+
+def project_devices(*, project: Project) -> QuerySet[Device]:
+    """The project's devices with their site and cameras, in three queries whatever their number."""
+    return (
+        Device.objects.filter(project=project).select_related("site")
+        .prefetch_related(Prefetch("cameras", queryset=Camera.objects.order_by("name")))
+        .order_by("site__name", "name")
+    )

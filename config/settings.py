@@ -142,7 +142,14 @@ LOUPE_UPLOAD_TMP_DIR = Path(env_str("LOUPE_UPLOAD_TMP_DIR", str(Path(MEDIA_ROOT)
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
-STATICFILES_DIRS = [p for p in [BASE_DIR / "frontend" / "dist"] if p.exists()]
+# The built browser app (Vite, `base: "/static/app/"`) is served by whitenoise under /static/app/, and its
+# index.html as the shell of / and /app/... (config/spa.py). Without a build the site still starts.
+LOUPE_FRONTEND_DIST = Path(env_str("LOUPE_FRONTEND_DIST", str(BASE_DIR / "frontend" / "dist")) or "")
+STATICFILES_DIRS = [("app", LOUPE_FRONTEND_DIST)] if LOUPE_FRONTEND_DIST.is_dir() else []
+# Serve straight from the finders (no collectstatic) when debugging or under a test server.
+WHITENOISE_USE_FINDERS = env_bool("LOUPE_STATIC_FINDERS", default=DEBUG)
+# Vite names its output by content hash (assets/index-B3x9_kQ1.js): browsers may cache those forever.
+WHITENOISE_IMMUTABLE_FILE_TEST = r"/app/assets/[^/]+-[0-9A-Za-z_-]{8,}\.\w+$"
 
 # --- Ingest limits (API.md: bound every upload) ---------------------------------------------------
 LOUPE_MAX_UPLOAD_BYTES = env_int("LOUPE_MAX_UPLOAD_BYTES", 64 * 1024 * 1024)

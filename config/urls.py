@@ -1,8 +1,9 @@
 from django.contrib import admin
 from django.http import JsonResponse
-from django.urls import include, path
-from django.views.generic import RedirectView
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from config import spa
 
 
 def healthz(request: object) -> JsonResponse:
@@ -10,8 +11,9 @@ def healthz(request: object) -> JsonResponse:
 
 
 urlpatterns = [
-    # Until the browser app lands, the front door is the admin (the API docs are linked from the README).
-    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    # The browser app: one HTML shell for / and every client-side route under /app/.
+    path("", spa.app_shell, name="app"),
+    re_path(r"^app(?:/(?P<route>.*))?$", spa.app_shell, name="app-route"),
     path("admin/", admin.site.urls),
     path("healthz", healthz),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),

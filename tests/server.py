@@ -29,9 +29,10 @@ def database_url() -> str:
 
 
 class LiveServer:
-    def __init__(self, media_root: Path, port: int | None = None) -> None:
+    def __init__(self, media_root: Path, port: int | None = None, env: dict[str, str] | None = None) -> None:
         self.port = port or free_port()
         self.media_root = media_root
+        self.extra_env = env or {}
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -40,7 +41,9 @@ class LiveServer:
 
     def start(self) -> LiveServer:
         env = {**os.environ, "DATABASE_URL": database_url(), "MEDIA_STORAGE": str(self.media_root),
-               "LOUPE_UPLOAD_TMP_DIR": str(self.media_root / ".upload-tmp"), "REQUIRE_POSTGRES": "1"}
+               "LOUPE_UPLOAD_TMP_DIR": str(self.media_root / ".upload-tmp"), "REQUIRE_POSTGRES": "1",
+               **self.extra_env}
+        env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set by the e2e browser fixtures for the test process only
         self.process = subprocess.Popen(  # noqa: S603  (fixed argv, our own server)
             [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(self.port), "--no-access-log",
              "config.asgi:application"],

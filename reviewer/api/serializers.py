@@ -87,6 +87,7 @@ def item_payload(item: ReviewItem) -> dict[str, Any]:
             "sha256": asset.sha256, "kind": asset.kind, "content_type": asset.content_type,
             "width": asset.width, "height": asset.height, "fps": asset.fps, "frame_count": asset.frame_count,
             "url": f"/api/v1/assets/{asset.sha256}",
+            "frames_url": f"/api/v1/assets/{asset.sha256}/frames/{{n}}.jpg",
         },
         "prelabel": None if prediction is None else {
             "prediction": prediction.pk, "model": {"name": prediction.model_name,

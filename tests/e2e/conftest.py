@@ -1,0 +1,130 @@
+"""End-to-end fixtures: the real ASGI server (uvicorn, tests/server.py) on the test database, driven by
+Debian's Chromium through Playwright.
+
+The browser is the system one (`apt-get install chromium`, /usr/bin/chromium): no `playwright install`,
+no browser download. Every test under tests/e2e is marked `e2e` (`pytest -m "not e2e"` skips them).
+Without Chromium or PostgreSQL these tests skip on a laptop and fail under REQUIRE_POSTGRES=1 or CI.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
+from django.contrib.auth.models import User
+from django.db import connection
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+
+from tests.server import ROOT, LiveServer
+
+CHROMIUM = os.environ.get("LOUPE_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SCREENSHOTS = Path(os.environ.get("LOUPE_SCREENSHOTS_DIR", str(ROOT / "docs" / "screenshots")))
+_E2E_DIR = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if _E2E_DIR in Path(item.path).parents:
+            item.add_marker(pytest.mark.e2e)
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip on a laptop that lacks something; fail in CI, where a skip would hide a missing install step."""
+    if condition:
+        return
+    if settings.REQUIRE_POSTGRES or os.environ.get("CI"):
+        pytest.fail(f"{reason} (REQUIRE_POSTGRES/CI is set, so this is a failure, not a skip)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="package")
+def playwright_driver() -> Iterator[Playwright]:
+    """Playwright, for the e2e package only: its sync API keeps an event loop running in this thread."""
+    require(os.access(CHROMIUM, os.X_OK), f"e2e tests need Chromium at {CHROMIUM}: apt-get install -y chromium")
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as driver:
+        # Django refuses ORM calls while a loop runs in the thread; the calls that e2e tests make between
+        # browser steps are plain synchronous code, so allow them here (never in the server: see LiveServer).
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        yield driver
+
+
+@pytest.fixture(scope="package")
+def browser(playwright_driver: Playwright) -> Iterator[Browser]:
+    browser = playwright_driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture(scope="session")
+def start_server(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
+        Callable[..., LiveServer]]:
+    """Start extra servers with their own environment (e.g. another frontend build); all stop at the end."""
+    require(connection.vendor == "postgresql", "e2e tests need PostgreSQL: set DATABASE_URL=postgres://...")
+    servers: list[LiveServer] = []
+
+    def start(**env: str) -> LiveServer:
+        # Static files straight from the finders: no collectstatic into the worktree for a test run.
+        server = LiveServer(tmp_path_factory.mktemp("e2e-media"), env={"LOUPE_STATIC_FINDERS": "true", **env})
+        servers.append(server.start())
+        return server
+
+    yield start
+    for server in servers:
+        server.kill()
+
+
+@pytest.fixture(scope="session")
+def app_server(start_server: Callable[..., LiveServer]) -> LiveServer:
+    """The app as `make run` serves it (uvicorn, Redis channel layer when REDIS_URL is set), one per session."""
+    return start_server()
+
+
+@pytest.fixture
+def context(browser: Browser, app_server: LiveServer) -> Iterator[BrowserContext]:
+    context = browser.new_context(base_url=app_server.url, viewport={"width": 1280, "height": 720})
+    context.set_default_timeout(10_000)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Page:
+    return context.new_page()
+
+
+@pytest.fixture
+def screenshot() -> Callable[[Page, str], Path]:
+    """`screenshot(page, "queue-dashboard")` saves docs/screenshots/queue-dashboard.png for the README."""
+
+    def save(page: Page, name: str) -> Path:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", name):
+            raise ValueError(f"screenshot names are kebab-case: {name!r}")
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=False)
+        return path
+
+    return save
+
+
+def browser_password(raw: str) -> str:
+    """A password hash the server process can check: tests hash with MD5 for speed, the server does not."""
+    hasher = PBKDF2PasswordHasher()
+    return hasher.encode(raw, hasher.salt())
+
+
+@pytest.fixture
+def make_user() -> Callable[..., User]:
+    """`make_user("alice", "pw", is_staff=True)`: a user who can log in through the browser."""
+
+    def make(username: str, password: str, **fields: object) -> User:
+        return User.objects.create(username=username, password=browser_password(password), **fields)
+
+    return make
