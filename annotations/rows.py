@@ -17,6 +17,7 @@ from django.db import connection, models
 M = TypeVar("M", bound=models.Model)
 
 
+@cache
 def columns(model: type[models.Model], alias: str) -> str:
     """`alias."col", …` for every concrete field of `model`, in field order (what `from_row` expects)."""
     return ", ".join(f'{alias}."{f.column}"' for f in model._meta.concrete_fields)

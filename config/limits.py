@@ -20,10 +20,6 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 def body_limit_for(path: str) -> int:
     """The most bytes a request to `path` may carry."""
     if path.startswith("/api/v1/media/"):
@@ -65,17 +61,22 @@ class BodySizeLimitMiddleware:
             await _send_413(send, limit)
             return
         received = 0
+        refused = False
 
         async def bounded_receive() -> Message:
-            nonlocal received
+            nonlocal received, refused
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > limit:
-                    raise BodyTooLarge
-            return message
+                if received > limit and not refused:
+                    # Answer now and tell the app the client went away: whatever it does next (Django's ASGI
+                    # handler stops reading; a WSGI view under a2wsgi fails its read) is not sent.
+                    refused = True
+                    await _send_413(send, limit)
+            return {"type": "http.disconnect"} if refused else message
 
-        try:
-            await self.app(scope, bounded_receive, send)
-        except BodyTooLarge:
-            await _send_413(send, limit)
+        async def guarded_send(message: Message) -> None:
+            if not refused:
+                await send(message)
+
+        await self.app(scope, bounded_receive, guarded_send)

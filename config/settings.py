@@ -163,6 +163,8 @@ LOUPE_MAX_REQUEST_BYTES = env_int("LOUPE_MAX_REQUEST_BYTES", LOUPE_MAX_BATCH_BYT
 LOUPE_MAX_CLOCK_SKEW_SECONDS = env_int("LOUPE_MAX_CLOCK_SKEW_SECONDS", 300)
 LOUPE_MAX_DETECTIONS = env_int("LOUPE_MAX_DETECTIONS", 1000)
 LOUPE_LEASE_SECONDS = env_int("LOUPE_LEASE_SECONDS", 600)
+# Threads per server process that run HTTP requests (config/asgi.py); each holds at most one pooled connection.
+LOUPE_HTTP_THREADS = env_int("LOUPE_HTTP_THREADS", 8)
 # Live queue.stats snapshots are coalesced to one per project per this many seconds (0: at once).
 LOUPE_STATS_PUSH_INTERVAL = env_float("LOUPE_STATS_PUSH_INTERVAL", 0.0 if "pytest" in sys.modules else 1.0)
 # Consensus items whose annotators agree less than this (box F1 at IoU 0.5) go to a QA reviewer.

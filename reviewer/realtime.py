@@ -7,6 +7,7 @@ next `queue.stats` snapshot (sent on every connect and after every queue change)
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import threading
 import time
@@ -117,12 +118,40 @@ def _send(project_id: int, payload: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    event = {"type": "project.event", "payload": payload}
-    try:
-        async_to_sync(_group_send)(layer, project_group(project_id), event)
+    group, event = project_group(project_id), {"type": "project.event", "payload": payload}
+    loop = _server_loop
+    if loop is not None and loop.is_running():
+        # A request thread of the server: hand the push to the server's loop and return at once (the loop
+        # keeps the channel layer's Redis connections; a loop per push would open new ones every time).
+        future = asyncio.run_coroutine_threadsafe(_group_send(layer, group, event), loop)
+        future.add_done_callback(partial(_log_failure, payload, project_id))
+        return
+    try:  # management commands, Celery workers, tests: no server loop to borrow
+        async_to_sync(_group_send)(layer, group, event)
     except Exception:  # best effort: Redis down, layer full, timeout; the next snapshot repairs clients
         logger.exception("realtime %s push to project %s failed", payload.get("type"), project_id)
 
 
+def _log_failure(payload: dict[str, Any], project_id: int, future: concurrent.futures.Future[None]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        logger.error("realtime %s push to project %s failed", payload.get("type"), project_id,
+                     exc_info=future.exception())
+
+
 async def _group_send(layer: Any, group: str, event: dict[str, Any]) -> None:
     await asyncio.wait_for(layer.group_send(group, event), timeout=SEND_TIMEOUT_SECONDS)
+
+
+_server_loop: asyncio.AbstractEventLoop | None = None
+
+
+class BindLoopMiddleware:
+    """ASGI middleware: remembers the server's event loop, where pushes from request threads are sent."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        global _server_loop
+        _server_loop = asyncio.get_running_loop()
+        await self.app(scope, receive, send)

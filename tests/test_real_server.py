@@ -1,4 +1,4 @@
-"""Faults through the real stack: daphne + Django + PostgreSQL in a separate process, real sockets."""
+"""Faults and pushes through the real stack: uvicorn + Django + PostgreSQL in a separate process, real sockets."""
 
 from __future__ import annotations
 
@@ -72,3 +72,42 @@ def test_batch_resent_after_a_server_crash_is_stored_once(postgres, _media_root)
         server.kill()
     assert Prediction.objects.count() == 300
     assert ReviewItem.objects.count() == sum("review_item" in r for r in first.json()["results"])
+
+
+def test_claim_and_submit_through_the_server_push_to_a_project_socket(postgres, _media_root):
+    """HTTP requests run on the server's thread pool (a2wsgi); their pushes reach WebSocket clients of the
+    same server through its event loop and the channel layer (Redis in CI)."""
+    import orjson
+    from django.test import Client
+    from rest_framework.authtoken.models import Token
+    from websockets.sync.client import connect
+
+    from tests.factories import add_member, make_items, make_project
+
+    project = make_project("socket-push")
+    project.qa_sample_rate = 0.0
+    project.save()
+    annotator = add_member(project, "alice", "annotator")
+    watcher = add_member(project, "dana", "admin")
+    item = make_items(project, 1)[0]
+    browser = Client()
+    browser.force_login(watcher)
+    token = Token.objects.create(user=annotator).key
+    cookie = f"sessionid={browser.cookies['sessionid'].value}"
+    with (LiveServer(_media_root) as server,
+          connect(f"ws://127.0.0.1:{server.port}/ws/projects/{project.pk}/",
+                  additional_headers={"Cookie": cookie, "Origin": server.url}, open_timeout=10) as socket_):
+        assert orjson.loads(socket_.recv(timeout=10))["type"] == "queue.stats"  # the snapshot on connect
+        api = httpx.Client(base_url=server.url, headers={"Authorization": f"Token {token}"}, timeout=10)
+        claimed = api.post(f"/api/v1/projects/{project.pk}/queue/claim", json={})
+        assert claimed.status_code == 200 and claimed.json()["id"] == item.pk
+        submitted = api.post(f"/api/v1/items/{item.pk}/submit", json={
+            "lease_token": claimed.json()["lease_token"],
+            "boxes": [{"label": "person", "box": [10, 10, 20, 40]}]})
+        assert submitted.status_code == 201
+        seen: list[tuple[str, int | None]] = []
+        while ("item.accepted", item.pk) not in seen:  # bounded by recv's timeout, no sleeps
+            message = orjson.loads(socket_.recv(timeout=10))
+            seen.append((message["type"], message.get("item")))
+    assert seen.index(("item.leased", item.pk)) < seen.index(("item.accepted", item.pk))
+    assert ReviewItem.objects.get(pk=item.pk).status == "accepted"

@@ -12,13 +12,8 @@ from activelearning.api.serializers import ErrorSerializer
 from annotations.models import Annotation, AuditEvent, Role
 from annotations.selectors import access_project
 from reviewer.access import access_review_item
-from reviewer.api.serializers import (
-    ClaimSerializer,
-    LeaseSerializer,
-    ReviewSerializer,
-    SubmitSerializer,
-    item_payload,
-)
+from reviewer.api.bodies import ClaimBody, LeaseBody, SubmitBody, check_boxes, decode, schema_ref
+from reviewer.api.serializers import ReviewSerializer, item_payload
 from reviewer.queue import CLAIM_ROLES, ClaimFilter, claim_next, extend_lease, release_lease
 from reviewer.services import Submission, decide_review, submit_annotation
 
@@ -30,54 +25,47 @@ REVIEW_ROLES = (Role.ADMIN, Role.REVIEWER)
 
 
 class ClaimView(APIView):
-    @extend_schema(operation_id="queue_claim", request=ClaimSerializer,
+    @extend_schema(operation_id="queue_claim", request=schema_ref(ClaimBody),
                    responses={200: ITEM, 204: OpenApiResponse(description="nothing left"), **ERRORS})
     def post(self, request: Request, project_id: int) -> Response:
         _, membership = access_project(user=request.user, project_id=project_id, roles=CLAIM_ROLES)
-        body = ClaimSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
+        body = decode(ClaimBody, request.body)
         item = claim_next(user=request.user, membership=membership,
-                          claim=ClaimFilter(reason=body.validated_data.get("reason"),
-                                            site_id=body.validated_data.get("site")))
+                          claim=ClaimFilter(reason=body.reason, site_id=body.site))
         if item is None:
             return Response(status=204)
         return Response(item_payload(item))
 
 
 class HeartbeatView(APIView):
-    @extend_schema(operation_id="item_heartbeat", request=LeaseSerializer, responses={200: ITEM, **ERRORS})
+    @extend_schema(operation_id="item_heartbeat", request=schema_ref(LeaseBody), responses={200: ITEM, **ERRORS})
     def post(self, request: Request, item_id: int) -> Response:
         item, _ = access_review_item(user=request.user, item_id=item_id, roles=CLAIM_ROLES)
-        body = LeaseSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        item = extend_lease(item=item, user=request.user, lease_token=body.validated_data["lease_token"])
+        body = decode(LeaseBody, request.body)
+        item = extend_lease(item=item, user=request.user, lease_token=body.lease_token)
         return Response({"id": item.pk, "lease_expires_at": item.lease_expires_at})
 
 
 class ReleaseView(APIView):
-    @extend_schema(operation_id="item_release", request=LeaseSerializer, responses={204: None, **ERRORS})
+    @extend_schema(operation_id="item_release", request=schema_ref(LeaseBody), responses={204: None, **ERRORS})
     def post(self, request: Request, item_id: int) -> Response:
         item, _ = access_review_item(user=request.user, item_id=item_id, roles=CLAIM_ROLES)
-        body = LeaseSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        release_lease(item=item, user=request.user, lease_token=body.validated_data["lease_token"])
+        body = decode(LeaseBody, request.body)
+        release_lease(item=item, user=request.user, lease_token=body.lease_token)
         return Response(status=204)
 
 
 class SubmitView(APIView):
-    @extend_schema(operation_id="item_submit", request=SubmitSerializer,
+    @extend_schema(operation_id="item_submit", request=schema_ref(SubmitBody),
                    responses={201: OpenApiResponse(description="new version"),
                               200: OpenApiResponse(description="retry of a stored submit"), **ERRORS})
     def post(self, request: Request, item_id: int) -> Response:
         item, _ = access_review_item(user=request.user, item_id=item_id, roles=CLAIM_ROLES)
-        body = SubmitSerializer(data=request.data, context={"item": item})
-        body.is_valid(raise_exception=True)
-        data = body.validated_data
+        body = decode(SubmitBody, request.body)
         annotation, created, item_status = submit_annotation(
-            item=item, user=request.user, lease_token=data["lease_token"],
-            submission=Submission(boxes=data["boxes"], count=data.get("count"), verdict=data["verdict"],
-                                  note=data["note"], started_at=data.get("started_at"),
-                                  wrong_tracks=data["wrong_tracks"]),
+            item=item, user=request.user, lease_token=body.lease_token,
+            submission=Submission(boxes=check_boxes(body.boxes, item), count=body.count, verdict=body.verdict,
+                                  note=body.note, started_at=body.started_at, wrong_tracks=body.wrong_tracks),
         )
         return Response({"annotation": annotation.pk, "version": annotation.version, "item_status": item_status,
                          "diff": annotation.diff}, status=201 if created else 200)

@@ -106,8 +106,7 @@ def test_submit_stores_a_version_with_its_diff_and_accepts(project):
 def test_operator_records_the_true_count_and_the_wrong_tracks_of_a_dispute(project):
     item = make_items(project, 1, reason="disputed")[0]
     token = claim("alice", project, reason="disputed").json()["lease_token"]
-    response = submit("alice", item.pk, token, count=5, wrong_tracks=[7, 3, 7], verdict="correct",
-                      HTTP_X_REQUEST_ID="req-12345678")
+    response = submit("alice", item.pk, token, count=5, wrong_tracks=[7, 3, 7], verdict="correct")
     assert response.status_code == 201
     annotation = Annotation.objects.get()
     assert annotation.count == 5 and annotation.diff["wrong_tracks"] == [3, 7]
@@ -260,3 +259,31 @@ def test_claim_makes_a_constant_number_of_queries(project, django_assert_max_num
     make_items(project, 50)
     with django_assert_max_num_queries(12):
         assert claim("alice", project).status_code == 200
+
+
+@pytest.mark.parametrize(("raw", "code", "field"), [
+    (b'{"lease_token": "t", "boxes": [', "malformed_json", "reason"),
+    (b'{"lease_token": "t", "boxes": "none"}', "invalid", "boxes"),
+    (b'{"lease_token": "t", "boxes": [{"label": "person", "box": [1, 2, 3]}]}', "invalid", "boxes[0].box"),
+    (b'{"lease_token": "t", "boxes": [{"label": "person", "box": [1, 2, 1e999, 4]}]}', "invalid", "boxes[0].box[2]"),
+    (b'{"lease_token": "t", "boxes": [], "verdict": "maybe"}', "invalid", "verdict"),
+    (b'{"lease_token": "t", "boxes": [], "count": -1}', "invalid", "count"),
+    (b'{"boxes": []}', "invalid", "lease_token"),
+])
+def test_malformed_submit_bodies_are_400_with_the_field_and_store_nothing(project, raw, code, field):
+    item = make_items(project, 1)[0]
+    claim("alice", project)
+    response = as_user("alice").post(f"/api/v1/items/{item.pk}/submit", raw, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == code
+    assert field in str(response.json()["error"]["details"])
+    assert Annotation.objects.count() == 0
+    assert ReviewItem.objects.get(pk=item.pk).status == "leased"
+
+
+@pytest.mark.parametrize("body", [{"reason": "nonsense"}, {"site": 0}, {"site": "x"}])
+def test_claim_filters_are_validated(project, body):
+    make_items(project, 1)
+    response = claim("alice", project, **body)
+    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid"
+    assert ReviewItem.objects.filter(status="leased").count() == 0
