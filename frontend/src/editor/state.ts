@@ -57,7 +57,9 @@ export interface EditorState {
 }
 
 export type EditorAction =
-  | { type: "load"; image: { w: number; h: number }; boxes: readonly EditorBox[]; labels: readonly string[] }
+  | { type: "load"; image: { w: number; h: number }; boxes: readonly EditorBox[]; labels: readonly string[];
+      /** Keep zoom/pan and selection (the next frame of the same clip). */
+      keepView?: boolean }
   | { type: "viewport"; w: number; h: number }
   | { type: "pointer_down"; screen: Point; pan?: boolean }
   | { type: "pointer_move"; screen: Point }
@@ -244,7 +246,8 @@ export function editorReducer(state: EditorState, action: EditorAction): EditorS
       return { ...fresh, viewport: state.viewport, image: action.image, boxes: action.boxes, nextId,
                showPrelabels: state.showPrelabels, activeLabel: action.labels.includes(state.activeLabel)
                  ? state.activeLabel : fresh.activeLabel,
-               view: fitTransform(action.image, state.viewport) };
+               view: fitTransform(action.image, state.viewport),
+               ...(action.keepView ? { view: state.view, selectedId: state.selectedId } : {}) };
     }
     case "viewport": {
       const fit = state.view === IDENTITY || state.viewport.w === 0;

@@ -1,0 +1,216 @@
+/**
+ * The clip reviewer: frame-accurate stepping over server-extracted frames, tracks with keyframes (the
+ * editor's canvas edits the current frame; an edit sets a keyframe and the frames between follow), a counting
+ * line with per-track crossings, the device's count against yours, a verdict and the wrong model tracks.
+ */
+
+import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from "preact/hooks";
+import { frameUrl } from "../../api/endpoints";
+import { ApiError } from "../../api/errors";
+import type { ClaimedItem, Verdict } from "../../api/shapes";
+import { type CountingLine, crossings } from "../../clip/crossing";
+import { type Track, boxAt, expandTracks, isKeyframe, setKeyframe } from "../../clip/tracks";
+import { COMMANDS, type Effect } from "../../editor/commands";
+import type { Rect } from "../../editor/geometry";
+import { type EditorBox, editorReducer, initialState } from "../../editor/state";
+import { ErrorBanner } from "../../ui/ErrorBanner";
+import { EditorCanvas } from "../editor/EditorCanvas";
+import { ItemReason } from "../editor/EditorPanels";
+import type { SubmitBody } from "../editor/FrameEditor";
+import { handleEditorKey } from "../editor/keyboard";
+import { loadImage } from "../editor/media";
+import { LeaseCountdown, useLease } from "../editor/useLease";
+import { ClipControls, CountingPanel } from "./ClipPanels";
+import { drawCountingLine } from "./drawLine";
+import { tracksFromPrelabel } from "./prelabel";
+
+/** Arrows step frames here, and Space plays: the editor's arrow nudges are left out. */
+const CLIP_COMMANDS = COMMANDS.filter((c) => !c.keys.some((k) => k.key.startsWith("Arrow")));
+const MAX_SUBMITTED_BOXES = 2000;
+
+interface Props {
+  item: ClaimedItem;
+  firstFrame: HTMLImageElement;
+  labels: readonly string[];
+  onSubmit: (body: SubmitBody) => Promise<void>;
+  onSkip: () => Promise<void>;
+}
+
+function sameRect(a: Rect, b: Rect): boolean {
+  return a.x === b.x && a.y === b.y && a.w === b.w && a.h === b.h;
+}
+
+export function ClipReviewer({ item, firstFrame, labels, onSubmit, onSkip }: Props) {
+  const asset = item.asset!;
+  const frameCount = Math.max(1, asset.frame_count ?? 1);
+  const fps = asset.fps && asset.fps > 0 ? asset.fps : 10;
+  const size = { w: asset.width, h: asset.height };
+
+  const [frame, setFrame] = useState(0);
+  const [image, setImage] = useState<HTMLImageElement>(firstFrame);
+  const [playing, setPlaying] = useState(false);
+  const [tracks, setTracks] = useState<Track[]>(() => tracksFromPrelabel(item));
+  const [line, setLine] = useState<CountingLine>({ a: { x: 0, y: size.h / 2 }, b: { x: size.w, y: size.h / 2 } });
+  const [state, dispatch] = useReducer(editorReducer, labels, initialState);
+  const [verdict, setVerdict] = useState<Verdict>("correct");
+  const [wrongTracks, setWrongTracks] = useState<number[]>([]);
+  const [count, setCount] = useState<number | null>(null);
+  const [note, setNote] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [leaseLost, setLeaseLost] = useState(false);
+  const lease = useLease(item, leaseLost);
+  const cache = useRef(new Map<number, HTMLImageElement>([[0, firstFrame]]));
+  const loaded = useRef<readonly EditorBox[]>([]);
+  const startedAt = useRef(new Date());
+
+  // Frames: show the cached decode, fetch it otherwise, and warm the next few for stepping and playback.
+  useEffect(() => {
+    let live = true;
+    const get = (n: number) => {
+      const hit = cache.current.get(n);
+      if (hit) return Promise.resolve(hit);
+      return loadImage(frameUrl(asset.sha256, n)).then((img) => { cache.current.set(n, img); return img; });
+    };
+    get(frame).then((img) => { if (live) setImage(img); }, (err: unknown) => { if (live) setError(err); });
+    for (let n = frame + 1; n < Math.min(frameCount, frame + 6); n++) void get(n).catch(() => undefined);
+    return () => { live = false; };
+  }, [frame, asset.sha256, frameCount]);
+
+  // The editor shows the tracks' boxes on the current frame.
+  useEffect(() => {
+    const boxes: EditorBox[] = [];
+    for (const t of tracks) {
+      const r = boxAt(t, frame);
+      if (r) boxes.push({ id: t.id, ...r, label: t.label, origin: "person", accepted: true, score: null, trackId: t.id });
+    }
+    loaded.current = boxes;
+    dispatch({ type: "load", image: size, boxes, labels, keepView: state.viewport.w > 0 });
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [tracks, frame, labels]);
+
+  // An edit on the canvas becomes keyframes on this frame (or a new track, or a deleted one).
+  useEffect(() => {
+    if (state.gesture.kind !== "idle" || state.boxes === loaded.current) return;
+    const before = new Map(loaded.current.map((b) => [b.id, b]));
+    const after = new Map(state.boxes.map((b) => [b.id, b]));
+    let nextId = Math.max(0, ...tracks.map((t) => t.id)) + 1;
+    const updated: Track[] = [];
+    for (const t of tracks) {
+      const box = after.get(t.id);
+      if (before.has(t.id) && !box) continue; // deleted on this frame: the whole track goes
+      if (box && (!sameRect(box, before.get(t.id)!) || box.label !== t.label)) {
+        updated.push({ ...setKeyframe(t, frame, box), label: box.label });
+      } else {
+        updated.push(t);
+      }
+    }
+    for (const box of state.boxes) {
+      if (!before.has(box.id) && !tracks.some((t) => t.id === box.id)) {
+        updated.push({ id: nextId++, label: box.label, keyframes: [{ frame, box: { x: box.x, y: box.y, w: box.w, h: box.h } }] });
+      }
+    }
+    setTracks(updated);
+  }, [state.boxes, state.gesture.kind]);
+
+  useEffect(() => {
+    if (!playing) return undefined;
+    const timer = setInterval(() => {
+      setFrame((f) => {
+        if (f + 1 >= frameCount) { setPlaying(false); return f; }
+        return f + 1;
+      });
+    }, 1000 / fps);
+    return () => clearInterval(timer);
+  }, [playing, fps, frameCount]);
+
+  const step = useCallback((delta: number) => {
+    setPlaying(false);
+    setFrame((f) => Math.min(frameCount - 1, Math.max(0, f + delta)));
+  }, [frameCount]);
+
+  const events = useMemo(() => crossings(tracks, line), [tracks, line]);
+  const yourCount = events.filter((e) => e.direction === "in").length;
+  const modelTracks = useMemo(() => [...new Set((item.prelabel?.boxes ?? [])
+    .map((d) => d.track_id).filter((id): id is number => typeof id === "number"))].sort((a, b) => a - b),
+  [item]);
+
+  const selectedTrack = tracks.find((t) => t.id === state.selectedId);
+  const keyframeHere = () => {
+    // Extend (or pin) the selected track on this frame, from its nearest keyframe.
+    if (!selectedTrack) return;
+    const nearest = [...selectedTrack.keyframes].sort((p, q) => Math.abs(p.frame - frame) - Math.abs(q.frame - frame))[0];
+    const box = boxAt(selectedTrack, frame) ?? nearest?.box;
+    if (box) setTracks(tracks.map((t) => (t.id === selectedTrack.id ? setKeyframe(t, frame, box) : t)));
+  };
+
+  const act = async (work: () => Promise<void>) => {
+    if (busy) return;
+    setBusy(true);
+    setError(null);
+    try { await work(); } catch (err) {
+      if (err instanceof ApiError && err.leaseLost) setLeaseLost(true); else setError(err);
+    } finally { setBusy(false); }
+  };
+  const submit = () => act(() => {
+    let boxes = expandTracks(tracks);
+    if (boxes.length > MAX_SUBMITTED_BOXES) {
+      boxes = tracks.flatMap((t) => t.keyframes.map((k) => ({ label: t.label, box: [k.box.x, k.box.y, k.box.w, k.box.h],
+                                                              frame_index: k.frame, track_id: t.id })));
+    }
+    return onSubmit({ lease_token: item.lease_token, boxes, count: count ?? yourCount, verdict, note,
+                      wrong_tracks: wrongTracks, started_at: startedAt.current.toISOString() });
+  });
+  const onEffect = (effect: Effect) => {
+    if (effect === "submit") void submit();
+    else if (effect === "skip") void act(onSkip);
+  };
+  const onKeyDown = (e: KeyboardEvent) => {
+    const target = e.target as HTMLElement | null;
+    if (target && ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName)) return;
+    if (e.key === "ArrowLeft" || e.key === "ArrowRight") {
+      e.preventDefault();
+      step((e.key === "ArrowLeft" ? -1 : 1) * (e.shiftKey ? 10 : 1));
+    } else if (e.key === " ") {
+      e.preventDefault();
+      setPlaying((p) => !p);
+    } else {
+      handleEditorKey(e, dispatch, onEffect, CLIP_COMMANDS);
+    }
+  };
+
+  return (
+    <div class="editor" onKeyDown={onKeyDown}>
+      <div class="editor-main">
+        <EditorCanvas state={state} dispatch={dispatch} image={image} spacePans={false} testId="clip-canvas"
+                      label={`Clip ${item.id}, frame ${frame + 1} of ${frameCount}`}
+                      decorate={(ctx, s, dpr) => drawCountingLine(ctx, s.view, dpr, line)} />
+        <ClipControls frame={frame} frameCount={frameCount} fps={fps} playing={playing} step={step}
+                      setFrame={(n) => { setPlaying(false); setFrame(n); }} togglePlay={() => setPlaying((p) => !p)} />
+        <div class="toolbar row" role="toolbar" aria-label="Tracks">
+          <button type="button" onClick={keyframeHere} disabled={!selectedTrack} data-testid="keyframe-set">
+            Keyframe selected track here
+          </button>
+          <span data-testid="keyframe-status">
+            {selectedTrack ? `Track #${selectedTrack.id}${isKeyframe(selectedTrack, frame) ? " (keyframe)" : " (interpolated)"}`
+              : "Select a box to edit its track; draw to start a new track"}
+          </span>
+        </div>
+      </div>
+      <aside class="editor-side">
+        <LeaseCountdown lease={lease} />
+        <ErrorBanner error={error ?? lease.error} />
+        <ItemReason item={item} />
+        <CountingPanel line={line} setLine={setLine} size={size} events={events} deviceCount={item.prelabel?.count ?? null}
+                       yourCount={yourCount} count={count} setCount={setCount} verdict={verdict} setVerdict={setVerdict}
+                       modelTracks={modelTracks} wrongTracks={wrongTracks} setWrongTracks={setWrongTracks}
+                       note={note} setNote={setNote} goTo={(n) => { setPlaying(false); setFrame(n); }} />
+        <div class="row">
+          <button type="button" class="primary" onClick={() => void submit()} disabled={busy || lease.lost}
+                  data-testid="submit">Submit (s)</button>
+          <button type="button" onClick={() => void act(onSkip)} disabled={busy} data-testid="skip">Skip (k)</button>
+        </div>
+      </aside>
+    </div>
+  );
+}
