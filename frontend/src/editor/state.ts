@@ -184,13 +184,15 @@ function pointerMove(state: EditorState, screen: Point): EditorState {
       if (g.pan) {
         next = { ...state, gesture: { kind: "panning", from: g.screen, original: state.view, mark: g.mark } };
       } else if (g.target.kind === "handle") {
-        const box = state.boxes.find((b) => b.id === g.target.id)!;
-        next = { ...state, selectedId: box.id,
-                 gesture: { kind: "resizing", id: box.id, anchor: oppositeCorner(box, g.target.handle), mark: g.mark } };
+        const { id, handle } = g.target;
+        const box = state.boxes.find((b) => b.id === id)!;
+        next = { ...state, selectedId: id,
+                 gesture: { kind: "resizing", id, anchor: oppositeCorner(box, handle), mark: g.mark } };
       } else if (g.target.kind === "box") {
-        const box = state.boxes.find((b) => b.id === g.target.id)!;
-        next = { ...state, selectedId: box.id,
-                 gesture: { kind: "moving", id: box.id, from: start, original: { x: box.x, y: box.y, w: box.w, h: box.h },
+        const { id } = g.target;
+        const box = state.boxes.find((b) => b.id === id)!;
+        next = { ...state, selectedId: id,
+                 gesture: { kind: "moving", id, from: start, original: { x: box.x, y: box.y, w: box.w, h: box.h },
                             mark: g.mark } };
       } else {
         next = { ...state, selectedId: null, gesture: { kind: "drawing", from: start, to: start, mark: g.mark } };

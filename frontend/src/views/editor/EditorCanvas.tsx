@@ -63,7 +63,7 @@ export function EditorCanvas({ state, dispatch, image, label, testId = "editor-c
     decorate?.(ctx, state, dpr);
   });
 
-  const point = (e: PointerEvent) => {
+  const point = (e: MouseEvent) => {
     const rect = overlay.current!.getBoundingClientRect();
     return { x: e.clientX - rect.left, y: e.clientY - rect.top };
   };
