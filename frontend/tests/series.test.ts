@@ -27,3 +27,12 @@ describe("count columns", () => {
     expect(totalIn(c, t0, t0 + 3600)).toBe(5);
   });
 });
+
+describe("count columns on a window that starts mid-bucket", () => {
+  it("keeps the bucket that holds `from`", () => {
+    const c = toColumns({ ...counts, from: "2026-01-01T00:39:49Z",
+                          series: [{ start: "2026-01-01T00:00:00Z", count_name: "entries", value: 4, events: 1 }] });
+    expect(c.x[0]).toBe(Date.parse("2026-01-01T00:00:00Z") / 1000);
+    expect(c.values[0]![0]).toBe(4);
+  });
+});

@@ -88,7 +88,8 @@ export interface Asset {
 export interface Prelabel {
   prediction: number;
   model: { name: string; version: string };
-  frame_index: number;
+  /** null for a clip-level event (e.g. a dispute) */
+  frame_index: number | null;
   boxes: Detection[];
   count: number | null;
   captured_at: string;
@@ -100,7 +101,8 @@ export interface ClaimedItem {
   project: number;
   reason: string;
   priority: number;
-  score_parts: Record<string, number>;
+  /** Numbers, and nested groups such as `signals`. */
+  score_parts: Record<string, unknown>;
   status: ItemStatus;
   site: number | null;
   camera: number | null;

@@ -19,7 +19,8 @@ export function toColumns(counts: CameraCounts): Columns {
   const to = Date.parse(counts.to) / 1000;
   // The grid is anchored on a real bucket start when there is one, so buckets line up with the server's.
   const anchor = starts.length > 0 ? Math.min(...starts) : Math.floor(from / step) * step;
-  const first = anchor - Math.floor((anchor - from) / step) * step;
+  // The first grid bucket is the one that holds `from` (it may start before it).
+  const first = anchor - Math.ceil((anchor - from) / step) * step;
   const x: number[] = [];
   for (let t = first; t < to; t += step) x.push(t);
   const names = [...new Set(counts.series.map((r) => r.count_name))].sort();

@@ -9,7 +9,7 @@ export function tracksFromPrelabel(item: ClaimedItem): Track[] {
   let fresh = Math.max(0, ...prelabel.boxes.map((d) => d.track_id ?? 0)) + 1;
   for (const d of prelabel.boxes) {
     const id = d.track_id ?? fresh++;
-    const frame = d.frame_index ?? prelabel.frame_index;
+    const frame = d.frame_index ?? prelabel.frame_index ?? 0;
     const [x = 0, y = 0, w = 0, h = 0] = d.box;
     const track = byId.get(id) ?? { id, label: d.label, keyframes: [] };
     byId.set(id, { ...track, keyframes: [...track.keyframes.filter((k) => k.frame !== frame), { frame, box: { x, y, w, h } }]

@@ -6,6 +6,14 @@ import { COMMANDS, describeChord } from "../../editor/commands";
 import { boxCaption, labelColor } from "../../editor/draw";
 import type { EditorAction, EditorBox } from "../../editor/state";
 
+function formatPart(value: unknown): string {
+  if (typeof value === "number") return value.toFixed(3);
+  if (value && typeof value === "object") {
+    return Object.entries(value).map(([k, v]) => `${k} ${typeof v === "number" ? v.toFixed(2) : String(v)}`).join(", ");
+  }
+  return String(value);
+}
+
 export function ItemReason({ item }: { item: ClaimedItem }) {
   return (
     <section class="card" aria-label="Why this item">
@@ -15,7 +23,7 @@ export function ItemReason({ item }: { item: ClaimedItem }) {
         <table data-testid="score-parts">
           <tbody>
             {Object.entries(item.score_parts).map(([k, v]) => (
-              <tr key={k}><th scope="row">{k}</th><td>{typeof v === "number" ? v.toFixed(3) : String(v)}</td></tr>
+              <tr key={k}><th scope="row">{k}</th><td>{formatPart(v)}</td></tr>
             ))}
           </tbody>
         </table>
