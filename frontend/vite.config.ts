@@ -18,5 +18,5 @@ export default defineConfig({
       "/ws": { target: BACKEND.replace(/^http/, "ws"), ws: true },
     },
   },
-  test: { include: ["tests/**/*.test.ts"], environment: "node" },
+  test: { include: ["tests/**/*.test.{ts,tsx}"], environment: "node" },
 });

@@ -17,7 +17,7 @@ import { ErrorBanner } from "../../ui/ErrorBanner";
 import { EditorCanvas } from "../editor/EditorCanvas";
 import { ItemReason } from "../editor/EditorPanels";
 import type { SubmitBody } from "../editor/FrameEditor";
-import { handleEditorKey } from "../editor/keyboard";
+import { handleEditorKey, isTyping } from "../editor/keyboard";
 import { loadImage } from "../editor/media";
 import { LeaseCountdown, useLease } from "../editor/useLease";
 import { ClipControls, CountingPanel } from "./ClipPanels";
@@ -166,8 +166,9 @@ export function ClipReviewer({ item, firstFrame, labels, onSubmit, onSkip }: Pro
     else if (effect === "skip") void act(onSkip);
   };
   const onKeyDown = (e: KeyboardEvent) => {
-    const target = e.target as HTMLElement | null;
-    if (target && ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName)) return;
+    if (isTyping(e.target)) return;
+    // Space and Enter on a focused button are that button's own click.
+    if ((e.target as HTMLElement | null)?.tagName === "BUTTON" && (e.key === " " || e.key === "Enter")) return;
     if (e.key === "ArrowLeft" || e.key === "ArrowRight") {
       e.preventDefault();
       step((e.key === "ArrowLeft" ? -1 : 1) * (e.shiftKey ? 10 : 1));

@@ -85,7 +85,7 @@ export function AnnotateView({ project }: { project: number }) {
   const labels = detail.data?.label_classes ?? [];
   if (work && detail.data) {
     return work.item.asset?.kind === "clip"
-      ? <ClipReviewer item={work.item} firstFrame={work.image} labels={labels} onSubmit={onSubmit} onSkip={onSkip} />
+      ? <ClipReviewer key={work.item.id} item={work.item} firstFrame={work.image} labels={labels} onSubmit={onSubmit} onSkip={onSkip} />
       : <FrameEditor item={work.item} image={work.image} labels={labels} onSubmit={onSubmit} onSkip={onSkip} />;
   }
   return (
