@@ -54,11 +54,13 @@ export function EditorCanvas({ state, dispatch, image, label, testId = "editor-c
     const g = state.gesture;
     const others = g.kind === "moving" || g.kind === "resizing" ? g.mark.boxes : state.boxes;
     const key = [image, state.view, state.showPrelabels, skip, others, state.image, state.lowConfidence, dpr];
+    const baseCtx = b.getContext("2d");
+    const ctx = o.getContext("2d");
+    if (!baseCtx || !ctx) return; // no 2D canvas (a DOM without one, e.g. tests)
     if (resized || key.some((v, i) => v !== lastBase.current[i])) {
-      drawBase(b.getContext("2d")!, state, image, dpr, skip);
+      drawBase(baseCtx, state, image, dpr, skip);
       lastBase.current = key;
     }
-    const ctx = o.getContext("2d")!;
     drawOverlay(ctx, state, dpr);
     decorate?.(ctx, state, dpr);
   });

@@ -24,7 +24,8 @@ export function BoxesPreview({ url, size, boxes, labels, title, testId }: {
     const scale = cssW / Math.max(1, size.w);
     c.width = Math.round(cssW * dpr);
     c.height = Math.round(size.h * scale * dpr);
-    const ctx = c.getContext("2d")!;
+    const ctx = c.getContext("2d");
+    if (!ctx) return;
     ctx.setTransform(dpr * scale, 0, 0, dpr * scale, 0, 0);
     if (image) ctx.drawImage(image, 0, 0, size.w, size.h);
     ctx.lineWidth = 2 / scale;
