@@ -46,7 +46,7 @@ frontend: install
 	cd frontend && npm ci && npm run gen:api && npm run build
 
 frontend-test: frontend
-	cd frontend && npm test
+	cd frontend && npm run lint && npm test
 
 lint: install
 	$(VENV)/bin/ruff check .

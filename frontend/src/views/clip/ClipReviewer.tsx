@@ -86,6 +86,7 @@ export function ClipReviewer({ item, firstFrame, labels, onSubmit, onSkip }: Pro
     }
     loaded.current = boxes;
     dispatch({ type: "load", image: size, boxes, labels, keepView: state.viewport.w > 0 });
+    // Reload when what is shown changes; the viewport is only read (keep the zoom once there is one).
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [tracks, frame, labels]);
 
@@ -111,6 +112,9 @@ export function ClipReviewer({ item, firstFrame, labels, onSubmit, onSkip }: Pro
       }
     }
     setTracks(updated);
+    // Only an edit may run this: on a frame or track change the editor is being reloaded (its boxes are
+    // still the previous frame's until the load lands), and diffing those would invent keyframes.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [state.boxes, state.gesture.kind]);
 
   useEffect(() => {

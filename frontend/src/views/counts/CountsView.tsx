@@ -65,7 +65,8 @@ function CameraCounts({ camera }: { camera: number }) {
   const [error, setError] = useState<unknown>(null);
   const [sent, setSent] = useState<string | null>(null);
 
-  const onFlag = useCallback((m: { camera: number }) => { if (m.camera === camera) flags.reload(); }, [camera, flags.reload]);
+  const reloadFlags = flags.reload;
+  const onFlag = useCallback((m: { camera: number }) => { if (m.camera === camera) reloadFlags(); }, [camera, reloadFlags]);
   useProjectMessage("flag.created", onFlag);
 
   const onSelect = useCallback((a: number, b: number) => { setFrom(Math.floor(a)); setTo(Math.ceil(b)); }, []);
