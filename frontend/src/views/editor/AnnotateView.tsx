@@ -86,7 +86,7 @@ export function AnnotateView({ project }: { project: number }) {
   if (work && detail.data) {
     return work.item.asset?.kind === "clip"
       ? <ClipReviewer key={work.item.id} item={work.item} firstFrame={work.image} labels={labels} onSubmit={onSubmit} onSkip={onSkip} />
-      : <FrameEditor item={work.item} image={work.image} labels={labels} onSubmit={onSubmit} onSkip={onSkip} />;
+      : <FrameEditor key={work.item.id} item={work.item} image={work.image} labels={labels} onSubmit={onSubmit} onSkip={onSkip} />;
   }
   return (
     <section class="card stack claim">

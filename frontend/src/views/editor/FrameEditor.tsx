@@ -1,4 +1,4 @@
-/** The box editor for one claimed frame item: canvas, panels, lease, submit and skip. */
+/** The box editor for one claimed frame item (mount it keyed by the item id): canvas, panels, lease, submit, skip. */
 
 import { useEffect, useReducer, useRef, useState } from "preact/hooks";
 import type { components } from "../../api/schema";
@@ -24,7 +24,11 @@ interface Props {
 }
 
 export function FrameEditor({ item, image, labels, onSubmit, onSkip }: Props) {
-  const [state, dispatch] = useReducer(editorReducer, labels, initialState);
+  // Mounted once per item (keyed by its id): the first render already shows the item's boxes.
+  const [state, dispatch] = useReducer(editorReducer, null, () => editorReducer(initialState(labels), {
+    type: "load", image: { w: item.asset?.width ?? image.naturalWidth, h: item.asset?.height ?? image.naturalHeight },
+    boxes: boxesFromDetections(item.prelabel?.boxes ?? []), labels,
+  }));
   const [help, setHelp] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -32,19 +36,12 @@ export function FrameEditor({ item, image, labels, onSubmit, onSkip }: Props) {
   const [verdict, setVerdict] = useState<Verdict>("correct");
   const [note, setNote] = useState("");
   const startedAt = useRef(new Date());
+  const canvasHost = useRef<HTMLDivElement>(null);
   const lease = useLease(item, leaseLost);
 
   useEffect(() => {
-    const w = item.asset?.width ?? image.naturalWidth;
-    const h = item.asset?.height ?? image.naturalHeight;
-    dispatch({ type: "load", image: { w, h }, boxes: boxesFromDetections(item.prelabel?.boxes ?? []), labels });
-    startedAt.current = new Date();
-    setLeaseLost(false);
-    setError(null);
-    setNote("");
-    setVerdict("correct");
-    document.querySelector<HTMLElement>("[data-testid=editor-canvas]")?.focus();
-  }, [item, image, labels]);
+    canvasHost.current?.querySelector<HTMLElement>("[data-testid=editor-canvas]")?.focus();
+  }, []);
 
   const act = async (work: () => Promise<void>) => {
     if (busy) return;
@@ -75,7 +72,7 @@ export function FrameEditor({ item, image, labels, onSubmit, onSkip }: Props) {
   const selected = state.boxes.find((b) => b.id === state.selectedId);
   return (
     <div class="editor" onKeyDown={(e) => handleEditorKey(e, dispatch, onEffect)}>
-      <div class="editor-main">
+      <div class="editor-main" ref={canvasHost}>
         <EditorCanvas state={state} dispatch={dispatch} image={image}
                       label={`Item ${item.id}: draw boxes by dragging; press ? for shortcuts`} />
         <p class="sr-status" aria-live="polite" data-testid="selection-status">
