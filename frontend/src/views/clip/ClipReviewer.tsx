@@ -1,7 +1,8 @@
 /**
- * The clip reviewer: frame-accurate stepping over server-extracted frames, tracks with keyframes (the
- * editor's canvas edits the current frame; an edit sets a keyframe and the frames between follow), a counting
- * line with per-track crossings, the device's count against yours, a verdict and the wrong model tracks.
+ * The clip reviewer: frame-accurate stepping over server-extracted frames, tracks with keyframes (state in
+ * `clip/clipState.ts`: the editor's canvas edits the current frame, an edit sets a keyframe and the frames
+ * between follow), a counting line with per-track crossings, the device's count against yours, a verdict and
+ * the wrong model tracks.
  */
 
 import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from "preact/hooks";
@@ -9,10 +10,9 @@ import { frameUrl } from "../../api/endpoints";
 import { ApiError } from "../../api/errors";
 import type { ClaimedItem, Verdict } from "../../api/shapes";
 import { type CountingLine, crossings } from "../../clip/crossing";
-import { type Track, boxAt, expandTracks, isKeyframe, setKeyframe } from "../../clip/tracks";
+import { clipReducer, initialClipState } from "../../clip/clipState";
+import { expandTracks, isKeyframe } from "../../clip/tracks";
 import { COMMANDS, type Effect } from "../../editor/commands";
-import type { Rect } from "../../editor/geometry";
-import { type EditorBox, editorReducer, initialState } from "../../editor/state";
 import { ErrorBanner } from "../../ui/ErrorBanner";
 import { EditorCanvas } from "../editor/EditorCanvas";
 import { ItemReason } from "../editor/EditorPanels";
@@ -36,22 +36,19 @@ interface Props {
   onSkip: () => Promise<void>;
 }
 
-function sameRect(a: Rect, b: Rect): boolean {
-  return a.x === b.x && a.y === b.y && a.w === b.w && a.h === b.h;
-}
-
 export function ClipReviewer({ item, firstFrame, labels, onSubmit, onSkip }: Props) {
   const asset = item.asset!;
   const frameCount = Math.max(1, asset.frame_count ?? 1);
   const fps = asset.fps && asset.fps > 0 ? asset.fps : 10;
   const size = { w: asset.width, h: asset.height };
 
-  const [frame, setFrame] = useState(0);
+  const [clip, dispatch] = useReducer(clipReducer, null, () => initialClipState({
+    image: size, labels, tracks: tracksFromPrelabel(item), frameCount,
+  }));
+  const { editor: state, tracks, frame } = clip;
   const [image, setImage] = useState<HTMLImageElement>(firstFrame);
   const [playing, setPlaying] = useState(false);
-  const [tracks, setTracks] = useState<Track[]>(() => tracksFromPrelabel(item));
   const [line, setLine] = useState<CountingLine>({ a: { x: 0, y: size.h / 2 }, b: { x: size.w, y: size.h / 2 } });
-  const [state, dispatch] = useReducer(editorReducer, labels, initialState);
   const [verdict, setVerdict] = useState<Verdict>("correct");
   const [wrongTracks, setWrongTracks] = useState<number[]>([]);
   const [count, setCount] = useState<number | null>(null);
@@ -61,7 +58,6 @@ export function ClipReviewer({ item, firstFrame, labels, onSubmit, onSkip }: Pro
   const [leaseLost, setLeaseLost] = useState(false);
   const lease = useLease(item, leaseLost);
   const cache = useRef(new Map<number, HTMLImageElement>([[0, firstFrame]]));
-  const loaded = useRef<readonly EditorBox[]>([]);
   const startedAt = useRef(new Date());
 
   // Frames: show the cached decode, fetch it otherwise, and warm the next few for stepping and playback.
@@ -77,61 +73,24 @@ export function ClipReviewer({ item, firstFrame, labels, onSubmit, onSkip }: Pro
     return () => { live = false; };
   }, [frame, asset.sha256, frameCount]);
 
-  // The editor shows the tracks' boxes on the current frame.
-  useEffect(() => {
-    const boxes: EditorBox[] = [];
-    for (const t of tracks) {
-      const r = boxAt(t, frame);
-      if (r) boxes.push({ id: t.id, ...r, label: t.label, origin: "person", accepted: true, score: null, trackId: t.id });
-    }
-    loaded.current = boxes;
-    dispatch({ type: "load", image: size, boxes, labels, keepView: state.viewport.w > 0 });
-    // Reload when what is shown changes; the viewport is only read (keep the zoom once there is one).
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [tracks, frame, labels]);
-
-  // An edit on the canvas becomes keyframes on this frame (or a new track, or a deleted one).
-  useEffect(() => {
-    if (state.gesture.kind !== "idle" || state.boxes === loaded.current) return;
-    const before = new Map(loaded.current.map((b) => [b.id, b]));
-    const after = new Map(state.boxes.map((b) => [b.id, b]));
-    let nextId = Math.max(0, ...tracks.map((t) => t.id)) + 1;
-    const updated: Track[] = [];
-    for (const t of tracks) {
-      const box = after.get(t.id);
-      if (before.has(t.id) && !box) continue; // deleted on this frame: the whole track goes
-      if (box && (!sameRect(box, before.get(t.id)!) || box.label !== t.label)) {
-        updated.push({ ...setKeyframe(t, frame, box), label: box.label });
-      } else {
-        updated.push(t);
-      }
-    }
-    for (const box of state.boxes) {
-      if (!before.has(box.id) && !tracks.some((t) => t.id === box.id)) {
-        updated.push({ id: nextId++, label: box.label, keyframes: [{ frame, box: { x: box.x, y: box.y, w: box.w, h: box.h } }] });
-      }
-    }
-    setTracks(updated);
-    // Only an edit may run this: on a frame or track change the editor is being reloaded (its boxes are
-    // still the previous frame's until the load lands), and diffing those would invent keyframes.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [state.boxes, state.gesture.kind]);
-
   useEffect(() => {
     if (!playing) return undefined;
-    const timer = setInterval(() => {
-      setFrame((f) => {
-        if (f + 1 >= frameCount) { setPlaying(false); return f; }
-        return f + 1;
-      });
-    }, 1000 / fps);
-    return () => clearInterval(timer);
-  }, [playing, fps, frameCount]);
+    if (frame >= frameCount - 1) {
+      setPlaying(false);
+      return undefined;
+    }
+    const timer = setTimeout(() => dispatch({ type: "step", delta: 1 }), 1000 / fps);
+    return () => clearTimeout(timer);
+  }, [playing, frame, fps, frameCount]);
 
   const step = useCallback((delta: number) => {
     setPlaying(false);
-    setFrame((f) => Math.min(frameCount - 1, Math.max(0, f + delta)));
-  }, [frameCount]);
+    dispatch({ type: "step", delta });
+  }, []);
+  const goTo = useCallback((n: number) => {
+    setPlaying(false);
+    dispatch({ type: "frame", frame: n });
+  }, []);
 
   const events = useMemo(() => crossings(tracks, line), [tracks, line]);
   const yourCount = events.filter((e) => e.direction === "in").length;
@@ -140,13 +99,6 @@ export function ClipReviewer({ item, firstFrame, labels, onSubmit, onSkip }: Pro
   [item]);
 
   const selectedTrack = tracks.find((t) => t.id === state.selectedId);
-  const keyframeHere = () => {
-    // Extend (or pin) the selected track on this frame, from its nearest keyframe.
-    if (!selectedTrack) return;
-    const nearest = [...selectedTrack.keyframes].sort((p, q) => Math.abs(p.frame - frame) - Math.abs(q.frame - frame))[0];
-    const box = boxAt(selectedTrack, frame) ?? nearest?.box;
-    if (box) setTracks(tracks.map((t) => (t.id === selectedTrack.id ? setKeyframe(t, frame, box) : t)));
-  };
 
   const act = async (work: () => Promise<void>) => {
     if (busy) return;
@@ -191,9 +143,9 @@ export function ClipReviewer({ item, firstFrame, labels, onSubmit, onSkip }: Pro
                       label={`Clip ${item.id}, frame ${frame + 1} of ${frameCount}`}
                       decorate={(ctx, s, dpr) => drawCountingLine(ctx, s.view, dpr, line)} />
         <ClipControls frame={frame} frameCount={frameCount} fps={fps} playing={playing} step={step}
-                      setFrame={(n) => { setPlaying(false); setFrame(n); }} togglePlay={() => setPlaying((p) => !p)} />
+                      setFrame={goTo} togglePlay={() => setPlaying((p) => !p)} />
         <div class="toolbar row" role="toolbar" aria-label="Tracks">
-          <button type="button" onClick={keyframeHere} disabled={!selectedTrack} data-testid="keyframe-set">
+          <button type="button" onClick={() => dispatch({ type: "keyframe_here" })} disabled={!selectedTrack} data-testid="keyframe-set">
             Keyframe selected track here
           </button>
           <span data-testid="keyframe-status">
@@ -209,7 +161,7 @@ export function ClipReviewer({ item, firstFrame, labels, onSubmit, onSkip }: Pro
         <CountingPanel line={line} setLine={setLine} size={size} events={events} deviceCount={item.prelabel?.count ?? null}
                        yourCount={yourCount} count={count} setCount={setCount} verdict={verdict} setVerdict={setVerdict}
                        modelTracks={modelTracks} wrongTracks={wrongTracks} setWrongTracks={setWrongTracks}
-                       note={note} setNote={setNote} goTo={(n) => { setPlaying(false); setFrame(n); }} />
+                       note={note} setNote={setNote} goTo={goTo} />
         <div class="row">
           <button type="button" class="primary" onClick={() => void submit()} disabled={busy || lease.lost}
                   data-testid="submit">Submit (s)</button>

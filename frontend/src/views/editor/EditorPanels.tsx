@@ -1,6 +1,5 @@
 /** The editor's side panels: why the item is here, the class picker, the box list, the shortcut help. */
 
-import { memo } from "preact/compat";
 import type { ClaimedItem } from "../../api/shapes";
 import { COMMANDS, describeChord } from "../../editor/commands";
 import { boxCaption, labelColor } from "../../editor/draw";
@@ -54,8 +53,8 @@ export function ClassPicker({ labels, active, dispatch }: {
   );
 }
 
-/** Memoised on the boxes array: a drag reuses the mark's array, so the list does not re-render per frame. */
-export const BoxList = memo(function BoxList({ boxes, selectedId, dispatch }: {
+/** Render it through `useMemo` on the boxes array: a drag reuses the mark's array, so the list stays put. */
+export function BoxList({ boxes, selectedId, dispatch }: {
   boxes: readonly EditorBox[]; selectedId: number | null; dispatch: (a: EditorAction) => void;
 }) {
   const shown = boxes.slice(0, 200);
@@ -74,7 +73,7 @@ export const BoxList = memo(function BoxList({ boxes, selectedId, dispatch }: {
       {boxes.length > shown.length && <p>… and {boxes.length - shown.length} more (use n / p).</p>}
     </section>
   );
-});
+}
 
 export function ShortcutHelp({ onClose }: { onClose: () => void }) {
   return (

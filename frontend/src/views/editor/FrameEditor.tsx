@@ -1,6 +1,6 @@
 /** The box editor for one claimed frame item (mount it keyed by the item id): canvas, panels, lease, submit, skip. */
 
-import { useEffect, useReducer, useRef, useState } from "preact/hooks";
+import { useEffect, useMemo, useReducer, useRef, useState } from "preact/hooks";
 import type { components } from "../../api/schema";
 import type { ClaimedItem, Verdict } from "../../api/shapes";
 import type { Effect } from "../../editor/commands";
@@ -70,6 +70,9 @@ export function FrameEditor({ item, image, labels, onSubmit, onSkip }: Props) {
   const g = state.gesture;
   const listBoxes = g.kind === "moving" || g.kind === "resizing" ? g.mark.boxes : state.boxes;
   const selected = state.boxes.find((b) => b.id === state.selectedId);
+  // The same vnode while a drag runs (the mark's boxes): Preact skips it, so 500 list rows are not re-diffed.
+  const boxList = useMemo(() => <BoxList boxes={listBoxes} selectedId={state.selectedId} dispatch={dispatch} />,
+                          [listBoxes, state.selectedId]);
   return (
     <div class="editor" onKeyDown={(e) => handleEditorKey(e, dispatch, onEffect)}>
       <div class="editor-main" ref={canvasHost}>
@@ -106,7 +109,7 @@ export function FrameEditor({ item, image, labels, onSubmit, onSkip }: Props) {
         <ErrorBanner error={error ?? lease.error} />
         <ItemReason item={item} />
         <ClassPicker labels={labels} active={state.activeLabel} dispatch={dispatch} />
-        <BoxList boxes={listBoxes} selectedId={state.selectedId} dispatch={dispatch} />
+        {boxList}
         <section class="card stack" aria-label="Submit">
           <label>
             Verdict
