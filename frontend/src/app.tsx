@@ -68,6 +68,9 @@ export function App() {
 
   return (
     <SessionContext.Provider value={{ me, signOut }}>
+      <a class="skip-link" href="#main" onClick={(e) => { e.preventDefault(); document.getElementById("main")?.focus(); }}>
+        Skip to content
+      </a>
       <header class="topbar">
         <a class="brand" href={href.home()}>Loupe</a>
         {project !== null && (
@@ -83,7 +86,7 @@ export function App() {
         <span class="who">{me.username}</span>
         <button type="button" data-testid="logout" onClick={() => void signOut()}>Sign out</button>
       </header>
-      <main class="page" id="main">
+      <main class="page" id="main" tabIndex={-1}>
         {project !== null ? (
           <ProjectLive project={project}>
             <ConnectionBadge />
