@@ -52,5 +52,11 @@ describe("the box editor, by keyboard", () => {
     fireEvent.keyDown(screen.getByTestId("editor-canvas"), { key: "?" });
     const help = await screen.findByTestId("help-overlay");
     for (const c of COMMANDS) expect(help.textContent).toContain(c.label);
+    fireEvent.keyDown(document.body, { key: "b" }); // modal: ignored while the help is open
+    fireEvent.keyDown(document.body, { key: "Escape" });
+    await waitFor(() => expect(screen.queryByTestId("help-overlay")).toBeNull());
+    expect(screen.getByTestId("box-list").children).toHaveLength(2);
+    fireEvent.keyDown(document.body, { key: "b" }); // shortcuts work wherever the focus is
+    await waitFor(() => expect(screen.getByTestId("box-list").children).toHaveLength(3));
   });
 });

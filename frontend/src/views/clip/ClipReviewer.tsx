@@ -17,7 +17,7 @@ import { ErrorBanner } from "../../ui/ErrorBanner";
 import { EditorCanvas } from "../editor/EditorCanvas";
 import { ItemReason } from "../editor/EditorPanels";
 import type { SubmitBody } from "../editor/FrameEditor";
-import { handleEditorKey, isTyping } from "../editor/keyboard";
+import { handleEditorKey, isTyping, useDocumentKeys } from "../editor/keyboard";
 import { loadImage } from "../editor/media";
 import { LeaseCountdown, useLease } from "../editor/useLease";
 import { ClipControls, CountingPanel } from "./ClipPanels";
@@ -136,8 +136,10 @@ export function ClipReviewer({ item, firstFrame, labels, onSubmit, onSkip }: Pro
     }
   };
 
+  useDocumentKeys(onKeyDown);
+
   return (
-    <div class="editor" onKeyDown={onKeyDown}>
+    <div class="editor">
       <div class="editor-main">
         <EditorCanvas state={state} dispatch={dispatch} image={image} spacePans={false} testId="clip-canvas"
                       label={`Clip ${item.id}, frame ${frame + 1} of ${frameCount}`}

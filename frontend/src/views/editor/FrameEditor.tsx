@@ -9,7 +9,7 @@ import { boxesFromDetections, editorReducer, initialState, submittedBoxes } from
 import { ErrorBanner } from "../../ui/ErrorBanner";
 import { BoxList, ClassPicker, ItemReason, ShortcutHelp } from "./EditorPanels";
 import { EditorCanvas } from "./EditorCanvas";
-import { handleEditorKey } from "./keyboard";
+import { handleEditorKey, useDocumentKeys } from "./keyboard";
 import { LeaseCountdown, useLease } from "./useLease";
 import { ApiError } from "../../api/errors";
 
@@ -67,6 +67,15 @@ export function FrameEditor({ item, image, labels, onSubmit, onSkip }: Props) {
     else setHelp((h) => !h);
   };
 
+  useDocumentKeys((e) => {
+    if (!help) {
+      handleEditorKey(e, dispatch, onEffect);
+    } else if (e.key === "Escape" || e.key === "?") {
+      e.preventDefault();
+      setHelp(false); // the overlay is modal: Esc and ? close it, other keys wait
+    }
+  });
+
   const g = state.gesture;
   const listBoxes = g.kind === "moving" || g.kind === "resizing" ? g.mark.boxes : state.boxes;
   const selected = state.boxes.find((b) => b.id === state.selectedId);
@@ -74,7 +83,7 @@ export function FrameEditor({ item, image, labels, onSubmit, onSkip }: Props) {
   const boxList = useMemo(() => <BoxList boxes={listBoxes} selectedId={state.selectedId} dispatch={dispatch} />,
                           [listBoxes, state.selectedId]);
   return (
-    <div class="editor" onKeyDown={(e) => handleEditorKey(e, dispatch, onEffect)}>
+    <div class="editor">
       <div class="editor-main" ref={canvasHost}>
         <EditorCanvas state={state} dispatch={dispatch} image={image}
                       label={`Item ${item.id}: draw boxes by dragging; press ? for shortcuts`} />

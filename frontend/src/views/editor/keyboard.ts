@@ -1,5 +1,6 @@
 /** Route a key press to the command table, unless the user is typing in a form field. */
 
+import { useEffect, useRef } from "preact/hooks";
 import { type Command, type Effect, findCommand } from "../../editor/commands";
 import type { EditorAction } from "../../editor/state";
 
@@ -17,4 +18,20 @@ export function handleEditorKey(event: KeyboardEvent, dispatch: (a: EditorAction
   if ("effect" in command.run) onEffect(command.run.effect);
   else dispatch(command.run);
   return true;
+}
+
+/**
+ * Listen to keys on the whole document while the editor is mounted, so shortcuts work wherever the focus is
+ * (after a toolbar click, a closed dialog, a new item); the latest handler is always the one called.
+ */
+export function useDocumentKeys(handler: (event: KeyboardEvent) => void): void {
+  const latest = useRef(handler);
+  latest.current = handler;
+  useEffect(() => {
+    const listener = (event: KeyboardEvent) => {
+      if (!event.defaultPrevented) latest.current(event);
+    };
+    document.addEventListener("keydown", listener);
+    return () => document.removeEventListener("keydown", listener);
+  }, []);
 }
