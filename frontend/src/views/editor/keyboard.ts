@@ -1,6 +1,6 @@
 /** Route a key press to the command table, unless the user is typing in a form field. */
 
-import { useEffect, useRef } from "preact/hooks";
+import { useLayoutEffect, useRef } from "preact/hooks";
 import { type Command, type Effect, findCommand } from "../../editor/commands";
 import type { EditorAction } from "../../editor/state";
 
@@ -27,7 +27,8 @@ export function handleEditorKey(event: KeyboardEvent, dispatch: (a: EditorAction
 export function useDocumentKeys(handler: (event: KeyboardEvent) => void): void {
   const latest = useRef(handler);
   latest.current = handler;
-  useEffect(() => {
+  // A layout effect: registered as the editor appears, so a key pressed right away is not lost.
+  useLayoutEffect(() => {
     const listener = (event: KeyboardEvent) => {
       if (!event.defaultPrevented) latest.current(event);
     };
