@@ -7,6 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .PHONY: run test lint bench install migrate seed serve clean
+.PHONY: frontend frontend-test
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,7 +25,7 @@ seed: migrate
 	$(PY) manage.py seed_demo
 
 ## make run: install, migrate, seed the demo, serve on http://127.0.0.1:8000 (SQLite, local media)
-run: seed
+run: seed frontend
 	$(PY) manage.py collectstatic --noinput -v0
 	@echo "Loupe is serving on http://$(HOST):$(PORT)/ (API docs: http://$(HOST):$(PORT)/api/docs/)"
 	$(VENV)/bin/uvicorn --host $(HOST) --port $(PORT) config.asgi:application
@@ -35,9 +36,17 @@ serve: install
 	$(VENV)/bin/uvicorn --host $(HOST) --port $(PORT) config.asgi:application
 
 ## make test: install and run the whole test suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
-test: install lint
+test: install lint frontend frontend-test
 	$(PY) manage.py makemigrations --check --dry-run -v0
 	$(PY) -m pytest -q -p no:cacheprovider
+
+## make frontend: the browser app into frontend/dist, type-checked against a freshly generated OpenAPI schema
+frontend: install
+	$(PY) manage.py spectacular --file frontend/openapi.json
+	cd frontend && npm ci && npm run gen:api && npm run build
+
+frontend-test: frontend
+	cd frontend && npm run lint && npm test
 
 lint: install
 	$(VENV)/bin/ruff check .

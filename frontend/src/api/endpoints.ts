@@ -1,0 +1,92 @@
+/** One function per backend call the app makes; request bodies are checked against the generated schema. */
+
+import { api, unwrap } from "./client";
+import type { components } from "./schema";
+import type {
+  Bucket, CameraCounts, ClaimedItem, CountFlag, ItemHistory, Me, ProjectDetail, ProjectSummary, SubmitResult,
+} from "./shapes";
+
+type Schemas = components["schemas"];
+
+export async function login(body: Schemas["LoginRequest"]): Promise<Me> {
+  return unwrap(await api.POST("/api/v1/auth/login", { body })) as unknown as Me;
+}
+
+export async function logout(): Promise<void> {
+  unwrap(await api.POST("/api/v1/auth/logout"));
+}
+
+export async function me(): Promise<Me> {
+  return unwrap(await api.GET("/api/v1/auth/me")) as unknown as Me;
+}
+
+export async function listProjects(): Promise<ProjectSummary[]> {
+  return unwrap(await api.GET("/api/v1/projects/")) as unknown as ProjectSummary[];
+}
+
+export async function readProject(projectId: number): Promise<ProjectDetail> {
+  return unwrap(await api.GET("/api/v1/projects/{project_id}/", { params: { path: { project_id: projectId } } })) as
+    unknown as ProjectDetail;
+}
+
+/** The next item for the caller, or null when the queue is empty (204). */
+export async function claimNext(projectId: number, body: Schemas["ClaimRequest"] = {}): Promise<ClaimedItem | null> {
+  const result = await api.POST("/api/v1/projects/{project_id}/queue/claim", {
+    params: { path: { project_id: projectId } }, body,
+  });
+  if (result.response.status === 204) return null;
+  return unwrap(result) as unknown as ClaimedItem;
+}
+
+export async function heartbeat(itemId: number, leaseToken: string): Promise<{ lease_expires_at: string }> {
+  return unwrap(await api.POST("/api/v1/items/{item_id}/heartbeat", {
+    params: { path: { item_id: itemId } }, body: { lease_token: leaseToken },
+  }));
+}
+
+export async function release(itemId: number, leaseToken: string): Promise<void> {
+  unwrap(await api.POST("/api/v1/items/{item_id}/release", {
+    params: { path: { item_id: itemId } }, body: { lease_token: leaseToken },
+  }));
+}
+
+export async function submit(itemId: number, body: Schemas["SubmitRequest"]): Promise<SubmitResult> {
+  return unwrap(await api.POST("/api/v1/items/{item_id}/submit", {
+    params: { path: { item_id: itemId } }, body,
+  })) as unknown as SubmitResult;
+}
+
+export async function review(itemId: number, body: Schemas["ReviewRequest"]): Promise<{ id: number; status: string }> {
+  return unwrap(await api.POST("/api/v1/items/{item_id}/review", {
+    params: { path: { item_id: itemId } }, body,
+  })) as unknown as { id: number; status: string };
+}
+
+export async function itemHistory(itemId: number): Promise<ItemHistory> {
+  return unwrap(await api.GET("/api/v1/items/{item_id}/history", { params: { path: { item_id: itemId } } })) as
+    unknown as ItemHistory;
+}
+
+export async function cameraCounts(cameraId: number, query: { from?: string; to?: string; bucket?: Bucket }):
+  Promise<CameraCounts> {
+  return unwrap(await api.GET("/api/v1/cameras/{camera_id}/counts", {
+    params: { path: { camera_id: cameraId }, query },
+  })) as unknown as CameraCounts;
+}
+
+export async function listCountFlags(cameraId: number): Promise<CountFlag[]> {
+  const body = unwrap(await api.GET("/api/v1/cameras/{camera_id}/count-flags", {
+    params: { path: { camera_id: cameraId } },
+  })) as unknown as { results: CountFlag[] };
+  return body.results;
+}
+
+export async function createCountFlag(cameraId: number, body: Schemas["CountFlagRequest"]): Promise<CountFlag> {
+  return unwrap(await api.POST("/api/v1/cameras/{camera_id}/count-flags", {
+    params: { path: { camera_id: cameraId } }, body,
+  })) as unknown as CountFlag;
+}
+
+/** URL of one server-extracted clip frame (0-based), or of a still frame's file. */
+export const frameUrl = (sha256: string, n: number): string => `/api/v1/assets/${sha256}/frames/${n}.jpg`;
+export const assetUrl = (sha256: string): string => `/api/v1/assets/${sha256}`;

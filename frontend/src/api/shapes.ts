@@ -1,0 +1,187 @@
+/**
+ * Response shapes the OpenAPI schema does not describe yet (the views answer `OpenApiTypes.OBJECT` or an
+ * untyped description). Written by hand from the backend code named on each type.
+ *
+ * TODO(api-schema): replace every type here by the generated `components["schemas"][...]` once the backend
+ * declares full response serializers; request bodies are already checked against the generated schema.
+ */
+
+import type { components } from "./schema";
+
+export type Role = components["schemas"]["RoleEnum"];
+export type Verdict = "confirm" | "correct" | "unusable";
+export type ItemStatus = "pending" | "leased" | "submitted" | "accepted" | "rejected";
+
+/** annotations/api/accounts.py `me_payload` */
+export interface Me {
+  id: number;
+  username: string;
+  email: string;
+  is_staff: boolean;
+  memberships: { project: number; project_slug: string; role: Role; sites: number[] }[];
+}
+
+/** reviewer/api/project_views.py `ProjectListView` */
+export interface ProjectSummary {
+  id: number;
+  slug: string;
+  name: string;
+  role: Role;
+  label_classes: string[];
+  pending: number;
+}
+
+/** reviewer/selectors.py `queue_stats` (also the body of the `queue.stats` WebSocket message) */
+export interface QueueStats {
+  pending: number;
+  pending_by_reason: Record<string, number>;
+  pending_by_site: Record<string, number>;
+  leased: number;
+  submitted: number;
+  accepted_today: number;
+}
+
+/** reviewer/stats.py `project_stats` */
+export interface ProjectStats extends QueueStats {
+  throughput_24h: Record<string, number>;
+  median_seconds_per_item: number | null;
+  agreement: number | null;
+  correction_rate: number | null;
+  accepted: number;
+  retrain_threshold: number | null;
+  threshold_progress: number | null;
+}
+
+/** reviewer/api/project_views.py `ProjectDetailView` */
+export interface ProjectDetail {
+  id: number;
+  slug: string;
+  name: string;
+  description: string;
+  label_classes: string[];
+  role: Role;
+  qa_sample_rate: number;
+  consensus_overlap: number;
+  stats: ProjectStats;
+}
+
+/** A model detection as the device sent it (activelearning/events.py `Detection`): box is [x, y, w, h] px. */
+export interface Detection {
+  label: string;
+  score: number;
+  box: [number, number, number, number];
+  track_id?: number | null;
+  frame_index?: number | null;
+}
+
+export interface Asset {
+  sha256: string;
+  kind: "frame" | "clip";
+  content_type: string;
+  width: number;
+  height: number;
+  fps: number | null;
+  frame_count: number | null;
+  url: string;
+}
+
+export interface Prelabel {
+  prediction: number;
+  model: { name: string; version: string };
+  /** null for a clip-level event (e.g. a dispute) */
+  frame_index: number | null;
+  boxes: Detection[];
+  count: number | null;
+  captured_at: string;
+}
+
+/** reviewer/api/serializers.py `item_payload`: the claim response */
+export interface ClaimedItem {
+  id: number;
+  project: number;
+  reason: string;
+  priority: number;
+  /** Numbers, and nested groups such as `signals`. */
+  score_parts: Record<string, unknown>;
+  status: ItemStatus;
+  site: number | null;
+  camera: number | null;
+  lease_token: string;
+  lease_expires_at: string | null;
+  last_comment: string;
+  asset: Asset | null;
+  prelabel: Prelabel | null;
+}
+
+/** reviewer/api/views.py `SubmitView` */
+export interface SubmitResult {
+  annotation: number;
+  version: number;
+  item_status: ItemStatus;
+  diff: Record<string, unknown> | null;
+}
+
+export interface SubmittedBox {
+  label: string;
+  box: number[];
+  frame_index?: number;
+  track_id?: number;
+}
+
+/** reviewer/api/views.py `HistoryView` */
+export interface AnnotationVersion {
+  id: number;
+  version: number;
+  author__username: string;
+  boxes: SubmittedBox[];
+  count: number | null;
+  verdict: Verdict;
+  note: string;
+  diff: Record<string, unknown> | null;
+  time_spent_seconds: number | null;
+  submitted_at: string;
+}
+
+export interface AuditEntry {
+  id: number;
+  action: string;
+  actor__username: string | null;
+  before: unknown;
+  after: unknown;
+  created_at: string;
+}
+
+export interface ItemHistory {
+  item: ClaimedItem;
+  versions: AnnotationVersion[];
+  events: AuditEntry[];
+}
+
+/** reviewer/flags.py `camera_counts` */
+export interface CameraCounts {
+  camera: number;
+  from: string;
+  to: string;
+  bucket: Bucket;
+  series: { start: string; count_name: string; value: number; events: number }[];
+  detections: { start: string; mean_detections: number }[];
+}
+
+export type Bucket = "5m" | "15m" | "1h" | "1d";
+
+/** reviewer/flags.py `flag_payload` */
+export interface CountFlag {
+  id: number;
+  project: number;
+  camera: number;
+  from: string;
+  to: string;
+  observed_count: number;
+  model_count: number | null;
+  note: string;
+  status: string;
+  flagged_by: string;
+  review_item: { id: number; status: ItemStatus; priority: number };
+  assets: string[];
+  created_at: string;
+}

@@ -1,0 +1,101 @@
+/**
+ * Every editor command, declared once with its shortcut: the keyboard handler and the help overlay both
+ * read this table. A command either dispatches a reducer action or asks the view for an effect.
+ */
+
+import type { EditorAction } from "./state";
+
+export type Effect = "submit" | "skip" | "help";
+
+export interface KeyChord {
+  key: string;
+  shift?: boolean;
+  /** Ctrl on Linux/Windows, Cmd on macOS. */
+  mod?: boolean;
+}
+
+export interface Command {
+  id: string;
+  label: string;
+  keys: readonly KeyChord[];
+  run: EditorAction | { effect: Effect };
+}
+
+const NUDGE = 1;
+const NUDGE_FAST = 10;
+
+export const COMMANDS: readonly Command[] = [
+  { id: "next_box", label: "Select next box", keys: [{ key: "n" }], run: { type: "select_next" } },
+  { id: "prev_box", label: "Select previous box", keys: [{ key: "p" }],
+    run: { type: "select_prev" } },
+  { id: "delete", label: "Delete selected box", keys: [{ key: "Delete" }, { key: "Backspace" }],
+    run: { type: "delete_selected" } },
+  { id: "add_box", label: "Add a box in the middle of the view", keys: [{ key: "b" }], run: { type: "add_box" } },
+  { id: "accept_all", label: "Accept all pre-labels", keys: [{ key: "a" }], run: { type: "accept_all" } },
+  { id: "toggle_prelabels", label: "Show/hide model pre-labels", keys: [{ key: "h" }],
+    run: { type: "toggle_prelabels" } },
+  { id: "undo", label: "Undo", keys: [{ key: "z", mod: true }], run: { type: "undo" } },
+  { id: "redo", label: "Redo", keys: [{ key: "z", mod: true, shift: true }, { key: "y", mod: true }],
+    run: { type: "redo" } },
+  { id: "zoom_in", label: "Zoom in", keys: [{ key: "+" }, { key: "=" }], run: { type: "zoom", factor: 1.25 } },
+  { id: "zoom_out", label: "Zoom out", keys: [{ key: "-" }], run: { type: "zoom", factor: 0.8 } },
+  { id: "fit", label: "Zoom to fit", keys: [{ key: "0" }, { key: "f" }], run: { type: "fit" } },
+  { id: "cancel", label: "Cancel the gesture / deselect", keys: [{ key: "Escape" }], run: { type: "cancel" } },
+  { id: "left", label: "Move box left (Shift: 10 px)", keys: [{ key: "ArrowLeft" }],
+    run: { type: "nudge", dx: -NUDGE, dy: 0, resize: false } },
+  { id: "right", label: "Move box right", keys: [{ key: "ArrowRight" }],
+    run: { type: "nudge", dx: NUDGE, dy: 0, resize: false } },
+  { id: "up", label: "Move box up", keys: [{ key: "ArrowUp" }], run: { type: "nudge", dx: 0, dy: -NUDGE, resize: false } },
+  { id: "down", label: "Move box down", keys: [{ key: "ArrowDown" }],
+    run: { type: "nudge", dx: 0, dy: NUDGE, resize: false } },
+  { id: "left_fast", label: "Move box left 10 px", keys: [{ key: "ArrowLeft", shift: true }],
+    run: { type: "nudge", dx: -NUDGE_FAST, dy: 0, resize: false } },
+  { id: "right_fast", label: "Move box right 10 px", keys: [{ key: "ArrowRight", shift: true }],
+    run: { type: "nudge", dx: NUDGE_FAST, dy: 0, resize: false } },
+  { id: "up_fast", label: "Move box up 10 px", keys: [{ key: "ArrowUp", shift: true }],
+    run: { type: "nudge", dx: 0, dy: -NUDGE_FAST, resize: false } },
+  { id: "down_fast", label: "Move box down 10 px", keys: [{ key: "ArrowDown", shift: true }],
+    run: { type: "nudge", dx: 0, dy: NUDGE_FAST, resize: false } },
+  { id: "wider", label: "Widen box", keys: [{ key: "ArrowRight", mod: true }],
+    run: { type: "nudge", dx: NUDGE_FAST, dy: 0, resize: true } },
+  { id: "narrower", label: "Narrow box", keys: [{ key: "ArrowLeft", mod: true }],
+    run: { type: "nudge", dx: -NUDGE_FAST, dy: 0, resize: true } },
+  { id: "taller", label: "Make box taller", keys: [{ key: "ArrowDown", mod: true }],
+    run: { type: "nudge", dx: 0, dy: NUDGE_FAST, resize: true } },
+  { id: "shorter", label: "Make box shorter", keys: [{ key: "ArrowUp", mod: true }],
+    run: { type: "nudge", dx: 0, dy: -NUDGE_FAST, resize: true } },
+  ...Array.from({ length: 9 }, (_, i): Command => ({
+    id: `label_${i + 1}`, label: `Class ${i + 1} for the selected / next box`, keys: [{ key: String(i + 1) }],
+    run: { type: "set_label", index: i },
+  })),
+  { id: "submit", label: "Submit and take the next item", keys: [{ key: "Enter", mod: true }, { key: "s" }],
+    run: { effect: "submit" } },
+  { id: "skip", label: "Skip (release the item)", keys: [{ key: "k" }], run: { effect: "skip" } },
+  { id: "help", label: "Show/hide shortcuts", keys: [{ key: "?" }], run: { effect: "help" } },
+];
+
+export interface KeyLike {
+  key: string;
+  shiftKey: boolean;
+  ctrlKey: boolean;
+  metaKey: boolean;
+  altKey: boolean;
+}
+
+function matches(chord: KeyChord, event: KeyLike): boolean {
+  const mod = event.ctrlKey || event.metaKey;
+  if (Boolean(chord.mod) !== mod || event.altKey) return false;
+  // "?" and "+" need Shift on most layouts: for printable keys only the character decides.
+  if (chord.key.length === 1 && !/[a-z0-9]/i.test(chord.key)) return event.key === chord.key;
+  if (Boolean(chord.shift) !== event.shiftKey) return false;
+  return event.key.length === 1 ? event.key.toLowerCase() === chord.key.toLowerCase() : event.key === chord.key;
+}
+
+export function findCommand(event: KeyLike, commands: readonly Command[] = COMMANDS): Command | undefined {
+  return commands.find((c) => c.keys.some((chord) => matches(chord, event)));
+}
+
+export function describeChord(chord: KeyChord): string {
+  const names: Record<string, string> = { ArrowLeft: "←", ArrowRight: "→", ArrowUp: "↑", ArrowDown: "↓", " ": "Space" };
+  return [chord.mod ? "Ctrl" : "", chord.shift ? "Shift" : "", names[chord.key] ?? chord.key].filter(Boolean).join("+");
+}

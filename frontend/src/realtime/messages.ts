@@ -1,0 +1,32 @@
+/** Messages the project WebSocket pushes (reviewer/realtime.py MESSAGE_TYPES; shapes from their publishers). */
+
+import type { ItemStatus, QueueStats } from "../api/shapes";
+
+export type ProjectMessage =
+  | ({ type: "queue.stats" } & QueueStats)
+  | { type: "item.leased"; item: number; user: number; status: ItemStatus }
+  | { type: "item.released"; item: number; user: number; status: ItemStatus }
+  | { type: "item.accepted"; item: number }
+  | { type: "flag.created"; flag: number; camera: number; observed_count: number; model_count: number | null }
+  | { type: "training.status"; [key: string]: unknown }
+  | { type: "drift.alert"; [key: string]: unknown };
+
+export type MessageType = ProjectMessage["type"];
+export type MessageOf<T extends MessageType> = Extract<ProjectMessage, { type: T }>;
+
+const KNOWN: ReadonlySet<string> = new Set<MessageType>([
+  "queue.stats", "item.leased", "item.released", "item.accepted", "flag.created", "training.status", "drift.alert",
+]);
+
+/** Parse one frame; unknown types and malformed frames are dropped (a newer server may say more). */
+export function parseMessage(text: string): ProjectMessage | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (typeof value !== "object" || value === null) return null;
+  const type = (value as { type?: unknown }).type;
+  return typeof type === "string" && KNOWN.has(type) ? (value as ProjectMessage) : null;
+}

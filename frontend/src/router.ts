@@ -1,0 +1,58 @@
+/** A tiny hash router: the server only ever serves index.html, and deep links survive reloads. */
+
+import { useEffect, useState } from "preact/hooks";
+
+export type Route =
+  | { name: "login" }
+  | { name: "home" }
+  | { name: "dashboard"; project: number }
+  | { name: "work"; project: number }
+  | { name: "counts"; project: number; camera: number | null }
+  | { name: "qa"; project: number; item: number | null }
+  | { name: "history"; project: number; item: number }
+  | { name: "devices"; project: number }
+  | { name: "not_found" };
+
+export function parseRoute(hash: string): Route {
+  const parts = hash.replace(/^#\/?/, "").split("/").filter(Boolean);
+  const num = (s: string | undefined) => (s !== undefined && /^\d+$/.test(s) ? Number(s) : null);
+  if (parts.length === 0) return { name: "home" };
+  if (parts[0] === "login") return { name: "login" };
+  if (parts[0] !== "projects") return { name: "not_found" };
+  const project = num(parts[1]);
+  if (project === null) return { name: "not_found" };
+  const [, , section, arg, leaf] = parts;
+  if (section === undefined) return { name: "dashboard", project };
+  if (section === "work") return { name: "work", project };
+  if (section === "devices") return { name: "devices", project };
+  if (section === "counts") return { name: "counts", project, camera: num(arg) };
+  if (section === "qa") return { name: "qa", project, item: num(arg) };
+  if (section === "items" && num(arg) !== null && leaf === "history") return { name: "history", project, item: num(arg)! };
+  if (section === "items" && num(arg) !== null && leaf === "qa") return { name: "qa", project, item: num(arg) };
+  return { name: "not_found" };
+}
+
+export const href = {
+  home: () => "#/",
+  login: () => "#/login",
+  dashboard: (project: number) => `#/projects/${project}`,
+  work: (project: number) => `#/projects/${project}/work`,
+  counts: (project: number, camera?: number) => `#/projects/${project}/counts${camera ? `/${camera}` : ""}`,
+  qa: (project: number, item?: number) => `#/projects/${project}/qa${item ? `/${item}` : ""}`,
+  history: (project: number, item: number) => `#/projects/${project}/items/${item}/history`,
+  devices: (project: number) => `#/projects/${project}/devices`,
+};
+
+export function navigate(to: string): void {
+  window.location.hash = to;
+}
+
+export function useRoute(): Route {
+  const [route, setRoute] = useState(() => parseRoute(window.location.hash));
+  useEffect(() => {
+    const onChange = () => setRoute(parseRoute(window.location.hash));
+    window.addEventListener("hashchange", onChange);
+    return () => window.removeEventListener("hashchange", onChange);
+  }, []);
+  return route;
+}

@@ -1,0 +1,163 @@
+/**
+ * Manager counts: a camera's model counts over time, a window picked on the chart (or typed), the observed
+ * count flagged, and the status of the camera's flags. New flags arrive live.
+ */
+
+import { useCallback, useMemo, useState } from "preact/hooks";
+import { cameraCounts, createCountFlag, listCountFlags } from "../../api/endpoints";
+import type { Bucket } from "../../api/shapes";
+import { toColumns, totalIn } from "../../counts/series";
+import { useProjectMessage } from "../../realtime/ProjectLive";
+import { href, navigate } from "../../router";
+import { ErrorBanner } from "../../ui/ErrorBanner";
+import { useAsync } from "../../ui/useAsync";
+import { CountsChart } from "./CountsChart";
+
+const RANGES = { "24 h": 86400, "7 days": 7 * 86400, "30 days": 30 * 86400 } as const;
+
+/** `<input type="datetime-local">` speaks local time without a zone; the API wants an explicit offset. */
+function toLocalInput(seconds: number): string {
+  const d = new Date(seconds * 1000);
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+function fromLocalInput(value: string): number | null {
+  const t = new Date(value).getTime();
+  return Number.isFinite(t) ? t / 1000 : null;
+}
+
+function CameraPicker({ project }: { project: number }) {
+  const [id, setId] = useState("");
+  return (
+    <form class="card stack" onSubmit={(e) => { e.preventDefault(); if (/^\d+$/.test(id)) navigate(href.counts(project, Number(id))); }}>
+      <h1>Counts</h1>
+      {/* TODO(api): no camera list endpoint yet (GET /api/v1/projects/{id}/cameras); the id is typed for now. */}
+      <label>
+        Camera id
+        <input inputMode="numeric" pattern="\d+" required value={id} data-testid="camera-id"
+               onInput={(e) => setId(e.currentTarget.value)} />
+      </label>
+      <button type="submit" class="primary" data-testid="camera-open">Show counts</button>
+    </form>
+  );
+}
+
+export function CountsView({ project, camera }: { project: number; camera: number | null }) {
+  if (camera === null) return <CameraPicker project={project} />;
+  return <CameraCounts camera={camera} />;
+}
+
+function CameraCounts({ camera }: { camera: number }) {
+  const [range, setRange] = useState<keyof typeof RANGES>("24 h");
+  const [bucket, setBucket] = useState<Bucket>("1h");
+  const [end] = useState(() => Math.ceil(Date.now() / 60_000) * 60);
+  const start = end - RANGES[range];
+  const counts = useAsync(() => cameraCounts(camera, { from: new Date(start * 1000).toISOString(),
+                                                       to: new Date(end * 1000).toISOString(), bucket }),
+                          [camera, start, end, bucket]);
+  const flags = useAsync(() => listCountFlags(camera), [camera]);
+  const columns = useMemo(() => (counts.data ? toColumns(counts.data) : null), [counts.data]);
+
+  const [from, setFrom] = useState<number | null>(null);
+  const [to, setTo] = useState<number | null>(null);
+  const [observed, setObserved] = useState("");
+  const [note, setNote] = useState("");
+  const [error, setError] = useState<unknown>(null);
+  const [sent, setSent] = useState<string | null>(null);
+
+  const reloadFlags = flags.reload;
+  const onFlag = useCallback((m: { camera: number }) => { if (m.camera === camera) reloadFlags(); }, [camera, reloadFlags]);
+  useProjectMessage("flag.created", onFlag);
+
+  const onSelect = useCallback((a: number, b: number) => { setFrom(Math.floor(a)); setTo(Math.ceil(b)); }, []);
+  const modelTotal = columns && from !== null && to !== null ? totalIn(columns, from, to) : null;
+
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setError(null);
+    setSent(null);
+    if (from === null || to === null) { setError(new Error("Pick a window: drag on the chart or type the times.")); return; }
+    try {
+      const flag = await createCountFlag(camera, { from: new Date(from * 1000).toISOString(),
+                                                    to: new Date(to * 1000).toISOString(),
+                                                    observed_count: Number(observed), note });
+      setSent(`Flag #${flag.id} sent: the model counted ${flag.model_count ?? "–"}, you saw ${flag.observed_count}.`);
+      setObserved("");
+      setNote("");
+      flags.reload();
+    } catch (err) {
+      setError(err);
+    }
+  };
+
+  return (
+    <section>
+      <h1>Camera {camera}: counts</h1>
+      <div class="row">
+        <label>
+          Range
+          <select value={range} data-testid="counts-range" onChange={(e) => setRange(e.currentTarget.value as keyof typeof RANGES)}>
+            {Object.keys(RANGES).map((r) => <option key={r}>{r}</option>)}
+          </select>
+        </label>
+        <label>
+          Bucket
+          <select value={bucket} data-testid="counts-bucket" onChange={(e) => setBucket(e.currentTarget.value as Bucket)}>
+            {(["5m", "15m", "1h", "1d"] as const).map((b) => <option key={b}>{b}</option>)}
+          </select>
+        </label>
+      </div>
+      <ErrorBanner error={counts.error} />
+      {columns && <CountsChart columns={columns} onSelect={onSelect} />}
+      <form class="card stack" onSubmit={submit} aria-label="Flag a count" data-testid="flag-form">
+        <h2>Flag a window</h2>
+        <p>Drag across the chart to pick the window, or type it.</p>
+        <div class="row">
+          <label>
+            From
+            <input type="datetime-local" required data-testid="flag-from" value={from === null ? "" : toLocalInput(from)}
+                   onInput={(e) => setFrom(fromLocalInput(e.currentTarget.value))} />
+          </label>
+          <label>
+            To
+            <input type="datetime-local" required data-testid="flag-to" value={to === null ? "" : toLocalInput(to)}
+                   onInput={(e) => setTo(fromLocalInput(e.currentTarget.value))} />
+          </label>
+        </div>
+        <p data-testid="model-count">Model count in this window: {modelTotal ?? "–"}</p>
+        <label>
+          Observed count
+          <input type="number" min={0} required value={observed} data-testid="flag-count"
+                 onInput={(e) => setObserved(e.currentTarget.value)} />
+        </label>
+        <label>
+          Note
+          <textarea value={note} maxLength={2000} data-testid="flag-note" onInput={(e) => setNote(e.currentTarget.value)} />
+        </label>
+        <button type="submit" class="primary" data-testid="flag-submit">Flag this window</button>
+        <ErrorBanner error={error} />
+        {sent && <p class="banner banner-ok" role="status" data-testid="flag-sent">{sent}</p>}
+      </form>
+      <section class="card" aria-label="Flags on this camera">
+        <h2>Flags</h2>
+        <ErrorBanner error={flags.error} />
+        <table data-testid="flag-list">
+          <thead><tr><th>#</th><th>Window</th><th>Observed</th><th>Model</th><th>Status</th><th>By</th><th>Note</th></tr></thead>
+          <tbody>
+            {flags.data?.map((f) => (
+              <tr key={f.id}>
+                <td>{f.id}</td>
+                <td>{new Date(f.from).toLocaleString()} – {new Date(f.to).toLocaleTimeString()}</td>
+                <td>{f.observed_count}</td>
+                <td>{f.model_count ?? "–"}</td>
+                <td data-testid={`flag-status-${f.id}`}>{f.status} (item {f.review_item.status})</td>
+                <td>{f.flagged_by}</td>
+                <td>{f.note}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+    </section>
+  );
+}

@@ -1,0 +1,118 @@
+/**
+ * QA review: the latest submitted version beside the model's pre-label and the other versions, their
+ * agreement, and accept / reject with a comment (a rejection sends the item back with the comment).
+ */
+
+import { useState } from "preact/hooks";
+import { assetUrl, frameUrl, itemHistory, readProject, review } from "../../api/endpoints";
+import type { AnnotationVersion, ItemHistory } from "../../api/shapes";
+import { agreement } from "../../editor/agreement";
+import { href, navigate } from "../../router";
+import { ErrorBanner } from "../../ui/ErrorBanner";
+import { useAsync } from "../../ui/useAsync";
+import { BoxesPreview } from "./BoxesPreview";
+
+function ItemPicker({ project }: { project: number }) {
+  const [id, setId] = useState("");
+  return (
+    <form class="card stack" onSubmit={(e) => { e.preventDefault(); if (/^\d+$/.test(id)) navigate(href.qa(project, Number(id))); }}>
+      <h1>QA review</h1>
+      {/* TODO(api): no list of items awaiting review (GET /api/v1/projects/{id}/items?status=submitted). */}
+      <label>
+        Item id
+        <input inputMode="numeric" pattern="\d+" required value={id} data-testid="qa-item-id"
+               onInput={(e) => setId(e.currentTarget.value)} />
+      </label>
+      <button type="submit" class="primary" data-testid="qa-open">Open</button>
+    </form>
+  );
+}
+
+export function QaView({ project, item }: { project: number; item: number | null }) {
+  if (item === null) return <ItemPicker project={project} />;
+  return <QaItem project={project} item={item} />;
+}
+
+/** The frame the boxes are on: a clip shows its pre-label frame and only that frame's boxes. */
+function frameOf(history: ItemHistory): { url: string; frame: number | null } {
+  const asset = history.item.asset!;
+  if (asset.kind !== "clip") return { url: assetUrl(asset.sha256), frame: null };
+  const frame = history.item.prelabel?.frame_index ?? 0;
+  return { url: frameUrl(asset.sha256, frame), frame };
+}
+
+function onFrame<T extends { frame_index?: number | null }>(boxes: readonly T[], frame: number | null): T[] {
+  return frame === null ? [...boxes] : boxes.filter((b) => (b.frame_index ?? 0) === frame);
+}
+
+function QaItem({ project, item }: { project: number; item: number }) {
+  const history = useAsync(() => itemHistory(item), [item]);
+  const detail = useAsync(() => readProject(project), [project]);
+  const [comment, setComment] = useState("");
+  const [error, setError] = useState<unknown>(null);
+  const [done, setDone] = useState<string | null>(null);
+  const labels = detail.data?.label_classes ?? [];
+
+  const decide = async (decision: "accept" | "reject") => {
+    setError(null);
+    try {
+      const r = await review(item, { decision, comment });
+      setDone(`Item ${r.id} is now ${r.status}.`);
+      history.reload();
+    } catch (err) {
+      setError(err);
+    }
+  };
+
+  const h = history.data;
+  if (!h) return <section><ErrorBanner error={history.error} />{history.loading && <p>Loading…</p>}</section>;
+  if (!h.item.asset) return <p>This item has no media.</p>;
+  const { url, frame } = frameOf(h);
+  const size = { w: h.item.asset.width, h: h.item.asset.height };
+  const versions = [...h.versions].reverse();
+  const latest: AnnotationVersion | undefined = versions[0];
+  const prelabel = h.item.prelabel?.boxes ?? [];
+  return (
+    <section>
+      <h1>QA: item {item} <small>({h.item.status}, {h.item.reason})</small></h1>
+      <p><a href={href.history(project, item)}>History and audit</a></p>
+      <ErrorBanner error={history.error} />
+      {!latest && <p>No annotation submitted yet.</p>}
+      <div class="side-by-side">
+        {latest && (
+          <div>
+            <BoxesPreview url={url} size={size} labels={labels} testId="qa-latest"
+                          title={`v${latest.version} by ${latest.author__username}`} boxes={onFrame(latest.boxes, frame)} />
+            <p>Verdict {latest.verdict}{latest.count !== null ? ` · count ${latest.count}` : ""}</p>
+            {latest.note && <p class="note" data-testid="qa-note">Note: {latest.note}</p>}
+          </div>
+        )}
+        <div>
+          <BoxesPreview url={url} size={size} labels={labels} testId="qa-prelabel" title="Model pre-label"
+                        boxes={onFrame(prelabel, frame).map((d) => ({ label: d.label, box: d.box, dashed: true }))} />
+          {latest && <p data-testid="qa-agreement-prelabel">
+            Agreement with the model: {(agreement(latest.boxes, prelabel) * 100).toFixed(0)} %</p>}
+        </div>
+        {versions.slice(1).map((v) => (
+          <div key={v.id}>
+            <BoxesPreview url={url} size={size} labels={labels} testId={`qa-version-${v.version}`}
+                          title={`v${v.version} by ${v.author__username}`} boxes={onFrame(v.boxes, frame)} />
+            {latest && <p>Agreement with v{latest.version}: {(agreement(latest.boxes, v.boxes) * 100).toFixed(0)} %</p>}
+          </div>
+        ))}
+      </div>
+      <section class="card stack" aria-label="Decision">
+        <label>
+          Comment (required to reject; the annotator sees it on the returned item)
+          <textarea value={comment} maxLength={4000} data-testid="qa-comment" onInput={(e) => setComment(e.currentTarget.value)} />
+        </label>
+        <div class="row">
+          <button type="button" class="primary" data-testid="qa-accept" onClick={() => void decide("accept")}>Accept</button>
+          <button type="button" class="danger" data-testid="qa-reject" onClick={() => void decide("reject")}>Reject</button>
+        </div>
+        <ErrorBanner error={error} />
+        {done && <p class="banner banner-ok" role="status" data-testid="qa-done">{done}</p>}
+      </section>
+    </section>
+  );
+}

@@ -1,0 +1,18 @@
+import { describe, expect, it } from "vitest";
+import type { ClaimedItem } from "../src/api/shapes";
+import { tracksFromPrelabel } from "../src/views/clip/prelabel";
+
+const base = { id: 1, project: 1, reason: "disputed", priority: 0, score_parts: {}, status: "leased", site: null,
+               camera: null, lease_token: "t", lease_expires_at: null, last_comment: "", asset: null } as const;
+
+describe("tracks from a clip's pre-label", () => {
+  it("makes one keyframe per detection on its frame, grouped by track id", () => {
+    const item: ClaimedItem = { ...base, prelabel: {
+      prediction: 1, model: { name: "m", version: "1" }, frame_index: null, count: 3, captured_at: "",
+      boxes: [{ label: "person", score: 0.9, box: [0, 0, 10, 10], track_id: 4, frame_index: 2 },
+              { label: "person", score: 0.9, box: [5, 0, 10, 10], track_id: 4, frame_index: 0 },
+              { label: "person", score: 0.5, box: [50, 0, 10, 10] }] } };
+    const tracks = tracksFromPrelabel(item);
+    expect(tracks.map((t) => [t.id, t.keyframes.map((k) => k.frame)])).toEqual([[4, [0, 2]], [5, [0]]]);
+  });
+});

@@ -1,0 +1,196 @@
+import { describe, expect, it } from "vitest";
+import { imageToScreen, screenToImage } from "../src/editor/geometry";
+import {
+  type EditorAction, type EditorBox, type EditorState, boxesFromDetections, editorReducer, initialState,
+  submittedBoxes,
+} from "../src/editor/state";
+
+const LABELS = ["person", "bag"];
+
+function run(state: EditorState, ...actions: EditorAction[]): EditorState {
+  return actions.reduce(editorReducer, state);
+}
+
+/** A 1000×500 image in a 1000×500 viewport at scale 1 (fit gives 0.98; we set the view explicitly). */
+function loaded(boxes: EditorBox[] = []): EditorState {
+  const s = run(initialState(LABELS), { type: "viewport", w: 1000, h: 500 },
+                { type: "load", image: { w: 1000, h: 500 }, boxes, labels: LABELS });
+  return { ...s, view: { scale: 1, tx: 0, ty: 0 } };
+}
+
+function box(id: number, x: number, y: number, w: number, h: number, extra: Partial<EditorBox> = {}): EditorBox {
+  return { id, x, y, w, h, label: "person", origin: "person", accepted: true, score: null, trackId: null, ...extra };
+}
+
+const drag = (from: [number, number], to: [number, number], steps = 5): EditorAction[] => {
+  const actions: EditorAction[] = [{ type: "pointer_down", screen: { x: from[0], y: from[1] } }];
+  for (let i = 1; i <= steps; i++) {
+    const t = i / steps;
+    actions.push({ type: "pointer_move",
+                   screen: { x: from[0] + (to[0] - from[0]) * t, y: from[1] + (to[1] - from[1]) * t } });
+  }
+  return actions;
+};
+
+describe("drawing", () => {
+  it("draws a box in image pixels with the active label and selects it", () => {
+    const s = run(loaded(), ...drag([100, 100], [200, 150]), { type: "pointer_up" });
+    expect(s.boxes).toHaveLength(1);
+    expect(s.boxes[0]).toMatchObject({ x: 100, y: 100, w: 100, h: 50, label: "person", origin: "person" });
+    expect(s.selectedId).toBe(s.boxes[0]!.id);
+    expect(s.gesture.kind).toBe("idle");
+  });
+
+  it("goes idle → pointing → drawing, and a click without movement draws nothing", () => {
+    let s = run(loaded(), { type: "pointer_down", screen: { x: 10, y: 10 } });
+    expect(s.gesture.kind).toBe("pointing");
+    s = run(s, { type: "pointer_move", screen: { x: 11, y: 11 } });
+    expect(s.gesture.kind).toBe("pointing");
+    s = run(s, { type: "pointer_up" });
+    expect(s.boxes).toHaveLength(0);
+    s = run(s, ...drag([10, 10], [60, 60]));
+    expect(s.gesture.kind).toBe("drawing");
+  });
+
+  it("clips a drawn box to the image", () => {
+    const s = run(loaded(), ...drag([900, 400], [1200, 800]), { type: "pointer_up" });
+    expect(s.boxes[0]).toMatchObject({ x: 900, y: 400, w: 100, h: 100 });
+  });
+
+  it("uses the class picked by number key", () => {
+    const s = run(loaded(), { type: "set_label", index: 1 }, ...drag([0, 0], [50, 50]), { type: "pointer_up" });
+    expect(s.boxes[0]!.label).toBe("bag");
+  });
+});
+
+describe("coordinates under zoom and pan", () => {
+  it("stores boxes in image pixels whatever the zoom and pan", () => {
+    let s = loaded();
+    s = run(s, { type: "zoom", factor: 2, anchor: { x: 0, y: 0 } }, { type: "pan_by", dx: -100, dy: -40 });
+    expect(s.view).toEqual({ scale: 2, tx: -100, ty: -40 });
+    // Screen (100, 40) is image (100, 40); screen (300, 140) is image (200, 90).
+    s = run(s, ...drag([100, 40], [300, 140]), { type: "pointer_up" });
+    expect(s.boxes[0]).toMatchObject({ x: 100, y: 40, w: 100, h: 50 });
+  });
+
+  it("maps screen to image and back exactly, and zoom keeps the anchor still", () => {
+    const s = run(loaded(), { type: "zoom", factor: 3.7, anchor: { x: 321, y: 123 } });
+    const anchorImage = screenToImage({ scale: 1, tx: 0, ty: 0 }, { x: 321, y: 123 });
+    const back = imageToScreen(s.view, anchorImage);
+    expect(back.x).toBeCloseTo(321, 9);
+    expect(back.y).toBeCloseTo(123, 9);
+    const p = { x: 17.25, y: 401.5 };
+    const round = screenToImage(s.view, imageToScreen(s.view, p));
+    expect(round.x).toBeCloseTo(p.x, 9);
+    expect(round.y).toBeCloseTo(p.y, 9);
+  });
+
+  it("fits the image into the viewport on load", () => {
+    const s = run(initialState(LABELS), { type: "viewport", w: 500, h: 500 },
+                  { type: "load", image: { w: 1000, h: 500 }, boxes: [], labels: LABELS });
+    expect(s.view.scale).toBeCloseTo(0.49);
+    expect(s.view.ty).toBeCloseTo((500 - 500 * 0.49) / 2);
+  });
+});
+
+describe("move and resize", () => {
+  it("moves a box by dragging its body", () => {
+    const s = run(loaded([box(1, 100, 100, 50, 50)]), ...drag([120, 120], [170, 140]), { type: "pointer_up" });
+    expect(s.boxes[0]).toMatchObject({ x: 150, y: 120, w: 50, h: 50 });
+  });
+
+  it("resizes from a corner, keeping the opposite corner", () => {
+    const s = run(loaded([box(1, 100, 100, 50, 50)]), ...drag([150, 150], [200, 180]), { type: "pointer_up" });
+    expect(s.boxes[0]).toMatchObject({ x: 100, y: 100, w: 100, h: 80 });
+  });
+
+  it("editing a pre-label accepts it; untouched pre-labels are not submitted", () => {
+    const pre = boxesFromDetections([
+      { label: "person", score: 0.9, box: [100, 100, 50, 50] },
+      { label: "person", score: 0.3, box: [400, 100, 50, 50] },
+    ]);
+    const s = run(loaded(pre), ...drag([120, 120], [130, 130]), { type: "pointer_up" });
+    expect(submittedBoxes(s)).toEqual([{ label: "person", box: [110, 110, 50, 50] }]);
+    const all = run(s, { type: "accept_all" });
+    expect(submittedBoxes(all)).toHaveLength(2);
+  });
+
+  it("moves and resizes with the keyboard", () => {
+    const s = run(loaded([box(1, 100, 100, 50, 50)]), { type: "select", id: 1 },
+                  { type: "nudge", dx: 10, dy: -1, resize: false }, { type: "nudge", dx: 5, dy: 5, resize: true });
+    expect(s.boxes[0]).toMatchObject({ x: 110, y: 99, w: 55, h: 55 });
+  });
+
+  it("adds a box with the keyboard in the middle of the view", () => {
+    const s = run(loaded(), { type: "add_box" });
+    expect(s.boxes[0]).toMatchObject({ x: 450, y: 200, w: 100, h: 100, origin: "person" });
+  });
+});
+
+describe("selection and delete", () => {
+  it("cycles through visible boxes and deletes the selected one", () => {
+    let s = loaded([box(1, 0, 0, 10, 10), box(2, 20, 0, 10, 10), box(3, 40, 0, 10, 10)]);
+    s = run(s, { type: "select_next" });
+    expect(s.selectedId).toBe(1);
+    s = run(s, { type: "select_prev" });
+    expect(s.selectedId).toBe(3);
+    s = run(s, { type: "delete_selected" });
+    expect(s.boxes.map((b) => b.id)).toEqual([1, 2]);
+    expect(s.selectedId).toBeNull();
+  });
+
+  it("hidden pre-labels are skipped by selection and hit testing", () => {
+    const pre = boxesFromDetections([{ label: "person", score: 0.9, box: [100, 100, 50, 50] }]);
+    let s = run(loaded([...pre, box(9, 300, 300, 20, 20)]), { type: "toggle_prelabels" });
+    s = run(s, { type: "select_next" });
+    expect(s.selectedId).toBe(9);
+    s = run(s, { type: "pointer_down", screen: { x: 120, y: 120 } }, { type: "pointer_up" });
+    expect(s.selectedId).toBeNull();
+  });
+});
+
+describe("undo/redo", () => {
+  it("undoes a whole drag in one step and redoes it", () => {
+    const start = loaded([box(1, 100, 100, 50, 50)]);
+    const moved = run(start, ...drag([120, 120], [320, 220], 20), { type: "pointer_up" });
+    expect(moved.past).toHaveLength(1);
+    const undone = run(moved, { type: "undo" });
+    expect(undone.boxes[0]).toMatchObject({ x: 100, y: 100 });
+    const redone = run(undone, { type: "redo" });
+    expect(redone.boxes[0]).toMatchObject({ x: 300, y: 200 });
+  });
+
+  it("a new edit clears the redo stack", () => {
+    let s = run(loaded(), ...drag([0, 0], [50, 50]), { type: "pointer_up" }, { type: "undo" });
+    expect(s.future).toHaveLength(1);
+    s = run(s, { type: "add_box" });
+    expect(s.future).toHaveLength(0);
+  });
+
+  it("selection and view changes are not undo steps", () => {
+    const s = run(loaded([box(1, 0, 0, 10, 10)]), { type: "select_next" }, { type: "zoom", factor: 2 },
+                  { type: "pointer_down", screen: { x: 500, y: 400 }, pan: true },
+                  { type: "pointer_move", screen: { x: 520, y: 420 } }, { type: "pointer_up" });
+    expect(s.past).toHaveLength(0);
+  });
+});
+
+describe("Esc rolls back the gesture", () => {
+  it("restores a box mid-drag and leaves no undo step", () => {
+    const start = loaded([box(1, 100, 100, 50, 50)]);
+    const s = run(start, ...drag([120, 120], [320, 220]), { type: "cancel" });
+    expect(s.gesture.kind).toBe("idle");
+    expect(s.boxes[0]).toMatchObject({ x: 100, y: 100, w: 50, h: 50 });
+    expect(s.past).toHaveLength(0);
+    // The release after Esc does nothing.
+    expect(run(s, { type: "pointer_up" }).boxes).toBe(s.boxes);
+  });
+
+  it("drops a box being drawn and restores a pan", () => {
+    const drawing = run(loaded(), ...drag([0, 0], [80, 80]), { type: "cancel" });
+    expect(drawing.boxes).toHaveLength(0);
+    const panned = run(loaded(), { type: "pointer_down", screen: { x: 0, y: 0 }, pan: true },
+                       { type: "pointer_move", screen: { x: 50, y: 50 } }, { type: "cancel" });
+    expect(panned.view).toEqual({ scale: 1, tx: 0, ty: 0 });
+  });
+});
