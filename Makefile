@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint bench install migrate seed serve clean
+.PHONY: run test lint bench install migrate seed serve clean browser
 .PHONY: frontend frontend-test
 
 $(STAMP): pyproject.toml
@@ -36,7 +36,7 @@ serve: install
 	$(VENV)/bin/uvicorn --host $(HOST) --port $(PORT) config.asgi:application
 
 ## make test: install and run the whole test suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
-test: install lint frontend frontend-test
+test: install lint frontend frontend-test browser
 	$(PY) manage.py makemigrations --check --dry-run -v0
 	$(PY) -m pytest -q -p no:cacheprovider
 
@@ -44,6 +44,10 @@ test: install lint frontend frontend-test
 frontend: install
 	$(PY) manage.py spectacular --file frontend/openapi.json
 	cd frontend && npm ci && npm run gen:api && npm run build
+
+# The e2e tests drive Debian's Chromium (never a downloaded browser).
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
 frontend-test: frontend
 	cd frontend && npm run lint && npm test
