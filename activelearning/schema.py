@@ -14,5 +14,10 @@ def add_event_components(result: dict[str, Any], generator: Any, request: Any, p
     for name, component in (event_json_schema()["components"] | json_schema_components()).items():
         if component.get("required") == []:
             del component["required"]  # OpenAPI 3.0 wants a non-empty list or none
+        for prop in component.get("properties", {}).values():
+            if "default" in prop and prop["default"] in (None, "", []):
+                # An empty default documents nothing, and generated clients (openapi-typescript) read any
+                # default as "always present", which would make optional request fields required.
+                del prop["default"]
         schemas[name] = component
     return result

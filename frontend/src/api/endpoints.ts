@@ -30,7 +30,7 @@ export async function readProject(projectId: number): Promise<ProjectDetail> {
 }
 
 /** The next item for the caller, or null when the queue is empty (204). */
-export async function claimNext(projectId: number, body: Schemas["ClaimRequest"] = {}): Promise<ClaimedItem | null> {
+export async function claimNext(projectId: number, body: Schemas["ClaimBody"] = {}): Promise<ClaimedItem | null> {
   const result = await api.POST("/api/v1/projects/{project_id}/queue/claim", {
     params: { path: { project_id: projectId } }, body,
   });
@@ -50,7 +50,7 @@ export async function release(itemId: number, leaseToken: string): Promise<void>
   }));
 }
 
-export async function submit(itemId: number, body: Schemas["SubmitRequest"]): Promise<SubmitResult> {
+export async function submit(itemId: number, body: Schemas["SubmitBody"]): Promise<SubmitResult> {
   return unwrap(await api.POST("/api/v1/items/{item_id}/submit", {
     params: { path: { item_id: itemId } }, body,
   })) as unknown as SubmitResult;

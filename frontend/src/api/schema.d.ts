@@ -20,6 +20,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/assets/{sha256}/frames/{n}.jpg": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Frame `n` (from 0) of a clip as decoded by a sequential read; frame 0 of an image is the image. */
+        get: operations["asset_frame"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/assets/{sha256}/thumb.jpg": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description A small JPEG of the image, or of a clip's first frame. */
+        get: operations["asset_thumb"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/login": {
         parameters: {
             query?: never;
@@ -331,6 +365,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/devices/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description `GET /api/v1/projects/{id}/devices/`: project admins only (403 for other roles, 404 for outsiders). */
+        get: operations["project_devices"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project_id}/invitations": {
         parameters: {
             query?: never;
@@ -397,12 +448,6 @@ export interface components {
             /** Format: double */
             duration_seconds: number | null;
         };
-        BoxRequest: {
-            label: string;
-            box: number[];
-            frame_index?: number;
-            track_id?: number;
-        };
         CameraStatusRequest: {
             name: string;
             status: components["schemas"]["CameraStatusStatusEnum"];
@@ -419,10 +464,6 @@ export interface components {
          * @enum {string}
          */
         CameraStatusStatusEnum: "ok" | "degraded" | "offline" | "error";
-        ClaimRequest: {
-            reason?: components["schemas"]["ReasonEnum"];
-            site?: number;
-        };
         CountFlagRequest: {
             observed_count: number;
             /** @default  */
@@ -442,6 +483,49 @@ export interface components {
             version: string;
             sha256: string;
             url: string;
+        };
+        Device: {
+            readonly id: number;
+            name: string;
+            /** @description First characters, to recognise a token. */
+            token_prefix: string;
+            site: components["schemas"]["DeviceSite"];
+            cameras: components["schemas"]["DeviceCamera"][];
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            last_seen_at?: string | null;
+            software_version?: string;
+            model_sha256?: string;
+            health: components["schemas"]["DeviceHealth"];
+            readonly revoked: boolean;
+            /** Format: date-time */
+            revoked_at?: string | null;
+        };
+        DeviceCamera: {
+            readonly id: number;
+            name: string;
+            /** @description Last status reported in a heartbeat. */
+            status?: unknown;
+            /** Format: date-time */
+            last_seen_at?: string | null;
+        };
+        /** @description The last heartbeat's figures (null until the device has sent one). */
+        DeviceHealth: {
+            uptime_seconds: number | null;
+            disk_free_bytes: number | null;
+            /** Format: double */
+            temperature_c: number | null;
+            /** Format: double */
+            fps: number | null;
+            dropped_frames: number | null;
+            outbox_depth: number | null;
+        };
+        DeviceSite: {
+            readonly id: number;
+            name: string;
+            /** @description store, bus, depot, ... */
+            kind?: string;
         };
         Error: {
             error: components["schemas"]["ErrorDetail"];
@@ -496,9 +580,6 @@ export interface components {
             role: components["schemas"]["RoleEnum"];
             sites?: number[];
         };
-        LeaseRequest: {
-            lease_token: string;
-        };
         LoginRequest: {
             username: string;
             password: string;
@@ -524,19 +605,6 @@ export interface components {
         PolicyWriteRequest: {
             document: unknown;
         };
-        /**
-         * @description * `low_confidence` - Low Confidence
-         *     * `disputed` - Disputed
-         *     * `model_disagreement` - Model Disagreement
-         *     * `ood` - Ood
-         *     * `audit_sample` - Audit Sample
-         *     * `count_flag` - Count Flag
-         *     * `qa` - Qa
-         *     * `uncertainty` - Uncertainty
-         *     * `policy_rule` - Policy Rule
-         * @enum {string}
-         */
-        ReasonEnum: "low_confidence" | "disputed" | "model_disagreement" | "ood" | "audit_sample" | "count_flag" | "qa" | "uncertainty" | "policy_rule";
         ReviewItemLease: {
             id: number;
             lease_token: string;
@@ -557,26 +625,6 @@ export interface components {
          * @enum {string}
          */
         RoleEnum: "admin" | "annotator" | "reviewer" | "manager" | "operator";
-        SubmitRequest: {
-            lease_token: string;
-            boxes: components["schemas"]["BoxRequest"][];
-            count?: number | null;
-            /** @default correct */
-            verdict: components["schemas"]["VerdictEnum"];
-            /** @default  */
-            note: string;
-            /** Format: date-time */
-            started_at?: string;
-            /** @description Operators: the field model's track ids that were wrong. */
-            wrong_tracks?: number[];
-        };
-        /**
-         * @description * `confirm` - Confirm
-         *     * `correct` - Correct
-         *     * `unusable` - Unusable
-         * @enum {string}
-         */
-        VerdictEnum: "confirm" | "correct" | "unusable";
         /** _BatchDoc */
         _BatchDoc: {
             /** @description Up to LOUPE_MAX_BATCH_EVENTS events (default 500). */
@@ -590,42 +638,64 @@ export interface components {
             /** Format: date-time */
             captured_at: string;
             camera: string;
-            /** @default null */
-            asset: string | null;
-            /** @default null */
-            frame_index: number | null;
-            /** @default null */
-            model: components["schemas"]["ModelRef"] | null;
-            /** @default [] */
-            detections: components["schemas"]["Detection"][];
-            /** @default null */
-            count: components["schemas"]["Count"] | null;
-            /** @default null */
-            reason: string | null;
+            asset?: string | null;
+            frame_index?: number | null;
+            model?: components["schemas"]["ModelRef"] | null;
+            detections?: components["schemas"]["Detection"][];
+            count?: components["schemas"]["Count"] | null;
+            reason?: string | null;
             /** @default {} */
             context: Record<string, never>;
         };
         /** ModelRef */
         ModelRef: {
-            /** @default  */
-            name: string;
-            /** @default  */
-            version: string;
-            /** @default  */
-            sha256: string;
+            name?: string;
+            version?: string;
+            sha256?: string;
         };
         /** Detection */
         Detection: {
             label: string;
             score: number;
             box: number[];
-            /** @default null */
-            track_id: number | null;
+            track_id?: number | null;
         };
         /** Count */
         Count: {
             name: string;
             value: number;
+        };
+        /** ClaimBody */
+        ClaimBody: {
+            reason?: ("audit_sample" | "count_flag" | "disputed" | "low_confidence" | "model_disagreement" | "ood" | "policy_rule" | "qa" | "uncertainty") | null;
+            site?: number | null;
+        };
+        /** LeaseBody */
+        LeaseBody: {
+            lease_token: string;
+        };
+        /** SubmitBody */
+        SubmitBody: {
+            lease_token: string;
+            boxes: components["schemas"]["Box"][];
+            count?: number | null;
+            /**
+             * @default correct
+             * @enum {unknown}
+             */
+            verdict: "confirm" | "correct" | "unusable";
+            note?: string;
+            started_at?: string | null;
+            /** @description Operators: the field model's track ids that were wrong. */
+            wrong_tracks?: number[];
+        };
+        /** Box */
+        Box: {
+            label: string;
+            /** @description [x, y, w, h] in image pixels */
+            box: number[];
+            frame_index?: number | null;
+            track_id?: number | null;
         };
     };
     responses: never;
@@ -654,6 +724,78 @@ export interface operations {
                 content: {
                     "application/json": string;
                 };
+            };
+            /** @description `{"error": {"code", "message", "details"}}` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    asset_frame: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Frame index, from 0. */
+                n: number;
+                sha256: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/jpeg": string;
+                };
+            };
+            /** @description `{"error": {"code", "message", "details"}}` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `{"error": {"code", "message", "details"}}` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    asset_thumb: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sha256: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/jpeg": string;
+                };
+            };
+            /** @description `{"error": {"code", "message", "details"}}` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
@@ -1146,11 +1288,9 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
-                "application/json": components["schemas"]["LeaseRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["LeaseRequest"];
-                "multipart/form-data": components["schemas"]["LeaseRequest"];
+                "application/json": components["schemas"]["LeaseBody"];
             };
         };
         responses: {
@@ -1273,11 +1413,9 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
-                "application/json": components["schemas"]["LeaseRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["LeaseRequest"];
-                "multipart/form-data": components["schemas"]["LeaseRequest"];
+                "application/json": components["schemas"]["LeaseBody"];
             };
         };
         responses: {
@@ -1406,11 +1544,9 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
-                "application/json": components["schemas"]["SubmitRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["SubmitRequest"];
-                "multipart/form-data": components["schemas"]["SubmitRequest"];
+                "application/json": components["schemas"]["SubmitBody"];
             };
         };
         responses: {
@@ -1644,6 +1780,41 @@ export interface operations {
             };
         };
     };
+    project_devices: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Device"][];
+                };
+            };
+            /** @description `{"error": {"code", "message", "details"}}` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `{"error": {"code", "message", "details"}}` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     project_invite: {
         parameters: {
             query?: never;
@@ -1684,9 +1855,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/json": components["schemas"]["ClaimRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["ClaimRequest"];
-                "multipart/form-data": components["schemas"]["ClaimRequest"];
+                "application/json": components["schemas"]["ClaimBody"];
             };
         };
         responses: {

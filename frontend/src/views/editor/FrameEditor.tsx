@@ -13,7 +13,7 @@ import { handleEditorKey, useDocumentKeys } from "./keyboard";
 import { LeaseCountdown, useLease } from "./useLease";
 import { ApiError } from "../../api/errors";
 
-export type SubmitBody = components["schemas"]["SubmitRequest"];
+export type SubmitBody = components["schemas"]["SubmitBody"];
 
 interface Props {
   item: ClaimedItem;
