@@ -13,7 +13,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.db import transaction
-from django.db.models import Avg, Count, IntegerField, Min, QuerySet, Sum, Value
+from django.db.models import Avg, Count, IntegerField, Min, Q, QuerySet, Sum, Value
 from django.db.models.expressions import Expression
 from django.db.models.functions import Cast, Coalesce, ExtractMinute, TruncDay, TruncHour
 from django.utils import timezone
@@ -237,3 +237,13 @@ def flag_payload(flag: CountFlag) -> dict[str, Any]:
         "assets": flag.assets,
         "created_at": flag.created_at.isoformat(),
     }
+
+
+def visible_cameras(*, membership: Membership) -> QuerySet[Camera]:
+    """The project's cameras the member may see counts for (managers and operators: their sites only),
+    each with its site and its number of open flags, in one query."""
+    cameras = (Camera.objects.filter(site__project_id=membership.project_id).select_related("site")
+               .annotate(open_flags=Count("count_flags", filter=Q(count_flags__status=FlagStatus.OPEN))))
+    if membership.role in SCOPED_ROLES:
+        cameras = cameras.filter(site__in=membership.sites.values("pk"))
+    return cameras.order_by("site__name", "name", "id")

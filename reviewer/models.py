@@ -47,6 +47,9 @@ class ReviewItem(models.Model):
     required_overlap = models.PositiveSmallIntegerField(default=1)
     annotations_count = models.PositiveSmallIntegerField(default=0, help_text="Versions submitted this round.")
     last_comment = models.TextField(blank=True, help_text="The reviewer's reason for the last rejection.")
+    last_comment_region = models.JSONField(
+        null=True, blank=True,
+        help_text='Where on the frame the last rejection points: {"box": [x, y, w, h], "frame_index": n|null}.')
     agreement = models.FloatField(null=True, blank=True)
     lease_holder = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

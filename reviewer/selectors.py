@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Count, F, OuterRef, Q, Subquery
 from django.utils import timezone
 
+from annotations.models import Annotation
 from reviewer.models import ItemStatus, ReviewItem
 
 
@@ -54,3 +56,55 @@ def queue_stats(project_id: int) -> dict[str, Any]:
         "submitted": others["submitted"],
         "accepted_today": others["accepted_today"],
     }
+
+
+ITEM_ORDERINGS = ("-updated_at", "updated_at", "-priority", "priority", "agreement", "-agreement", "-id", "id")
+ITEM_LIST_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class ItemFilter:
+    status: str = ItemStatus.SUBMITTED
+    reason: str | None = None
+    site: int | None = None
+    ordering: str = "-updated_at"
+    limit: int = 50
+
+
+def list_review_items(*, project_id: int, filters: ItemFilter) -> list[dict[str, Any]]:
+    """Items of a project in one state (QA's "awaiting review" list by default), each with its asset and its
+    latest annotation version; one query whatever the number. `filters.ordering` must be in ITEM_ORDERINGS."""
+    latest = Annotation.objects.filter(review_item_id=OuterRef("pk")).order_by("-version")
+    items = ReviewItem.objects.filter(project_id=project_id, status=filters.status)
+    if filters.reason is not None:
+        items = items.filter(reason=filters.reason)
+    if filters.site is not None:
+        items = items.filter(site_id=filters.site)
+    # NULL agreement (no consensus round) sorts last either way.
+    field = filters.ordering.lstrip("-")
+    order = F(field).desc(nulls_last=True) if filters.ordering.startswith("-") else F(field).asc(nulls_last=True)
+    rows = (
+        items.annotate(latest_version=Subquery(latest.values("version")[:1]),
+                       latest_author=Subquery(latest.values("author__username")[:1]),
+                       latest_submitted_at=Subquery(latest.values("submitted_at")[:1]),
+                       latest_verdict=Subquery(latest.values("verdict")[:1]))
+        .order_by(order, "-id")
+        .values("id", "reason", "priority", "status", "site_id", "site__name", "camera_id", "camera__name",
+                "agreement", "annotations_count", "required_overlap", "last_comment", "created_at", "updated_at",
+                "asset__sha256", "asset__kind", "latest_version", "latest_author", "latest_submitted_at",
+                "latest_verdict")[: filters.limit]
+    )
+    return [{
+        "id": r["id"], "reason": r["reason"], "priority": r["priority"], "status": r["status"],
+        "site": None if r["site_id"] is None else {"id": r["site_id"], "name": r["site__name"]},
+        "camera": None if r["camera_id"] is None else {"id": r["camera_id"], "name": r["camera__name"]},
+        "agreement": r["agreement"], "annotations_count": r["annotations_count"],
+        "required_overlap": r["required_overlap"], "last_comment": r["last_comment"],
+        "created_at": r["created_at"], "updated_at": r["updated_at"],
+        "asset": None if r["asset__sha256"] is None else {
+            "sha256": r["asset__sha256"], "kind": r["asset__kind"],
+            "thumb_url": f"/api/v1/assets/{r['asset__sha256']}/thumb.jpg"},
+        "latest": None if r["latest_version"] is None else {
+            "version": r["latest_version"], "author": r["latest_author"],
+            "submitted_at": r["latest_submitted_at"], "verdict": r["latest_verdict"]},
+    } for r in rows]

@@ -158,7 +158,8 @@ class NotAwaitingReview(Conflict):
 
 
 @transaction.atomic
-def decide_review(*, item: ReviewItem, user: User, decision: str, comment: str) -> ReviewItem:
+def decide_review(*, item: ReviewItem, user: User, decision: str, comment: str,
+                  region: dict[str, Any] | None = None) -> ReviewItem:
     """QA: accept the submitted work, or reject it back to the queue with a comment for the next annotator.
 
     The row lock makes concurrent decisions serial: the first wins, the second finds it decided (409).
@@ -172,10 +173,13 @@ def decide_review(*, item: ReviewItem, user: User, decision: str, comment: str) 
         locked.status = ItemStatus.ACCEPTED
     else:
         locked.status, locked.annotations_count, locked.last_comment = ItemStatus.PENDING, 0, comment
-    locked.save(update_fields=["status", "annotations_count", "last_comment", "updated_at"])
+        locked.last_comment_region = region
+    locked.save(update_fields=["status", "annotations_count", "last_comment", "last_comment_region", "updated_at"])
+    after: dict[str, Any] = {"status": locked.status, "comment": comment}
+    if region is not None:
+        after["region"] = region
     audit.record(action=f"item.{'accepted' if decision == 'accept' else 'rejected'}", obj_type="review_item",
-                 obj_id=locked.pk, project_id=locked.project_id, actor=user, before=before,
-                 after={"status": locked.status, "comment": comment})
+                 obj_id=locked.pk, project_id=locked.project_id, actor=user, before=before, after=after)
     _publish_status(locked)
     return locked
 

@@ -16,6 +16,7 @@ import msgspec
 from msgspec import Meta
 
 from annotations.errors import InvalidInput
+from annotations.models import Asset
 from reviewer.models import Reason, ReviewItem
 
 LeaseToken = Annotated[str, Meta(min_length=1, max_length=64)]
@@ -68,24 +69,30 @@ def decode(body_type: type[B], raw: bytes) -> B:
         raise InvalidInput("The body is not valid JSON.", code="malformed_json", details={"reason": str(exc)}) from exc
 
 
+def box_problem(box: list[float], frame_index: int | None, asset: Asset | None) -> str | None:
+    """Why a box `[x, y, w, h]` cannot be on this asset's frame, or None if it can."""
+    x, y, w, h = box
+    if not all(math.isfinite(v) for v in box):
+        return "box values must be finite numbers"
+    if w <= 0 or h <= 0:
+        return "zero or negative size"
+    if asset is not None and (x >= asset.width or y >= asset.height or x + w <= 0 or y + h <= 0):
+        return "entirely outside the frame"
+    if asset is not None and (frame_index or 0) >= (asset.frame_count or 1):
+        return "frame_index beyond the clip"
+    return None
+
+
 def check_boxes(boxes: list[Box], item: ReviewItem) -> list[dict[str, Any]]:
     """Boxes must lie (at least partly) in the frame, have a finite size, a project label and a real frame;
     returned as the JSON stored on the annotation."""
     labels = set(item.project.label_classes or ())
-    asset = item.asset
     errors: dict[str, str] = {}
     for i, entry in enumerate(boxes):
-        x, y, w, h = entry.box
         if labels and entry.label not in labels:
             errors[str(i)] = f"unknown label {entry.label!r}"
-        elif not all(math.isfinite(v) for v in entry.box):
-            errors[str(i)] = "box values must be finite numbers"
-        elif w <= 0 or h <= 0:
-            errors[str(i)] = "zero or negative size"
-        elif asset is not None and (x >= asset.width or y >= asset.height or x + w <= 0 or y + h <= 0):
-            errors[str(i)] = "entirely outside the frame"
-        elif asset is not None and (entry.frame_index or 0) >= (asset.frame_count or 1):
-            errors[str(i)] = "frame_index beyond the clip"
+        elif problem := box_problem(entry.box, entry.frame_index, item.asset):
+            errors[str(i)] = problem
     if errors:
         raise InvalidInput("The request is not valid.", code="invalid", details={"boxes": errors})
     return msgspec.to_builtins(boxes)  # type: ignore[no-any-return]

@@ -13,6 +13,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from activelearning.api.serializers import ErrorSerializer
+from annotations.models import Camera, Site
+from annotations.selectors import access_project
 from reviewer.flags import (
     BUCKETS,
     DEFAULT_BUCKET,
@@ -25,6 +27,7 @@ from reviewer.flags import (
     create_count_flag,
     flag_payload,
     flag_window,
+    visible_cameras,
 )
 
 ERRORS = {status: OpenApiResponse(ErrorSerializer) for status in (400, 401, 403, 404)}
@@ -105,3 +108,28 @@ class CameraCountFlagsView(APIView):
             observed_count=data["observed_count"], note=data["note"],
         )
         return Response(flag_payload(flag), status=201)
+
+
+class CameraSiteSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Site
+        fields = ["id", "name", "kind"]
+
+
+class ProjectCameraSerializer(serializers.ModelSerializer):
+    site = CameraSiteSerializer()
+    open_flags = serializers.IntegerField(help_text="Count flags on this camera not yet reviewed.")
+
+    class Meta:
+        model = Camera
+        fields = ["id", "name", "site", "last_seen_at", "open_flags"]
+
+
+class ProjectCamerasView(APIView):
+    """`GET /api/v1/projects/{id}/cameras/`: the cameras whose counts the caller may see (a store manager or an
+    operator only those of their sites), for the counts page's camera picker."""
+
+    @extend_schema(operation_id="project_cameras", responses={200: ProjectCameraSerializer(many=True), **ERRORS})
+    def get(self, request: Request, project_id: int) -> Response:
+        _, membership = access_project(user=request.user, project_id=project_id)
+        return Response(ProjectCameraSerializer(visible_cameras(membership=membership), many=True).data)

@@ -13,7 +13,8 @@ from rest_framework.views import APIView
 from annotations.errors import InvalidInput
 from annotations.models import AuditEvent, Membership, Role
 from annotations.selectors import access_project
-from reviewer.models import ItemStatus
+from reviewer.models import ItemStatus, Reason
+from reviewer.selectors import ITEM_LIST_LIMIT, ITEM_ORDERINGS, ItemFilter, list_review_items
 from reviewer.stats import project_stats
 
 
@@ -51,15 +52,20 @@ class AuditQuerySerializer(serializers.Serializer):
     limit = serializers.IntegerField(required=False, min_value=1, max_value=500, default=100)
 
 
+def refuse_unknown_params(request: Request, allowed: serializers.Serializer) -> None:
+    """A filter we do not know is refused, never ignored: a typo must not silently widen a list."""
+    unknown = set(request.query_params) - set(allowed.fields)
+    if unknown:
+        raise InvalidInput("Unknown filters.", code="invalid_filter", details={"unknown": sorted(unknown)})
+
+
 class AuditLogView(APIView):
     """The project's audit trail for admins, filtered; ordering is an allow-list, never a field path."""
 
     @extend_schema(operation_id="project_audit", parameters=[AuditQuerySerializer], responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request, project_id: int) -> Response:
         project, _ = access_project(user=request.user, project_id=project_id, roles=[Role.ADMIN])
-        unknown = set(request.query_params) - set(AuditQuerySerializer().fields)
-        if unknown:
-            raise InvalidInput("Unknown filters.", code="invalid_filter", details={"unknown": sorted(unknown)})
+        refuse_unknown_params(request, AuditQuerySerializer())
         query = AuditQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         q = query.validated_data
@@ -76,3 +82,62 @@ class AuditLogView(APIView):
             "id", "created_at", "actor__username", "action", "object_type", "object_id", "before", "after",
             "request_id")[: q["limit"]]
         return Response(list(rows))
+
+
+class ItemQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=ItemStatus.choices, default=ItemStatus.SUBMITTED)
+    reason = serializers.ChoiceField(choices=Reason.choices, required=False)
+    site = serializers.IntegerField(required=False, min_value=1)
+    ordering = serializers.ChoiceField(choices=ITEM_ORDERINGS, default="-updated_at",
+                                       error_messages={"invalid_choice": "This ordering is not allowed."})
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=ITEM_LIST_LIMIT, default=50)
+
+
+class NamedRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class ItemAssetRefSerializer(serializers.Serializer):
+    sha256 = serializers.CharField()
+    kind = serializers.CharField()
+    thumb_url = serializers.CharField()
+
+
+class LatestVersionSerializer(serializers.Serializer):
+    version = serializers.IntegerField()
+    author = serializers.CharField(allow_null=True)
+    submitted_at = serializers.DateTimeField()
+    verdict = serializers.CharField()
+
+
+class ItemRowSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    reason = serializers.CharField()
+    priority = serializers.FloatField()
+    status = serializers.CharField()
+    site = NamedRefSerializer(allow_null=True)
+    camera = NamedRefSerializer(allow_null=True)
+    agreement = serializers.FloatField(allow_null=True)
+    annotations_count = serializers.IntegerField()
+    required_overlap = serializers.IntegerField()
+    last_comment = serializers.CharField(allow_blank=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    asset = ItemAssetRefSerializer(allow_null=True)
+    latest = LatestVersionSerializer(allow_null=True, help_text="The newest annotation version, if any.")
+
+
+class ProjectItemsView(APIView):
+    """`GET /api/v1/projects/{id}/items/`: QA's list (default: items awaiting review, newest first) for
+    reviewers and admins. Filters and orderings are allow-lists; anything else is a 400, never applied."""
+
+    @extend_schema(operation_id="project_items", parameters=[ItemQuerySerializer],
+                   responses={200: ItemRowSerializer(many=True)})
+    def get(self, request: Request, project_id: int) -> Response:
+        project, _ = access_project(user=request.user, project_id=project_id, roles=[Role.ADMIN, Role.REVIEWER])
+        refuse_unknown_params(request, ItemQuerySerializer())
+        query = ItemQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        rows = list_review_items(project_id=project.pk, filters=ItemFilter(**query.validated_data))
+        return Response(ItemRowSerializer(rows, many=True).data)

@@ -9,9 +9,18 @@ from rest_framework import serializers
 from reviewer.models import ReviewItem
 
 
+class CommentRegionSerializer(serializers.Serializer):
+    """The part of the frame a rejection comment is about, in image pixels (shown to the next annotator)."""
+
+    box = serializers.ListField(child=serializers.FloatField(), min_length=4, max_length=4,
+                                help_text="[x, y, w, h] in pixels of the asset")
+    frame_index = serializers.IntegerField(required=False, allow_null=True, min_value=0, default=None)
+
+
 class ReviewSerializer(serializers.Serializer):
     decision = serializers.ChoiceField(choices=["accept", "reject"])
     comment = serializers.CharField(required=False, allow_blank=True, max_length=4000, default="")
+    region = CommentRegionSerializer(required=False, allow_null=True, default=None)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["decision"] == "reject" and not attrs["comment"].strip():
@@ -35,6 +44,7 @@ def item_payload(item: ReviewItem) -> dict[str, Any]:
         "lease_token": item.lease_token,
         "lease_expires_at": item.lease_expires_at.isoformat() if item.lease_expires_at else None,
         "last_comment": item.last_comment,
+        "last_comment_region": item.last_comment_region,
         "asset": None if asset is None else {
             "sha256": asset.sha256, "kind": asset.kind, "content_type": asset.content_type,
             "width": asset.width, "height": asset.height, "fps": asset.fps, "frame_count": asset.frame_count,

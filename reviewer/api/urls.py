@@ -6,6 +6,7 @@ urlpatterns = [
     path("projects/", project_views.ProjectListView.as_view(), name="projects"),
     path("projects/<int:project_id>/", project_views.ProjectDetailView.as_view(), name="project"),
     path("projects/<int:project_id>/audit", project_views.AuditLogView.as_view(), name="project-audit"),
+    path("projects/<int:project_id>/items/", project_views.ProjectItemsView.as_view(), name="project-items"),
     path("projects/<int:project_id>/queue/claim", views.ClaimView.as_view(), name="queue-claim"),
     path("items/<int:item_id>/heartbeat", views.HeartbeatView.as_view(), name="item-heartbeat"),
     path("items/<int:item_id>/release", views.ReleaseView.as_view(), name="item-release"),

@@ -9,10 +9,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from activelearning.api.serializers import ErrorSerializer
+from annotations.errors import InvalidInput
 from annotations.models import Annotation, AuditEvent, Role
 from annotations.selectors import access_project
 from reviewer.access import access_review_item
-from reviewer.api.bodies import ClaimBody, LeaseBody, SubmitBody, check_boxes, decode, schema_ref
+from reviewer.api.bodies import ClaimBody, LeaseBody, SubmitBody, box_problem, check_boxes, decode, schema_ref
 from reviewer.api.serializers import ReviewSerializer, item_payload
 from reviewer.queue import CLAIM_ROLES, ClaimFilter, claim_next, extend_lease, release_lease
 from reviewer.services import Submission, decide_review, submit_annotation
@@ -77,8 +78,12 @@ class ReviewView(APIView):
         item, _ = access_review_item(user=request.user, item_id=item_id, roles=REVIEW_ROLES)
         body = ReviewSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        item = decide_review(item=item, user=request.user, decision=body.validated_data["decision"],
-                             comment=body.validated_data["comment"])
+        data = body.validated_data
+        region = data["region"]
+        if region is not None and (problem := box_problem(region["box"], region["frame_index"], item.asset)):
+            raise InvalidInput("The request is not valid.", code="invalid", details={"region": problem})
+        item = decide_review(item=item, user=request.user, decision=data["decision"], comment=data["comment"],
+                             region=None if data["decision"] == "accept" else region)
         return Response({"id": item.pk, "status": item.status})
 
 
