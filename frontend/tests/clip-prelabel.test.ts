@@ -3,7 +3,7 @@ import type { ClaimedItem } from "../src/api/shapes";
 import { tracksFromPrelabel } from "../src/views/clip/prelabel";
 
 const base = { id: 1, project: 1, reason: "disputed", priority: 0, score_parts: {}, status: "leased", site: null,
-               camera: null, lease_token: "t", lease_expires_at: null, last_comment: "", asset: null } as const;
+               camera: null, lease_token: "t", lease_expires_at: null, last_comment: "", last_comment_region: null, asset: null } as const;
 
 describe("tracks from a clip's pre-label", () => {
   it("makes one keyframe per detection on its frame, grouped by track id", () => {

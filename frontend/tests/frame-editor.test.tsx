@@ -13,6 +13,7 @@ const item: ClaimedItem = {
   id: 9, project: 1, reason: "low_confidence", priority: 0.7, score_parts: { margin: 0.1, signals: { blur: 3 } },
   status: "leased", site: 1, camera: 2, lease_token: "tok", lease_expires_at: new Date(Date.now() + 300_000).toISOString(),
   last_comment: "Missed the child on the left",
+  last_comment_region: { box: [10, 20, 30, 40], frame_index: null },
   asset: { sha256: "a".repeat(64), kind: "frame", content_type: "image/jpeg", width: 640, height: 360, fps: null,
            frame_count: null, url: "/x" },
   prelabel: { prediction: 1, model: { name: "det", version: "3" }, frame_index: 0, count: null,

@@ -55,7 +55,7 @@ describe("live project views", () => {
     const { FrameEditor } = await import("../src/views/editor/FrameEditor");
     const item = {
       id: 3, project: 1, reason: "ood", priority: 1, score_parts: {}, status: "leased", site: null, camera: null,
-      lease_token: "t", lease_expires_at: new Date(Date.now() + 60_000).toISOString(), last_comment: "",
+      lease_token: "t", lease_expires_at: new Date(Date.now() + 60_000).toISOString(), last_comment: "", last_comment_region: null,
       asset: { sha256: "b".repeat(64), kind: "frame", content_type: "image/jpeg", width: 100, height: 100, fps: null,
                frame_count: null, url: "" },
       prelabel: null,

@@ -7,6 +7,11 @@ import type {
 } from "./shapes";
 
 type Schemas = components["schemas"];
+export type CameraRow = Schemas["ProjectCamera"];
+export type ItemRow = Schemas["ItemRow"];
+export type DeviceRow = Schemas["Device"];
+export type ItemListQuery = NonNullable<NonNullable<
+  import("./schema").paths["/api/v1/projects/{project_id}/items/"]["get"]["parameters"]["query"]>>;
 
 export async function login(body: Schemas["LoginRequest"]): Promise<Me> {
   return unwrap(await api.POST("/api/v1/auth/login", { body })) as unknown as Me;
@@ -90,3 +95,20 @@ export async function createCountFlag(cameraId: number, body: Schemas["CountFlag
 /** URL of one server-extracted clip frame (0-based), or of a still frame's file. */
 export const frameUrl = (sha256: string, n: number): string => `/api/v1/assets/${sha256}/frames/${n}.jpg`;
 export const assetUrl = (sha256: string): string => `/api/v1/assets/${sha256}`;
+
+/** The cameras whose counts the caller may see (a manager or operator: only their sites'). */
+export async function listCameras(projectId: number): Promise<CameraRow[]> {
+  return unwrap(await api.GET("/api/v1/projects/{project_id}/cameras/", { params: { path: { project_id: projectId } } }));
+}
+
+/** QA's list: by default the items awaiting review, newest first. */
+export async function listItems(projectId: number, query: ItemListQuery = {}): Promise<ItemRow[]> {
+  return unwrap(await api.GET("/api/v1/projects/{project_id}/items/", {
+    params: { path: { project_id: projectId }, query },
+  }));
+}
+
+/** The project's devices with their health (admins only). */
+export async function listDevices(projectId: number): Promise<DeviceRow[]> {
+  return unwrap(await api.GET("/api/v1/projects/{project_id}/devices/", { params: { path: { project_id: projectId } } }));
+}

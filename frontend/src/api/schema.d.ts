@@ -365,6 +365,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/cameras/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description `GET /api/v1/projects/{id}/cameras/`: the cameras whose counts the caller may see (a store manager or an
+         *     operator only those of their sites), for the counts page's camera picker.
+         */
+        get: operations["project_cameras"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project_id}/devices/": {
         parameters: {
             query?: never;
@@ -393,6 +413,26 @@ export interface paths {
         put?: never;
         /** @description An admin invites someone into the project: an inactive account, a membership, and a set-password email. */
         post: operations["project_invite"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/items/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description `GET /api/v1/projects/{id}/items/`: QA's list (default: items awaiting review, newest first) for
+         *     reviewers and admins. Filters and orderings are allow-lists; anything else is a 400, never applied.
+         */
+        get: operations["project_items"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -448,6 +488,12 @@ export interface components {
             /** Format: double */
             duration_seconds: number | null;
         };
+        CameraSite: {
+            readonly id: number;
+            name: string;
+            /** @description store, bus, depot, ... */
+            kind?: string;
+        };
         CameraStatusRequest: {
             name: string;
             status: components["schemas"]["CameraStatusStatusEnum"];
@@ -464,6 +510,12 @@ export interface components {
          * @enum {string}
          */
         CameraStatusStatusEnum: "ok" | "degraded" | "offline" | "error";
+        /** @description The part of the frame a rejection comment is about, in image pixels (shown to the next annotator). */
+        CommentRegionRequest: {
+            /** @description [x, y, w, h] in pixels of the asset */
+            box: number[];
+            frame_index?: number | null;
+        };
         CountFlagRequest: {
             observed_count: number;
             /** @default  */
@@ -580,9 +632,46 @@ export interface components {
             role: components["schemas"]["RoleEnum"];
             sites?: number[];
         };
+        ItemAssetRef: {
+            sha256: string;
+            kind: string;
+            thumb_url: string;
+        };
+        ItemRow: {
+            id: number;
+            reason: string;
+            /** Format: double */
+            priority: number;
+            status: string;
+            site: components["schemas"]["NamedRef"] | null;
+            camera: components["schemas"]["NamedRef"] | null;
+            /** Format: double */
+            agreement: number | null;
+            annotations_count: number;
+            required_overlap: number;
+            last_comment: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            asset: components["schemas"]["ItemAssetRef"] | null;
+            /** @description The newest annotation version, if any. */
+            latest: components["schemas"]["LatestVersion"] | null;
+        };
+        LatestVersion: {
+            version: number;
+            author: string | null;
+            /** Format: date-time */
+            submitted_at: string;
+            verdict: string;
+        };
         LoginRequest: {
             username: string;
             password: string;
+        };
+        NamedRef: {
+            id: number;
+            name: string;
         };
         PasswordResetRequest: {
             /** Format: email */
@@ -605,6 +694,15 @@ export interface components {
         PolicyWriteRequest: {
             document: unknown;
         };
+        ProjectCamera: {
+            readonly id: number;
+            name: string;
+            site: components["schemas"]["CameraSite"];
+            /** Format: date-time */
+            last_seen_at?: string | null;
+            /** @description Count flags on this camera not yet reviewed. */
+            open_flags: number;
+        };
         ReviewItemLease: {
             id: number;
             lease_token: string;
@@ -615,6 +713,7 @@ export interface components {
             decision: components["schemas"]["DecisionEnum"];
             /** @default  */
             comment: string;
+            region?: components["schemas"]["CommentRegionRequest"] | null;
         };
         /**
          * @description * `admin` - Admin
@@ -1780,6 +1879,59 @@ export interface operations {
             };
         };
     };
+    project_cameras: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectCamera"][];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     project_devices: {
         parameters: {
             query?: never;
@@ -1840,6 +1992,61 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     };
+                };
+            };
+        };
+    };
+    project_items: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /**
+                 * @description * `-updated_at` - -updated_at
+                 *     * `updated_at` - updated_at
+                 *     * `-priority` - -priority
+                 *     * `priority` - priority
+                 *     * `agreement` - agreement
+                 *     * `-agreement` - -agreement
+                 *     * `-id` - -id
+                 *     * `id` - id
+                 */
+                ordering?: "-updated_at" | "updated_at" | "-priority" | "priority" | "agreement" | "-agreement" | "-id" | "id";
+                /**
+                 * @description * `low_confidence` - Low Confidence
+                 *     * `disputed` - Disputed
+                 *     * `model_disagreement` - Model Disagreement
+                 *     * `ood` - Ood
+                 *     * `audit_sample` - Audit Sample
+                 *     * `count_flag` - Count Flag
+                 *     * `qa` - Qa
+                 *     * `uncertainty` - Uncertainty
+                 *     * `policy_rule` - Policy Rule
+                 */
+                reason?: "low_confidence" | "disputed" | "model_disagreement" | "ood" | "audit_sample" | "count_flag" | "qa" | "uncertainty" | "policy_rule";
+                site?: number;
+                /**
+                 * @description * `pending` - Pending
+                 *     * `leased` - Leased
+                 *     * `submitted` - Submitted
+                 *     * `accepted` - Accepted
+                 *     * `rejected` - Rejected
+                 */
+                status?: "pending" | "leased" | "submitted" | "accepted" | "rejected";
+            };
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ItemRow"][];
                 };
             };
         };

@@ -109,8 +109,15 @@ export interface ClaimedItem {
   lease_token: string;
   lease_expires_at: string | null;
   last_comment: string;
+  /** Where on the frame the last rejection points (image pixels), if the reviewer pinned it. */
+  last_comment_region: CommentRegion | null;
   asset: Asset | null;
   prelabel: Prelabel | null;
+}
+
+export interface CommentRegion {
+  box: number[];
+  frame_index: number | null;
 }
 
 /** reviewer/api/views.py `SubmitView` */

@@ -4,11 +4,11 @@
  */
 
 import { useCallback, useMemo, useState } from "preact/hooks";
-import { cameraCounts, createCountFlag, listCountFlags } from "../../api/endpoints";
+import { cameraCounts, createCountFlag, listCameras, listCountFlags } from "../../api/endpoints";
 import type { Bucket } from "../../api/shapes";
 import { toColumns, totalIn } from "../../counts/series";
 import { useProjectMessage } from "../../realtime/ProjectLive";
-import { href, navigate } from "../../router";
+import { href } from "../../router";
 import { ErrorBanner } from "../../ui/ErrorBanner";
 import { useAsync } from "../../ui/useAsync";
 import { CountsChart } from "./CountsChart";
@@ -26,19 +26,35 @@ function fromLocalInput(value: string): number | null {
   return Number.isFinite(t) ? t / 1000 : null;
 }
 
+/** The cameras the caller may see counts for (a manager or operator: their sites only), with open flags. */
 function CameraPicker({ project }: { project: number }) {
-  const [id, setId] = useState("");
+  const cameras = useAsync(() => listCameras(project), [project]);
+  const reload = cameras.reload;
+  useProjectMessage("flag.created", reload);
   return (
-    <form class="card stack" onSubmit={(e) => { e.preventDefault(); if (/^\d+$/.test(id)) navigate(href.counts(project, Number(id))); }}>
+    <section class="card stack">
       <h1>Counts</h1>
-      {/* TODO(api): no camera list endpoint yet (GET /api/v1/projects/{id}/cameras); the id is typed for now. */}
-      <label>
-        Camera id
-        <input inputMode="numeric" pattern="\d+" required value={id} data-testid="camera-id"
-               onInput={(e) => setId(e.currentTarget.value)} />
-      </label>
-      <button type="submit" class="primary" data-testid="camera-open">Show counts</button>
-    </form>
+      <ErrorBanner error={cameras.error} />
+      {cameras.data && cameras.data.length === 0 && <p>No cameras you can see in this project yet.</p>}
+      {cameras.data && cameras.data.length > 0 && (
+        <table data-testid="camera-list">
+          <caption class="sr-only">Cameras</caption>
+          <thead><tr><th scope="col">Site</th><th scope="col">Camera</th><th scope="col">Last seen</th>
+            <th scope="col">Open flags</th></tr></thead>
+          <tbody>
+            {cameras.data.map((c) => (
+              <tr key={c.id}>
+                <td>{c.site.name}</td>
+                <td><a href={href.counts(project, c.id)} data-testid={`camera-${c.id}`}>{c.name}</a></td>
+                <td>{c.last_seen_at ? new Date(c.last_seen_at).toLocaleString() : "never"}</td>
+                <td>{c.open_flags}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {cameras.loading && !cameras.data && <p>Loading…</p>}
+    </section>
   );
 }
 

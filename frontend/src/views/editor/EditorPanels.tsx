@@ -29,7 +29,11 @@ export function ItemReason({ item }: { item: ClaimedItem }) {
       )}
       {item.prelabel && <p>Model {item.prelabel.model.name} v{item.prelabel.model.version}</p>}
       {item.last_comment && (
-        <p class="banner banner-warn" data-testid="last-comment">Reviewer: {item.last_comment}</p>
+        <p class="banner banner-warn" data-testid="last-comment">
+          Reviewer: {item.last_comment}
+          {item.last_comment_region && <> (pinned to the <span class="pin-swatch">orange</span> region
+            {item.last_comment_region.frame_index !== null ? ` on frame ${item.last_comment_region.frame_index}` : ""})</>}
+        </p>
       )}
     </section>
   );

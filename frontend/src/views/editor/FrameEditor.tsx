@@ -9,6 +9,7 @@ import { boxesFromDetections, editorReducer, initialState, submittedBoxes } from
 import { ErrorBanner } from "../../ui/ErrorBanner";
 import { BoxList, ClassPicker, ItemReason, ShortcutHelp } from "./EditorPanels";
 import { EditorCanvas } from "./EditorCanvas";
+import { drawCommentPin } from "./drawPin";
 import { handleEditorKey, useDocumentKeys } from "./keyboard";
 import { LeaseCountdown, useLease } from "./useLease";
 import { ApiError } from "../../api/errors";
@@ -24,6 +25,7 @@ interface Props {
 }
 
 export function FrameEditor({ item, image, labels, onSubmit, onSkip }: Props) {
+  const pin = item.last_comment_region;
   // Mounted once per item (keyed by its id): the first render already shows the item's boxes.
   const [state, dispatch] = useReducer(editorReducer, null, () => editorReducer(initialState(labels), {
     type: "load", image: { w: item.asset?.width ?? image.naturalWidth, h: item.asset?.height ?? image.naturalHeight },
@@ -86,7 +88,8 @@ export function FrameEditor({ item, image, labels, onSubmit, onSkip }: Props) {
     <div class="editor">
       <div class="editor-main" ref={canvasHost}>
         <EditorCanvas state={state} dispatch={dispatch} image={image}
-                      label={`Item ${item.id}: draw boxes by dragging; press ? for shortcuts`} />
+                      label={`Item ${item.id}: draw boxes by dragging; press ? for shortcuts`}
+                      decorate={pin ? (ctx, s, dpr) => drawCommentPin(ctx, s.view, dpr, pin) : undefined} />
         <p class="sr-status" aria-live="polite" data-testid="selection-status">
           {selected ? `Selected: ${boxCaption(selected)}` : "No box selected"}
         </p>

@@ -4,27 +4,59 @@
  */
 
 import { useState } from "preact/hooks";
-import { assetUrl, frameUrl, itemHistory, readProject, review } from "../../api/endpoints";
+import { type ItemListQuery, assetUrl, frameUrl, itemHistory, listItems, readProject, review } from "../../api/endpoints";
+import { useProjectMessage } from "../../realtime/ProjectLive";
 import type { AnnotationVersion, ItemHistory } from "../../api/shapes";
 import { agreement } from "../../editor/agreement";
-import { href, navigate } from "../../router";
+import { href } from "../../router";
 import { ErrorBanner } from "../../ui/ErrorBanner";
 import { useAsync } from "../../ui/useAsync";
 import { BoxesPreview } from "./BoxesPreview";
 
+const pct = (v: number | null) => (v === null ? "—" : `${(v * 100).toFixed(0)} %`);
+
+/** Items awaiting review, newest first; the list refreshes when the queue changes (no polling). */
 function ItemPicker({ project }: { project: number }) {
-  const [id, setId] = useState("");
+  const [ordering, setOrdering] = useState<NonNullable<ItemListQuery["ordering"]>>("-updated_at");
+  const items = useAsync(() => listItems(project, { status: "submitted", ordering }), [project, ordering]);
+  const reload = items.reload;
+  useProjectMessage("queue.stats", reload);
   return (
-    <form class="card stack" onSubmit={(e) => { e.preventDefault(); if (/^\d+$/.test(id)) navigate(href.qa(project, Number(id))); }}>
+    <section class="card stack">
       <h1>QA review</h1>
-      {/* TODO(api): no list of items awaiting review (GET /api/v1/projects/{id}/items?status=submitted). */}
       <label>
-        Item id
-        <input inputMode="numeric" pattern="\d+" required value={id} data-testid="qa-item-id"
-               onInput={(e) => setId(e.currentTarget.value)} />
+        Order
+        <select value={ordering} data-testid="qa-ordering"
+                onChange={(e) => setOrdering(e.currentTarget.value as NonNullable<ItemListQuery["ordering"]>)}>
+          <option value="-updated_at">Newest submitted first</option>
+          <option value="updated_at">Oldest submitted first</option>
+          <option value="agreement">Lowest agreement first</option>
+          <option value="-priority">Highest priority first</option>
+        </select>
       </label>
-      <button type="submit" class="primary" data-testid="qa-open">Open</button>
-    </form>
+      <ErrorBanner error={items.error} />
+      {items.data && items.data.length === 0 && <p data-testid="qa-empty">Nothing is awaiting review.</p>}
+      {items.data && items.data.length > 0 && (
+        <table data-testid="qa-list">
+          <caption class="sr-only">Items awaiting review</caption>
+          <thead><tr><th scope="col">Frame</th><th scope="col">Item</th><th scope="col">Reason</th>
+            <th scope="col">Site</th><th scope="col">Latest version</th><th scope="col">Agreement</th></tr></thead>
+          <tbody>
+            {items.data.map((row) => (
+              <tr key={row.id}>
+                <td>{row.asset && <img class="thumb" src={row.asset.thumb_url} alt="" loading="lazy" />}</td>
+                <td><a href={href.qa(project, row.id)} data-testid={`qa-item-${row.id}`}>Item {row.id}</a></td>
+                <td>{row.reason}</td>
+                <td>{row.site?.name ?? "—"}</td>
+                <td>{row.latest ? `v${row.latest.version} by ${row.latest.author ?? "?"}` : "—"}</td>
+                <td>{pct(row.agreement)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {items.loading && !items.data && <p>Loading…</p>}
+    </section>
   );
 }
 
@@ -49,6 +81,7 @@ function QaItem({ project, item }: { project: number; item: number }) {
   const history = useAsync(() => itemHistory(item), [item]);
   const detail = useAsync(() => readProject(project), [project]);
   const [comment, setComment] = useState("");
+  const [region, setRegion] = useState<number[] | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [done, setDone] = useState<string | null>(null);
   const labels = detail.data?.label_classes ?? [];
@@ -56,7 +89,8 @@ function QaItem({ project, item }: { project: number; item: number }) {
   const decide = async (decision: "accept" | "reject") => {
     setError(null);
     try {
-      const r = await review(item, { decision, comment });
+      const pinned = decision === "reject" && region ? { box: region, frame_index: frameOf(history.data!).frame } : null;
+      const r = await review(item, { decision, comment, region: pinned });
       setDone(`Item ${r.id} is now ${r.status}.`);
       history.reload();
     } catch (err) {
@@ -82,7 +116,9 @@ function QaItem({ project, item }: { project: number; item: number }) {
         {latest && (
           <div>
             <BoxesPreview url={url} size={size} labels={labels} testId="qa-latest"
-                          title={`v${latest.version} by ${latest.author__username}`} boxes={onFrame(latest.boxes, frame)} />
+                          title={`v${latest.version} by ${latest.author__username}`} boxes={onFrame(latest.boxes, frame)}
+                          region={region} onRegion={setRegion} />
+            <p class="hint">Drag on this picture to pin your comment to a region.</p>
             <p>Verdict {latest.verdict}{latest.count !== null ? ` · count ${latest.count}` : ""}</p>
             {latest.note && <p class="note" data-testid="qa-note">Note: {latest.note}</p>}
           </div>
@@ -106,6 +142,12 @@ function QaItem({ project, item }: { project: number; item: number }) {
           Comment (required to reject; the annotator sees it on the returned item)
           <textarea value={comment} maxLength={4000} data-testid="qa-comment" onInput={(e) => setComment(e.currentTarget.value)} />
         </label>
+        {region && (
+          <p data-testid="qa-region">
+            Pinned to x {region[0]}, y {region[1]}, {region[2]}×{region[3]} px{" "}
+            <button type="button" onClick={() => setRegion(null)} data-testid="qa-region-clear">Unpin</button>
+          </p>
+        )}
         <div class="row">
           <button type="button" class="primary" data-testid="qa-accept" onClick={() => void decide("accept")}>Accept</button>
           <button type="button" class="danger" data-testid="qa-reject" onClick={() => void decide("reject")}>Reject</button>
