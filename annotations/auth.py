@@ -63,6 +63,28 @@ def touch_last_seen(device: Device) -> None:
         device.last_seen_at = now
 
 
+class DeviceBearerIfPresent(BaseAuthentication):
+    """For views devices and people share (the model file): a Bearer header is a device token, checked as
+    strictly as anywhere; without one the people's authentication classes that follow decide."""
+
+    def authenticate(self, request: Request) -> tuple[DevicePrincipal, Device] | None:
+        if not request.headers.get("Authorization", "").lower().startswith("bearer "):
+            return None
+        return DeviceTokenAuthentication().authenticate(request)
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="loupe-device"'
+
+
+class DeviceBearerIfPresentScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+    target_class = "annotations.auth.DeviceBearerIfPresent"
+    name = "deviceTokenOrPerson"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {"type": "http", "scheme": "bearer",
+                "description": "A device token; people use their session or `Token` instead."}
+
+
 class DeviceTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
     target_class = "annotations.auth.DeviceTokenAuthentication"
     name = "deviceToken"

@@ -7,6 +7,7 @@ Content-Length over the limit at once, and stops a chunked body the moment it pa
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -20,10 +21,16 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
+_MODEL_UPLOAD = re.compile(r"^/api/v1/projects/[0-9]+/models/$")
+MULTIPART_SLACK = 64 * 1024  # the form's other fields and boundaries around the model file
+
+
 def body_limit_for(path: str) -> int:
     """The most bytes a request to `path` may carry."""
     if path.startswith("/api/v1/media/"):
         return int(settings.LOUPE_MAX_UPLOAD_BYTES)
+    if _MODEL_UPLOAD.match(path):
+        return int(settings.LOUPE_MAX_MODEL_BYTES) + MULTIPART_SLACK
     return int(settings.LOUPE_MAX_REQUEST_BYTES)
 
 

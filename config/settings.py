@@ -156,6 +156,14 @@ LOUPE_MAX_UPLOAD_BYTES = env_int("LOUPE_MAX_UPLOAD_BYTES", 64 * 1024 * 1024)
 LOUPE_MAX_PIXELS = env_int("LOUPE_MAX_PIXELS", 40_000_000)
 LOUPE_MAX_CLIP_SECONDS = env_float("LOUPE_MAX_CLIP_SECONDS", 120.0)
 LOUPE_MAX_CLIP_FRAMES = env_int("LOUPE_MAX_CLIP_FRAMES", 3600)
+# ONNX model uploads: file size, and the validation child process's memory, CPU and wall-clock limits.
+LOUPE_MAX_MODEL_BYTES = env_int("LOUPE_MAX_MODEL_BYTES", 200 * 1024 * 1024)
+LOUPE_MODEL_PROBE_MEMORY_MB = env_int("LOUPE_MODEL_PROBE_MEMORY_MB", 3072)
+LOUPE_MODEL_PROBE_SECONDS = env_int("LOUPE_MODEL_PROBE_SECONDS", 60)
+# Server pre-labels: one inference may take this long before the watchdog fails it; after this many failures
+# in a row the model is taken out of service.
+LOUPE_PRELABEL_TIMEOUT_SECONDS = env_float("LOUPE_PRELABEL_TIMEOUT_SECONDS", 20.0)
+LOUPE_PRELABEL_MAX_FAILURES = env_int("LOUPE_PRELABEL_MAX_FAILURES", 3)
 LOUPE_MAX_BATCH_EVENTS = env_int("LOUPE_MAX_BATCH_EVENTS", 500)
 LOUPE_MAX_BATCH_BYTES = env_int("LOUPE_MAX_BATCH_BYTES", 16 * 1024 * 1024)
 # Any other request body (the media path has LOUPE_MAX_UPLOAD_BYTES); enforced in config/limits.py.

@@ -35,6 +35,8 @@ MESSAGE_TYPES = frozenset(
         "flag.created",
         "training.status",
         "drift.alert",
+        "model.promoted",  # a new champion (or a rollback): devices and the models page follow
+        "model.alert",  # a model failing in the pre-labeler, or taken out of service
     }
 )
 # A request thread waits at most this long for the channel layer after its transaction committed.

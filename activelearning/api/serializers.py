@@ -26,9 +26,15 @@ class HeartbeatSerializer(serializers.Serializer):
 
 
 class DesiredModelSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
     version = serializers.CharField()
     sha256 = serializers.CharField()
-    url = serializers.CharField()
+    size_bytes = serializers.IntegerField()
+    input_width = serializers.IntegerField()
+    input_height = serializers.IntegerField()
+    classes = serializers.ListField(child=serializers.CharField())
+    url = serializers.CharField(help_text="GET it with the device token; Range resumes a broken download")
 
 
 class HeartbeatResponseSerializer(serializers.Serializer):

@@ -22,6 +22,7 @@ from activelearning.api.serializers import (
 )
 from activelearning.events import BatchMalformed, BatchTooLarge
 from activelearning.ingest import ingest_events
+from activelearning.registry import desired_model
 from activelearning.services import record_heartbeat
 from activelearning.uploads import check_sha256, store_media
 from annotations.auth import DeviceTokenAuthentication, touch_last_seen
@@ -119,5 +120,4 @@ class HeartbeatView(DeviceView):
         data = dict(serializer.validated_data)
         cameras = data.pop("cameras", [])
         record_heartbeat(device=self.device, health=data, cameras=cameras)
-        # The model registry (issue: models in the loop) fills `model`; until a champion exists it is null.
-        return Response({"model": None, "server_time": timezone.now().isoformat()})
+        return Response({"model": desired_model(self.device), "server_time": timezone.now().isoformat()})

@@ -9,13 +9,16 @@ export type ProjectMessage =
   | { type: "item.accepted"; item: number }
   | { type: "flag.created"; flag: number; camera: number; observed_count: number; model_count: number | null }
   | { type: "training.status"; [key: string]: unknown }
-  | { type: "drift.alert"; [key: string]: unknown };
+  | { type: "drift.alert"; [key: string]: unknown }
+  | { type: "model.promoted"; model: number; status: string; sha256: string; rolled_back?: number }
+  | { type: "model.alert"; model: number; reason: string; out_of_service: boolean };
 
 export type MessageType = ProjectMessage["type"];
 export type MessageOf<T extends MessageType> = Extract<ProjectMessage, { type: T }>;
 
 const KNOWN: ReadonlySet<string> = new Set<MessageType>([
   "queue.stats", "item.leased", "item.released", "item.accepted", "flag.created", "training.status", "drift.alert",
+  "model.promoted", "model.alert",
 ]);
 
 /** Parse one frame; unknown types and malformed frames are dropped (a newer server may say more). */

@@ -1,0 +1,167 @@
+"""Model registry API (API.md, "Models"): upload and list per project, promote and roll back (admins), and the
+over-the-air pair for devices: the current champion (ETag) and the file (Range, for resumable downloads)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from activelearning.api.serializers import DesiredModelSerializer, ErrorSerializer
+from activelearning.api.views import DeviceView
+from activelearning.downloads import ranged_file_response
+from activelearning.models import ModelStatus, ModelVersion
+from activelearning.registry import (
+    ModelUpload,
+    desired_model,
+    promote_model,
+    register_model,
+    rollback_champion,
+)
+from annotations.api.assets import FilesWithJsonErrors
+from annotations.auth import DeviceBearerIfPresent, touch_last_seen
+from annotations.errors import NotFound
+from annotations.models import Device, Role
+from annotations.selectors import access_project
+from annotations.token_auth import UserTokenAuthentication
+
+ERRORS = {status: OpenApiResponse(ErrorSerializer) for status in (400, 401, 403, 404, 409, 413, 422)}
+MODEL_FIELDS = ["id", "project", "name", "version", "sha256", "size_bytes", "input_width", "input_height",
+                "classes", "opset", "status", "replaces", "promoted_at", "out_of_service", "out_of_service_reason",
+                "metadata", "created_at"]
+
+
+class ModelVersionSerializer(serializers.ModelSerializer):
+    uploaded_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    approved_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    file_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ModelVersion
+        fields = [*MODEL_FIELDS, "uploaded_by", "approved_by", "file_url"]
+
+    def get_file_url(self, model: ModelVersion) -> str:
+        return f"/api/v1/models/{model.pk}/file"
+
+
+class ModelUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="A self-contained .onnx file ([1, 3, H, W] in, [1, 4 + C, N] out)")
+    name = serializers.CharField(max_length=120)
+    classes = serializers.CharField(required=False, help_text='JSON list of class names in output order, '
+                                    'e.g. ["person"]; read from the ONNX `names` metadata when left out')
+    input_width = serializers.IntegerField(required=False, min_value=32, max_value=4096)
+    input_height = serializers.IntegerField(required=False, min_value=32, max_value=4096)
+
+    def validate_classes(self, value: str) -> list[str]:
+        try:
+            classes = json.loads(value)
+        except ValueError as exc:
+            raise serializers.ValidationError("Give a JSON list of class names.") from exc
+        if (not isinstance(classes, list) or not classes or len(classes) > 1000
+                or not all(isinstance(c, str) and 0 < len(c) <= 64 for c in classes)):
+            raise serializers.ValidationError("Give a JSON list of 1–1000 class names (1–64 characters each).")
+        if len(set(classes)) != len(classes):
+            raise serializers.ValidationError("Class names must be distinct.")
+        return classes
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("input_width" in attrs) != ("input_height" in attrs):
+            raise serializers.ValidationError({"input_width": "Give both input_width and input_height, or neither."})
+        return attrs
+
+
+class PromoteSerializer(serializers.Serializer):
+    to = serializers.ChoiceField(choices=[ModelStatus.SHADOW, ModelStatus.CHAMPION])
+
+
+def access_model(*, request: Request, model_id: int, roles: list[str] | None = None) -> ModelVersion:
+    model = ModelVersion.objects.filter(pk=model_id).first()
+    if model is None:
+        raise NotFound("Not found.")
+    access_project(user=request.user, project_id=model.project_id, roles=roles)
+    return model
+
+
+class ProjectModelsView(APIView):
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(operation_id="project_models", responses={200: ModelVersionSerializer(many=True), **ERRORS})
+    def get(self, request: Request, project_id: int) -> Response:
+        project, _ = access_project(user=request.user, project_id=project_id)
+        models = ModelVersion.objects.filter(project=project).select_related("uploaded_by", "approved_by")
+        return Response(ModelVersionSerializer(models.order_by("-version"), many=True).data)
+
+    @extend_schema(operation_id="project_model_upload", request={"multipart/form-data": ModelUploadSerializer},
+                   responses={201: ModelVersionSerializer, **ERRORS})
+    def post(self, request: Request, project_id: int) -> Response:
+        project, _ = access_project(user=request.user, project_id=project_id, roles=[Role.ADMIN])
+        body = ModelUploadSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        size = (data["input_width"], data["input_height"]) if "input_width" in data else None
+        model = register_model(project=project, user=request.user, upload=ModelUpload(
+            file=data["file"], name=data["name"], classes=data.get("classes"), input_size=size))
+        return Response(ModelVersionSerializer(model).data, status=201)
+
+
+class PromoteView(APIView):
+    @extend_schema(operation_id="model_promote", request=PromoteSerializer,
+                   responses={200: ModelVersionSerializer, **ERRORS})
+    def post(self, request: Request, model_id: int) -> Response:
+        model = access_model(request=request, model_id=model_id, roles=[Role.ADMIN])
+        body = PromoteSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return Response(ModelVersionSerializer(promote_model(model=model, user=request.user,
+                                                             to=body.validated_data["to"])).data)
+
+
+class RollbackView(APIView):
+    @extend_schema(operation_id="model_rollback", request=None,
+                   responses={200: ModelVersionSerializer, **ERRORS})
+    def post(self, request: Request, model_id: int) -> Response:
+        model = access_model(request=request, model_id=model_id, roles=[Role.ADMIN])
+        return Response(ModelVersionSerializer(rollback_champion(model=model, user=request.user)).data)
+
+
+class CurrentModelView(DeviceView):
+    """`GET /api/v1/models/current`: the champion for the device's project; ETag is its sha256."""
+
+    @extend_schema(operation_id="model_current", responses={200: DesiredModelSerializer, 304: None, **ERRORS})
+    def get(self, request: Request) -> Response:
+        touch_last_seen(self.device)
+        current = desired_model(self.device)
+        if current is None:
+            raise NotFound("This project has no champion model yet.", code="no_champion")
+        etag = f'"{current["sha256"]}"'
+        if etag in {t.strip() for t in request.headers.get("If-None-Match", "").split(",")}:
+            return Response(status=304, headers={"ETag": etag})
+        return Response(current, headers={"ETag": etag, "Cache-Control": "no-cache"})
+
+
+class ModelFileView(APIView):
+    """`GET /api/v1/models/{id}/file`: the ONNX file for a device of the project or an admin; Range requests
+    resume a broken download (206, or 416 for a range past the end)."""
+
+    authentication_classes = [DeviceBearerIfPresent, SessionAuthentication, UserTokenAuthentication]
+    content_negotiation_class = FilesWithJsonErrors
+
+    @extend_schema(operation_id="model_file", responses={200: OpenApiTypes.BINARY, 206: OpenApiTypes.BINARY,
+                                                         **ERRORS})
+    def get(self, request: Request, model_id: int) -> Any:
+        if isinstance(request.auth, Device):
+            model = ModelVersion.objects.filter(pk=model_id, project_id=request.auth.project_id).first()
+            if model is None:
+                raise NotFound("Not found.")
+        else:
+            model = access_model(request=request, model_id=model_id, roles=[Role.ADMIN])
+        return ranged_file_response(request, str(model.file.name), etag=f'"{model.sha256}"',
+                                    content_type="application/octet-stream",
+                                    filename=f"{model.name}-v{model.version}.onnx")
