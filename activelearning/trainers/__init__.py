@@ -1,0 +1,2 @@
+"""Trainer backends. Each may need heavy optional packages (the reference one needs `loupe[train]`, i.e. torch);
+nothing outside this package imports them."""

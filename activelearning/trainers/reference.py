@@ -1,0 +1,418 @@
+"""The reference trainer: a tiny anchor-free person detector trained on synthetic scenes, exported to ONNX.
+
+Needs the `train` extra (`pip install -e '.[train]'`, i.e. torch, CPU is enough). It never downloads
+weights or data: frames are drawn on the fly by `activelearning.synthetic.scenes`, one seed per frame, and
+the held-out frames use a seed range training never sees.
+
+    python -m activelearning.trainers.reference --out activelearning/demo/people-detector.onnx
+
+The model (about 0.9 M parameters): a stride-2 conv/BN/SiLU backbone to stride 32, a small top-down neck,
+and two heads at strides 8 and 16. Every grid cell predicts its distances to the box sides (ltrb, softplus ×
+stride) and a sigmoid score per class; training uses FCOS-style centre sampling on both strides, GIoU for the
+boxes and a quality focal loss whose target is the IoU of the predicted box, so scores rank boxes by quality.
+The exported graph decodes in-graph to the Ultralytics layout `[1, 4 + C, N]` (cx, cy, w, h in input
+pixels, sigmoid scores), which `activelearning.geometry.decode_yolo` reads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F  # noqa: N812 (the torch convention)
+from torch import nn
+
+from activelearning.geometry import LETTERBOX_GREY
+from activelearning.synthetic.scenes import SceneKind, render_scene
+
+CLASSES = ("person",)
+TRAIN_SEED_BASE = 1_000_000  # frame i of training is drawn with seed TRAIN_SEED_BASE + i
+HELDOUT_SEEDS = range(0, 400)  # evaluation frames: never drawn in training
+STRIDES = (8, 16)
+CENTRE_RADIUS = 2.5  # in strides, FCOS centre sampling
+
+
+# --- The network --------------------------------------------------------------------------------
+
+
+class ConvBNAct(nn.Sequential):
+    def __init__(self, c_in: int, c_out: int, k: int = 3, s: int = 1) -> None:
+        super().__init__(nn.Conv2d(c_in, c_out, k, s, k // 2, bias=False), nn.BatchNorm2d(c_out), nn.SiLU())
+
+
+class Residual(nn.Module):
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(ConvBNAct(c, c // 2, 1), ConvBNAct(c // 2, c, 3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+class TinyDetector(nn.Module):
+    """Backbone to stride 32, top-down fusion to strides 16 and 8, one head per stride."""
+
+    def __init__(self, num_classes: int = 1, imgsz: int = 320) -> None:
+        super().__init__()
+        self.num_classes, self.imgsz = num_classes, imgsz
+        self.stem = nn.Sequential(ConvBNAct(3, 16, 3, 2), ConvBNAct(16, 32, 3, 2), Residual(32))  # /4
+        self.s3 = nn.Sequential(ConvBNAct(32, 64, 3, 2), Residual(64), Residual(64))  # /8
+        self.s4 = nn.Sequential(ConvBNAct(64, 96, 3, 2), Residual(96), Residual(96))  # /16
+        self.s5 = nn.Sequential(ConvBNAct(96, 160, 3, 2), Residual(160), Residual(160))  # /32
+        self.lat5 = ConvBNAct(160, 96, 1)
+        self.fuse4 = nn.Sequential(ConvBNAct(192, 96, 1), ConvBNAct(96, 96, 3))
+        self.lat4 = ConvBNAct(96, 64, 1)
+        self.fuse3 = nn.Sequential(ConvBNAct(128, 64, 1), ConvBNAct(64, 64, 3))
+        self.head3 = nn.Sequential(ConvBNAct(64, 64, 3), nn.Conv2d(64, 4 + num_classes, 1))
+        self.head4 = nn.Sequential(ConvBNAct(96, 96, 3), nn.Conv2d(96, 4 + num_classes, 1))
+        for head in (self.head3, self.head4):  # start with scores near 0.01 so the loss is not swamped
+            last = head[-1]
+            assert isinstance(last, nn.Conv2d) and last.bias is not None
+            nn.init.constant_(last.bias[4:], -4.6)
+            nn.init.constant_(last.bias[:4], 0.5)
+        points, strides = anchor_points(imgsz)
+        self.register_buffer("points", points, persistent=False)
+        self.register_buffer("strides", strides, persistent=False)
+
+    def raw(self, x: torch.Tensor) -> torch.Tensor:
+        """Head outputs `[B, 4 + C, N]`: ltrb logits then class logits, stride 8 cells first."""
+        c3 = self.s3(self.stem(x))
+        c4 = self.s4(c3)
+        c5 = self.s5(c4)
+        p4 = self.fuse4(torch.cat([F.interpolate(self.lat5(c5), scale_factor=2.0, mode="nearest"), c4], 1))
+        p3 = self.fuse3(torch.cat([F.interpolate(self.lat4(p4), scale_factor=2.0, mode="nearest"), c3], 1))
+        return torch.cat([self.head3(p3).flatten(2), self.head4(p4).flatten(2)], 2)
+
+    def decode(self, raw: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Boxes xyxy `[B, N, 4]` in input pixels and class logits `[B, N, C]`."""
+        ltrb = F.softplus(raw[:, :4]).transpose(1, 2) * self.strides[:, None]
+        xy = self.points
+        boxes = torch.cat([xy - ltrb[..., :2], xy + ltrb[..., 2:]], -1)
+        return boxes, raw[:, 4:].transpose(1, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The exported output: `[B, 4 + C, N]` with cx, cy, w, h in input pixels and sigmoid scores."""
+        boxes, logits = self.decode(self.raw(x))
+        centre = (boxes[..., :2] + boxes[..., 2:]) / 2
+        size = boxes[..., 2:] - boxes[..., :2]
+        return torch.cat([centre, size, logits.sigmoid()], -1).transpose(1, 2)
+
+
+def anchor_points(imgsz: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Cell centres `[N, 2]` (x, y in input pixels) and their strides `[N]`, stride 8 first, row-major."""
+    points, strides = [], []
+    for stride in STRIDES:
+        n = imgsz // stride
+        ys, xs = torch.meshgrid(torch.arange(n), torch.arange(n), indexing="ij")
+        points.append(torch.stack([xs, ys], -1).reshape(-1, 2).float().add(0.5).mul(stride))
+        strides.append(torch.full((n * n,), float(stride)))
+    return torch.cat(points), torch.cat(strides)
+
+
+# --- Data ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Frame:
+    image: np.ndarray  # letterboxed BGR uint8, imgsz × imgsz × 3
+    boxes: np.ndarray  # xyxy in input pixels, float32 [G, 4]
+
+
+def scene_kind(seed: int) -> SceneKind:
+    return "store" if seed % 2 == 0 else "bus"
+
+
+def training_frame(seed: int, imgsz: int) -> Frame:
+    """One augmented training frame: a scene at a random aspect, shifted inside the pad, maybe mirrored."""
+    rng = np.random.default_rng([seed, 7])
+    width = 640 if rng.random() < 0.8 else 480
+    scene = render_scene(scene_kind(seed), seed, width=width, height=360, layout=int(rng.integers(0, 8)))
+    scale = min(imgsz / scene.meta.height, imgsz / width)
+    new_w, new_h = round(width * scale), round(scene.meta.height * scale)
+    content = cv2.resize(scene.image, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
+    boxes = np.array([[b.box[0], b.box[1], b.box[0] + b.box[2], b.box[1] + b.box[3]] for b in scene.boxes],
+                     np.float32).reshape(-1, 4) * scale
+    if rng.random() < 0.5:
+        content = content[:, ::-1]
+        boxes[:, [0, 2]] = new_w - boxes[:, [2, 0]]
+    # Where the content sits in the square: centred as at inference most of the time, anywhere otherwise,
+    # so the net learns that the grey pad is not a person wherever it shows.
+    px = int(rng.integers(0, imgsz - new_w + 1)) if rng.random() < 0.5 else (imgsz - new_w) // 2
+    py = int(rng.integers(0, imgsz - new_h + 1)) if rng.random() < 0.5 else (imgsz - new_h) // 2
+    image = np.full((imgsz, imgsz, 3), LETTERBOX_GREY, np.uint8)
+    image[py : py + new_h, px : px + new_w] = content
+    boxes += np.array([px, py, px, py], np.float32)
+    return Frame(image, boxes)
+
+
+def to_tensor(images: list[np.ndarray]) -> torch.Tensor:
+    """BGR uint8 images → float RGB `[B, 3, H, W]` 0..1, as `geometry.letterbox` gives the ONNX model."""
+    batch = np.stack([img[..., ::-1] for img in images]).transpose(0, 3, 1, 2)
+    return torch.from_numpy(np.ascontiguousarray(batch)).float().div_(255.0)
+
+
+# --- Loss ---------------------------------------------------------------------------------------
+
+
+def box_iou_aligned(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """IoU and GIoU of matching rows of two xyxy tensors `[K, 4]`."""
+    lt, rb = torch.max(a[:, :2], b[:, :2]), torch.min(a[:, 2:], b[:, 2:])
+    inter = (rb - lt).clamp(min=0).prod(1)
+    area_a = (a[:, 2:] - a[:, :2]).clamp(min=0).prod(1)
+    area_b = (b[:, 2:] - b[:, :2]).clamp(min=0).prod(1)
+    union = area_a + area_b - inter + 1e-7
+    iou = inter / union
+    hull = (torch.max(a[:, 2:], b[:, 2:]) - torch.min(a[:, :2], b[:, :2])).clamp(min=0).prod(1) + 1e-7
+    return iou, iou - (hull - union) / hull
+
+
+def assign(gt: torch.Tensor, points: torch.Tensor, strides: torch.Tensor) -> torch.Tensor:
+    """For each cell, the index of the ground-truth box it learns (-1: background).
+
+    A cell is positive for a box when its centre is inside the box and within CENTRE_RADIUS strides of the
+    box centre, on every stride; a box with no such cell on a stride gets the cell holding its centre.
+    A cell claimed by several boxes learns the smallest.
+    """
+    n = points.shape[0]
+    if gt.shape[0] == 0:
+        return torch.full((n,), -1, dtype=torch.long)
+    px, py = points[:, 0:1], points[:, 1:2]
+    inside = (px > gt[:, 0]) & (px < gt[:, 2]) & (py > gt[:, 1]) & (py < gt[:, 3])
+    cx, cy = (gt[:, 0] + gt[:, 2]) / 2, (gt[:, 1] + gt[:, 3]) / 2
+    radius = CENTRE_RADIUS * strides[:, None]
+    near = ((px - cx).abs() < radius) & ((py - cy).abs() < radius)
+    positive = inside & near
+    # The cell holding the centre of each box, on each stride (the fallback for thin or small boxes).
+    offset = 0
+    for stride in STRIDES:
+        cells = int(math.isqrt(int((strides == stride).sum())))
+        col = (cx / stride).long().clamp(0, cells - 1)
+        row = (cy / stride).long().clamp(0, cells - 1)
+        positive[offset + row * cells + col, torch.arange(gt.shape[0])] = True
+        offset += cells * cells
+    area = ((gt[:, 2] - gt[:, 0]) * (gt[:, 3] - gt[:, 1]))[None, :].expand(n, -1)
+    area = torch.where(positive, area, torch.full_like(area, float("inf")))
+    best_area, best = area.min(1)
+    return torch.where(torch.isfinite(best_area), best, torch.full_like(best, -1))
+
+
+def detection_loss(model: TinyDetector, raw: torch.Tensor, targets: list[torch.Tensor]) -> dict[str, torch.Tensor]:
+    """GIoU on positive cells plus a quality focal loss over all cells (target: IoU of the predicted box)."""
+    boxes, logits = model.decode(raw)
+    points, strides = model.get_buffer("points"), model.get_buffer("strides")
+    cls_target = torch.zeros_like(logits)
+    box_losses, num_pos = [], 0
+    for i, gt in enumerate(targets):
+        owner = assign(gt, points, strides)
+        pos = owner >= 0
+        if not pos.any():
+            continue
+        matched = gt[owner[pos]]
+        iou, giou = box_iou_aligned(boxes[i][pos], matched)
+        box_losses.append((1.0 - giou).sum())
+        cls_target[i, pos, 0] = iou.detach().clamp(min=0.0)
+        num_pos += int(pos.sum())
+    norm = max(num_pos, 1)
+    prob = logits.sigmoid()
+    qfl = F.binary_cross_entropy_with_logits(logits, cls_target, reduction="none") * (prob - cls_target).abs().pow(2)
+    loss_cls = qfl.sum() / norm
+    loss_box = (torch.stack(box_losses).sum() if box_losses else raw.sum() * 0) / norm
+    return {"loss": loss_cls + 2.0 * loss_box, "cls": loss_cls.detach(), "box": loss_box.detach()}
+
+
+# --- Training and export ------------------------------------------------------------------------
+
+
+def train(*, steps: int, batch: int, imgsz: int, lr: float, seed: int, max_minutes: float,
+          checkpoint: Path | None, log_every: int = 25) -> tuple[TinyDetector, dict[str, Any]]:
+    """Train from scratch on fresh synthetic frames (one new seed per frame, never reused)."""
+    torch.manual_seed(seed)
+    model = TinyDetector(len(CLASSES), imgsz)
+    decay = [p for n, p in model.named_parameters() if p.ndim > 1]
+    no_decay = [p for n, p in model.named_parameters() if p.ndim <= 1]
+    optimiser = torch.optim.AdamW([{"params": decay, "weight_decay": 5e-4}, {"params": no_decay, "weight_decay": 0}],
+                                  lr=lr, betas=(0.9, 0.99))
+    warmup = min(200, steps // 10)
+    started = time.monotonic()
+    frame_seed = TRAIN_SEED_BASE + seed * 10_000_000
+    done, smoothed = 0, None
+    model.train()
+    for step in range(steps):
+        elapsed = (time.monotonic() - started) / 60
+        progress = max(step / steps, elapsed / max_minutes)
+        if progress >= 1.0:
+            print(f"time box reached at step {step} ({elapsed:.1f} min)", flush=True)
+            break
+        factor = (step + 1) / warmup if step < warmup else 0.5 * (1 + math.cos(math.pi * progress))
+        for group in optimiser.param_groups:
+            group["lr"] = lr * max(factor, 0.02)
+        frames = [training_frame(frame_seed + step * batch + k, imgsz) for k in range(batch)]
+        x = to_tensor([f.image for f in frames])
+        targets = [torch.from_numpy(f.boxes) for f in frames]
+        losses = detection_loss(model, model.raw(x), targets)
+        optimiser.zero_grad(set_to_none=True)
+        losses["loss"].backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 10.0)
+        optimiser.step()
+        done = step + 1
+        value = float(losses["loss"])
+        smoothed = value if smoothed is None else 0.95 * smoothed + 0.05 * value
+        if step % log_every == 0 or step == steps - 1:
+            print(f"step {step:5d}/{steps} loss {smoothed:.3f} (cls {float(losses['cls']):.3f} "
+                  f"box {float(losses['box']):.3f}) lr {optimiser.param_groups[0]['lr']:.2e} "
+                  f"{(time.monotonic() - started) / 60:.1f} min", flush=True)
+        if checkpoint is not None and (done % 200 == 0):
+            torch.save({"model": model.state_dict(), "step": done}, checkpoint)
+    minutes = (time.monotonic() - started) / 60
+    info = {"steps": done, "planned_steps": steps, "batch": batch, "frames_seen": done * batch,
+            "train_frame_seeds": [frame_seed, frame_seed + done * batch - 1], "minutes": round(minutes, 1),
+            "lr": lr, "final_loss": round(smoothed or 0.0, 4), "parameters": sum(p.numel() for p in model.parameters())}
+    if checkpoint is not None:
+        torch.save({"model": model.state_dict(), "step": done, "info": info}, checkpoint)
+    return model, info
+
+
+def git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,  # noqa: S607
+                              check=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def export_onnx(model: TinyDetector, out: Path, metadata: dict[str, str]) -> None:
+    """Static batch 1, opset 17, input `images`, output `output0` `[1, 4 + C, N]`, metadata as Ultralytics."""
+    import onnx
+
+    model.eval()
+    dummy = torch.zeros(1, 3, model.imgsz, model.imgsz)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    torch.onnx.export(model, (dummy,), str(out), opset_version=17, dynamo=False, input_names=["images"],
+                      output_names=["output0"], do_constant_folding=True)
+    proto = onnx.load(str(out))
+    del proto.metadata_props[:]
+    for key, value in metadata.items():
+        proto.metadata_props.add(key=key, value=value)
+    onnx.checker.check_model(proto)
+    onnx.save(proto, str(out))
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def evaluate(model_path: Path, *, conf_threshold: float, iou_threshold: float) -> dict[str, Any]:
+    """Held-out metrics measured the way the server sees the model: through `Detector` and `metrics`."""
+    from activelearning.metrics import evaluate_detections
+    from activelearning.prelabel import Detector
+    from activelearning.synthetic.scenes import encode_jpeg
+
+    detector = Detector(model_path, conf_threshold=0.001, iou_threshold=iou_threshold, max_det=300)
+    predictions, truths, slices = [], [], []
+    for seed in HELDOUT_SEEDS:
+        scene = render_scene(scene_kind(seed), seed, layout=seed % 8)
+        found = detector.detect(encode_jpeg(scene.image))
+        predictions.append([(d["box"], d["score"], d["label"]) for d in found])
+        truths.append([(list(b.box), b.label) for b in scene.boxes])
+        slices.append({"kind": scene.meta.kind, "lighting": scene.meta.lighting})
+    report = evaluate_detections(predictions, truths, score_threshold=conf_threshold, slices=slices)
+    return report.as_dict()
+
+
+def write_card(*, model_path: Path, command: str, train_info: dict[str, Any], conf_threshold: float,
+               iou_threshold: float) -> dict[str, Any]:
+    """The model card beside the model: how it was made and what it scores on held-out frames."""
+    evaluation = evaluate(model_path, conf_threshold=conf_threshold, iou_threshold=iou_threshold)
+    card = {
+        "name": model_path.stem,
+        "file": model_path.name,
+        "sha256": sha256_file(model_path),
+        "bytes": model_path.stat().st_size,
+        "task": "detect",
+        "classes": dict(enumerate(CLASSES)),
+        "input": {"name": "images", "shape": [1, 3, train_info["imgsz"], train_info["imgsz"]],
+                  "layout": "RGB 0..1, letterboxed with grey 114"},
+        "output": {"name": "output0", "layout": "[1, 4 + C, N]: cx, cy, w, h (input pixels), sigmoid class scores"},
+        "made_with": {"command": command, "trainer": "activelearning.trainers.reference",
+                      "torch": torch.__version__, "commit": train_info.get("commit"), **train_info},
+        "data": {"generator": "activelearning.synthetic.scenes.render_scene",
+                 "train": "one fresh frame per seed in train_frame_seeds; store for even seeds, bus for odd; "
+                          "80 % 640×360, 20 % 480×360; random mirror and placement in the pad",
+                 "heldout_seeds": [HELDOUT_SEEDS.start, HELDOUT_SEEDS.stop - 1],
+                 "heldout": "640×360, store for even seeds, bus for odd, layout = seed % 8, JPEG quality 85"},
+        "evaluation": {"through": "activelearning.prelabel.Detector (conf 0.001, max_det 300) and "
+                                  "activelearning.metrics.evaluate_detections",
+                       "nms_iou": iou_threshold, "score_threshold_for_pr_and_counts": conf_threshold,
+                       **evaluation},
+    }
+    card_path = model_path.with_suffix(".json")
+    card_path.write_text(json.dumps(card, indent=2) + "\n")
+    return card
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, required=True, help="the .onnx to write (the card goes beside it)")
+    parser.add_argument("--steps", type=int, default=1500)
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--imgsz", type=int, default=320)
+    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--seed", type=int, default=0, help="torch init seed; also picks the training frames")
+    parser.add_argument("--max-minutes", type=float, default=40.0, help="time box; the schedule anneals to it")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--checkpoint", type=Path, default=Path("var/reference-trainer.pt"))
+    parser.add_argument("--from-checkpoint", action="store_true", help="export the checkpoint, do not train")
+    parser.add_argument("--card-only", action="store_true", help="re-measure an existing .onnx and rewrite its card")
+    parser.add_argument("--conf", type=float, default=0.3, help="score threshold for P/R and counts in the card")
+    parser.add_argument("--iou", type=float, default=0.5, help="NMS IoU threshold")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    command = "python -m activelearning.trainers.reference " + " ".join(argv if argv is not None else sys.argv[1:])
+    card_path = args.out.with_suffix(".json")
+    if args.card_only:
+        previous = json.loads(card_path.read_text())["made_with"]
+        info = {k: v for k, v in previous.items() if k not in {"command", "trainer", "torch"}}
+        card = write_card(model_path=args.out, command=previous["command"], train_info=info,
+                          conf_threshold=args.conf, iou_threshold=args.iou)
+        print(json.dumps(card["evaluation"], indent=2))
+        return
+    if args.from_checkpoint:
+        state = torch.load(args.checkpoint)
+        model = TinyDetector(len(CLASSES), args.imgsz)
+        model.load_state_dict(state["model"])
+        info = state.get("info", {"steps": state["step"]})
+    else:
+        args.checkpoint.parent.mkdir(parents=True, exist_ok=True)
+        model, info = train(steps=args.steps, batch=args.batch, imgsz=args.imgsz, lr=args.lr, seed=args.seed,
+                            max_minutes=args.max_minutes, checkpoint=args.checkpoint)
+    info = {**info, "imgsz": args.imgsz, "seed": args.seed, "commit": git_commit()}
+    metadata = {
+        "names": json.dumps(dict(enumerate(CLASSES))),
+        "imgsz": json.dumps([args.imgsz, args.imgsz]),
+        "stride": str(max(STRIDES)),
+        "task": "detect",
+        "description": "Loupe reference people detector (synthetic scenes)",
+        "training_seed": str(args.seed),
+        "training_commit": info["commit"],
+        "training_steps": str(info["steps"]),
+    }
+    export_onnx(model, args.out, metadata)
+    print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.2f} MB)", flush=True)
+    card = write_card(model_path=args.out, command=command, train_info=info, conf_threshold=args.conf,
+                      iou_threshold=args.iou)
+    print(json.dumps(card["evaluation"], indent=2))
+
+
+if __name__ == "__main__":
+    main()
