@@ -21,6 +21,7 @@ from django.utils import timezone
 from activelearning.events import Event, ParsedEvent, encode_detections, parse_batch
 from activelearning.policy import DEVICE_REASONS, Decision, EventFacts, route_event
 from activelearning.selectors import current_policy
+from activelearning.tasks import enqueue_prelabels
 from annotations.models import Asset, Camera, Device, Prediction, PredictionSource
 from reviewer.models import ReviewItem
 
@@ -334,6 +335,7 @@ def _queue_items(
         if row.decision is not None
     ]
     ReviewItem.objects.bulk_create(items)
+    enqueue_prelabels([item.pk for item in items if item.asset_id is not None])
     return {row.event.id: item.pk for row, item in zip(allowed, items, strict=True)}
 
 

@@ -164,6 +164,8 @@ LOUPE_MODEL_PROBE_SECONDS = env_int("LOUPE_MODEL_PROBE_SECONDS", 60)
 # in a row the model is taken out of service.
 LOUPE_PRELABEL_TIMEOUT_SECONDS = env_float("LOUPE_PRELABEL_TIMEOUT_SECONDS", 20.0)
 LOUPE_PRELABEL_MAX_FAILURES = env_int("LOUPE_PRELABEL_MAX_FAILURES", 3)
+# onnxruntime intra-op threads per inference process (bench/prelabel.py measures 1 vs 2 on this machine).
+LOUPE_PRELABEL_THREADS = env_int("LOUPE_PRELABEL_THREADS", 1)
 LOUPE_MAX_BATCH_EVENTS = env_int("LOUPE_MAX_BATCH_EVENTS", 500)
 LOUPE_MAX_BATCH_BYTES = env_int("LOUPE_MAX_BATCH_BYTES", 16 * 1024 * 1024)
 # Any other request body (the media path has LOUPE_MAX_UPLOAD_BYTES); enforced in config/limits.py.

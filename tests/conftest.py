@@ -35,3 +35,14 @@ def postgres() -> None:
 @pytest.fixture
 def kit(db: None) -> DeviceKit:
     return make_device_kit()
+
+
+@pytest.fixture(autouse=True)
+def _celery_eager() -> Iterator[None]:
+    """Tasks run in the test's process, as in the embedded mode, even when REDIS_URL names a broker."""
+    from config.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before

@@ -96,3 +96,27 @@ def slow_model(size: int = 64, iterations: int = 2_000_000_000) -> bytes:
     del graph.node[3]
     graph.node.append(reshape)
     return model.SerializeToString()
+
+
+def fixed_detector_bytes(candidates: list[tuple[float, float, float, float, float]], *, size: int = 64,
+                         classes: list[str] | None = None) -> bytes:
+    """A detector that always answers the same candidates (cx, cy, w, h, score of class 0, in input pixels),
+    whatever the image: the server boxes a test expects are known exactly."""
+    classes = classes if classes is not None else ["person"]
+    channels = 4 + len(classes)
+    table = np.zeros((1, channels, max(1, len(candidates))), dtype=np.float32)
+    for i, (cx, cy, w, h, score) in enumerate(candidates):
+        table[0, :5, i] = (cx, cy, w, h, score)
+    image = helper.make_tensor_value_info("images", TensorProto.FLOAT, [1, 3, size, size])
+    out = helper.make_tensor_value_info("output0", TensorProto.FLOAT, list(table.shape))
+    nodes = [
+        helper.make_node("ReduceMean", ["images"], ["mean"], keepdims=0),
+        helper.make_node("Mul", ["mean", "zero"], ["nothing"]),
+        helper.make_node("Add", ["table", "nothing"], ["output0"]),
+    ]
+    graph = helper.make_graph(nodes, "fixed-detector", [image], [out], initializer=[
+        numpy_helper.from_array(table, "table"), numpy_helper.from_array(np.array(0.0, dtype=np.float32), "zero")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="loupe-tests")
+    model.ir_version = 8
+    helper.set_model_props(model, {"names": json.dumps(dict(enumerate(classes)))})
+    return model.SerializeToString()

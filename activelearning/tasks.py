@@ -1,0 +1,21 @@
+"""Celery tasks: thin shells over services (STYLE.md). Eager in the embedded mode (no REDIS_URL)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from activelearning.prelabeling import prelabel_items
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def prelabel_items_task(*, item_ids: list[int]) -> dict[str, int]:
+    """Server pre-labels for newly queued items; each item runs at most once per model version."""
+    return prelabel_items(item_ids=item_ids)
+
+
+def enqueue_prelabels(item_ids: list[int]) -> None:
+    """Call inside the transaction that created the items: the task is sent after it commits."""
+    from django.db import transaction
+
+    if item_ids:
+        transaction.on_commit(lambda: prelabel_items_task.delay(item_ids=list(item_ids)))

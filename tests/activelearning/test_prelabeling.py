@@ -1,0 +1,143 @@
+"""Server pre-labels through the real stack: a device sends a frame and an event, the item is queued, the
+champion runs in the watchdog'd inference process (onnxruntime), its boxes are stored as a server
+Prediction, and disagreement with the field model reroutes the item. Stuck models fail and are retired."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+
+from activelearning.inference import InferenceFailed, InferenceRequest, InferenceWorker
+from activelearning.models import ModelStatus, ModelVersion, PrelabelRun, PrelabelStatus
+from activelearning.prelabeling import disagreement, prelabel_items
+from annotations.models import AuditEvent, Prediction, PredictionSource
+from reviewer.models import ReviewItem
+from tests.factories import jpeg_bytes, make_device_kit, make_project, prediction_event
+from tests.onnx_models import fixed_detector_bytes, slow_model
+
+# Items are pre-labeled after the ingest transaction commits (on_commit), so these tests commit for real.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# The fixed detector's one box (input 64×64: cx 32, cy 32, 20×20) lands on a 320×240 frame at 110,70 100×100.
+SERVER_BOX = [110.0, 70.0, 100.0, 100.0]
+
+
+def install_champion(project, data: bytes, *, name: str = "server-det") -> ModelVersion:
+    """A model as the registry leaves it after validation (the probe is tested in test_model_registry)."""
+    sha = hashlib.sha256(data).hexdigest()
+    path = default_storage.save(f"models/{sha}.onnx", ContentFile(data))
+    version = ModelVersion.objects.filter(project=project).count() + 1
+    return ModelVersion.objects.create(project=project, name=name, version=version, file=path, sha256=sha,
+                                       size_bytes=len(data), input_width=64, input_height=64, classes=["person"],
+                                       status=ModelStatus.CHAMPION)
+
+
+def send_frame(kit, event_id: str, boxes: list[list[float]], seed: int = 0) -> ReviewItem:
+    frame = jpeg_bytes(seed=seed)
+    sha = hashlib.sha256(frame).hexdigest()
+    put = kit.client.put(f"/api/v1/media/{sha}", frame, content_type="image/jpeg", **kit.headers())
+    assert put.status_code in (200, 201)
+    event = prediction_event(event_id, sha)
+    event["detections"] = [{"label": "person", "score": 0.4, "box": b} for b in boxes]
+    response = kit.client.post("/api/v1/events", {"events": [event]}, content_type="application/json",
+                               **kit.headers())
+    result = response.json()["results"][0]
+    assert result["status"] == "created", result
+    return ReviewItem.objects.get(pk=result["review_item"])
+
+
+@pytest.fixture
+def kit():
+    return make_device_kit(make_project("store-counts"))
+
+
+def test_a_disagreeing_server_model_reroutes_the_item_at_ingest(kit):
+    model = install_champion(kit.project, fixed_detector_bytes([(32, 32, 20, 20, 0.9)]))
+    item = send_frame(kit, "e1", boxes=[[5.0, 5.0, 20.0, 20.0]])  # the field model saw something else
+    run = PrelabelRun.objects.get(review_item=item)
+    assert run.status == PrelabelStatus.DONE and run.model_version == model
+    assert run.timings_ms["inference"] >= 0 and run.timings_ms["total_with_ipc"] > 0
+    server = Prediction.objects.get(pk=run.prediction_id)
+    assert server.source == PredictionSource.SERVER and server.model_sha256 == model.sha256
+    [found] = server.detections
+    assert found["label"] == "person" and found["score"] == pytest.approx(0.9)
+    assert found["box"] == pytest.approx(SERVER_BOX, abs=0.5)
+    item.refresh_from_db()
+    assert item.reason == "model_disagreement" and item.priority >= 0.5 + 1.0 / 2 - 1e-9
+    parts = item.score_parts["model_disagreement"]
+    assert parts["matched"] == 0 and parts["field_only"] == 1 and parts["server_only"] == 1
+    assert item.score_parts["field_reason"] == "low_confidence"
+    assert AuditEvent.objects.filter(action="item.rerouted", object_id=str(item.pk)).exists()
+    # The editor shows the parts: they come with the claimed item.
+    assert prelabel_items(item_ids=[item.pk]) == {"done": 0, "failed": 0, "skipped": 1}  # once per model
+
+
+def test_an_agreeing_server_model_only_records_the_score(kit):
+    install_champion(kit.project, fixed_detector_bytes([(32, 32, 20, 20, 0.9)]))
+    item = send_frame(kit, "e1", boxes=[[112.0, 71.0, 98.0, 99.0]])
+    item.refresh_from_db()
+    assert item.reason == "low_confidence"
+    parts = item.score_parts["model_disagreement"]
+    assert parts["matched"] == 1 and parts["score"] < 0.3 and parts["mean_iou"] > 0.9
+
+
+def test_without_a_champion_nothing_runs(kit):
+    item = send_frame(kit, "e1", boxes=[[5.0, 5.0, 20.0, 20.0]])
+    assert not PrelabelRun.objects.exists()
+    assert prelabel_items(item_ids=[item.pk]) == {"done": 0, "failed": 0, "skipped": 1}
+
+
+def test_a_stuck_model_fails_by_the_watchdog_and_is_taken_out_of_service(kit, settings):
+    settings.LOUPE_PRELABEL_TIMEOUT_SECONDS = 1.0
+    settings.LOUPE_PRELABEL_MAX_FAILURES = 2
+    model = install_champion(kit.project, slow_model())
+    first = send_frame(kit, "e1", boxes=[[5.0, 5.0, 20.0, 20.0]], seed=1)
+    run = PrelabelRun.objects.get(review_item=first)
+    assert run.status == PrelabelStatus.FAILED and run.error.startswith("timeout:")
+    model.refresh_from_db()
+    assert model.consecutive_failures == 1 and not model.out_of_service
+    send_frame(kit, "e2", boxes=[[5.0, 5.0, 20.0, 20.0]], seed=2)
+    model.refresh_from_db()
+    assert model.out_of_service and "2 failures in a row" in model.out_of_service_reason
+    assert AuditEvent.objects.filter(action="model.out_of_service", object_id=str(model.pk)).exists()
+    third = send_frame(kit, "e3", boxes=[[5.0, 5.0, 20.0, 20.0]], seed=3)
+    assert not PrelabelRun.objects.filter(review_item=third).exists()  # out of service: not asked again
+    third.refresh_from_db()
+    assert third.reason == "low_confidence"  # a failed pre-label never reroutes
+
+
+def test_the_worker_reports_a_models_error_and_survives_it(tmp_path):
+    from tests.onnx_models import detector_bytes
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(detector_bytes(reshape_to=[1, 5, 999], output_shape=[1, 5, 999]))
+    good = tmp_path / "good.onnx"
+    good.write_bytes(fixed_detector_bytes([(32, 32, 20, 20, 0.9)]))
+    worker = InferenceWorker()
+    try:
+        with pytest.raises(InferenceFailed) as failed:
+            worker.infer(InferenceRequest(str(broken), hashlib.sha256(broken.read_bytes()).hexdigest(), ["person"],
+                                          64, jpeg_bytes()), timeout=30)
+        assert failed.value.kind == "error" and "Reshape" in failed.value.reason
+        boxes, _ = worker.infer(InferenceRequest(str(good), hashlib.sha256(good.read_bytes()).hexdigest(),
+                                                 ["person"], 64, jpeg_bytes()), timeout=30)
+        assert [b["box"] for b in boxes] == [pytest.approx(SERVER_BOX, abs=0.5)]
+        with pytest.raises(InferenceFailed) as mismatch:
+            worker.infer(InferenceRequest(str(good), "0" * 64, ["person"], 64, jpeg_bytes()), timeout=30)
+        assert "ModelHashMismatch" in mismatch.value.reason
+    finally:
+        worker.close()
+
+
+def test_disagreement_score():
+    a = [{"label": "person", "box": [0, 0, 10, 10]}, {"label": "person", "box": [50, 50, 10, 10]}]
+    assert disagreement(a, a).score == 0.0
+    assert disagreement(a, []).score == 1.0 and disagreement([], []).score == 0.0
+    other_label = [{"label": "bag", "box": [0, 0, 10, 10]}, {"label": "person", "box": [50, 50, 10, 10]}]
+    half = disagreement(a, other_label)
+    assert half.matched == 1 and half.score == pytest.approx(0.5)
+    shifted = [{"label": "person", "box": [1, 0, 10, 10]}, {"label": "person", "box": [50, 50, 10, 10]}]
+    loose = disagreement(a, shifted)
+    assert loose.matched == 2 and 0 < loose.score < 0.2 and loose.count_delta == 0
