@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from activelearning.api import model_views, policy_views, views
+from activelearning.api import model_views, policy_views, prelabel_views, views
 
 urlpatterns = [
     # Any path segment reaches the view, so a malformed hash gets a 400 with a reason, not a bare 404.
@@ -8,6 +8,7 @@ urlpatterns = [
     path("events", views.EventsView.as_view(), name="events"),
     path("heartbeat", views.HeartbeatView.as_view(), name="heartbeat"),
     path("projects/<int:project_id>/models/", model_views.ProjectModelsView.as_view(), name="project-models"),
+    path("items/<int:item_id>/prelabels", prelabel_views.ItemPrelabelsView.as_view(), name="item-prelabels"),
     path("models/current", model_views.CurrentModelView.as_view(), name="model-current"),
     path("models/<int:model_id>/file", model_views.ModelFileView.as_view(), name="model-file"),
     path("models/<int:model_id>/promote", model_views.PromoteView.as_view(), name="model-promote"),

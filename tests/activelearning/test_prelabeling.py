@@ -25,14 +25,15 @@ pytestmark = pytest.mark.django_db(transaction=True)
 SERVER_BOX = [110.0, 70.0, 100.0, 100.0]
 
 
-def install_champion(project, data: bytes, *, name: str = "server-det") -> ModelVersion:
+def install_champion(project, data: bytes, *, name: str = "server-det",
+                     status: str = ModelStatus.CHAMPION) -> ModelVersion:
     """A model as the registry leaves it after validation (the probe is tested in test_model_registry)."""
     sha = hashlib.sha256(data).hexdigest()
     path = default_storage.save(f"models/{sha}.onnx", ContentFile(data))
     version = ModelVersion.objects.filter(project=project).count() + 1
     return ModelVersion.objects.create(project=project, name=name, version=version, file=path, sha256=sha,
                                        size_bytes=len(data), input_width=64, input_height=64, classes=["person"],
-                                       status=ModelStatus.CHAMPION)
+                                       status=status)
 
 
 def send_frame(kit, event_id: str, boxes: list[list[float]], seed: int = 0) -> ReviewItem:
@@ -141,3 +142,40 @@ def test_disagreement_score():
     shifted = [{"label": "person", "box": [1, 0, 10, 10]}, {"label": "person", "box": [50, 50, 10, 10]}]
     loose = disagreement(a, shifted)
     assert loose.matched == 2 and 0 < loose.score < 0.2 and loose.count_delta == 0
+
+
+def test_prelabels_on_demand_for_the_editor(kit):
+    from django.contrib.auth.models import User
+    from rest_framework.test import APIClient
+
+    from tests.factories import add_member
+
+    item = send_frame(kit, "e1", boxes=[[5.0, 5.0, 20.0, 20.0]])  # no champion yet: nothing ran
+    add_member(kit.project, "alice", "annotator")
+    add_member(kit.project, "dana", "admin")
+    add_member(make_project("bus-boarding"), "olga", "annotator")
+
+    def client(name: str) -> APIClient:
+        c = APIClient()
+        c.force_authenticate(User.objects.get(username=name))
+        return c
+
+    url = f"/api/v1/items/{item.pk}/prelabels"
+    assert client("alice").get(url).json() == []
+    none = client("alice").post(url, {}, format="json")
+    assert none.status_code == 409 and none.json()["error"]["code"] == "no_champion"
+    champion = install_champion(kit.project, fixed_detector_bytes([(32, 32, 20, 20, 0.9)]))
+    ran = client("alice").post(url, {}, format="json")
+    assert ran.status_code == 201
+    body = ran.json()
+    assert body["model"]["id"] == champion.pk and body["status"] == "done"
+    assert body["boxes"][0]["box"] == pytest.approx(SERVER_BOX, abs=0.5)
+    assert client("alice").post(url, {}, format="json").status_code == 200  # once per model
+    shadow = install_champion(kit.project, fixed_detector_bytes([(10, 10, 8, 8, 0.8)]), name="shadow",
+                              status=ModelStatus.SHADOW)
+    by_admin = client("dana").post(url, {"model": shadow.pk}, format="json")
+    assert by_admin.status_code == 201 and by_admin.json()["model"]["id"] == shadow.pk
+    # An annotator cannot pick the model: the champion answers.
+    assert client("alice").post(url, {"model": shadow.pk}, format="json").json()["model"]["id"] == champion.pk
+    assert len(client("alice").get(url).json()) == 2
+    assert client("olga").get(url).status_code == 404
