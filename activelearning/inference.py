@@ -33,6 +33,7 @@ class InferenceRequest:
     imgsz: int
     image: bytes  # an encoded frame (JPEG/PNG)
     intra_op_threads: int = 1
+    conf_threshold: float | None = None  # None: the detector's operating point; evaluation asks for ~0
 
 
 def _serve(conn: Connection) -> None:
@@ -47,7 +48,7 @@ def _serve(conn: Connection) -> None:
         try:
             detector = detector_for(request.model_path, request.model_sha256, class_names=request.class_names,
                                     imgsz=request.imgsz, intra_op_threads=request.intra_op_threads)
-            boxes, times = detector.detect_timed(request.image)
+            boxes, times = detector.detect_timed(request.image, conf_threshold=request.conf_threshold)
             conn.send(("ok", boxes, {"decode": times.decode_ms, "letterbox": times.letterbox_ms,
                                      "inference": times.inference_ms, "postprocess": times.postprocess_ms}))
         except Exception as exc:  # noqa: BLE001 - reported to the parent as this request's failure

@@ -110,3 +110,29 @@ class PrelabelRun(models.Model):
 
     def __str__(self) -> str:
         return f"pre-label of item {self.review_item_id} by model {self.model_version_id}: {self.status}"
+
+
+class EvaluationStatus(models.TextChoices):
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class ModelEvaluation(models.Model):
+    """A shadow evaluation: a model and the champion on the same held-out frames, scored against the accepted
+    annotations, overall and per slice (site, camera, lighting, crowd). `report` holds both reports."""
+
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="evaluations")
+    baseline = models.ForeignKey(ModelVersion, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+                                 help_text="The champion it was compared with, if there was one.")
+    status = models.CharField(max_length=8, choices=EvaluationStatus.choices, default=EvaluationStatus.RUNNING)
+    images = models.PositiveIntegerField(default=0)
+    report = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                     related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"evaluation of {self.model_version_id}: {self.status}"

@@ -19,3 +19,11 @@ def enqueue_prelabels(item_ids: list[int]) -> None:
 
     if item_ids:
         transaction.on_commit(lambda: prelabel_items_task.delay(item_ids=list(item_ids)))
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def evaluate_model_task(*, evaluation_id: int) -> None:
+    """Shadow evaluation of one model against the champion on the held-out frames."""
+    from activelearning.evaluation import run_evaluation
+
+    run_evaluation(evaluation_id=evaluation_id)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -18,7 +19,8 @@ from rest_framework.views import APIView
 from activelearning.api.serializers import DesiredModelSerializer, ErrorSerializer
 from activelearning.api.views import DeviceView
 from activelearning.downloads import ranged_file_response
-from activelearning.models import ModelStatus, ModelVersion
+from activelearning.evaluation import start_evaluation
+from activelearning.models import ModelEvaluation, ModelStatus, ModelVersion
 from activelearning.registry import (
     ModelUpload,
     desired_model,
@@ -26,6 +28,7 @@ from activelearning.registry import (
     register_model,
     rollback_champion,
 )
+from activelearning.tasks import evaluate_model_task
 from annotations.api.assets import FilesWithJsonErrors
 from annotations.auth import DeviceBearerIfPresent, touch_last_seen
 from annotations.errors import NotFound
@@ -165,3 +168,38 @@ class ModelFileView(APIView):
         return ranged_file_response(request, str(model.file.name), etag=f'"{model.sha256}"',
                                     content_type="application/octet-stream",
                                     filename=f"{model.name}-v{model.version}.onnx")
+
+
+class EvaluationSerializer(serializers.ModelSerializer):
+    model = serializers.IntegerField(source="model_version_id")
+    baseline = serializers.IntegerField(source="baseline_id", allow_null=True)
+    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    report = serializers.JSONField(help_text="{candidate, champion?}: mAP@0.5, mAP@0.5:0.95, precision, recall, "
+                                             "count MAE, and `slices` per site, camera, lighting and crowd")
+
+    class Meta:
+        model = ModelEvaluation
+        fields = ["id", "model", "baseline", "status", "images", "report", "error", "requested_by", "created_at",
+                  "finished_at"]
+
+
+class EvaluationView(APIView):
+    """`GET /api/v1/models/{id}/evaluation`: the latest shadow evaluation; `POST` starts one (admins)."""
+
+    @extend_schema(operation_id="model_evaluation", responses={200: EvaluationSerializer, **ERRORS})
+    def get(self, request: Request, model_id: int) -> Response:
+        model = access_model(request=request, model_id=model_id)
+        evaluation = model.evaluations.select_related("requested_by").order_by("-created_at", "-id").first()
+        if evaluation is None:
+            raise NotFound("This model has not been evaluated yet.", code="not_evaluated")
+        return Response(EvaluationSerializer(evaluation).data)
+
+    @extend_schema(operation_id="model_evaluation_start", request=None,
+                   responses={202: EvaluationSerializer, **ERRORS})
+    def post(self, request: Request, model_id: int) -> Response:
+        model = access_model(request=request, model_id=model_id, roles=[Role.ADMIN])
+        with transaction.atomic():
+            evaluation = start_evaluation(model=model, user=request.user)
+            transaction.on_commit(lambda: evaluate_model_task.delay(evaluation_id=evaluation.pk))
+        evaluation.refresh_from_db()
+        return Response(EvaluationSerializer(evaluation).data, status=202)

@@ -12,6 +12,7 @@ urlpatterns = [
     path("models/current", model_views.CurrentModelView.as_view(), name="model-current"),
     path("models/<int:model_id>/file", model_views.ModelFileView.as_view(), name="model-file"),
     path("models/<int:model_id>/promote", model_views.PromoteView.as_view(), name="model-promote"),
+    path("models/<int:model_id>/evaluation", model_views.EvaluationView.as_view(), name="model-evaluation"),
     path("models/<int:model_id>/rollback", model_views.RollbackView.as_view(), name="model-rollback"),
     path("projects/<int:project_id>/routing-policy", policy_views.RoutingPolicyView.as_view(),
          name="routing-policy"),

@@ -179,3 +179,57 @@ def test_prelabels_on_demand_for_the_editor(kit):
     assert client("alice").post(url, {"model": shadow.pk}, format="json").json()["model"]["id"] == champion.pk
     assert len(client("alice").get(url).json()) == 2
     assert client("olga").get(url).status_code == 404
+
+
+def accepted_heldout_items(kit, n: int, truth_box: list[float]) -> list[ReviewItem]:
+    """`n` accepted items on frames of the held-out split, each with one accepted box."""
+    from django.contrib.auth.models import User
+    from django.utils import timezone
+
+    from activelearning.evaluation import split_of
+    from annotations.models import Annotation
+
+    annotator = User.objects.get_or_create(username="alice")[0]
+    items, seed = [], 100
+    while len(items) < n:
+        seed += 1
+        if split_of(hashlib.sha256(jpeg_bytes(seed=seed)).hexdigest()) != "heldout":
+            continue
+        item = send_frame(kit, f"h{seed}", boxes=[[5.0, 5.0, 20.0, 20.0]], seed=seed)
+        Annotation.objects.create(project=kit.project, asset=item.asset, review_item_id=item.pk, version=1,
+                                  author=annotator, boxes=[{"label": "person", "box": truth_box}],
+                                  submitted_at=timezone.now())
+        ReviewItem.objects.filter(pk=item.pk).update(status="accepted")
+        items.append(item)
+    return items
+
+
+def test_shadow_evaluation_scores_candidate_and_champion_on_the_held_out_frames(kit):
+    from django.contrib.auth.models import User
+    from rest_framework.test import APIClient
+
+    from tests.factories import add_member
+
+    accepted_heldout_items(kit, 3, truth_box=SERVER_BOX)
+    champion = install_champion(kit.project, fixed_detector_bytes([(10, 10, 8, 8, 0.9)]))  # always wrong
+    candidate = install_champion(kit.project, fixed_detector_bytes([(32, 32, 20, 20, 0.9)]), name="cand",
+                                 status=ModelStatus.CANDIDATE)  # always right
+    add_member(kit.project, "dana", "admin")
+    add_member(kit.project, "alice", "annotator")
+    admin, annotator = APIClient(), APIClient()
+    admin.force_authenticate(User.objects.get(username="dana"))
+    annotator.force_authenticate(User.objects.get(username="alice"))
+    url = f"/api/v1/models/{candidate.pk}/evaluation"
+    assert annotator.get(url).status_code == 404
+    assert annotator.post(url).status_code == 403
+    started = admin.post(url)
+    assert started.status_code == 202 and started.json()["baseline"] == champion.pk
+    result = annotator.get(url).json()
+    assert result["status"] == "done" and result["images"] == 3
+    cand, champ = result["report"]["candidate"], result["report"]["champion"]
+    assert cand["map50"] == pytest.approx(1.0) and cand["recall"] == pytest.approx(1.0)
+    assert cand["count_mae"] == 0
+    assert champ["map50"] == pytest.approx(0.0) and champ["recall"] == pytest.approx(0.0)
+    assert set(cand["slices"]) == {"site", "camera", "lighting", "crowd"}
+    assert cand["slices"]["crowd"]["1-2"]["images"] == 3
+    assert cand["slices"]["site"]["Main St"]["map50"] == pytest.approx(1.0)

@@ -1,0 +1,126 @@
+"""Shadow evaluation: a model and the champion on the project's held-out frames, scored against the accepted
+annotations by `metrics.evaluate_detections`, overall and per slice (site, camera, lighting, crowd size).
+
+The held-out split is a pure function of the asset's sha256 (`split_of`), so a frame never moves between
+training and evaluation, whoever freezes a dataset and whenever.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone
+
+from activelearning.inference import InferenceFailed, InferenceRequest, worker
+from activelearning.metrics import crowd_bucket, evaluate_detections
+from activelearning.models import EvaluationStatus, ModelEvaluation, ModelStatus, ModelVersion
+from activelearning.prelabeling import frame_bytes, local_model_path
+from annotations import audit
+from annotations.models import Annotation, Verdict
+from reviewer.models import ItemStatus, ReviewItem
+
+HELD_OUT_PERCENT = 20
+EVAL_CONF_THRESHOLD = 0.001  # mAP wants the whole ranked list, as COCO evaluates
+OPERATING_THRESHOLD = 0.25
+MAX_EVAL_IMAGES = 2000
+EVAL_TIMEOUT_SECONDS = 60.0
+
+
+def split_of(sha256: str) -> str:
+    """`heldout` for ~HELD_OUT_PERCENT % of assets, `train` for the rest; stable forever."""
+    return "heldout" if int(sha256[:8], 16) % 100 < HELD_OUT_PERCENT else "train"
+
+
+def lighting_bucket(brightness: float | None) -> str:
+    """Mean luma in [0, 1] → the lighting slice the editor and reports use."""
+    if brightness is None:
+        return "unknown"
+    if brightness < 0.15:
+        return "night"
+    if brightness < 0.35:
+        return "dim"
+    if brightness < 0.65:
+        return "normal"
+    return "bright"
+
+
+@dataclass(frozen=True)
+class HeldOutFrame:
+    item: ReviewItem
+    frame_index: int | None
+    truth: list[dict[str, Any]]
+    slices: dict[str, str]
+
+
+def held_out_frames(project_id: int, limit: int = MAX_EVAL_IMAGES) -> list[HeldOutFrame]:
+    """Accepted, usable items of the held-out split, each with its accepted boxes on the evaluated frame."""
+    latest = Annotation.objects.filter(review_item_id=OuterRef("pk")).order_by("-version")
+    items = (ReviewItem.objects.filter(project_id=project_id, status=ItemStatus.ACCEPTED, asset__isnull=False)
+             .select_related("asset", "prediction", "site", "camera")
+             .annotate(truth=Subquery(latest.values("boxes")[:1]), verdict=Subquery(latest.values("verdict")[:1]))
+             .order_by("pk"))
+    frames: list[HeldOutFrame] = []
+    for item in items.iterator(chunk_size=500):
+        if item.verdict == Verdict.UNUSABLE or split_of(item.asset.sha256) != "heldout":  # type: ignore[attr-defined, union-attr]
+            continue
+        frame = item.prediction.frame_index if item.prediction is not None else None
+        truth = [{"label": b["label"], "box": b["box"]} for b in item.truth or []  # type: ignore[attr-defined]
+                 if (b.get("frame_index") or 0) == (frame or 0)]
+        frames.append(HeldOutFrame(item=item, frame_index=frame, truth=truth, slices={
+            "site": item.site.name if item.site else "none", "camera": item.camera.name if item.camera else "none",
+            "lighting": lighting_bucket(item.asset.brightness), "crowd": crowd_bucket(len(truth))}))  # type: ignore[union-attr]
+        if len(frames) >= limit:
+            break
+    return frames
+
+
+def _predict(model: ModelVersion, frames: list[HeldOutFrame]) -> list[list[dict[str, Any]]]:
+    path = str(local_model_path(model))
+    out = []
+    for frame in frames:
+        assert frame.item.asset is not None
+        request = InferenceRequest(model_path=path, model_sha256=model.sha256, class_names=list(model.classes),
+                                   imgsz=model.input_width, image=frame_bytes(frame.item.asset, frame.frame_index),
+                                   conf_threshold=EVAL_CONF_THRESHOLD)
+        boxes, _ = worker().infer(request, timeout=EVAL_TIMEOUT_SECONDS)
+        out.append(boxes)
+    return out
+
+
+def start_evaluation(*, model: ModelVersion, user: User | None) -> ModelEvaluation:
+    baseline = ModelVersion.objects.filter(project_id=model.project_id, status=ModelStatus.CHAMPION).first()
+    evaluation = ModelEvaluation.objects.create(model_version=model, requested_by=user,
+                                                baseline=baseline if baseline != model else None)
+    audit.record(action="model.evaluation_requested", obj_type="model_version", obj_id=model.pk,
+                 project_id=model.project_id, actor=user, after={"evaluation": evaluation.pk})
+    return evaluation
+
+
+def run_evaluation(*, evaluation_id: int) -> ModelEvaluation:
+    """Score the model and its baseline on the same held-out frames; store both reports."""
+    evaluation = ModelEvaluation.objects.select_related("model_version", "baseline").get(pk=evaluation_id)
+    if evaluation.status != EvaluationStatus.RUNNING:
+        return evaluation  # a re-delivered task
+    model = evaluation.model_version
+    frames = held_out_frames(model.project_id)
+    truths = [f.truth for f in frames]
+    slices = [f.slices for f in frames]
+
+    def score(subject: ModelVersion) -> dict[str, Any]:
+        return evaluate_detections(_predict(subject, frames), truths, score_threshold=OPERATING_THRESHOLD,
+                                   slices=slices).as_dict()
+
+    try:
+        report: dict[str, Any] = {"candidate": score(model)}
+        if evaluation.baseline is not None:
+            report["champion"] = score(evaluation.baseline)
+    except (InferenceFailed, OSError) as exc:
+        evaluation.status, evaluation.error = EvaluationStatus.FAILED, str(exc)[:2000]
+    else:
+        evaluation.status, evaluation.report = EvaluationStatus.DONE, report
+    evaluation.images, evaluation.finished_at = len(frames), timezone.now()
+    evaluation.save(update_fields=["status", "error", "report", "images", "finished_at"])
+    return evaluation
