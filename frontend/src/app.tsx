@@ -15,6 +15,7 @@ import { CountsView } from "./views/counts/CountsView";
 import { DevicesView } from "./views/devices/DevicesView";
 import { AnnotateView } from "./views/editor/AnnotateView";
 import { HistoryView } from "./views/history/HistoryView";
+import { ModelsView } from "./views/models/ModelsView";
 import { QaView } from "./views/qa/QaView";
 import { DashboardView } from "./views/queue/DashboardView";
 
@@ -32,6 +33,8 @@ function ProjectView({ route }: { route: Exclude<Route, { name: "login" | "home"
       return <HistoryView project={route.project} item={route.item} />;
     case "devices":
       return <DevicesView project={route.project} />;
+    case "models":
+      return <ModelsView project={route.project} />;
   }
 }
 
@@ -79,6 +82,7 @@ export function App() {
             <a href={href.work(project)}>Annotate</a>
             <a href={href.qa(project)}>QA</a>
             <a href={href.counts(project)}>Counts</a>
+            <a href={href.models(project)}>Models</a>
             <a href={href.devices(project)}>Devices</a>
           </nav>
         )}

@@ -11,6 +11,7 @@ export type Route =
   | { name: "qa"; project: number; item: number | null }
   | { name: "history"; project: number; item: number }
   | { name: "devices"; project: number }
+  | { name: "models"; project: number }
   | { name: "not_found" };
 
 export function parseRoute(hash: string): Route {
@@ -25,6 +26,7 @@ export function parseRoute(hash: string): Route {
   if (section === undefined) return { name: "dashboard", project };
   if (section === "work") return { name: "work", project };
   if (section === "devices") return { name: "devices", project };
+  if (section === "models") return { name: "models", project };
   if (section === "counts") return { name: "counts", project, camera: num(arg) };
   if (section === "qa") return { name: "qa", project, item: num(arg) };
   if (section === "items" && num(arg) !== null && leaf === "history") return { name: "history", project, item: num(arg)! };
@@ -41,6 +43,7 @@ export const href = {
   qa: (project: number, item?: number) => `#/projects/${project}/qa${item ? `/${item}` : ""}`,
   history: (project: number, item: number) => `#/projects/${project}/items/${item}/history`,
   devices: (project: number) => `#/projects/${project}/devices`,
+  models: (project: number) => `#/projects/${project}/models`,
 };
 
 export function navigate(to: string): void {

@@ -194,3 +194,16 @@ describe("Esc rolls back the gesture", () => {
     expect(panned.view).toEqual({ scale: 1, tx: 0, ty: 0 });
   });
 });
+
+describe("server model boxes", () => {
+  it("are added as pre-labels with fresh ids, not submitted until accepted, and undo removes them in one step", () => {
+    const start = loaded([box(1, 10, 10, 20, 20, { origin: "person", accepted: true })]);
+    const added = run(start, { type: "add_prelabels", boxes: boxesFromDetections([
+      { label: "person", score: 0.9, box: [50, 50, 30, 60] }, { label: "person", score: 0.3, box: [5, 5, 10, 10] }] ) });
+    expect(added.boxes.map((b) => b.id)).toEqual([1, 2, 3]);
+    expect(added.boxes.slice(1).every((b) => b.origin === "model" && !b.accepted)).toBe(true);
+    expect(submittedBoxes(added)).toHaveLength(1);
+    expect(submittedBoxes(run(added, { type: "accept_all" }))).toHaveLength(3);
+    expect(run(added, { type: "undo" }).boxes).toHaveLength(1);
+  });
+});

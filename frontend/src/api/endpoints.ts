@@ -112,3 +112,57 @@ export async function listItems(projectId: number, query: ItemListQuery = {}): P
 export async function listDevices(projectId: number): Promise<DeviceRow[]> {
   return unwrap(await api.GET("/api/v1/projects/{project_id}/devices/", { params: { path: { project_id: projectId } } }));
 }
+
+export type ModelRow = Schemas["ModelVersion"];
+export type EvaluationRow = Schemas["Evaluation"];
+export type PrelabelRunRow = Schemas["PrelabelRun"];
+
+export async function listModels(projectId: number): Promise<ModelRow[]> {
+  return unwrap(await api.GET("/api/v1/projects/{project_id}/models/", { params: { path: { project_id: projectId } } }));
+}
+
+/** Upload an ONNX detector (admins); the server validates it in a sandboxed process before storing it. */
+export async function uploadModel(projectId: number, form: { file: File; name: string; classes?: string[];
+                                                             inputSize?: number }): Promise<ModelRow> {
+  const body = new FormData();
+  body.append("file", form.file);
+  body.append("name", form.name);
+  if (form.classes && form.classes.length > 0) body.append("classes", JSON.stringify(form.classes));
+  if (form.inputSize) {
+    body.append("input_width", String(form.inputSize));
+    body.append("input_height", String(form.inputSize));
+  }
+  return unwrap(await api.POST("/api/v1/projects/{project_id}/models/", {
+    params: { path: { project_id: projectId } },
+    body: body as unknown as Schemas["ModelUploadRequest"],
+    bodySerializer: (b: unknown) => b as FormData,
+  }));
+}
+
+export async function promoteModel(modelId: number, to: Schemas["PromoteRequest"]["to"]): Promise<ModelRow> {
+  return unwrap(await api.POST("/api/v1/models/{model_id}/promote", { params: { path: { model_id: modelId } },
+                                                                       body: { to } }));
+}
+
+export async function rollbackModel(modelId: number): Promise<ModelRow> {
+  return unwrap(await api.POST("/api/v1/models/{model_id}/rollback", { params: { path: { model_id: modelId } } }));
+}
+
+/** The latest shadow evaluation of a model, or null if it was never evaluated. */
+export async function readEvaluation(modelId: number): Promise<EvaluationRow | null> {
+  const result = await api.GET("/api/v1/models/{model_id}/evaluation", { params: { path: { model_id: modelId } } });
+  if (result.response.status === 404) return null;
+  return unwrap(result);
+}
+
+export async function startEvaluation(modelId: number): Promise<EvaluationRow> {
+  return unwrap(await api.POST("/api/v1/models/{model_id}/evaluation", { params: { path: { model_id: modelId } } }));
+}
+
+export async function listPrelabels(itemId: number): Promise<PrelabelRunRow[]> {
+  return unwrap(await api.GET("/api/v1/items/{item_id}/prelabels", { params: { path: { item_id: itemId } } }));
+}
+
+export async function runPrelabel(itemId: number): Promise<PrelabelRunRow> {
+  return unwrap(await api.POST("/api/v1/items/{item_id}/prelabels", { params: { path: { item_id: itemId } }, body: {} }));
+}

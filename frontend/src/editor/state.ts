@@ -78,7 +78,9 @@ export type EditorAction =
   | { type: "zoom"; factor: number; anchor?: Point }
   | { type: "fit" }
   | { type: "pan_by"; dx: number; dy: number }
-  | { type: "toggle_prelabels" };
+  | { type: "toggle_prelabels" }
+  /** More model boxes (e.g. the server model's), added as pre-labels; one undo step. */
+  | { type: "add_prelabels"; boxes: readonly EditorBox[] };
 
 /** Screen pixels: how far a press must travel to become a drag, and how close a corner must be to grab it. */
 export const DRAG_THRESHOLD_PX = 3;
@@ -293,6 +295,11 @@ export function editorReducer(state: EditorState, action: EditorAction): EditorS
     case "accept_all": {
       if (!state.boxes.some(isPrelabel)) return state;
       return edit(state, state.boxes.map((b) => (isPrelabel(b) ? { ...b, accepted: true } : b)), state.selectedId);
+    }
+    case "add_prelabels": {
+      if (action.boxes.length === 0) return state;
+      const added = action.boxes.map((b, i) => ({ ...b, id: state.nextId + i, origin: "model" as const, accepted: false }));
+      return { ...edit(state, [...state.boxes, ...added], state.selectedId), nextId: state.nextId + added.length };
     }
     case "add_box": {
       // A keyboard-made box: a fifth of the visible image, centred in the view; arrows then move/resize it.

@@ -13,6 +13,7 @@ import { drawCommentPin } from "./drawPin";
 import { handleEditorKey, useDocumentKeys } from "./keyboard";
 import { LeaseCountdown, useLease } from "./useLease";
 import { ApiError } from "../../api/errors";
+import { listPrelabels, runPrelabel } from "../../api/endpoints";
 
 export type SubmitBody = components["schemas"]["SubmitBody"];
 
@@ -44,6 +45,25 @@ export function FrameEditor({ item, image, labels, onSubmit, onSkip }: Props) {
   useEffect(() => {
     canvasHost.current?.querySelector<HTMLElement>("[data-testid=editor-canvas]")?.focus();
   }, []);
+
+  const [serverBusy, setServerBusy] = useState(false);
+  /** The server champion's boxes for this frame (run now if it has not run yet), added as pre-labels. */
+  const addServerBoxes = async () => {
+    setServerBusy(true);
+    setError(null);
+    try {
+      const done = (await listPrelabels(item.id)).find((r) => r.status === "done" && r.model.status === "champion");
+      const run = done ?? await runPrelabel(item.id);
+      if (run.status !== "done") throw new Error(`The server model failed on this frame: ${run.error}`);
+      const onFrame = (run.boxes as { label: string; score: number; box: number[] }[])
+        .filter((b) => labels.includes(b.label));
+      dispatch({ type: "add_prelabels", boxes: boxesFromDetections(onFrame) });
+    } catch (err) {
+      setError(err);
+    } finally {
+      setServerBusy(false);
+    }
+  };
 
   const act = async (work: () => Promise<void>) => {
     if (busy) return;
@@ -111,6 +131,11 @@ export function FrameEditor({ item, image, labels, onSubmit, onSkip }: Props) {
             <input type="checkbox" checked={state.showPrelabels} data-testid="prelabel-toggle"
                    onChange={() => dispatch({ type: "toggle_prelabels" })} /> Show pre-labels
           </label>
+          <button type="button" disabled={serverBusy} data-testid="server-prelabels"
+                  title="Run the project's champion on this frame on the server and add its boxes as pre-labels"
+                  onClick={() => void addServerBoxes()}>
+            {serverBusy ? "Running server model…" : "Server model boxes"}
+          </button>
           <button type="button" onClick={() => setHelp(true)} data-testid="help-toggle" aria-keyshortcuts="?">
             Shortcuts
           </button>

@@ -1,0 +1,59 @@
+/** Shadow-evaluation reports (activelearning/metrics.py `DetectionReport.as_dict`) as table rows. */
+
+export interface DetectionReport {
+  images: number;
+  ground_truth: number;
+  predictions: number;
+  map50: number | null;
+  map50_95: number | null;
+  precision: number | null;
+  recall: number | null;
+  count_mae: number;
+  count_bias: number;
+  slices?: Record<string, Record<string, DetectionReport>>;
+}
+
+export interface ComparisonRow {
+  key: string;
+  slice: string;
+  value: string;
+  images: number;
+  candidate: DetectionReport;
+  champion: DetectionReport | null;
+}
+
+export const METRICS = [
+  { key: "map50", label: "mAP@0.5", higherIsBetter: true },
+  { key: "map50_95", label: "mAP@0.5:0.95", higherIsBetter: true },
+  { key: "precision", label: "Precision", higherIsBetter: true },
+  { key: "recall", label: "Recall", higherIsBetter: true },
+  { key: "count_mae", label: "Count MAE", higherIsBetter: false },
+] as const;
+
+export type MetricKey = (typeof METRICS)[number]["key"];
+
+/** Overall first, then every slice value (site, camera, lighting, crowd), candidate beside champion. */
+export function comparisonRows(report: { candidate: DetectionReport; champion?: DetectionReport }): ComparisonRow[] {
+  const rows: ComparisonRow[] = [{ key: "all", slice: "All", value: "", images: report.candidate.images,
+                                   candidate: report.candidate, champion: report.champion ?? null }];
+  for (const [dimension, values] of Object.entries(report.candidate.slices ?? {})) {
+    for (const [value, candidate] of Object.entries(values)) {
+      rows.push({ key: `${dimension}:${value}`, slice: dimension, value, images: candidate.images, candidate,
+                  champion: report.champion?.slices?.[dimension]?.[value] ?? null });
+    }
+  }
+  return rows;
+}
+
+/** The candidate's change over the champion on one metric: +better, -worse, 0 same, null if not comparable. */
+export function verdict(metric: (typeof METRICS)[number], candidate: DetectionReport,
+                        champion: DetectionReport | null): number | null {
+  const a = candidate[metric.key];
+  const b = champion?.[metric.key];
+  if (a === null || b === null || b === undefined) return null;
+  const delta = a - b;
+  if (Math.abs(delta) < 1e-9) return 0;
+  return (delta > 0) === metric.higherIsBetter ? 1 : -1;
+}
+
+export const fmt = (v: number | null | undefined, digits = 3) => (v === null || v === undefined ? "—" : v.toFixed(digits));

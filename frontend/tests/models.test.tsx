@@ -1,0 +1,56 @@
+// @vitest-environment happy-dom
+import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/preact";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { comparisonRows, METRICS, verdict } from "../src/views/models/report";
+
+const report = (map50: number, mae: number) => ({
+  images: 4, ground_truth: 6, predictions: 6, map50, map50_95: map50 / 2, precision: 0.9, recall: 0.8, count_mae: mae,
+  count_bias: 0,
+});
+
+const promoteModel = vi.fn(async (...args: [number, string]) => args);
+vi.mock("../src/api/endpoints", () => ({
+  readProject: vi.fn(async () => ({ id: 1, role: "admin", label_classes: ["person"] })),
+  listModels: vi.fn(async () => [
+    { id: 2, name: "people-det", version: 2, status: "candidate", classes: ["person"], input_width: 320, input_height: 320,
+      sha256: "b".repeat(64), size_bytes: 1_200_000, approved_by: null, replaces: null, out_of_service: false,
+      out_of_service_reason: "" },
+    { id: 1, name: "people-det", version: 1, status: "champion", classes: ["person"], input_width: 320, input_height: 320,
+      sha256: "a".repeat(64), size_bytes: 1_200_000, approved_by: "dana", replaces: null, out_of_service: false,
+      out_of_service_reason: "" },
+  ]),
+  readEvaluation: vi.fn(async () => ({ id: 5, model: 2, baseline: 1, status: "done", images: 4, error: "",
+    report: { candidate: { ...report(0.8, 0.5), slices: { lighting: { night: report(0.6, 1) } } },
+              champion: { ...report(0.7, 0.25), slices: { lighting: { night: report(0.7, 1) } } } } })),
+  promoteModel: (id: number, to: string) => promoteModel(id, to),
+  rollbackModel: vi.fn(), startEvaluation: vi.fn(), uploadModel: vi.fn(),
+}));
+
+afterEach(() => { cleanup(); vi.unstubAllGlobals(); });
+
+describe("models page", () => {
+  it("compares candidate and champion per slice, better and worse marked", () => {
+    const rows = comparisonRows({ candidate: { ...report(0.8, 0.5), slices: { site: { north: report(0.6, 1) } } },
+                                  champion: { ...report(0.7, 0.25), slices: { site: { north: report(0.7, 1) } } } });
+    expect(rows.map((r) => r.key)).toEqual(["all", "site:north"]);
+    const [map50, , , , mae] = METRICS;
+    expect(verdict(map50!, rows[0]!.candidate, rows[0]!.champion)).toBe(1);
+    expect(verdict(mae!, rows[0]!.candidate, rows[0]!.champion)).toBe(-1); // a higher count error is worse
+    expect(verdict(map50!, rows[1]!.candidate, rows[1]!.champion)).toBe(-1);
+    expect(verdict(map50!, rows[0]!.candidate, null)).toBeNull();
+  });
+
+  it("lists versions, shows the evaluation table and promotes after confirmation", async () => {
+    vi.stubGlobal("WebSocket", class { close() {} });
+    vi.stubGlobal("confirm", () => true);
+    const { ModelsView } = await import("../src/views/models/ModelsView");
+    render(<ModelsView project={1} />);
+    await waitFor(() => expect(screen.getByTestId("model-status-1").textContent).toBe("champion"));
+    expect(screen.getByTestId("model-upload")).toBeTruthy();
+    fireEvent.click(screen.getByTestId("model-eval-2"));
+    await waitFor(() => expect(screen.getByTestId("eval-row-lighting:night").textContent).toContain("0.600"));
+    expect(screen.getByTestId("eval-row-all").textContent).toContain("vs 0.700");
+    fireEvent.click(screen.getByTestId("model-promote-2"));
+    await waitFor(() => expect(promoteModel).toHaveBeenCalledWith(2, "champion"));
+  });
+});
