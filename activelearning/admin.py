@@ -4,7 +4,7 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
-from activelearning.models import RoutingPolicy
+from activelearning.models import ModelEvaluation, ModelVersion, PrelabelRun, RoutingPolicy
 from activelearning.policy import PolicyInvalid, validate_policy
 from activelearning.services import save_policy
 
@@ -40,3 +40,39 @@ class RoutingPolicyAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
         saved = save_policy(project=obj.project, document=obj.document, user=request.user)
         obj.pk, obj.version = saved.pk, saved.version
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(admin.ModelAdmin):
+    """Read-only in the Django admin: uploads are validated and promotions approved through the API/app,
+    which audit them; staff can inspect and take a model out of service here."""
+
+    list_display = ["project", "name", "version", "status", "out_of_service", "sha256", "created_at"]
+    list_filter = ["project", "status", "out_of_service"]
+    readonly_fields = [f.name for f in ModelVersion._meta.fields if f.name not in ("out_of_service",
+                                                                                  "out_of_service_reason")]
+
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+
+@admin.register(PrelabelRun)
+class PrelabelRunAdmin(admin.ModelAdmin):
+    list_display = ["review_item", "model_version", "status", "created_at"]
+    list_filter = ["status", "model_version"]
+    readonly_fields = [f.name for f in PrelabelRun._meta.fields]
+
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False
+
+
+@admin.register(ModelEvaluation)
+class ModelEvaluationAdmin(admin.ModelAdmin):
+    list_display = ["model_version", "baseline", "status", "images", "created_at", "finished_at"]
+    readonly_fields = [f.name for f in ModelEvaluation._meta.fields]
+
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False

@@ -20,7 +20,8 @@ def staff_client(kit) -> Client:
 
 @pytest.mark.parametrize("model", ["annotations/project", "annotations/device", "annotations/asset",
                                    "annotations/prediction", "annotations/auditevent", "reviewer/reviewitem",
-                                   "activelearning/routingpolicy"])
+                                   "activelearning/routingpolicy", "activelearning/modelversion",
+                                   "activelearning/prelabelrun", "activelearning/modelevaluation"])
 def test_changelists_render(staff_client, model):
     assert staff_client.get(f"/admin/{model}/").status_code == 200
 
