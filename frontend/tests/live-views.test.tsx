@@ -1,6 +1,7 @@
 // @vitest-environment happy-dom
 import { act, cleanup, fireEvent, render, screen, waitFor } from "@testing-library/preact";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { FakeSocket } from "./fakeSocket";
 import { ApiError } from "../src/api/errors";
 import type { ClaimedItem } from "../src/api/shapes";
 
@@ -15,15 +16,6 @@ vi.mock("../src/api/endpoints", () => ({
   heartbeat: vi.fn(async () => ({ lease_expires_at: new Date(Date.now() + 300_000).toISOString() })),
 }));
 
-class FakeSocket {
-  static last: FakeSocket | null = null;
-  onopen: (() => void) | null = null;
-  onmessage: ((e: { data: string }) => void) | null = null;
-  onclose: ((e: { code: number }) => void) | null = null;
-  constructor(readonly url: string) { FakeSocket.last = this; }
-  close() {}
-  push(message: object) { this.onmessage?.({ data: JSON.stringify(message) }); }
-}
 
 beforeEach(() => vi.stubGlobal("WebSocket", FakeSocket));
 afterEach(() => { cleanup(); vi.unstubAllGlobals(); });

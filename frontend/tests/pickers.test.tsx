@@ -1,6 +1,7 @@
 // @vitest-environment happy-dom
 import { act, cleanup, fireEvent, render, screen, waitFor } from "@testing-library/preact";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { FakeSocket } from "./fakeSocket";
 
 const XSS = "<img src=x onerror=alert(1)>";
 const listItems = vi.fn(async (_project: number, query: { ordering?: string }) => [
@@ -24,15 +25,6 @@ vi.mock("../src/api/endpoints", () => ({
   ]),
 }));
 
-class FakeSocket {
-  static last: FakeSocket | null = null;
-  onopen: (() => void) | null = null;
-  onmessage: ((e: { data: string }) => void) | null = null;
-  onclose: ((e: { code: number }) => void) | null = null;
-  constructor(readonly url: string) { FakeSocket.last = this; }
-  close() {}
-  push(message: object) { this.onmessage?.({ data: JSON.stringify(message) }); }
-}
 
 beforeEach(() => { vi.stubGlobal("WebSocket", FakeSocket); listItems.mockClear(); });
 afterEach(() => { cleanup(); vi.unstubAllGlobals(); });
