@@ -136,3 +136,116 @@ class ModelEvaluation(models.Model):
 
     def __str__(self) -> str:
         return f"evaluation of {self.model_version_id}: {self.status}"
+
+
+class RetrainState(models.Model):
+    """Per project: the current epoch (dataset versions frozen so far) and the acceptances counted toward the
+    threshold since the last one. Incremented inside each acceptance's transaction; its row lock is what
+    makes exactly one acceptance see the count reach the threshold."""
+
+    project = models.OneToOneField(Project, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    epoch = models.PositiveIntegerField(default=0)
+    accepted_since = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.project_id}: epoch {self.epoch}, {self.accepted_since} accepted since"
+
+
+class RetrainTrigger(models.TextChoices):
+    THRESHOLD = "threshold"
+    MANUAL = "manual"
+
+
+class RetrainRequest(models.Model):
+    """One per project epoch (a constraint). It is also the outbox row of the dispatch: `dispatched_at` is
+    set in the transaction that freezes the dataset version and queues the training run."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="retrain_requests")
+    epoch = models.PositiveIntegerField()
+    trigger = models.CharField(max_length=16, choices=RetrainTrigger.choices)
+    accepted_count = models.PositiveIntegerField(help_text="Acceptances counted toward the threshold.")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                     related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "epoch"], name="retrain_once_per_epoch")]
+        indexes = [models.Index(fields=["dispatched_at"], condition=Q(dispatched_at__isnull=True),
+                                name="retrain_undispatched")]
+
+    def __str__(self) -> str:
+        return f"retrain {self.project_id} epoch {self.epoch} ({self.trigger})"
+
+
+class DatasetVersion(models.Model):
+    """An immutable, content-hashed manifest of accepted annotations with a stable train/val/test split.
+
+    The manifest is its DatasetEntry rows: (asset, accepted annotation version, split, slices). Annotation
+    versions are append-only, so the boxes are frozen by reference and exports stream them from there."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="dataset_versions")
+    number = models.PositiveIntegerField()
+    parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    request = models.OneToOneField(RetrainRequest, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="dataset_version")
+    content_hash = models.CharField(max_length=64, help_text="sha256 over the sorted (asset, labels, split).")
+    stats = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "number"], name="dataset_number_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.project_id} dataset v{self.number} ({self.content_hash[:12]})"
+
+
+class Split(models.TextChoices):
+    TRAIN = "train"
+    VAL = "val"
+    TEST = "test"
+
+
+class DatasetEntry(models.Model):
+    dataset_version = models.ForeignKey(DatasetVersion, on_delete=models.CASCADE, related_name="entries")
+    asset = models.ForeignKey("annotations.Asset", on_delete=models.PROTECT, related_name="+")
+    annotation = models.ForeignKey("annotations.Annotation", on_delete=models.PROTECT, related_name="+")
+    review_item = models.ForeignKey("reviewer.ReviewItem", on_delete=models.PROTECT, related_name="+")
+    split = models.CharField(max_length=8, choices=Split.choices)
+    slices = models.JSONField(default=dict, help_text="site, camera, lighting, crowd")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["dataset_version", "asset"], name="dataset_asset_once")]
+        indexes = [models.Index(fields=["dataset_version", "split"], name="dataset_split")]
+
+    def __str__(self) -> str:
+        return f"{self.dataset_version_id}: asset {self.asset_id} ({self.split})"
+
+
+class TrainingStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class TrainingRun(models.Model):
+    """One training of a dataset version by the project's trainer backend."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="training_runs")
+    dataset_version = models.ForeignKey(DatasetVersion, on_delete=models.PROTECT, related_name="training_runs")
+    request = models.OneToOneField(RetrainRequest, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="training_run")
+    backend = models.CharField(max_length=16, default="reference")
+    status = models.CharField(max_length=16, choices=TrainingStatus.choices, default=TrainingStatus.QUEUED)
+    log = models.TextField(blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.SET_NULL, null=True, blank=True,
+                                      related_name="+", help_text="The candidate it produced.")
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"training {self.pk} of dataset {self.dataset_version_id}: {self.status}"

@@ -27,3 +27,11 @@ def evaluate_model_task(*, evaluation_id: int) -> None:
     from activelearning.evaluation import run_evaluation
 
     run_evaluation(evaluation_id=evaluation_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def dispatch_retrain_task() -> list[int]:
+    """Work off the retrain outbox (sent after a trigger commits, and every minute by beat as a sweep)."""
+    from activelearning.retraining import dispatch_retrain_requests
+
+    return dispatch_retrain_requests()

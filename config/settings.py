@@ -118,6 +118,10 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_SERIALIZER = "json"  # never pickle
 CELERY_ACCEPT_CONTENT = ["json"]
+# The outboxes are also swept on a timer, so work a crashed process had committed is never left behind.
+CELERY_BEAT_SCHEDULE = {
+    "dispatch-retrain-requests": {"task": "activelearning.tasks.dispatch_retrain_task", "schedule": 60.0},
+}
 
 # --- Media storage --------------------------------------------------------------------------------
 MEDIA_STORAGE = env_str("MEDIA_STORAGE", str(VAR_DIR / "media")) or ""

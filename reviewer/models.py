@@ -51,6 +51,7 @@ class ReviewItem(models.Model):
         null=True, blank=True,
         help_text='Where on the frame the last rejection points: {"box": [x, y, w, h], "frame_index": n|null}.')
     agreement = models.FloatField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True, help_text="When QA (or the workflow) accepted it.")
     lease_holder = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

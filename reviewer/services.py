@@ -16,7 +16,7 @@ from annotations import audit, rows
 from annotations.errors import Conflict
 from annotations.geometry import box_agreement, box_diff
 from annotations.models import Annotation, Asset, Prediction, Project, Verdict
-from reviewer import realtime
+from reviewer import events, realtime
 from reviewer.flags import close_count_flag
 from reviewer.models import ItemStatus, ReviewItem
 from reviewer.queue import LeaseLost, _now_sql
@@ -98,9 +98,10 @@ def submit_annotation(*, item: ReviewItem, user: User, lease_token: str,
         locked.status = ItemStatus.ACCEPTED
     audit.update_logged(
         f"UPDATE {ReviewItem._meta.db_table} SET status = %s, annotations_count = %s, agreement = %s, "  # noqa: S608
-        f"lease_holder_id = NULL, lease_token = '', lease_expires_at = NULL, updated_at = {_now_sql()} "
+        f"lease_holder_id = NULL, lease_token = '', lease_expires_at = NULL, updated_at = {_now_sql()}, "
+        f"accepted_at = CASE WHEN %s THEN {_now_sql()} ELSE accepted_at END "
         "WHERE id = %s RETURNING id, project_id",
-        [locked.status, locked.annotations_count, locked.agreement, locked.pk],
+        [locked.status, locked.annotations_count, locked.agreement, locked.status == ItemStatus.ACCEPTED, locked.pk],
         action="item.submitted", obj_type="review_item", obj_id=locked.pk, project_id=locked.project_id,
         actor_id=user.pk, before=before,
         after={"status": locked.status, "annotation": annotation.pk, "version": annotation.version},
@@ -170,11 +171,12 @@ def decide_review(*, item: ReviewItem, user: User, decision: str, comment: str,
                                 details={"status": locked.status})
     before = {"status": locked.status}
     if decision == "accept":
-        locked.status = ItemStatus.ACCEPTED
+        locked.status, locked.accepted_at = ItemStatus.ACCEPTED, timezone.now()
     else:
         locked.status, locked.annotations_count, locked.last_comment = ItemStatus.PENDING, 0, comment
         locked.last_comment_region = region
-    locked.save(update_fields=["status", "annotations_count", "last_comment", "last_comment_region", "updated_at"])
+    locked.save(update_fields=["status", "annotations_count", "last_comment", "last_comment_region", "accepted_at",
+                               "updated_at"])
     after: dict[str, Any] = {"status": locked.status, "comment": comment}
     if region is not None:
         after["region"] = region
@@ -188,5 +190,6 @@ def _publish_status(item: ReviewItem) -> None:
     """Call inside the transaction that changed the item: follow-ups run now, pushes after commit."""
     if item.status == ItemStatus.ACCEPTED:
         close_count_flag(item=item)
+        events.emit("item_accepted", project_id=item.project_id, item_id=item.pk)
         realtime.publish(project_id=item.project_id, message={"type": "item.accepted", "item": item.pk})
     realtime.publish_queue_stats(project_id=item.project_id)

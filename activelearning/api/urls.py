@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from activelearning.api import model_views, policy_views, prelabel_views, views
+from activelearning.api import model_views, policy_views, prelabel_views, retrain_views, views
 
 urlpatterns = [
     # Any path segment reaches the view, so a malformed hash gets a 400 with a reason, not a bare 404.
@@ -9,6 +9,10 @@ urlpatterns = [
     path("heartbeat", views.HeartbeatView.as_view(), name="heartbeat"),
     path("projects/<int:project_id>/models/", model_views.ProjectModelsView.as_view(), name="project-models"),
     path("items/<int:item_id>/prelabels", prelabel_views.ItemPrelabelsView.as_view(), name="item-prelabels"),
+    path("projects/<int:project_id>/retrain", retrain_views.RetrainView.as_view(), name="project-retrain"),
+    path("projects/<int:project_id>/datasets/", retrain_views.DatasetListView.as_view(), name="project-datasets"),
+    path("projects/<int:project_id>/training-runs/", retrain_views.TrainingRunListView.as_view(),
+         name="project-training-runs"),
     path("models/current", model_views.CurrentModelView.as_view(), name="model-current"),
     path("models/<int:model_id>/file", model_views.ModelFileView.as_view(), name="model-file"),
     path("models/<int:model_id>/promote", model_views.PromoteView.as_view(), name="model-promote"),

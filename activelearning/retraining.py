@@ -1,0 +1,205 @@
+"""Closing the loop: count acceptances toward the project's threshold, request a retrain exactly once per
+epoch, and dispatch it through an outbox: freeze a dataset version and queue a training run (DESIGN.md,
+"Retraining").
+
+Exactly once, by construction rather than check-then-insert:
+- each acceptance increments the project's RetrainState row inside its own transaction (an upsert whose row
+  lock orders concurrent acceptances), so the count each one sees is exact;
+- the RetrainRequest for the epoch is inserted in that same transaction with ON CONFLICT DO NOTHING on the
+  (project, epoch) unique constraint, so however many acceptances see the count at or over the threshold,
+  one request exists;
+- the request row is the outbox: a worker takes undispatched rows with SKIP LOCKED and, in one transaction,
+  freezes the dataset version (starting the next epoch), creates the TrainingRun and marks the row
+  dispatched. A crash before that commit leaves the row undispatched for the next sweep; after it, the run
+  exists exactly once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter, defaultdict
+
+from django.contrib.auth.models import User
+from django.db import connection, transaction
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone
+
+from activelearning.evaluation import lighting_bucket
+from activelearning.metrics import crowd_bucket
+from activelearning.models import (
+    DatasetEntry,
+    DatasetVersion,
+    RetrainRequest,
+    RetrainState,
+    RetrainTrigger,
+    Split,
+    TrainingRun,
+)
+from annotations import audit
+from annotations.errors import Conflict
+from annotations.models import Annotation, Project, Verdict
+from reviewer import realtime
+from reviewer.models import ItemStatus, ReviewItem
+
+SPLIT_SHARES = ((Split.TRAIN, 70), (Split.VAL, 15), (Split.TEST, 15))
+
+
+class AlreadyRequested(Conflict):
+    code = "retrain_already_requested"
+
+
+def split_for(key: str) -> str:
+    """train/val/test from a stable hash of `key` (a camera, or an asset without one): 70/15/15."""
+    bucket = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) % 100
+    for split, share in SPLIT_SHARES:
+        if bucket < share:
+            return split
+        bucket -= share
+    return Split.TEST
+
+
+def split_key(*, camera_id: int | None, sha256: str) -> str:
+    """All frames of one camera fall in one split (no leakage of a camera's look across splits)."""
+    return f"camera:{camera_id}" if camera_id is not None else f"asset:{sha256}"
+
+
+def count_acceptance(*, project_id: int, item_id: int) -> None:
+    """Subscriber of `item_accepted`, inside the acceptance's transaction (reviewer.events)."""
+    table, projects = RetrainState._meta.db_table, Project._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (project_id, epoch, accepted_since) VALUES (%s, 0, 1) "  # noqa: S608
+            f"ON CONFLICT (project_id) DO UPDATE SET accepted_since = {table}.accepted_since + 1 "
+            f"RETURNING epoch, accepted_since, (SELECT retrain_threshold FROM {projects} WHERE id = %s)",
+            [project_id, project_id])
+        epoch, accepted, threshold = cursor.fetchone()
+    if threshold and accepted >= threshold:
+        _insert_request(project_id=project_id, epoch=epoch, trigger=RetrainTrigger.THRESHOLD, accepted=accepted)
+
+
+def _insert_request(*, project_id: int, epoch: int, trigger: str, accepted: int,
+                    user: User | None = None) -> int | None:
+    """The epoch's request, if this call created it (None if it existed): the constraint decides."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {RetrainRequest._meta.db_table} (project_id, epoch, trigger, accepted_count, "  # noqa: S608
+            "requested_by_id, created_at) VALUES (%s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT (project_id, epoch) DO NOTHING RETURNING id",
+            [project_id, epoch, trigger, accepted, user.pk if user else None, timezone.now()])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    request_id = int(row[0])
+    audit.record(action="retrain.requested", obj_type="retrain_request", obj_id=request_id, project_id=project_id,
+                 actor=user, after={"epoch": epoch, "trigger": trigger, "accepted": accepted})
+    realtime.publish(project_id=project_id, message={"type": "training.status", "state": "threshold_reached"
+                                                     if trigger == RetrainTrigger.THRESHOLD else "requested",
+                                                     "request": request_id, "epoch": epoch})
+    transaction.on_commit(_kick_dispatch)
+    return request_id
+
+
+def _kick_dispatch() -> None:
+    from activelearning.tasks import dispatch_retrain_task
+
+    dispatch_retrain_task.delay()
+
+
+@transaction.atomic
+def request_retrain(*, project: Project, user: User) -> RetrainRequest:
+    """An admin's "retrain now": the current epoch's request, unless one exists (409)."""
+    RetrainState.objects.get_or_create(project=project)
+    state = RetrainState.objects.select_for_update().get(project=project)
+    created = _insert_request(project_id=project.pk, epoch=state.epoch, trigger=RetrainTrigger.MANUAL,
+                              accepted=state.accepted_since, user=user)
+    if created is None:
+        raise AlreadyRequested("A retrain of the current data is already requested.", details={"epoch": state.epoch})
+    return RetrainRequest.objects.get(pk=created)
+
+
+def dispatch_retrain_requests(*, backend: str = "reference") -> list[int]:
+    """Work off the outbox: each undispatched request becomes a frozen dataset version and a queued
+    training run, once. Returns the new runs' ids (their tasks are sent after each commit)."""
+    runs: list[int] = []
+    while True:
+        with transaction.atomic():
+            request = (RetrainRequest.objects.select_for_update(skip_locked=True)
+                       .filter(dispatched_at__isnull=True).order_by("created_at", "id").first())
+            if request is None:
+                return runs
+            version = freeze_dataset(project_id=request.project_id, request=request)
+            run = TrainingRun.objects.create(project_id=request.project_id, dataset_version=version,
+                                             request=request, backend=backend)
+            request.dispatched_at = timezone.now()
+            request.save(update_fields=["dispatched_at"])
+            audit.record(action="training.queued", obj_type="training_run", obj_id=run.pk,
+                         project_id=request.project_id, after={"dataset_version": version.pk, "backend": backend})
+            realtime.publish(project_id=request.project_id, message={
+                "type": "training.status", "state": "queued", "run": run.pk, "dataset_version": version.number})
+            runs.append(run.pk)
+
+
+def freeze_dataset(*, project_id: int, request: RetrainRequest | None = None) -> DatasetVersion:
+    """Freeze every accepted annotation of the project into a new DatasetVersion and start the next epoch.
+
+    Call inside a transaction. The RetrainState row lock orders this against acceptances: one that counted
+    before it is in this version, one that counts after it belongs to the next epoch.
+    """
+    RetrainState.objects.get_or_create(project_id=project_id)
+    state = RetrainState.objects.select_for_update().get(project_id=project_id)
+    latest = Annotation.objects.filter(review_item_id=OuterRef("pk")).order_by("-version")
+    items = (ReviewItem.objects.filter(project_id=project_id, status=ItemStatus.ACCEPTED, asset__isnull=False)
+             .annotate(annotation_id=Subquery(latest.values("id")[:1]),
+                       verdict=Subquery(latest.values("verdict")[:1]),
+                       boxes=Subquery(latest.values("boxes")[:1]))
+             .values("pk", "asset_id", "asset__sha256", "asset__brightness", "camera_id", "camera__name",
+                     "site__name", "annotation_id", "verdict", "boxes")
+             .order_by("asset__sha256", "pk"))
+    entries: dict[int, DatasetEntry] = {}
+    digest = hashlib.sha256()
+    per_class: Counter[str] = Counter()
+    per_split: Counter[str] = Counter()
+    per_slice: dict[str, Counter[str]] = defaultdict(Counter)
+    for row in items.iterator(chunk_size=2000):
+        if row["annotation_id"] is None or row["verdict"] == Verdict.UNUSABLE or row["asset_id"] in entries:
+            continue
+        boxes = row["boxes"] or []
+        labels = sorted(b["label"] for b in boxes)
+        split = split_for(split_key(camera_id=row["camera_id"], sha256=row["asset__sha256"]))
+        slices = {"site": row["site__name"] or "none", "camera": row["camera__name"] or "none",
+                  "lighting": lighting_bucket(row["asset__brightness"]), "crowd": crowd_bucket(len(boxes))}
+        entries[row["asset_id"]] = DatasetEntry(asset_id=row["asset_id"], annotation_id=row["annotation_id"],
+                                                review_item_id=row["pk"], split=split, slices=slices)
+        digest.update(json.dumps([row["asset__sha256"], row["annotation_id"], labels, split]).encode())
+        per_class.update(labels)
+        per_split[split] += 1
+        for key, value in slices.items():
+            per_slice[key][value] += 1
+    previous = DatasetVersion.objects.filter(project_id=project_id).order_by("-number").first()
+    version = DatasetVersion.objects.create(
+        project_id=project_id, number=(previous.number if previous else 0) + 1, parent=previous, request=request,
+        content_hash=digest.hexdigest(),
+        stats={"items": len(entries), "boxes": sum(per_class.values()), "boxes_per_class": dict(per_class),
+               "per_split": dict(per_split), "per_slice": {k: dict(v) for k, v in per_slice.items()},
+               "epoch": state.epoch})
+    for entry in entries.values():
+        entry.dataset_version = version
+    DatasetEntry.objects.bulk_create(entries.values(), batch_size=2000)
+    state.epoch, state.accepted_since = state.epoch + 1, 0
+    state.save(update_fields=["epoch", "accepted_since"])
+    audit.record(action="dataset.frozen", obj_type="dataset_version", obj_id=version.pk, project_id=project_id,
+                 after={"number": version.number, "content_hash": version.content_hash, "items": len(entries)})
+    return version
+
+
+def dataset_content_hash(version: DatasetVersion) -> str:
+    """Recompute a version's hash from its entries (a check that nothing changed underneath)."""
+    digest = hashlib.sha256()
+    entries = (DatasetEntry.objects.filter(dataset_version=version)
+               .values_list("asset__sha256", "annotation_id", "annotation__boxes", "split")
+               .order_by("asset__sha256"))
+    for sha, annotation_id, boxes, split in entries.iterator(chunk_size=2000):
+        labels = sorted(b["label"] for b in boxes or [])
+        digest.update(json.dumps([sha, annotation_id, labels, split]).encode())
+    return digest.hexdigest()

@@ -1,0 +1,228 @@
+"""Threshold-triggered retraining, exactly once: acceptances counted in their own transactions, one
+RetrainRequest per epoch by constraint, the outbox dispatched once into a frozen dataset version and a run."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+import textwrap
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import User
+from django.db import connection, transaction
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from activelearning.models import DatasetEntry, DatasetVersion, RetrainRequest, RetrainState, TrainingRun
+from activelearning.retraining import (
+    dataset_content_hash,
+    dispatch_retrain_requests,
+    freeze_dataset,
+    split_for,
+)
+from annotations.models import Annotation, Asset, AuditEvent, Camera, Membership, Site
+from reviewer.models import ItemStatus, ReviewItem
+from reviewer.services import decide_review
+from tests.factories import add_member, make_items, make_project
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def submitted_items(project, n: int, *, camera: Camera | None = None) -> list[ReviewItem]:
+    """`n` items awaiting QA, each with a submitted annotation of one box."""
+    annotator = User.objects.get_or_create(username="alice")[0]
+    items = make_items(project, n, site=camera.site if camera else None)
+    Annotation.objects.bulk_create([
+        Annotation(project=project, asset_id=item.asset_id, review_item_id=item.pk, version=1, author=annotator,
+                   boxes=[{"label": "person", "box": [10, 20, 30, 40]}], submitted_at=timezone.now())
+        for item in items])
+    ReviewItem.objects.filter(pk__in=[i.pk for i in items]).update(status=ItemStatus.SUBMITTED,
+                                                                  camera=camera)
+    return list(ReviewItem.objects.filter(pk__in=[i.pk for i in items]).order_by("pk"))
+
+
+def accept(item: ReviewItem, reviewer: User) -> None:
+    decide_review(item=item, user=reviewer, decision="accept", comment="")
+
+
+@pytest.fixture
+def project(db):
+    project = make_project("store-counts")
+    project.retrain_threshold = 3
+    project.save()
+    add_member(project, "bob", "reviewer")
+    add_member(project, "dana", "admin")
+    return project
+
+
+@pytest.mark.django_db(transaction=True)
+def test_crossing_the_threshold_requests_once_freezes_a_version_and_queues_one_run(project):
+    bob = User.objects.get(username="bob")
+    items = submitted_items(project, 7)
+    for item in items[:2]:
+        accept(item, bob)
+    assert not RetrainRequest.objects.exists()
+    assert RetrainState.objects.get(project=project).accepted_since == 2
+    accept(items[2], bob)  # the third acceptance reaches the threshold
+    request = RetrainRequest.objects.get()
+    assert request.epoch == 0 and request.trigger == "threshold" and request.accepted_count == 3
+    assert request.dispatched_at is not None  # the outbox was worked off after the commit
+    version = DatasetVersion.objects.get()
+    assert version.request == request and version.number == 1 and version.stats["items"] == 3
+    assert version.stats["boxes_per_class"] == {"person": 3}
+    assert set(DatasetEntry.objects.filter(dataset_version=version).values_list("review_item_id", flat=True)) == {
+        i.pk for i in items[:3]}
+    run = TrainingRun.objects.get()
+    assert run.dataset_version == version and run.request == request and run.status == "queued"
+    state = RetrainState.objects.get(project=project)
+    assert (state.epoch, state.accepted_since) == (1, 0)
+    for item in items[3:5]:
+        accept(item, bob)
+    assert RetrainRequest.objects.count() == 1  # two into the next epoch
+    accept(items[5], bob)
+    assert RetrainRequest.objects.count() == 2 and DatasetVersion.objects.count() == 2
+    second = DatasetVersion.objects.get(number=2)
+    assert second.parent_id == version.pk and second.stats["items"] == 6
+    assert dispatch_retrain_requests() == []  # nothing left: never twice
+    actions = set(AuditEvent.objects.values_list("action", flat=True))
+    assert {"retrain.requested", "dataset.frozen", "training.queued"} <= actions
+
+
+@pytest.mark.django_db
+def test_two_freezes_of_the_same_state_have_the_same_hash_and_a_camera_stays_in_one_split(project):
+    bob = User.objects.get(username="bob")
+    project.retrain_threshold = 0  # no automatic trigger in this test
+    project.save()
+    site = Site.objects.create(project=project, name="North")
+    cameras = [Camera.objects.create(site=site, name=f"cam-{i}") for i in range(6)]
+    for camera in cameras:
+        for item in submitted_items(project, 3, camera=camera):
+            accept(item, bob)
+    with transaction.atomic():
+        first = freeze_dataset(project_id=project.pk)
+        second = freeze_dataset(project_id=project.pk)
+    assert first.content_hash == second.content_hash == dataset_content_hash(first)
+    assert first.stats["items"] == 18
+    for camera in cameras:
+        splits = set(DatasetEntry.objects.filter(dataset_version=first, review_item__camera=camera)
+                     .values_list("split", flat=True))
+        assert splits == {split_for(f"camera:{camera.pk}")}
+    # A later version keeps every frame in its split.
+    accept(submitted_items(project, 1, camera=cameras[0])[0], bob)
+    with transaction.atomic():
+        third = freeze_dataset(project_id=project.pk)
+    before = dict(DatasetEntry.objects.filter(dataset_version=first).values_list("asset_id", "split"))
+    after = dict(DatasetEntry.objects.filter(dataset_version=third).values_list("asset_id", "split"))
+    assert all(after[asset] == split for asset, split in before.items()) and len(after) == 19
+    assert third.content_hash != first.content_hash
+
+
+@pytest.mark.django_db
+def test_admins_trigger_by_hand_once_per_epoch(project):
+    admin = APIClient()
+    admin.force_authenticate(User.objects.get(username="dana"))
+    url = f"/api/v1/projects/{project.pk}/retrain"
+    reviewer = APIClient()
+    reviewer.force_authenticate(User.objects.get(username="bob"))
+    assert reviewer.post(url).status_code == 403
+    first = admin.post(url)
+    assert first.status_code == 201 and first.json()["trigger"] == "manual" and first.json()["epoch"] == 0
+    again = admin.post(url)
+    assert again.status_code == 409 and again.json()["error"]["code"] == "retrain_already_requested"
+
+
+def bulk_submitted_items(project, n: int) -> list[ReviewItem]:
+    """`n` items awaiting QA in four statements (the race below makes thousands)."""
+    annotator = User.objects.get_or_create(username="alice")[0]
+    site = Site.objects.get_or_create(project=project, name="Main St")[0]
+    now = timezone.now()
+    assets = Asset.objects.bulk_create([
+        Asset(sha256=hashlib.sha256(f"{project.slug}-{i}".encode()).hexdigest(), kind="frame",
+              content_type="image/jpeg", file=f"assets/{project.slug}-{i}.jpg", size_bytes=1000, width=320,
+              height=240) for i in range(n)])
+    items = ReviewItem.objects.bulk_create([
+        ReviewItem(project=project, asset=a, site=site, reason="low_confidence", priority=0.5,
+                   status=ItemStatus.SUBMITTED) for a in assets])
+    Annotation.objects.bulk_create([
+        Annotation(project=project, asset=a, review_item_id=item.pk, version=1, author=annotator,
+                   boxes=[{"label": "person", "box": [10, 20, 30, 40]}], submitted_at=now)
+        for a, item in zip(assets, items, strict=True)])
+    return items
+
+
+@pytest.mark.django_db(transaction=True)
+def test_fifty_concurrent_acceptances_make_one_request_and_one_version_a_hundred_times(project, postgres, settings):
+    settings.LOUPE_STATS_PUSH_INTERVAL = -1  # no queue recount per acceptance: the race is what is measured
+    bob = User.objects.get(username="bob")
+    races, per_race, threads = 100, 50, 10
+    for race in range(races):
+        arena = make_project(f"race-{race}")
+        arena.retrain_threshold = per_race
+        arena.save()
+        Membership.objects.create(project=arena, user=bob, role="reviewer")
+        items = bulk_submitted_items(arena, per_race)
+        barrier = threading.Barrier(threads)
+
+        def accept_some(chunk: list[ReviewItem], barrier: threading.Barrier = barrier) -> None:
+            try:
+                barrier.wait(timeout=30)
+                for item in chunk:
+                    accept(item, bob)
+            finally:
+                connection.close()
+
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            list(pool.map(accept_some, [items[i::threads] for i in range(threads)]))
+        assert RetrainRequest.objects.filter(project=arena).count() == 1, f"race {race}"
+        assert DatasetVersion.objects.filter(project=arena).count() == 1, f"race {race}"
+        assert TrainingRun.objects.filter(project=arena).count() == 1, f"race {race}"
+        assert DatasetVersion.objects.get(project=arena).stats["items"] == per_race
+        assert RetrainState.objects.get(project=arena).accepted_since == 0
+
+
+CRASH_AFTER_TRIGGER = textwrap.dedent("""
+    import os, django
+    django.setup()
+    from django.contrib.auth.models import User
+    from activelearning import retraining
+    from reviewer.models import ReviewItem
+    from reviewer.services import decide_review
+    retraining._kick_dispatch = lambda: os._exit(3)  # the process dies right after the trigger commits
+    decide_review(item=ReviewItem.objects.get(pk={item}), user=User.objects.get(username="bob"),
+                  decision="accept", comment="")
+""")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_crash_right_after_the_trigger_commits_still_dispatches_once(project, postgres, settings):
+    bob = User.objects.get(username="bob")
+    items = submitted_items(project, 3)
+    for item in items[:2]:
+        accept(item, bob)
+    db = settings.DATABASES["default"]
+    env = {"DJANGO_SETTINGS_MODULE": "config.settings", "PATH": "/usr/bin:/bin",
+           "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+           "LOUPE_SECRET_KEY": "test", "LOUPE_DB_POOL": "false"}
+    script = CRASH_AFTER_TRIGGER.format(item=items[2].pk)
+    crashed = subprocess.run([sys.executable, "-c", script], cwd=ROOT,  # noqa: S603
+                             env=env, capture_output=True, timeout=120, check=False)
+    assert crashed.returncode == 3, crashed.stderr.decode()[-2000:]
+    request = RetrainRequest.objects.get()
+    assert request.dispatched_at is None and not TrainingRun.objects.exists()  # committed, not yet dispatched
+    # Two sweepers at once (the beat timer and a worker restart): one run, one version.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(lambda _: _sweep(), range(2)))
+    assert sorted(len(r) for r in results) == [0, 1]
+    assert TrainingRun.objects.count() == 1 and DatasetVersion.objects.count() == 1
+    assert DatasetVersion.objects.get().stats["items"] == 3
+
+
+def _sweep() -> list[int]:
+    try:
+        return dispatch_retrain_requests()
+    finally:
+        connection.close()
