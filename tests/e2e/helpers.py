@@ -92,10 +92,22 @@ def fitted_transform(page: Page, test_id: str, image_w: int, image_h: int) -> Sc
                            top=box["y"] + (box["height"] - image_h * scale) / 2)
 
 
+DIGEST_JS = """(id) => { const base = document.querySelector(`[data-testid=${id}]`).previousElementSibling;
+  const d = base.getContext('2d').getImageData(0, 0, base.width, base.height).data;
+  let h = 0; for (let i = 0; i < d.length; i += 4) h = (Math.imul(h, 31) + d[i] + 7 * d[i + 1] + 13 * d[i + 2]) >>> 0;
+  return String(h); }"""
+
+
 def canvas_digest(page: Page, test_id: str) -> str:
-    """A cheap fingerprint of what the base layer (the canvas under `test_id`'s overlay) shows."""
-    return str(page.evaluate(
-        """(id) => { const base = document.querySelector(`[data-testid=${id}]`).previousElementSibling;
-                     const d = base.getContext('2d').getImageData(0, 0, base.width, base.height).data;
-                     let h = 0; for (let i = 0; i < d.length; i += 4) h = (h * 31 + d[i] + 7 * d[i + 1]) >>> 0;
-                     return String(h); }""", test_id))
+    """A fingerprint of what the base layer under the overlay canvas `test_id` shows (image and boxes)."""
+    return str(page.evaluate(DIGEST_JS, test_id))
+
+
+def wait_canvas_digest(page: Page, test_id: str, *, differs_from: str | None = None,
+                       equals: str | None = None) -> str:
+    """Wait (Playwright polls on animation frames) until the base layer's fingerprint differs from / equals one."""
+    handle = page.wait_for_function(
+        f"""([id, differs, equals]) => {{ const h = ({DIGEST_JS})(id);
+              return (differs === null || h !== differs) && (equals === null || h === equals) ? h : false; }}""",
+        arg=[test_id, differs_from, equals])
+    return str(handle.json_value())
