@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from annotations.models import Membership, Project
 from reviewer.models import ReviewItem
@@ -61,6 +61,13 @@ def sign_in(page: Page, username: str, password: str, then: str = "/") -> None:
     expect(page.get_by_test_id("project-list")).to_be_visible()
     if then != "/":
         page.goto(then)
+
+
+def second_browser(browser: Browser, base_url: str) -> BrowserContext:
+    """Another person's browser (own cookies and socket), sized like the `context` fixture's; close it after."""
+    context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 720})
+    context.set_default_timeout(10_000)
+    return context
 
 
 @dataclass(frozen=True)

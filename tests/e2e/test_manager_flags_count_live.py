@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from annotations.models import Camera, Site
 from reviewer.models import CountFlag, Reason
-from tests.e2e.helpers import add_browser_member, post_events, sign_in
+from tests.e2e.helpers import add_browser_member, post_events, second_browser, sign_in
 from tests.factories import make_device_kit, make_project
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -42,8 +42,7 @@ def test_manager_flags_a_window_and_an_annotator_sees_it_live(browser, page, app
     annotator_pw = add_browser_member(make_user, project, "alice", "annotator")
 
     # The annotator's browser: the project's dashboard, connected live.
-    annotator_context = browser.new_context(base_url=app_server.url, viewport={"width": 1280, "height": 720})
-    annotator_context.set_default_timeout(10_000)
+    annotator_context = second_browser(browser, app_server.url)
     try:
         annotator = annotator_context.new_page()
         sign_in(annotator, "alice", annotator_pw, then=f"/#/projects/{project.pk}")
