@@ -10,7 +10,14 @@ from playwright.sync_api import expect
 from activelearning.synthetic.scenes import encode_mp4, render_clip
 from annotations.models import Annotation, Site
 from tests.e2e.helpers import (
-    add_browser_member, canvas_digest, fitted_transform, post_events, queued_item, sign_in, upload, wait_canvas_digest,
+    add_browser_member,
+    canvas_digest,
+    fitted_transform,
+    post_events,
+    queued_item,
+    sign_in,
+    upload,
+    wait_canvas_digest,
 )
 from tests.factories import make_device_kit, make_project
 
