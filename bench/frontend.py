@@ -23,6 +23,7 @@ bench/results/frontend-<ts>.json.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import os
 import platform
@@ -290,11 +291,9 @@ def bundle_size() -> dict[str, Any]:
 
 def environment(chromium_version: str) -> dict[str, Any]:
     cpu = "?"
-    try:
+    with contextlib.suppress(OSError, StopIteration):
         cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                    if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
     return {"commit": git("rev-parse", "--short", "HEAD"), "dirty": bool(git("status", "--porcelain")),
             "python": platform.python_version(), "cpu": cpu, "cpus": os.cpu_count(),
             "chromium": chromium_version, "headless": True, "gpu": False, "viewport": VIEWPORT,
