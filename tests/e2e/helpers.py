@@ -110,11 +110,11 @@ def canvas_digest(page: Page, test_id: str) -> str:
     return str(page.evaluate(DIGEST_JS, test_id))
 
 
-def wait_canvas_digest(page: Page, test_id: str, *, differs_from: str | None = None,
-                       equals: str | None = None) -> str:
-    """Wait (Playwright polls on animation frames) until the base layer's fingerprint differs from / equals one."""
-    handle = page.wait_for_function(
-        f"""([id, differs, equals]) => {{ const h = ({DIGEST_JS})(id);
-              return (differs === null || h !== differs) && (equals === null || h === equals) ? h : false; }}""",
-        arg=[test_id, differs_from, equals])
-    return str(handle.json_value())
+def wait_drawn_frame(page: Page, frame_index: int) -> str:
+    """Wait until the base layer last drew clip frame `frame_index` (the app's marks, src/perf.ts: the frame
+    counter moves at once, the picture when its JPEG has loaded); return the canvas fingerprint then."""
+    page.wait_for_function(
+        """(n) => { const draws = window.__loupePerf?.baseDraws || [];
+                    const last = draws[draws.length - 1];
+                    return !!last && last.src.endsWith(`/frames/${n}.jpg`); }""", arg=frame_index)
+    return canvas_digest(page, "clip-canvas")
