@@ -22,10 +22,10 @@ OBSERVED = 31
 
 def count_events(hours: int = 8) -> list[dict[str, object]]:
     """Hourly boarding counts from the door camera over the last `hours` hours."""
-    now = timezone.now().replace(minute=0, second=0, microsecond=0)
+    now = timezone.now()  # always in the past: the device API refuses events from the future
     return [
         {"id": f"count-{h}", "type": "count", "camera": "door-1", "count": {"name": "in", "value": 10 + 3 * (h % 4)},
-         "captured_at": (now - dt.timedelta(hours=h) + dt.timedelta(minutes=10)).isoformat()}
+         "captured_at": (now - dt.timedelta(hours=h, minutes=5)).isoformat()}
         for h in range(hours)
     ]
 
