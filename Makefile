@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint bench install migrate seed serve clean browser
+.PHONY: run test lint bench bench-frontend install migrate seed serve clean browser
 .PHONY: frontend frontend-test
 
 $(STAMP): pyproject.toml
@@ -59,6 +59,10 @@ lint: install
 ## make bench: ingest throughput vs raw COPY on PostgreSQL (needs DATABASE_URL or a local server)
 bench: install
 	$(PY) bench/ingest.py
+
+## make bench-frontend: submit → next image, drag among 500 boxes, bundle size (Chromium + PostgreSQL)
+bench-frontend: frontend browser
+	$(PY) bench/frontend.py
 
 clean:
 	rm -rf var

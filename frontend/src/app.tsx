@@ -92,7 +92,8 @@ export function App() {
       </header>
       <main class="page" id="main" tabIndex={-1}>
         {project !== null ? (
-          <ProjectLive project={project}>
+          // Keyed: another project's views start fresh (no claimed item, toasts or feed carried over).
+          <ProjectLive key={project} project={project}>
             <ConnectionBadge />
             <FlagToasts project={project} />
             {body}

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.contrib.auth.models import User
 from django.db import connection
+from PIL import Image
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
 from tests.server import ROOT, LiveServer
@@ -26,6 +27,7 @@ CHROMIUM = os.environ.get("LOUPE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SCREENSHOTS = Path(os.environ.get("LOUPE_SCREENSHOTS_DIR", str(ROOT / "docs" / "screenshots")))
+SCREENSHOT_BUDGET = 250_000  # bytes per committed PNG
 _E2E_DIR = Path(__file__).resolve().parent
 
 
@@ -109,6 +111,10 @@ def screenshot() -> Callable[[Page, str], Path]:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{name}.png"
         page.screenshot(path=str(path), full_page=False)
+        if path.stat().st_size > SCREENSHOT_BUDGET:
+            # Photos (scenes, clip frames) make big truecolour PNGs: a 256-colour palette keeps them committable.
+            with Image.open(path) as image:
+                image.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
         return path
 
     return save

@@ -1,7 +1,7 @@
 /**
  * The work loop: claim an item, decode its image, hand it to the frame editor or the clip reviewer.
- * After a submit the next item is claimed and decoded while the current one stays on screen, so the
- * switch shows a fully decoded image at once. Leaving the view releases the lease.
+ * On submit the next item is claimed and decoded alongside the submit request, while the current one stays
+ * on screen, so the switch shows a fully decoded image at once. Leaving the view releases the lease.
  */
 
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
@@ -45,11 +45,12 @@ export function AnnotateView({ project }: { project: number }) {
   const current = useRef<Work | null>(null);
   current.current = work;
 
-  const next = useCallback(async () => {
+  /** Show what a claim brings (an item, or the empty queue), or its error. */
+  const show = useCallback(async (claimed: Promise<Work | null>) => {
     setBusy(true);
     setError(null);
     try {
-      const w = await claimAndDecode(project, reason);
+      const w = await claimed;
       setWork(w);
       setEmpty(w === null);
     } catch (err) {
@@ -58,7 +59,8 @@ export function AnnotateView({ project }: { project: number }) {
     } finally {
       setBusy(false);
     }
-  }, [project, reason]);
+  }, []);
+  const next = useCallback(() => show(claimAndDecode(project, reason)), [show, project, reason]);
 
   useEffect(() => () => {
     const w = current.current;
@@ -67,9 +69,18 @@ export function AnnotateView({ project }: { project: number }) {
 
   const onSubmit = async (body: SubmitBody) => {
     if (!work) return;
-    await submit(work.item.id, body);
+    // Claim (and decode) the next item while the submit is in flight: the current item is leased, so the claim
+    // cannot hand it out again, and the switch waits for the slower of the two instead of both in turn.
+    const upcoming = claimAndDecode(project, reason);
+    upcoming.catch(() => undefined); // its error is shown by show() below, or moot if the submit fails
+    try {
+      await submit(work.item.id, body);
+    } catch (err) {
+      void upcoming.then((w) => w && release(w.item.id, w.item.lease_token)).catch(() => undefined);
+      throw err;
+    }
     current.current = null;
-    await next();
+    await show(upcoming);
   };
   const onSkip = async () => {
     if (!work) return;

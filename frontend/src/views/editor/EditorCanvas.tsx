@@ -7,6 +7,7 @@
 import { useEffect, useLayoutEffect, useRef } from "preact/hooks";
 import { drawBase, drawOverlay, fitCanvas } from "../../editor/draw";
 import type { EditorAction, EditorState } from "../../editor/state";
+import { markBaseDraw, markRedraw } from "../../perf";
 
 interface Props {
   state: EditorState;
@@ -43,6 +44,7 @@ export function EditorCanvas({ state, dispatch, image, label, testId = "editor-c
   }, [dispatch]);
 
   useLayoutEffect(() => {
+    const started = performance.now();
     const dpr = window.devicePixelRatio || 1;
     const { w, h } = state.viewport;
     const b = base.current!;
@@ -60,9 +62,11 @@ export function EditorCanvas({ state, dispatch, image, label, testId = "editor-c
     if (resized || key.some((v, i) => v !== lastBase.current[i])) {
       drawBase(baseCtx, state, image, dpr, skip);
       lastBase.current = key;
+      if (image && w > 0 && h > 0) markBaseDraw(image);
     }
     drawOverlay(ctx, state, dpr);
     decorate?.(ctx, state, dpr);
+    markRedraw(performance.now() - started);
   });
 
   const point = (e: MouseEvent) => {

@@ -14,6 +14,7 @@ import { handleEditorKey, useDocumentKeys } from "./keyboard";
 import { LeaseCountdown, useLease } from "./useLease";
 import { ApiError } from "../../api/errors";
 import { listPrelabels, runPrelabel } from "../../api/endpoints";
+import { markSubmit } from "../../perf";
 
 export type SubmitBody = components["schemas"]["SubmitBody"];
 
@@ -78,10 +79,11 @@ export function FrameEditor({ item, image, labels, onSubmit, onSkip }: Props) {
       setBusy(false);
     }
   };
-  const submit = () => act(() => onSubmit({
-    lease_token: item.lease_token, boxes: submittedBoxes(state), verdict, note,
-    started_at: startedAt.current.toISOString(),
-  }));
+  const submit = () => act(() => {
+    markSubmit(image);
+    return onSubmit({ lease_token: item.lease_token, boxes: submittedBoxes(state), verdict, note,
+                      started_at: startedAt.current.toISOString() });
+  });
   const skip = () => act(onSkip);
   const onEffect = (effect: Effect) => {
     if (effect === "submit") void submit();
