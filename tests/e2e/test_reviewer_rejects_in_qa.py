@@ -1,5 +1,5 @@
-"""A reviewer opens a submitted item in QA and rejects it with a comment; the item goes back to the queue and
-the annotator who claims it next sees the comment in the editor. The author of the rejected version is not
+"""A reviewer picks a submitted item from the QA list and rejects it with a comment pinned to a region of the
+frame; the item goes back to the queue and the annotator who claims it next sees the comment and the region. The author of the rejected version is not
 given the item again (the queue never hands a person an item they have annotated: DESIGN.md, "Claiming")."""
 
 from __future__ import annotations
@@ -49,18 +49,31 @@ def test_rejected_item_returns_to_the_queue_with_the_reviewers_comment(browser, 
     annotator_2 = second_browser(browser, app_server.url)
     try:
         bob = reviewer.new_page()
-        sign_in(bob, "bob", bob_pw, then=f"/#/projects/{project.pk}/qa/{item.pk}")
+        sign_in(bob, "bob", bob_pw, then=f"/#/projects/{project.pk}/qa")
+        expect(bob.get_by_test_id("qa-list")).to_contain_text("v1 by alice")  # the list awaiting review
+        screenshot(bob, "qa-list")
+        bob.get_by_test_id(f"qa-item-{item.pk}").click()
         expect(bob.get_by_test_id("qa-latest")).to_be_visible()
         expect(bob.get_by_test_id("qa-prelabel")).to_be_visible()
         expect(bob.get_by_test_id("qa-note")).to_have_text("Note: Both shoppers boxed")
         expect(bob.get_by_test_id("qa-agreement-prelabel")).to_contain_text("100 %")
         bob.get_by_test_id("qa-comment").fill(COMMENT)
+        # Pin the comment to the feet: drag over a quarter of the frame, from its centre to the bottom right.
+        canvas = bob.get_by_test_id("qa-latest").locator("canvas")
+        frame = canvas.bounding_box()
+        assert frame is not None
+        bob.mouse.move(frame["x"] + frame["width"] * 0.5, frame["y"] + frame["height"] * 0.5)
+        bob.mouse.down()
+        bob.mouse.move(frame["x"] + frame["width"] * 0.75, frame["y"] + frame["height"] * 0.75, steps=5)
+        bob.mouse.up()
+        expect(bob.get_by_test_id("qa-region")).to_contain_text("Pinned to x 320, y 240")
         screenshot(bob, "qa-review")
         bob.get_by_test_id("qa-reject").click()
         expect(bob.get_by_test_id("qa-done")).to_have_text(f"Item {item.pk} is now pending.")
 
         item.refresh_from_db()
         assert item.status == ItemStatus.PENDING and item.last_comment == COMMENT
+        assert item.last_comment_region["box"] == pytest.approx([320, 240, 160, 120], abs=3)
         rejected = AuditEvent.objects.get(object_type="review_item", object_id=str(item.pk), action="item.rejected")
         assert rejected.actor.username == "bob" and rejected.after["comment"] == COMMENT
 
@@ -77,7 +90,9 @@ def test_rejected_item_returns_to_the_queue_with_the_reviewers_comment(browser, 
         sign_in(carol, "carol", carol_pw, then=f"/#/projects/{project.pk}/work")
         carol.get_by_test_id("claim-button").click()
         expect(carol.get_by_test_id("editor-canvas")).to_be_visible()
-        expect(carol.get_by_test_id("last-comment")).to_have_text(f"Reviewer: {COMMENT}")
+        expect(carol.get_by_test_id("last-comment")).to_contain_text(f"Reviewer: {COMMENT}")
+        expect(carol.get_by_test_id("last-comment")).to_contain_text("pinned to the orange region")
+        screenshot(carol, "returned-item")
     finally:
         reviewer.close()
         annotator_2.close()
