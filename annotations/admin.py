@@ -21,7 +21,9 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Project)
 class ProjectAdmin(admin.ModelAdmin):
-    list_display = ["slug", "name", "retrain_threshold", "consensus_overlap", "qa_sample_rate", "created_at"]
+    list_display = ["slug", "name", "retrain_threshold", "consensus_overlap", "qa_sample_rate", "blur_faces",
+                    "created_at"]
+    list_filter = ["blur_faces"]
     search_fields = ["slug", "name"]
     inlines = [MembershipInline]
 

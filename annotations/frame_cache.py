@@ -1,4 +1,5 @@
-"""The cache of an asset's derived frames in media storage: `frames/<sha256>/<n>.jpg`, `thumb.jpg`, `done`.
+"""The cache of an asset's derived frames in media storage: `frames/<sha256>/<n>.jpg`, `thumb.jpg`, `done`,
+and, for projects that blur faces, `frames/<sha256>/blurred/<key>-<n>.jpg` and `<key>-thumb.jpg`.
 
 Each asset is decoded at most once: the first request takes a per-asset lock (a PostgreSQL advisory lock,
 held across processes and hosts; a lock file on SQLite, which is single-host anyway), decodes everything,
@@ -15,12 +16,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import cv2
+import numpy as np
 from django.conf import settings
 from django.core.files import File
+from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, Storage, default_storage
 from django.db import connection, transaction
 
-from annotations import frames
+from annotations import frames, privacy
 from annotations.errors import Unprocessable
 from annotations.models import Asset, AssetKind
 
@@ -38,6 +42,14 @@ def frame_storage_name(sha256: str, n: int) -> str:
 
 def thumb_storage_name(sha256: str) -> str:
     return f"{frames_prefix(sha256)}/{frames.THUMB_NAME}"
+
+
+def blurred_frame_storage_name(sha256: str, key: str, n: int) -> str:
+    return f"{frames_prefix(sha256)}/blurred/{key}-{frames.frame_name(n)}"
+
+
+def blurred_thumb_storage_name(sha256: str, key: str) -> str:
+    return f"{frames_prefix(sha256)}/blurred/{key}-{frames.THUMB_NAME}"
 
 
 def frame_capacity(asset: Asset) -> int:
@@ -60,6 +72,39 @@ def ensure_frames(asset: Asset, storage: Storage | None = None) -> int:
             # It passed inspection at upload, so the stored file was damaged since: say so, do not 500.
             raise Unprocessable("The stored media no longer decodes.", code="corrupt_media",
                                 details={"sha256": asset.sha256}) from exc
+
+
+def ensure_blurred_frame(asset: Asset, n: int, *, heads: list[privacy.Box], key: str,
+                         storage: Storage | None = None) -> None:
+    """Make sure frame `n` with faces and `heads` blurred is cached under `key` (`privacy.variant_key(heads)`),
+    and for frame 0 the thumbnail made from it. Precondition: frame `n` exists (`ensure_frames`).
+
+    No lock: the output is a function of the frame, `heads` and the algorithm, so two requests that race write
+    the same bytes, each by an atomic replace (a storage that cannot replace may keep a spare copy).
+    """
+    storage = storage or default_storage
+    name = blurred_frame_storage_name(asset.sha256, key, n)
+    thumb = blurred_thumb_storage_name(asset.sha256, key)
+    if storage.exists(name) and (n != 0 or storage.exists(thumb)):
+        return
+    with storage.open(frame_storage_name(asset.sha256, n), "rb") as handle:
+        pixels = cv2.imdecode(np.frombuffer(handle.read(), dtype=np.uint8), cv2.IMREAD_COLOR)
+    if pixels is None:
+        raise Unprocessable("A cached frame no longer decodes.", code="corrupt_media",
+                            details={"sha256": asset.sha256, "n": n})
+    blurred = privacy.blur_faces(pixels, heads).image
+    if n == 0:  # the thumbnail is the blurred frame 0 made small, never a blur of the small one
+        _write(storage, thumb, frames.encode_jpeg(frames.thumbnail(blurred)))
+    _write(storage, name, frames.encode_jpeg(blurred))
+
+
+def _write(storage: Storage, name: str, data: bytes) -> None:
+    if isinstance(storage, FileSystemStorage):
+        path = Path(storage.path(name))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        frames.write_atomically(path, data)
+    elif not storage.exists(name):
+        storage.save(name, ContentFile(data))
 
 
 def _read_count(storage: Storage, name: str) -> int:

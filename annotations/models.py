@@ -33,6 +33,8 @@ class Project(models.Model):
     retrain_threshold = models.PositiveIntegerField(default=500)
     consensus_overlap = models.PositiveSmallIntegerField(default=1)
     qa_sample_rate = models.FloatField(default=0.1)
+    blur_faces = models.BooleanField(
+        default=False, help_text="Blur faces in every frame shown to members; only admins may ask for originals.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from annotations import rows
 from annotations.errors import Forbidden, NotFound
-from annotations.models import SCOPED_ROLES, Asset, Camera, Device, Membership, Prediction, Project
+from annotations.models import SCOPED_ROLES, Asset, Camera, Device, Membership, Prediction, Project, Role
 
 _ANY_SITE = object()
 
@@ -67,13 +68,49 @@ def _membership(project_id: int, user_id: int) -> Membership | None:
 def access_asset(*, user: AbstractBaseUser | AnonymousUser, sha256: str) -> Asset:
     """The asset if the caller is a member of a project that holds it; 404 otherwise, the same answer
     whether the hash is unknown or not yours."""
+    return access_asset_media(user=user, sha256=sha256).asset
+
+
+@dataclass(frozen=True)
+class AssetAccess:
+    asset: Asset
+    blur: bool  # faces are blurred in what this caller sees
+    original_project_id: int | None  # a blurring project where the caller is admin: may see originals
+
+
+def access_asset_media(*, user: AbstractBaseUser | AnonymousUser, sha256: str,
+                       original: bool = False) -> AssetAccess:
+    """The asset and how the caller may see it; 404 as `access_asset`.
+
+    Rule for an asset held by several projects: faces are blurred if ANY project that holds it and that the
+    caller belongs to has `blur_faces` (the strictest of the caller's projects wins), and the caller may see
+    the original (`original=True`) only as an admin of one of those blurring projects: 403
+    `original_forbidden` otherwise. Where no project of the caller's blurs it, what is served is the original
+    anyway and `original=True` changes nothing.
+    """
     asset = Asset.objects.filter(sha256=sha256).first() if user.is_authenticated else None
     if asset is None or user.pk is None:
         raise NotFound("Not found.")
-    projects = Membership.objects.filter(user_id=user.pk).values("project_id")
-    if not Prediction.objects.filter(asset=asset, project_id__in=projects).exists():
+    holding = Prediction.objects.filter(asset=asset).values("project_id")
+    memberships = list(Membership.objects.filter(user_id=user.pk, project_id__in=holding)
+                       .values_list("project_id", "role", "project__blur_faces"))
+    if not memberships:
         raise NotFound("Not found.")
-    return asset
+    blurring = sorted((project_id, role) for project_id, role, blur in memberships if blur)
+    admin_of = [project_id for project_id, role in blurring if role == Role.ADMIN]
+    if original and blurring and not admin_of:
+        raise Forbidden("Only an admin of a project that blurs faces may see the original.",
+                        code="original_forbidden")
+    return AssetAccess(asset=asset, blur=bool(blurring), original_project_id=admin_of[0] if admin_of else None)
+
+
+def person_boxes(*, asset: Asset, n: int) -> list[list[float]]:
+    """The `person` boxes any prediction put on frame `n` of the asset (an image's predictions are frame 0)."""
+    on_frame = Q(frame_index=n) | Q(frame_index__isnull=True) if n == 0 else Q(frame_index=n)
+    boxes: list[list[float]] = []
+    for detections in Prediction.objects.filter(on_frame, asset=asset).values_list("detections", flat=True):
+        boxes.extend(d["box"] for d in detections if d.get("label") == "person" and len(d.get("box", ())) == 4)
+    return boxes
 
 
 def project_devices(*, project: Project) -> QuerySet[Device]:

@@ -1,13 +1,15 @@
-"""Writes for projects, sites, cameras and devices."""
+"""Writes for projects, sites, cameras and devices, and the audit of originals viewed."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.utils import timezone
 
-from annotations.models import AuditEvent, Camera, Device, Project, Site
+from annotations import audit
+from annotations.models import Asset, AuditEvent, Camera, Device, Project, Site
 
 
 @dataclass
@@ -43,3 +45,10 @@ def revoke_device(*, device: Device) -> None:
     Device.objects.filter(pk=device.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
     AuditEvent.objects.create(project=device.project, action="device.revoked", object_type="device",
                               object_id=str(device.pk))
+
+
+def record_original_view(*, user: AbstractBaseUser | AnonymousUser, asset: Asset, project_id: int,
+                         view: str, frame: int | None) -> None:
+    """Audit that `user` was sent the unblurred original of `asset` (each time: originals are never cached)."""
+    audit.record(action="asset.original_viewed", obj_type="asset", obj_id=asset.sha256, project_id=project_id,
+                 actor=user, after={"sha256": asset.sha256, "view": view, "frame": frame})

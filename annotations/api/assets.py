@@ -1,5 +1,5 @@
 """Authorised media for people: an asset, its frames and thumbnail are served only to members of a project
-that holds it. Everything here is content-addressed, so it is cached by the browser as immutable."""
+that holds it, with faces blurred where a project of the caller's asks for it (`annotations.media`)."""
 
 from __future__ import annotations
 
@@ -14,11 +14,13 @@ from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from annotations import frame_cache
-from annotations.errors import InvalidInput, NotFound
-from annotations.selectors import access_asset
+from annotations import media
+from annotations.errors import InvalidInput
+from annotations.media import MediaFile
+from annotations.selectors import access_asset_media
 
-IMMUTABLE = "private, max-age=31536000, immutable"
+REVALIDATE = "private, no-cache"
+NO_STORE = "private, no-store"
 _FRAME_INDEX_RE = re.compile(r"^[0-9]{1,7}$")
 _ERROR = OpenApiResponse(description='`{"error": {"code", "message", "details"}}`')
 
@@ -35,25 +37,49 @@ class FilesWithJsonErrors(BaseContentNegotiation):
         return renderers[0], str(renderers[0].media_type)
 
 
-def _file_response(request: Request, name: str, etag: str, content_type: str) -> HttpResponseBase:
-    """Serve a cached file with validators; a matching If-None-Match costs no file open."""
-    if etag in {tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")}:
+def _original_param(request: Request) -> bool:
+    """`?original=1` asks for the unblurred original; `0` or no parameter for what members see."""
+    value = request.query_params.get("original", "0")
+    if value not in {"0", "1"}:
+        raise InvalidInput("`original` must be 1 or 0.", code="invalid_original", details={"original": value[:20]})
+    return value == "1"
+
+
+def _file_response(request: Request, media: MediaFile) -> HttpResponseBase:
+    """Serve a stored file. With an ETag it is revalidated on every use (a matching If-None-Match costs no file
+    open): which variant is served depends on a project setting, so a browser must not keep one for a year.
+    Without, it is an audited original: never stored, so every view is asked for and audited."""
+    if media.etag is not None and media.etag in {
+            tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")}:
         response: HttpResponseBase = HttpResponseNotModified()
     else:
-        response = FileResponse(default_storage.open(name, "rb"), content_type=content_type)
-    response["ETag"] = etag
-    response["Cache-Control"] = IMMUTABLE
+        response = FileResponse(default_storage.open(media.name, "rb"), content_type=media.content_type)
+    if media.etag is None:
+        response["Cache-Control"] = NO_STORE
+    else:
+        response["ETag"] = media.etag
+        response["Cache-Control"] = REVALIDATE
     response["X-Content-Type-Options"] = "nosniff"
     return response
 
 
+_ORIGINAL = OpenApiParameter(
+    "original", str, OpenApiParameter.QUERY, enum=["0", "1"],
+    description="1: the unblurred original of a project that blurs faces; admins only (403 "
+                "`original_forbidden`), audited, sent with `Cache-Control: no-store`.")
+
+
 class AssetView(APIView):
+    """The uploaded file; a still whose faces are blurred for the caller is served as the blurred JPEG."""
+
     content_negotiation_class = FilesWithJsonErrors
 
-    @extend_schema(operation_id="asset_read", responses={200: OpenApiTypes.BINARY, 404: _ERROR})
+    @extend_schema(operation_id="asset_read", parameters=[_ORIGINAL],
+                   responses={200: OpenApiTypes.BINARY, 400: _ERROR, 403: _ERROR, 404: _ERROR})
     def get(self, request: Request, sha256: str) -> HttpResponseBase:
-        asset = access_asset(user=request.user, sha256=sha256)
-        return _file_response(request, str(asset.file.name), f'"{asset.sha256}"', asset.content_type)
+        original = _original_param(request)
+        access = access_asset_media(user=request.user, sha256=sha256, original=original)
+        return _file_response(request, media.still(user=request.user, access=access, original=original))
 
 
 class FrameView(APIView):
@@ -63,23 +89,17 @@ class FrameView(APIView):
 
     @extend_schema(
         operation_id="asset_frame",
-        parameters=[OpenApiParameter("n", int, OpenApiParameter.PATH, description="Frame index, from 0.")],
-        responses={(200, "image/jpeg"): OpenApiTypes.BINARY, 400: _ERROR, 404: _ERROR},
+        parameters=[OpenApiParameter("n", int, OpenApiParameter.PATH, description="Frame index, from 0."),
+                    _ORIGINAL],
+        responses={(200, "image/jpeg"): OpenApiTypes.BINARY, 400: _ERROR, 403: _ERROR, 404: _ERROR},
     )
     def get(self, request: Request, sha256: str, n: str) -> HttpResponseBase:
         if not _FRAME_INDEX_RE.fullmatch(n):
             raise InvalidInput("The frame index must be a non-negative integer.", code="invalid_frame_index",
                                details={"n": n[:20]})
-        index = int(n)
-        asset = access_asset(user=request.user, sha256=sha256)
-        out_of_range = NotFound("The asset has no such frame.", code="frame_out_of_range",
-                                details={"n": index, "frame_count": frame_cache.frame_capacity(asset)})
-        if index >= frame_cache.frame_capacity(asset):
-            raise out_of_range
-        name = frame_cache.frame_storage_name(asset.sha256, index)
-        if not default_storage.exists(name) and index >= frame_cache.ensure_frames(asset):
-            raise out_of_range  # the upload counted more frames than decode now: serve what is there
-        return _file_response(request, name, f'"{asset.sha256}-f{index}"', "image/jpeg")
+        original = _original_param(request)
+        access = access_asset_media(user=request.user, sha256=sha256, original=original)
+        return _file_response(request, media.frame(user=request.user, access=access, n=int(n), original=original))
 
 
 class ThumbView(APIView):
@@ -87,11 +107,9 @@ class ThumbView(APIView):
 
     content_negotiation_class = FilesWithJsonErrors
 
-    @extend_schema(operation_id="asset_thumb",
-                   responses={(200, "image/jpeg"): OpenApiTypes.BINARY, 404: _ERROR})
+    @extend_schema(operation_id="asset_thumb", parameters=[_ORIGINAL],
+                   responses={(200, "image/jpeg"): OpenApiTypes.BINARY, 400: _ERROR, 403: _ERROR, 404: _ERROR})
     def get(self, request: Request, sha256: str) -> HttpResponseBase:
-        asset = access_asset(user=request.user, sha256=sha256)
-        name = frame_cache.thumb_storage_name(asset.sha256)
-        if not default_storage.exists(name):
-            frame_cache.ensure_frames(asset)
-        return _file_response(request, name, f'"{asset.sha256}-thumb"', "image/jpeg")
+        original = _original_param(request)
+        access = access_asset_media(user=request.user, sha256=sha256, original=original)
+        return _file_response(request, media.thumb(user=request.user, access=access, original=original))
