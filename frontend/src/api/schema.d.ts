@@ -11,6 +11,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** @description The uploaded file; a still whose faces are blurred for the caller is served as the blurred JPEG. */
         get: operations["asset_read"];
         put?: never;
         post?: never;
@@ -488,6 +489,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/datasets/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["project_datasets"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project_id}/devices/": {
         parameters: {
             query?: never;
@@ -574,6 +591,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/retrain": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description `POST /api/v1/projects/{id}/retrain`: request a retrain of the current data now (admins; once per epoch). */
+        post: operations["project_retrain"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project_id}/routing-policy": {
         parameters: {
             query?: never;
@@ -583,6 +617,22 @@ export interface paths {
         };
         get: operations["routing_policy_read"];
         put: operations["routing_policy_save"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/training-runs/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["project_training_runs"];
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
@@ -643,6 +693,19 @@ export interface components {
             from: string;
             /** Format: date-time */
             to: string;
+        };
+        DatasetVersion: {
+            readonly id: number;
+            project: number;
+            /** Format: int64 */
+            number: number;
+            parent?: number | null;
+            request?: number | null;
+            /** @description sha256 over the sorted (asset, labels, split). */
+            content_hash: string;
+            stats?: unknown;
+            /** Format: date-time */
+            readonly created_at: string;
         };
         /**
          * @description * `accept` - accept
@@ -929,6 +992,24 @@ export interface components {
         PromoteRequest: {
             to: components["schemas"]["ToEnum"];
         };
+        RetrainRequest: {
+            readonly id: number;
+            project: number;
+            /** Format: int64 */
+            epoch: number;
+            trigger: components["schemas"]["TriggerEnum"];
+            /**
+             * Format: int64
+             * @description Acceptances counted toward the threshold.
+             */
+            accepted_count: number;
+            /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
+            readonly requested_by: string;
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            dispatched_at?: string | null;
+        };
         ReviewItemLease: {
             id: number;
             lease_token: string;
@@ -966,6 +1047,38 @@ export interface components {
          * @enum {string}
          */
         ToEnum: "shadow" | "champion";
+        TrainingRun: {
+            readonly id: number;
+            project: number;
+            dataset_version: number;
+            request?: number | null;
+            backend?: string;
+            status?: components["schemas"]["TrainingRunStatusEnum"];
+            metrics?: unknown;
+            /** @description The candidate it produced. */
+            model_version?: number | null;
+            error?: string;
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            started_at?: string | null;
+            /** Format: date-time */
+            finished_at?: string | null;
+        };
+        /**
+         * @description * `queued` - Queued
+         *     * `running` - Running
+         *     * `succeeded` - Succeeded
+         *     * `failed` - Failed
+         * @enum {string}
+         */
+        TrainingRunStatusEnum: "queued" | "running" | "succeeded" | "failed";
+        /**
+         * @description * `threshold` - Threshold
+         *     * `manual` - Manual
+         * @enum {string}
+         */
+        TriggerEnum: "threshold" | "manual";
         /** _BatchDoc */
         _BatchDoc: {
             /** @description Up to LOUPE_MAX_BATCH_EVENTS events (default 500). */
@@ -1049,7 +1162,10 @@ export type $defs = Record<string, never>;
 export interface operations {
     asset_read: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description 1: the unblurred original of a project that blurs faces; admins only (403 `original_forbidden`), audited, sent with `Cache-Control: no-store`. */
+                original?: "0" | "1";
+            };
             header?: never;
             path: {
                 sha256: string;
@@ -1067,6 +1183,20 @@ export interface operations {
                 };
             };
             /** @description `{"error": {"code", "message", "details"}}` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `{"error": {"code", "message", "details"}}` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `{"error": {"code", "message", "details"}}` */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1077,7 +1207,10 @@ export interface operations {
     };
     asset_frame: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description 1: the unblurred original of a project that blurs faces; admins only (403 `original_forbidden`), audited, sent with `Cache-Control: no-store`. */
+                original?: "0" | "1";
+            };
             header?: never;
             path: {
                 /** @description Frame index, from 0. */
@@ -1104,6 +1237,13 @@ export interface operations {
                 content?: never;
             };
             /** @description `{"error": {"code", "message", "details"}}` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `{"error": {"code", "message", "details"}}` */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1114,7 +1254,10 @@ export interface operations {
     };
     asset_thumb: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description 1: the unblurred original of a project that blurs faces; admins only (403 `original_forbidden`), audited, sent with `Cache-Control: no-store`. */
+                original?: "0" | "1";
+            };
             header?: never;
             path: {
                 sha256: string;
@@ -1130,6 +1273,20 @@ export interface operations {
                 content: {
                     "image/jpeg": string;
                 };
+            };
+            /** @description `{"error": {"code", "message", "details"}}` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `{"error": {"code", "message", "details"}}` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `{"error": {"code", "message", "details"}}` */
             404: {
@@ -2791,6 +2948,59 @@ export interface operations {
             };
         };
     };
+    project_datasets: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DatasetVersion"][];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     project_devices: {
         parameters: {
             query?: never;
@@ -3140,6 +3350,59 @@ export interface operations {
             };
         };
     };
+    project_retrain: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetrainRequest"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     routing_policy_read: {
         parameters: {
             query?: never;
@@ -3312,6 +3575,59 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    project_training_runs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrainingRun"][];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
         };
     };
