@@ -69,6 +69,9 @@ class ModelVersion(models.Model):
     approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
                                     related_name="+", help_text="The admin who made it champion.")
     promoted_at = models.DateTimeField(null=True, blank=True)
+    dataset_version = models.ForeignKey("DatasetVersion", on_delete=models.SET_NULL, null=True, blank=True,
+                                        related_name="+", help_text="Lineage: the data it was trained on.")
+    code_version = models.CharField(max_length=64, blank=True, help_text="Lineage: the trainer's code version.")
     consecutive_failures = models.PositiveIntegerField(default=0)
     out_of_service = models.BooleanField(default=False, help_text="Set after repeated inference failures.")
     out_of_service_reason = models.TextField(blank=True)
@@ -222,6 +225,30 @@ class DatasetEntry(models.Model):
         return f"{self.dataset_version_id}: asset {self.asset_id} ({self.split})"
 
 
+class TrainerBackend(models.TextChoices):
+    REFERENCE = "reference"  # activelearning/trainers/reference.py (torch), in a Celery worker
+    COMMAND = "command"  # a configured command gets the export's path and leaves an .onnx file
+    WEBHOOK = "webhook"  # an external pipeline, told by a signed request and calling back with the model
+
+
+class TrainerConfig(models.Model):
+    """How a project retrains and when a candidate may promote itself."""
+
+    project = models.OneToOneField(Project, on_delete=models.CASCADE, primary_key=True, related_name="trainer")
+    backend = models.CharField(max_length=16, choices=TrainerBackend.choices, default=TrainerBackend.REFERENCE)
+    command = models.JSONField(default=list, blank=True,
+                               help_text='argv list; "{dataset}" and "{output}" are replaced by paths')
+    webhook_url = models.URLField(blank=True)
+    webhook_secret = models.CharField(max_length=128, blank=True)
+    epochs = models.PositiveIntegerField(default=20)
+    auto_promote = models.BooleanField(default=False)
+    promote_margin = models.FloatField(default=0.02, help_text="mAP@0.5 the candidate must win by overall.")
+    slice_tolerance = models.FloatField(default=0.05, help_text="mAP@0.5 any slice may lose at most.")
+
+    def __str__(self) -> str:
+        return f"{self.project_id}: {self.backend}"
+
+
 class TrainingStatus(models.TextChoices):
     QUEUED = "queued"
     RUNNING = "running"
@@ -243,6 +270,10 @@ class TrainingRun(models.Model):
     model_version = models.ForeignKey(ModelVersion, on_delete=models.SET_NULL, null=True, blank=True,
                                       related_name="+", help_text="The candidate it produced.")
     error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last sign of life from the worker.")
+    callback_nonce = models.CharField(max_length=64, blank=True, help_text="Webhook: the one callback accepted.")
+    code_version = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
