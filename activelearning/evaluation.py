@@ -77,6 +77,23 @@ def held_out_frames(project_id: int, limit: int = MAX_EVAL_IMAGES) -> list[HeldO
     return frames
 
 
+def dataset_frames(version_id: int, split: str = "test", limit: int = MAX_EVAL_IMAGES) -> list[HeldOutFrame]:
+    """A dataset version's frames of one split, with the accepted boxes the version froze."""
+    from activelearning.models import DatasetEntry
+
+    entries = (DatasetEntry.objects.filter(dataset_version_id=version_id, split=split)
+               .select_related("review_item__asset", "review_item__prediction", "annotation")
+               .order_by("asset_id")[:limit])
+    frames = []
+    for entry in entries:
+        item = entry.review_item
+        frame = item.prediction.frame_index if item.prediction is not None else None
+        truth = [{"label": b["label"], "box": b["box"]} for b in entry.annotation.boxes or []
+                 if (b.get("frame_index") or 0) == (frame or 0)]
+        frames.append(HeldOutFrame(item=item, frame_index=frame, truth=truth, slices=entry.slices))
+    return frames
+
+
 def _predict(model: ModelVersion, frames: list[HeldOutFrame]) -> list[list[dict[str, Any]]]:
     path = str(local_model_path(model))
     out = []
@@ -90,10 +107,11 @@ def _predict(model: ModelVersion, frames: list[HeldOutFrame]) -> list[list[dict[
     return out
 
 
-def start_evaluation(*, model: ModelVersion, user: User | None) -> ModelEvaluation:
+def start_evaluation(*, model: ModelVersion, user: User | None, dataset_version_id: int | None = None) -> ModelEvaluation:
     baseline = ModelVersion.objects.filter(project_id=model.project_id, status=ModelStatus.CHAMPION).first()
     evaluation = ModelEvaluation.objects.create(model_version=model, requested_by=user,
-                                                baseline=baseline if baseline != model else None)
+                                                baseline=baseline if baseline != model else None,
+                                                dataset_version_id=dataset_version_id)
     audit.record(action="model.evaluation_requested", obj_type="model_version", obj_id=model.pk,
                  project_id=model.project_id, actor=user, after={"evaluation": evaluation.pk})
     return evaluation
@@ -105,7 +123,8 @@ def run_evaluation(*, evaluation_id: int) -> ModelEvaluation:
     if evaluation.status != EvaluationStatus.RUNNING:
         return evaluation  # a re-delivered task
     model = evaluation.model_version
-    frames = held_out_frames(model.project_id)
+    frames = (dataset_frames(evaluation.dataset_version_id) if evaluation.dataset_version_id is not None
+              else held_out_frames(model.project_id))
     truths = [f.truth for f in frames]
     slices = [f.slices for f in frames]
 

@@ -129,6 +129,9 @@ class ModelEvaluation(models.Model):
     baseline = models.ForeignKey(ModelVersion, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
                                  help_text="The champion it was compared with, if there was one.")
     status = models.CharField(max_length=8, choices=EvaluationStatus.choices, default=EvaluationStatus.RUNNING)
+    dataset_version = models.ForeignKey("DatasetVersion", on_delete=models.SET_NULL, null=True, blank=True,
+                                        related_name="+", help_text="Its test split; none: the held-out assets.")
+    decision = models.JSONField(default=dict, blank=True, help_text="The promotion gate's verdict and reasons.")
     images = models.PositiveIntegerField(default=0)
     report = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)

@@ -62,7 +62,7 @@ class ModelUpload:
     input_size: tuple[int, int] | None = None
 
 
-def _copy_and_hash(upload: UploadedFile, limit: int) -> tuple[Path, str, int]:
+def _copy_and_hash(upload: File, limit: int) -> tuple[Path, str, int]:
     """The upload in a private temporary file, its sha256 and size; over `limit` bytes is 413."""
     digest, size = hashlib.sha256(), 0
     handle, name = tempfile.mkstemp(prefix="model-", suffix=".onnx", dir=settings.LOUPE_UPLOAD_TMP_DIR)
@@ -117,22 +117,37 @@ def register_model(*, project: Project, user: User, upload: ModelUpload) -> Mode
     """Validate an uploaded ONNX detector and store it as a candidate of the project."""
     Path(settings.LOUPE_UPLOAD_TMP_DIR).mkdir(parents=True, exist_ok=True)
     path, sha256, size = _copy_and_hash(upload.file, int(settings.LOUPE_MAX_MODEL_BYTES))
+    return _register_path(project=project, user=user, path=path, sha256=sha256, size=size, name=upload.name,
+                          classes=upload.classes, input_size=upload.input_size)
+
+
+def register_model_file(*, project: Project, path: Path, name: str, user: User | None) -> ModelVersion:
+    """A model a trainer produced: the same validation as an upload, then a candidate."""
+    Path(settings.LOUPE_UPLOAD_TMP_DIR).mkdir(parents=True, exist_ok=True)
+    with path.open("rb") as f:
+        copy, sha256, size = _copy_and_hash(File(f), int(settings.LOUPE_MAX_MODEL_BYTES))
+    return _register_path(project=project, user=user, path=copy, sha256=sha256, size=size, name=name,
+                          classes=None, input_size=None)
+
+
+def _register_path(*, project: Project, user: User | None, path: Path, sha256: str, size: int, name: str,
+                   classes: list[str] | None, input_size: tuple[int, int] | None) -> ModelVersion:
     try:
         if ModelVersion.objects.filter(project=project, sha256=sha256).exists():
             raise Conflict("This model file is already registered in the project.", code="model_exists",
                            details={"sha256": sha256})
-        facts = probe_model(path, classes=upload.classes, input_size=upload.input_size)
+        facts = probe_model(path, classes=classes, input_size=input_size)
         unknown = [c for c in facts["classes"] if c not in (project.label_classes or [])]
         if unknown:
             raise InvalidInput("The model's classes are not all labels of the project.", code="invalid_class_map",
                                details={"unknown": unknown, "project_labels": project.label_classes})
-        name = f"models/{sha256}.onnx"
-        if not default_storage.exists(name):
+        stored = f"models/{sha256}.onnx"
+        if not default_storage.exists(stored):
             with path.open("rb") as f:
-                default_storage.save(name, File(f))
+                default_storage.save(stored, File(f))
     finally:
         path.unlink(missing_ok=True)
-    return _create_version(project=project, user=user, name=upload.name, file=name, sha256=sha256, size=size,
+    return _create_version(project=project, user=user, name=name, file=stored, sha256=sha256, size=size,
                            facts=facts)
 
 
@@ -160,7 +175,7 @@ def _create_version(*, project: Project, user: User | None, name: str, file: str
 
 
 @transaction.atomic
-def promote_model(*, model: ModelVersion, user: User, to: str) -> ModelVersion:
+def promote_model(*, model: ModelVersion, user: User | None, to: str) -> ModelVersion:
     """An admin's approval: candidate → shadow, or candidate/shadow → champion (the old champion retires and
     is remembered as the rollback target). Audited; devices see the new champion on their next check."""
     locked = list(ModelVersion.objects.select_for_update().filter(project_id=model.project_id).order_by("pk"))

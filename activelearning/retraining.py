@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter, defaultdict
+from functools import partial
 
 from django.contrib.auth.models import User
 from django.db import connection, transaction
@@ -100,6 +101,12 @@ def _insert_request(*, project_id: int, epoch: int, trigger: str, accepted: int,
     return request_id
 
 
+def start_training(run_id: int) -> None:
+    from activelearning.tasks import start_training as start
+
+    start(run_id)
+
+
 def _kick_dispatch() -> None:
     from activelearning.tasks import dispatch_retrain_task
 
@@ -137,6 +144,7 @@ def dispatch_retrain_requests(*, backend: str = "reference") -> list[int]:
                          project_id=request.project_id, after={"dataset_version": version.pk, "backend": backend})
             realtime.publish(project_id=request.project_id, message={
                 "type": "training.status", "state": "queued", "run": run.pk, "dataset_version": version.number})
+            transaction.on_commit(partial(start_training, run.pk))
             runs.append(run.pk)
 
 

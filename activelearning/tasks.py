@@ -35,3 +35,44 @@ def dispatch_retrain_task() -> list[int]:
     from activelearning.retraining import dispatch_retrain_requests
 
     return dispatch_retrain_requests()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def start_training_task(*, run_id: int) -> None:
+    from activelearning.training import run_training
+
+    run_training(run_id=run_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def fail_stale_runs_task() -> list[int]:
+    from activelearning.training import fail_stale_runs
+
+    return fail_stale_runs()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def gate_candidate_task(*, model_id: int, run_id: int) -> None:
+    from activelearning.gate import gate_candidate
+
+    gate_candidate(model_id=model_id, run_id=run_id)
+
+
+def start_training(run_id: int) -> None:
+    """After the dispatch commits: a worker takes it; in the embedded mode (eager tasks) a background thread
+    does, so the request that crossed the threshold does not wait for a training."""
+    from django.conf import settings
+
+    from config.celery import app
+
+    if not settings.LOUPE_TRAINING_AUTOSTART:
+        return
+    if app.conf.task_always_eager:
+        import threading
+
+        from activelearning.training import run_training
+
+        threading.Thread(target=run_training, kwargs={"run_id": run_id}, daemon=True,
+                         name=f"training-{run_id}").start()
+    else:
+        start_training_task.delay(run_id=run_id)

@@ -121,6 +121,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 # The outboxes are also swept on a timer, so work a crashed process had committed is never left behind.
 CELERY_BEAT_SCHEDULE = {
     "dispatch-retrain-requests": {"task": "activelearning.tasks.dispatch_retrain_task", "schedule": 60.0},
+    "fail-stale-training-runs": {"task": "activelearning.tasks.fail_stale_runs_task", "schedule": 60.0},
 }
 
 # --- Media storage --------------------------------------------------------------------------------
@@ -168,6 +169,12 @@ LOUPE_MODEL_PROBE_SECONDS = env_int("LOUPE_MODEL_PROBE_SECONDS", 60)
 # in a row the model is taken out of service.
 LOUPE_PRELABEL_TIMEOUT_SECONDS = env_float("LOUPE_PRELABEL_TIMEOUT_SECONDS", 20.0)
 LOUPE_PRELABEL_MAX_FAILURES = env_int("LOUPE_PRELABEL_MAX_FAILURES", 3)
+# Training runs: a trainer command that runs longer is stopped and its run failed.
+LOUPE_TRAINING_TIMEOUT_SECONDS = env_int("LOUPE_TRAINING_TIMEOUT_SECONDS", 6 * 3600)
+# Start a dispatched training at once (a Celery worker; a background thread in the embedded mode).
+LOUPE_TRAINING_AUTOSTART = env_bool("LOUPE_TRAINING_AUTOSTART", default=True)
+# Hosts Loupe may send requests to (webhooks, external training pipelines); nothing else is ever contacted.
+LOUPE_OUTBOUND_ALLOWED_HOSTS = env_list("LOUPE_OUTBOUND_ALLOWED_HOSTS", [])
 # onnxruntime intra-op threads per inference process (bench/prelabel.py measures 1 vs 2 on this machine).
 LOUPE_PRELABEL_THREADS = env_int("LOUPE_PRELABEL_THREADS", 1)
 LOUPE_MAX_BATCH_EVENTS = env_int("LOUPE_MAX_BATCH_EVENTS", 500)

@@ -46,3 +46,9 @@ def _celery_eager() -> Iterator[None]:
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = before
+
+
+@pytest.fixture(autouse=True)
+def _no_training_autostart(settings: Any) -> None:
+    """A dispatched training does not start on its own in tests: the training tests run it themselves."""
+    settings.LOUPE_TRAINING_AUTOSTART = False

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from activelearning.api.serializers import ErrorSerializer
-from activelearning.models import DatasetVersion, RetrainRequest, TrainingRun
+from activelearning.models import DatasetVersion, RetrainRequest, TrainerConfig, TrainingRun
 from activelearning.retraining import request_retrain
+from activelearning.training import accept_callback, trainer_config
+from activelearning.urls_allowed import check_outbound_url
+from annotations import audit
+from annotations.errors import InvalidInput, NotFound
 from annotations.models import Role
 from annotations.selectors import access_project
 
@@ -63,3 +73,75 @@ class TrainingRunListView(APIView):
         project, _ = access_project(user=request.user, project_id=project_id, roles=[Role.ADMIN, Role.REVIEWER])
         runs = TrainingRun.objects.filter(project=project).order_by("-created_at", "-id")[:100]
         return Response(TrainingRunSerializer(runs, many=True).data)
+
+
+class TrainerConfigSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TrainerConfig
+        fields = ["backend", "command", "webhook_url", "webhook_secret", "epochs", "auto_promote", "promote_margin",
+                  "slice_tolerance"]
+        extra_kwargs = {"webhook_secret": {"write_only": True, "min_length": 32},"promote_margin": {"min_value": 0.0, "max_value": 1.0},
+                        "slice_tolerance": {"min_value": 0.0, "max_value": 1.0},
+                        "epochs": {"min_value": 1, "max_value": 1000}}
+
+    def validate_command(self, value: Any) -> list[str]:
+        if not isinstance(value, list) or not all(isinstance(p, str) and p for p in value) or len(value) > 64:
+            raise serializers.ValidationError("Give the command as a list of 1–64 non-empty strings (argv).")
+        return value
+
+    def validate_webhook_url(self, value: str) -> str:
+        return check_outbound_url(value) if value else value
+
+
+class TrainerConfigView(APIView):
+    """`GET/PUT /api/v1/projects/{id}/trainer`: the project's trainer backend and promotion rule (admins)."""
+
+    @extend_schema(operation_id="project_trainer", responses={200: TrainerConfigSerializer, **ERRORS})
+    def get(self, request: Request, project_id: int) -> Response:
+        project, _ = access_project(user=request.user, project_id=project_id, roles=[Role.ADMIN])
+        return Response(TrainerConfigSerializer(trainer_config(project.pk)).data)
+
+    @extend_schema(operation_id="project_trainer_update", request=TrainerConfigSerializer,
+                   responses={200: TrainerConfigSerializer, **ERRORS})
+    def put(self, request: Request, project_id: int) -> Response:
+        project, _ = access_project(user=request.user, project_id=project_id, roles=[Role.ADMIN])
+        config = trainer_config(project.pk)
+        body = TrainerConfigSerializer(config, data=request.data, partial=True)
+        body.is_valid(raise_exception=True)
+        with transaction.atomic():
+            body.save()
+            audit.record(action="trainer.configured", obj_type="project", obj_id=project.pk, project_id=project.pk,
+                         actor=request.user, after=body.data)
+        return Response(body.data)
+
+
+class TrainingCallbackView(APIView):
+    """`POST /api/v1/training-runs/{id}/callback`: an external pipeline's answer, authenticated by its HMAC
+    signature (`X-Loupe-Signature: sha256=<hex>` over the `payload` field's bytes) and the run's one-time nonce.
+    Multipart: `payload` (JSON: nonce, sent_at, status, log?, error?) and `model` (the .onnx file)."""
+
+    authentication_classes: list[type] = []
+    permission_classes: list[type] = []
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(operation_id="training_callback", auth=[], request=None,
+                   responses={200: TrainingRunSerializer, **ERRORS})
+    def post(self, request: Request, run_id: int) -> Response:
+        run = TrainingRun.objects.select_related("project", "dataset_version").filter(pk=run_id).first()
+        if run is None:
+            raise NotFound("Not found.")
+        payload = request.data.get("payload")
+        if not isinstance(payload, str):
+            raise InvalidInput("The `payload` field is required.", code="invalid_callback")
+        upload = request.data.get("model")
+        with tempfile.TemporaryDirectory(prefix="loupe-callback-") as work:
+            model_path = None
+            if upload is not None:
+                model_path = Path(work) / "model.onnx"
+                with model_path.open("wb") as out:
+                    for chunk in upload.chunks():
+                        out.write(chunk)
+            run = accept_callback(run=run, body=payload.encode(), model_file=model_path,
+                                  signature=request.headers.get("X-Loupe-Signature", ""))
+        run.refresh_from_db()
+        return Response(TrainingRunSerializer(run).data)

@@ -1,0 +1,281 @@
+"""Training runs: the state machine, the trainer backends, and what happens to the model they produce.
+
+A run goes queued → running → succeeded | failed. `run_training` takes a queued run with a conditional UPDATE
+(a re-delivered task finds it taken), keeps `heartbeat_at` fresh from a side thread while the backend works,
+and records the outcome. A worker killed mid-training stops the heartbeat: `fail_stale_runs` (beat sweep)
+marks such runs failed with the reason, so none stays `running` forever.
+
+Backends (TrainerConfig.backend):
+- `command`: the configured argv runs with `{dataset}` (the dataset version exported as YOLO, unpacked) and
+  `{output}` (where it must leave an .onnx file), under a time limit, its output kept as the run's log;
+- `reference`: the same with the reference trainer's argv (`python -m activelearning.trainers.reference`);
+- `webhook`: a signed request tells an external pipeline where to fetch the dataset; it calls back with the
+  model (`accept_callback`), once, with a valid signature.
+The produced ONNX goes through the registry's validation like any upload, becomes a candidate with its lineage
+(dataset version, code version), and is shadow-evaluated against the champion (`gate`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from activelearning.models import ModelVersion, TrainerBackend, TrainerConfig, TrainingRun, TrainingStatus
+from annotations import audit
+from annotations.errors import Conflict, Forbidden, InvalidInput
+from reviewer import realtime
+
+HEARTBEAT_SECONDS = 10.0
+STALE_AFTER = timedelta(minutes=2)
+LOG_LIMIT = 200_000  # characters of a run's log kept
+CALLBACK_MAX_SKEW = timedelta(minutes=10)
+
+
+class TrainingFailed(Exception):
+    """The backend did not produce a usable model; the message is the run's error."""
+
+
+def trainer_config(project_id: int) -> TrainerConfig:
+    return TrainerConfig.objects.get_or_create(project_id=project_id)[0]
+
+
+def code_version() -> str:
+    """The git commit of this checkout (lineage); empty outside a git checkout."""
+    try:
+        done = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,  # noqa: S607
+                              cwd=settings.BASE_DIR, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return done.stdout.strip() if done.returncode == 0 else ""
+
+
+def _publish(run: TrainingRun, **extra: Any) -> None:
+    realtime.publish(project_id=run.project_id, message={"type": "training.status", "run": run.pk,
+                                                         "state": run.status, **extra})
+
+
+def _take(run_id: int) -> TrainingRun | None:
+    """queued → running, or None if another delivery took it (or it is over)."""
+    now = timezone.now()
+    taken = TrainingRun.objects.filter(pk=run_id, status=TrainingStatus.QUEUED).update(
+        status=TrainingStatus.RUNNING, started_at=now, heartbeat_at=now, code_version=code_version()[:64])
+    if not taken:
+        return None
+    TrainingRun.objects.filter(pk=run_id).update(attempts=F("attempts") + 1)
+    run = TrainingRun.objects.select_related("dataset_version", "project").get(pk=run_id)
+    with transaction.atomic():
+        audit.record(action="training.started", obj_type="training_run", obj_id=run.pk, project_id=run.project_id,
+                     after={"backend": run.backend, "attempt": run.attempts})
+        _publish(run)
+    return run
+
+
+@contextmanager
+def _heartbeat(run_id: int, every: float = HEARTBEAT_SECONDS) -> Iterator[None]:
+    """Keep `heartbeat_at` fresh while the body runs (own thread, own connection)."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stop.wait(every):
+                TrainingRun.objects.filter(pk=run_id, status=TrainingStatus.RUNNING).update(
+                    heartbeat_at=timezone.now())
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=beat, name=f"training-heartbeat-{run_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=every + 5)
+
+
+def run_training(*, run_id: int, export_dataset: Callable[[TrainingRun, Path], Path] | None = None) -> TrainingRun | None:
+    """Run a queued training to the end (succeeded with a candidate, or failed with the reason)."""
+    run = _take(run_id)
+    if run is None:
+        return None
+    config = trainer_config(run.project_id)
+    try:
+        with _heartbeat(run.pk):
+            if config.backend == TrainerBackend.WEBHOOK:
+                _send_webhook(run, config)
+                return run  # stays running until the pipeline calls back (or the sweep fails it)
+            with tempfile.TemporaryDirectory(prefix=f"loupe-train-{run.pk}-") as work:
+                dataset = (export_dataset or export_for_training)(run, Path(work) / "dataset")
+                output = Path(work) / "model.onnx"
+                log = _run_command(_argv(config, run), dataset=dataset, output=output)
+                if not output.is_file():
+                    raise TrainingFailed("the trainer finished without writing an .onnx file")
+                model = _register_output(run, output)
+        _finish(run, status=TrainingStatus.SUCCEEDED, log=log, model=model)
+    except TrainingFailed as exc:
+        _finish(run, status=TrainingStatus.FAILED, error=str(exc), log=getattr(exc, "log", ""))
+    return run
+
+
+def _argv(config: TrainerConfig, run: TrainingRun) -> list[str]:
+    if config.backend == TrainerBackend.REFERENCE:
+        return [sys.executable, "-m", "activelearning.trainers.reference", "--dataset", "{dataset}",
+                "--out", "{output}", "--epochs", str(config.epochs)]
+    if not config.command:
+        raise TrainingFailed("the project's trainer command is not configured")
+    return [str(part) for part in config.command]
+
+
+def _run_command(argv: list[str], *, dataset: Path, output: Path) -> str:
+    """Run the trainer with the paths filled in; its combined output is the log. Nonzero exit fails."""
+    filled = [part.replace("{dataset}", str(dataset)).replace("{output}", str(output)) for part in argv]
+    try:
+        done = subprocess.run(filled, capture_output=True, text=True, check=False,  # noqa: S603 - admin-configured
+                              timeout=settings.LOUPE_TRAINING_TIMEOUT_SECONDS, cwd=settings.BASE_DIR)
+    except subprocess.TimeoutExpired as exc:
+        raise TrainingFailed(f"the trainer ran past {settings.LOUPE_TRAINING_TIMEOUT_SECONDS} s") from exc
+    except OSError as exc:
+        raise TrainingFailed(f"the trainer could not start: {exc}") from exc
+    log = (done.stdout + done.stderr)[-LOG_LIMIT:]
+    if done.returncode != 0:
+        failure = TrainingFailed(f"the trainer exited with code {done.returncode}")
+        failure.log = log  # type: ignore[attr-defined]
+        raise failure
+    return log
+
+
+def export_for_training(run: TrainingRun, destination: Path) -> Path:
+    """The run's dataset version as a YOLO folder (images/, labels/, data.yaml) at `destination`."""
+    from activelearning.exports import write_export_directory  # the export module owns the formats
+
+    write_export_directory(run.dataset_version, "yolo", destination)
+    return destination
+
+
+def _register_output(run: TrainingRun, path: Path) -> ModelVersion:
+    from activelearning.registry import register_model_file
+
+    model = register_model_file(project=run.project, path=path, name=f"retrained-d{run.dataset_version.number}",
+                                user=None)
+    ModelVersion.objects.filter(pk=model.pk).update(dataset_version=run.dataset_version,
+                                                    code_version=run.code_version)
+    model.refresh_from_db()
+    return model
+
+
+def _finish(run: TrainingRun, *, status: str, log: str = "", error: str = "", model: ModelVersion | None = None) -> None:
+    with transaction.atomic():
+        updated = TrainingRun.objects.filter(pk=run.pk, status=TrainingStatus.RUNNING).update(
+            status=status, log=log[-LOG_LIMIT:], error=error[:4000], model_version=model, finished_at=timezone.now())
+        if not updated:
+            return  # the sweep failed it meanwhile; its verdict stands
+        run.status, run.error, run.model_version = status, error, model
+        audit.record(action=f"training.{status}", obj_type="training_run", obj_id=run.pk, project_id=run.project_id,
+                     after={"error": error[:500], "model": model.pk if model else None})
+        _publish(run, model=model.pk if model else None, error=error[:500])
+        if model is not None:
+            transaction.on_commit(lambda: _start_gate(model.pk, run.pk))
+
+
+def _start_gate(model_id: int, run_id: int) -> None:
+    from activelearning.tasks import gate_candidate_task
+
+    gate_candidate_task.delay(model_id=model_id, run_id=run_id)
+
+
+def fail_stale_runs(*, now: Any = None) -> list[int]:
+    """Runs whose worker stopped beating (killed, machine lost) end as failed, with the reason."""
+    cutoff = (now or timezone.now()) - STALE_AFTER
+    stale = list(TrainingRun.objects.filter(status=TrainingStatus.RUNNING, heartbeat_at__lt=cutoff)
+                 .exclude(backend=TrainerBackend.WEBHOOK).values_list("pk", flat=True))
+    failed = []
+    for run_id in stale:
+        with transaction.atomic():
+            run = TrainingRun.objects.select_for_update(skip_locked=True).filter(
+                pk=run_id, status=TrainingStatus.RUNNING, heartbeat_at__lt=cutoff).first()
+            if run is None:
+                continue
+            reason = f"the worker stopped (no heartbeat since {run.heartbeat_at})"
+            run.status, run.error, run.finished_at = TrainingStatus.FAILED, reason, timezone.now()
+            run.save(update_fields=["status", "error", "finished_at"])
+            audit.record(action="training.failed", obj_type="training_run", obj_id=run.pk, project_id=run.project_id,
+                         after={"error": reason})
+            _publish(run, error=reason)
+            failed.append(run.pk)
+    return failed
+
+
+# --- Webhook backend -------------------------------------------------------------------------------
+
+
+def sign(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def _send_webhook(run: TrainingRun, config: TrainerConfig) -> None:
+    import httpx
+
+    from activelearning.urls_allowed import check_outbound_url
+
+    check_outbound_url(config.webhook_url)
+    nonce = secrets.token_hex(16)
+    TrainingRun.objects.filter(pk=run.pk).update(callback_nonce=nonce)
+    body = json.dumps({"run": run.pk, "project": run.project_id, "dataset_version": run.dataset_version.number,
+                       "dataset_hash": run.dataset_version.content_hash, "nonce": nonce,
+                       "callback": f"/api/v1/training-runs/{run.pk}/callback",
+                       "sent_at": timezone.now().isoformat()}, sort_keys=True).encode()
+    try:
+        response = httpx.post(config.webhook_url, content=body, timeout=10, follow_redirects=False, headers={
+            "Content-Type": "application/json", "X-Loupe-Signature": sign(config.webhook_secret, body)})
+    except httpx.HTTPError as exc:
+        raise TrainingFailed(f"the training pipeline could not be reached: {exc}") from exc
+    if response.status_code >= 300:
+        raise TrainingFailed(f"the training pipeline answered {response.status_code}")
+
+
+def accept_callback(*, run: TrainingRun, body: bytes, signature: str, model_file: Path | None) -> TrainingRun:
+    """The external pipeline's answer: signed with the project's secret, carrying this run's nonce, once."""
+    config = trainer_config(run.project_id)
+    if not config.webhook_secret or not hmac.compare_digest(sign(config.webhook_secret, body), signature):
+        raise Forbidden("The callback signature is not valid.", code="bad_signature")
+    try:
+        payload = json.loads(body)
+        sent = datetime.fromisoformat(payload["sent_at"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InvalidInput("The callback body is not valid.", code="invalid_callback") from exc
+    if abs(timezone.now() - sent) > CALLBACK_MAX_SKEW:
+        raise Forbidden("The callback is too old (or from the future).", code="stale_callback")
+    with transaction.atomic():
+        locked = TrainingRun.objects.select_for_update().get(pk=run.pk)
+        if (locked.status != TrainingStatus.RUNNING or not locked.callback_nonce
+                or not hmac.compare_digest(locked.callback_nonce, str(payload.get("nonce", "")))):
+            raise Conflict("This run does not expect this callback (replayed or already answered).",
+                           code="callback_replayed")
+        TrainingRun.objects.filter(pk=run.pk).update(callback_nonce="")  # one answer per nonce
+    locked.refresh_from_db()
+    if payload.get("status") != "succeeded" or model_file is None:
+        _finish(locked, status=TrainingStatus.FAILED, error=str(payload.get("error", "the pipeline failed"))[:4000],
+                log=str(payload.get("log", "")))
+        return locked
+    try:
+        model = _register_output(locked, model_file)
+    except Exception as exc:  # noqa: BLE001 - a rejected model fails the run with the reason
+        _finish(locked, status=TrainingStatus.FAILED, error=f"the model was refused: {exc}")
+        return locked
+    _finish(locked, status=TrainingStatus.SUCCEEDED, log=str(payload.get("log", "")), model=model)
+    return locked
