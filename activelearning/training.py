@@ -232,7 +232,10 @@ def _send_webhook(run: TrainingRun, config: TrainerConfig) -> None:
 
     from activelearning.urls_allowed import check_outbound_url
 
-    check_outbound_url(config.webhook_url)
+    try:
+        check_outbound_url(config.webhook_url)
+    except InvalidInput as exc:
+        raise TrainingFailed(f"the training pipeline's URL is not allowed: {exc}") from exc
     nonce = secrets.token_hex(16)
     TrainingRun.objects.filter(pk=run.pk).update(callback_nonce=nonce)
     body = json.dumps({"run": run.pk, "project": run.project_id, "dataset_version": run.dataset_version.number,

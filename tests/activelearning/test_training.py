@@ -1,0 +1,165 @@
+"""Training runs without torch: the webhook backend against a real HTTP server, signed one-time callbacks,
+the stale-run sweep, and the promotion gate's rule."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from activelearning.gate import decide
+from activelearning.models import (
+    ModelStatus,
+    ModelVersion,
+    TrainerConfig,
+    TrainingRun,
+    TrainingStatus,
+)
+from activelearning.retraining import freeze_dataset
+from activelearning.training import fail_stale_runs, run_training, sign
+from annotations.models import AuditEvent
+from tests.factories import add_member, make_project
+from tests.onnx_models import detector_bytes
+
+SECRET = "s" * 40
+
+
+class Pipeline(BaseHTTPRequestHandler):
+    received: list[tuple[dict[str, str], bytes]] = []
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        Pipeline.received.append((dict(self.headers), body))
+        self.send_response(202)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def pipeline():
+    server = HTTPServer(("127.0.0.1", 0), Pipeline)
+    Pipeline.received = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+
+
+@pytest.fixture
+def project(db):
+    project = make_project("store-counts")
+    add_member(project, "dana", "admin")
+    return project
+
+
+def queued_run(project) -> TrainingRun:
+    with transaction.atomic():
+        version = freeze_dataset(project_id=project.pk)
+    return TrainingRun.objects.create(project=project, dataset_version=version, backend="webhook")
+
+
+def callback(run: TrainingRun, payload: dict, *, secret: str = SECRET, model: bytes | None = None):
+    body = json.dumps(payload)
+    data = {"payload": body}
+    if model is not None:
+        data["model"] = SimpleUploadedFile("model.onnx", model)
+    return APIClient().post(f"/api/v1/training-runs/{run.pk}/callback", data, format="multipart",
+                            HTTP_X_LOUPE_SIGNATURE=sign(secret, body.encode()))
+
+
+@pytest.mark.django_db
+def test_webhook_backend_signs_the_request_and_accepts_one_signed_callback(project, pipeline, settings):
+    settings.LOUPE_OUTBOUND_ALLOWED_HOSTS = ["127.0.0.1"]
+    settings.DEBUG = True  # plain http to the test server
+    TrainerConfig.objects.create(project=project, backend="webhook", webhook_secret=SECRET,
+                                 webhook_url=f"http://127.0.0.1:{pipeline.server_port}/train")
+    run = queued_run(project)
+    run_training(run_id=run.pk)
+    [(headers, body)] = Pipeline.received
+    assert headers["X-Loupe-Signature"] == sign(SECRET, body)
+    sent = json.loads(body)
+    assert sent["run"] == run.pk and sent["dataset_hash"] == run.dataset_version.content_hash
+    run.refresh_from_db()
+    assert run.status == TrainingStatus.RUNNING and run.callback_nonce == sent["nonce"]
+
+    good = {"nonce": sent["nonce"], "sent_at": timezone.now().isoformat(), "status": "succeeded", "log": "ok"}
+    forged = callback(run, good, secret="x" * 40, model=detector_bytes())
+    assert forged.status_code == 403 and forged.json()["error"]["code"] == "bad_signature"
+    stale = callback(run, {**good, "sent_at": (timezone.now() - timedelta(hours=1)).isoformat()},
+                     model=detector_bytes())
+    assert stale.status_code == 403 and stale.json()["error"]["code"] == "stale_callback"
+    wrong_nonce = callback(run, {**good, "nonce": "0" * 32}, model=detector_bytes())
+    assert wrong_nonce.status_code == 409
+    accepted = callback(run, good, model=detector_bytes())
+    assert accepted.status_code == 200 and accepted.json()["status"] == "succeeded"
+    model = ModelVersion.objects.get(pk=accepted.json()["model_version"])
+    assert model.status == ModelStatus.CANDIDATE and model.dataset_version_id == run.dataset_version_id
+    replayed = callback(run, good, model=detector_bytes(size=32))
+    assert replayed.status_code == 409 and replayed.json()["error"]["code"] == "callback_replayed"
+    assert ModelVersion.objects.count() == 1
+    assert AuditEvent.objects.filter(action="training.succeeded", object_id=str(run.pk)).exists()
+
+
+@pytest.mark.django_db
+def test_a_pipeline_host_off_the_allow_list_fails_the_run(project, settings):
+    settings.LOUPE_OUTBOUND_ALLOWED_HOSTS = ["trainer.example.com"]
+    TrainerConfig.objects.create(project=project, backend="webhook", webhook_secret=SECRET,
+                                 webhook_url="https://169.254.169.254/latest/meta-data")
+    run = queued_run(project)
+    run_training(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.status == TrainingStatus.FAILED and "not allowed" in run.error
+    assert run_training(run_id=run.pk) is None  # a finished run is never taken again
+
+
+@pytest.mark.django_db
+def test_trainer_config_api_validates(project, settings):
+    settings.LOUPE_OUTBOUND_ALLOWED_HOSTS = ["trainer.example.com"]
+    admin = APIClient()
+    admin.force_authenticate(User.objects.get(username="dana"))
+    url = f"/api/v1/projects/{project.pk}/trainer"
+    assert admin.get(url).json()["backend"] == "reference"
+    ok = admin.put(url, {"backend": "webhook", "webhook_url": "https://trainer.example.com/run",
+                         "webhook_secret": SECRET, "auto_promote": True}, format="json")
+    assert ok.status_code == 200 and "webhook_secret" not in ok.json()
+    for bad in ({"webhook_url": "https://evil.example.net/x"}, {"command": "rm -rf /"}, {"promote_margin": 2},
+                {"webhook_secret": "short"}, {"backend": "magic"}):
+        assert admin.put(url, bad, format="json").status_code == 400, bad
+
+
+@pytest.mark.django_db
+def test_a_run_whose_worker_stopped_beating_fails_with_the_reason(project):
+    run = queued_run(project)
+    TrainingRun.objects.filter(pk=run.pk).update(status="running", backend="command",
+                                                 heartbeat_at=timezone.now() - timedelta(minutes=5))
+    assert fail_stale_runs() == [run.pk]
+    run.refresh_from_db()
+    assert run.status == TrainingStatus.FAILED and "worker stopped" in run.error
+    assert fail_stale_runs() == []
+
+
+def report(cand: float, champ: float, slices: dict[str, tuple[float, float]]) -> dict:
+    return {"candidate": {"map50": cand, "slices": {"lighting": {k: {"map50": v[0]} for k, v in slices.items()}}},
+            "champion": {"map50": champ, "slices": {"lighting": {k: {"map50": v[1]} for k, v in slices.items()}}}}
+
+
+def test_the_gate_promotes_only_a_clear_win_without_slice_regressions():
+    config = TrainerConfig(auto_promote=True, promote_margin=0.02, slice_tolerance=0.05)
+    assert decide(report(0.80, 0.70, {"night": (0.6, 0.5), "bright": (0.9, 0.9)}), config)["auto_promote"]
+    small = decide(report(0.71, 0.70, {"night": (0.6, 0.5)}), config)
+    assert not small["auto_promote"] and "margin" in small["reason"]
+    regress = decide(report(0.80, 0.70, {"night": (0.40, 0.50)}), config)
+    assert not regress["auto_promote"] and regress["regressions"][0]["value"] == "night"
+    config.auto_promote = False
+    assert not decide(report(0.9, 0.1, {}), config)["auto_promote"]
+    assert not decide({"candidate": {"map50": 0.9}}, TrainerConfig(auto_promote=True))["auto_promote"]
