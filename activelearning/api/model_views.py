@@ -39,7 +39,7 @@ from annotations.token_auth import UserTokenAuthentication
 ERRORS = {status: OpenApiResponse(ErrorSerializer) for status in (400, 401, 403, 404, 409, 413, 422)}
 MODEL_FIELDS = ["id", "project", "name", "version", "sha256", "size_bytes", "input_width", "input_height",
                 "classes", "opset", "status", "replaces", "promoted_at", "out_of_service", "out_of_service_reason",
-                "metadata", "created_at"]
+                "metadata", "dataset_version", "code_version", "created_at"]
 
 
 class ModelVersionSerializer(serializers.ModelSerializer):

@@ -23,7 +23,12 @@ vi.mock("../src/api/endpoints", () => ({
     report: { candidate: { ...report(0.8, 0.5), slices: { lighting: { night: report(0.6, 1) } } },
               champion: { ...report(0.7, 0.25), slices: { lighting: { night: report(0.7, 1) } } } } })),
   promoteModel: (id: number, to: string) => promoteModel(id, to),
-  rollbackModel: vi.fn(), startEvaluation: vi.fn(), uploadModel: vi.fn(),
+  rollbackModel: vi.fn(), startEvaluation: vi.fn(), uploadModel: vi.fn(), requestRetrain: vi.fn(),
+  listTrainingRuns: vi.fn(async () => [{ id: 4, project: 1, dataset_version: 9, request: 3, backend: "reference",
+    status: "failed", metrics: {}, model_version: null, error: "the trainer exited with code 1", created_at: "2026-12-01T10:00:00Z",
+    started_at: "2026-12-01T10:00:01Z", finished_at: "2026-12-01T10:02:00Z" }]),
+  listDatasets: vi.fn(async () => [{ id: 9, project: 1, number: 2, parent: 8, request: 3, content_hash: "c".repeat(64),
+    stats: { items: 120, boxes: 410, per_split: { train: 84, val: 18, test: 18 } }, created_at: "2026-12-01T10:00:00Z" }]),
 }));
 
 afterEach(() => { cleanup(); vi.unstubAllGlobals(); });
@@ -47,6 +52,8 @@ describe("models page", () => {
     render(<ModelsView project={1} />);
     await waitFor(() => expect(screen.getByTestId("model-status-1").textContent).toBe("champion"));
     expect(screen.getByTestId("model-upload")).toBeTruthy();
+    await waitFor(() => expect(screen.getByTestId("training-run-4").textContent).toContain("exited with code 1"));
+    expect(screen.getByTestId("dataset-versions").textContent).toContain("84 / 18 / 18");
     fireEvent.click(screen.getByTestId("model-eval-2"));
     await waitFor(() => expect(screen.getByTestId("eval-row-lighting:night").textContent).toContain("0.600"));
     expect(screen.getByTestId("eval-row-all").textContent).toContain("vs 0.700");

@@ -166,3 +166,19 @@ export async function listPrelabels(itemId: number): Promise<PrelabelRunRow[]> {
 export async function runPrelabel(itemId: number): Promise<PrelabelRunRow> {
   return unwrap(await api.POST("/api/v1/items/{item_id}/prelabels", { params: { path: { item_id: itemId } }, body: {} }));
 }
+
+export type TrainingRunRow = Schemas["TrainingRun"];
+export type DatasetRow = Schemas["DatasetVersion"];
+
+export async function listTrainingRuns(projectId: number): Promise<TrainingRunRow[]> {
+  return unwrap(await api.GET("/api/v1/projects/{project_id}/training-runs/", { params: { path: { project_id: projectId } } }));
+}
+
+export async function listDatasets(projectId: number): Promise<DatasetRow[]> {
+  return unwrap(await api.GET("/api/v1/projects/{project_id}/datasets/", { params: { path: { project_id: projectId } } }));
+}
+
+/** An admin's "retrain now" (409 if this epoch's retrain is already requested). */
+export async function requestRetrain(projectId: number): Promise<void> {
+  unwrap(await api.POST("/api/v1/projects/{project_id}/retrain", { params: { path: { project_id: projectId } } }));
+}

@@ -624,6 +624,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/trainer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description `GET/PUT /api/v1/projects/{id}/trainer`: the project's trainer backend and promotion rule (admins). */
+        get: operations["project_trainer"];
+        /** @description `GET/PUT /api/v1/projects/{id}/trainer`: the project's trainer backend and promotion rule (admins). */
+        put: operations["project_trainer_update"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project_id}/training-runs/": {
         parameters: {
             query?: never;
@@ -634,6 +652,27 @@ export interface paths {
         get: operations["project_training_runs"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/training-runs/{run_id}/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description `POST /api/v1/training-runs/{id}/callback`: an external pipeline's answer, authenticated by its HMAC
+         *     signature (`X-Loupe-Signature: sha256=<hex>` over the `payload` field's bytes) and the run's one-time nonce.
+         *     Multipart: `payload` (JSON: nonce, sent_at, status, log?, error?) and `model` (the .onnx file).
+         */
+        post: operations["training_callback"];
         delete?: never;
         options?: never;
         head?: never;
@@ -657,6 +696,13 @@ export interface components {
             /** Format: double */
             duration_seconds: number | null;
         };
+        /**
+         * @description * `reference` - Reference
+         *     * `command` - Command
+         *     * `webhook` - Webhook
+         * @enum {string}
+         */
+        BackendEnum: "reference" | "command" | "webhook";
         CameraSite: {
             readonly id: number;
             name: string;
@@ -925,6 +971,10 @@ export interface components {
             out_of_service_reason?: string;
             /** @description What the validation probe read and measured. */
             metadata?: unknown;
+            /** @description Lineage: the data it was trained on. */
+            dataset_version?: number | null;
+            /** @description Lineage: the trainer's code version. */
+            code_version?: string;
             /** Format: date-time */
             readonly created_at: string;
             /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
@@ -1047,6 +1097,43 @@ export interface components {
          * @enum {string}
          */
         ToEnum: "shadow" | "champion";
+        TrainerConfig: {
+            backend?: components["schemas"]["BackendEnum"];
+            /** @description argv list; "{dataset}" and "{output}" are replaced by paths */
+            command?: unknown;
+            webhook_url?: string;
+            epochs?: number;
+            auto_promote?: boolean;
+            /**
+             * Format: double
+             * @description mAP@0.5 the candidate must win by overall.
+             */
+            promote_margin?: number;
+            /**
+             * Format: double
+             * @description mAP@0.5 any slice may lose at most.
+             */
+            slice_tolerance?: number;
+        };
+        TrainerConfigRequest: {
+            backend?: components["schemas"]["BackendEnum"];
+            /** @description argv list; "{dataset}" and "{output}" are replaced by paths */
+            command?: unknown;
+            webhook_url?: string;
+            webhook_secret?: string;
+            epochs?: number;
+            auto_promote?: boolean;
+            /**
+             * Format: double
+             * @description mAP@0.5 the candidate must win by overall.
+             */
+            promote_margin?: number;
+            /**
+             * Format: double
+             * @description mAP@0.5 any slice may lose at most.
+             */
+            slice_tolerance?: number;
+        };
         TrainingRun: {
             readonly id: number;
             project: number;
@@ -3578,6 +3665,118 @@ export interface operations {
             };
         };
     };
+    project_trainer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrainerConfig"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    project_trainer_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["TrainerConfigRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["TrainerConfigRequest"];
+                "multipart/form-data": components["schemas"]["TrainerConfigRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrainerConfig"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     project_training_runs: {
         parameters: {
             query?: never;
@@ -3595,6 +3794,59 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TrainingRun"][];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    training_callback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrainingRun"];
                 };
             };
             401: {

@@ -13,6 +13,7 @@ import { useProjectMessage } from "../../realtime/ProjectLive";
 import { ErrorBanner } from "../../ui/ErrorBanner";
 import { useAsync } from "../../ui/useAsync";
 import { type DetectionReport, METRICS, comparisonRows, fmt, verdict } from "./report";
+import { TrainingPanel } from "./TrainingPanel";
 
 function UploadForm({ project, onDone }: { project: number; onDone: () => void }) {
   const [file, setFile] = useState<File | null>(null);
@@ -150,7 +151,8 @@ export function ModelsView({ project }: { project: number }) {
           <table data-testid="model-list">
             <caption class="sr-only">Model versions</caption>
             <thead><tr><th scope="col">Version</th><th scope="col">Status</th><th scope="col">Classes</th>
-              <th scope="col">Input</th><th scope="col">File</th><th scope="col">Approved by</th><th scope="col">Actions</th></tr></thead>
+              <th scope="col">Input</th><th scope="col">File</th><th scope="col">Lineage</th><th scope="col">Approved by</th>
+              <th scope="col">Actions</th></tr></thead>
             <tbody>
               {rows.map((m) => (
                 <tr key={m.id} data-testid={`model-${m.id}`}>
@@ -160,6 +162,9 @@ export function ModelsView({ project }: { project: number }) {
                   <td>{(m.classes as string[]).join(", ")}</td>
                   <td>{m.input_width}×{m.input_height}</td>
                   <td><code title={m.sha256}>{m.sha256.slice(0, 12)}</code> · {(m.size_bytes / 1e6).toFixed(2)} MB</td>
+                  <td data-testid={`model-lineage-${m.id}`}>{m.dataset_version != null
+                    ? <>dataset #{m.dataset_version}{m.code_version && <> · code <code>{m.code_version.slice(0, 8)}</code></>}</>
+                    : "uploaded"}</td>
                   <td>{m.approved_by ?? "—"}</td>
                   <td class="row">
                     <button type="button" onClick={() => setSelected(m.id)} data-testid={`model-eval-${m.id}`}>Evaluation</button>
@@ -184,6 +189,7 @@ export function ModelsView({ project }: { project: number }) {
         </div>
       )}
       {chosen && <EvaluationPanel model={chosen} admin={admin} />}
+      <TrainingPanel project={project} admin={admin} onModels={reload} />
       {admin && <UploadForm project={project} onDone={reload} />}
     </section>
   );

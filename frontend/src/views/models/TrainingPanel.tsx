@@ -1,0 +1,94 @@
+/**
+ * Retraining on the models page: the dataset versions (hash, size, splits), the training runs (backend,
+ * status, the candidate each produced, errors), and an admin's "retrain now". Live on `training.status`.
+ */
+
+import { useCallback, useState } from "preact/hooks";
+import { listDatasets, listTrainingRuns, requestRetrain } from "../../api/endpoints";
+import { useProjectMessage } from "../../realtime/ProjectLive";
+import { ErrorBanner } from "../../ui/ErrorBanner";
+import { useAsync } from "../../ui/useAsync";
+
+const when = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleString() : "—");
+
+export function TrainingPanel({ project, admin, onModels }: { project: number; admin: boolean; onModels: () => void }) {
+  const runs = useAsync(() => listTrainingRuns(project), [project]);
+  const datasets = useAsync(() => listDatasets(project), [project]);
+  const [error, setError] = useState<unknown>(null);
+  const [sent, setSent] = useState(false);
+  const reloadRuns = runs.reload;
+  const reloadDatasets = datasets.reload;
+  const onStatus = useCallback(() => { reloadRuns(); reloadDatasets(); onModels(); }, [reloadRuns, reloadDatasets, onModels]);
+  useProjectMessage("training.status", onStatus);
+
+  const retrain = async () => {
+    if (!window.confirm("Freeze the accepted annotations into a dataset version and train a new candidate?")) return;
+    setError(null);
+    try {
+      await requestRetrain(project);
+      setSent(true);
+      onStatus();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  const versions = new Map((datasets.data ?? []).map((d) => [d.id, d]));
+  return (
+    <section class="card stack" aria-label="Retraining" data-testid="training">
+      <h2>Retraining</h2>
+      {admin && <div class="row"><button type="button" onClick={() => void retrain()} data-testid="retrain-now">Retrain now</button>
+        {sent && <span role="status">Requested.</span>}</div>}
+      <ErrorBanner error={error ?? runs.error ?? datasets.error} />
+      <h3>Training runs</h3>
+      {(runs.data ?? []).length === 0 ? <p>No training yet.</p> : (
+        <div class="table-scroll">
+          <table data-testid="training-runs">
+            <caption class="sr-only">Training runs</caption>
+            <thead><tr><th scope="col">Run</th><th scope="col">Dataset</th><th scope="col">Backend</th>
+              <th scope="col">Status</th><th scope="col">Candidate</th><th scope="col">Started</th><th scope="col">Finished</th></tr></thead>
+            <tbody>
+              {(runs.data ?? []).map((r) => (
+                <tr key={r.id} data-testid={`training-run-${r.id}`}>
+                  <th scope="row">#{r.id}</th>
+                  <td>v{versions.get(r.dataset_version)?.number ?? "?"}</td>
+                  <td>{r.backend}</td>
+                  <td><span class={r.status === "failed" ? "status-bad" : r.status === "succeeded" ? "status-ok" : ""}>{r.status}</span>
+                    {r.error && <small title={r.error}> · {r.error.slice(0, 80)}</small>}</td>
+                  <td>{r.model_version ? `model #${r.model_version}` : "—"}</td>
+                  <td>{when(r.started_at)}</td>
+                  <td>{when(r.finished_at)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <h3>Dataset versions</h3>
+      {(datasets.data ?? []).length === 0 ? <p>No dataset frozen yet: it happens when the accepted corrections reach the threshold.</p> : (
+        <div class="table-scroll">
+          <table data-testid="dataset-versions">
+            <caption class="sr-only">Dataset versions</caption>
+            <thead><tr><th scope="col">Version</th><th scope="col">Items</th><th scope="col">Boxes</th>
+              <th scope="col">Train / val / test</th><th scope="col">Content hash</th><th scope="col">Frozen</th></tr></thead>
+            <tbody>
+              {(datasets.data ?? []).map((d) => {
+                const stats = d.stats as { items?: number; boxes?: number; per_split?: Record<string, number> };
+                const split = stats.per_split ?? {};
+                return (
+                  <tr key={d.id}>
+                    <th scope="row">v{d.number}{d.parent != null && <small> (from v{versions.get(d.parent)?.number ?? "?"})</small>}</th>
+                    <td>{stats.items ?? 0}</td>
+                    <td>{stats.boxes ?? 0}</td>
+                    <td>{split.train ?? 0} / {split.val ?? 0} / {split.test ?? 0}</td>
+                    <td><code title={d.content_hash}>{d.content_hash.slice(0, 12)}</code></td>
+                    <td>{when(d.created_at)}</td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
