@@ -25,8 +25,9 @@ vi.mock("../src/views/editor/media", () => ({
   loadImage: vi.fn(async () => ({ naturalWidth: 64, naturalHeight: 48 }) as HTMLImageElement),
 }));
 
-afterEach(() => {
+afterEach(async () => {
   cleanup();
+  await new Promise((done) => setTimeout(done, 0)); // let the unmount's lease releases settle first
   vi.mocked(endpoints.claimNext).mockReset();
   vi.mocked(endpoints.submit).mockReset();
   vi.mocked(endpoints.release).mockClear();
@@ -40,27 +41,30 @@ async function openFirstItem() {
   await screen.findByTestId("editor-canvas");
 }
 
-describe("submit in the work loop", () => {
-  it("claims the next item while the submit request is in flight, and shows it once both are done", async () => {
-    vi.mocked(endpoints.claimNext).mockResolvedValueOnce(claimed(1)).mockResolvedValueOnce(claimed(2));
-    let finishSubmit: () => void = () => undefined;
-    vi.mocked(endpoints.submit).mockImplementation(() => new Promise((done) => { finishSubmit = () => done({} as never); }));
+describe("the work loop prefetches the next item", () => {
+  it("claims the next item while the current one is worked on, and submit shows it without a new claim", async () => {
+    vi.mocked(endpoints.claimNext).mockResolvedValueOnce(claimed(1)).mockResolvedValueOnce(claimed(2))
+      .mockResolvedValueOnce(claimed(3));
+    vi.mocked(endpoints.submit).mockResolvedValue({} as never);
     await openFirstItem();
+    await waitFor(() => expect(endpoints.claimNext).toHaveBeenCalledTimes(2)); // item 2, before any submit
     fireEvent.click(screen.getByTestId("submit"));
-    await waitFor(() => expect(endpoints.claimNext).toHaveBeenCalledTimes(2)); // before the submit answered
-    expect(screen.getByTestId("editor-canvas").getAttribute("aria-label")).toContain("Item 1");
-    finishSubmit();
     await waitFor(() => expect(screen.getByTestId("editor-canvas").getAttribute("aria-label")).toContain("Item 2"));
+    await waitFor(() => expect(endpoints.claimNext).toHaveBeenCalledTimes(3)); // and item 3 behind it
     expect(endpoints.release).not.toHaveBeenCalled();
   });
 
-  it("gives the claimed next item back when the submit fails", async () => {
+  it("keeps the prefetched item when the submit fails, and gives both leases back on leaving", async () => {
     vi.mocked(endpoints.claimNext).mockResolvedValueOnce(claimed(1)).mockResolvedValueOnce(claimed(2));
     vi.mocked(endpoints.submit).mockRejectedValue(new Error("boom"));
     await openFirstItem();
+    await waitFor(() => expect(endpoints.claimNext).toHaveBeenCalledTimes(2));
     fireEvent.click(screen.getByTestId("submit"));
-    await waitFor(() => expect(endpoints.release).toHaveBeenCalledWith(2, "tok-2"));
+    await waitFor(() => expect(screen.getByTestId("error").textContent).toContain("boom"));
     expect(screen.getByTestId("editor-canvas").getAttribute("aria-label")).toContain("Item 1");
-    expect(screen.getByTestId("error").textContent).toContain("boom");
+    expect(endpoints.release).not.toHaveBeenCalled();
+    cleanup(); // the annotator leaves the view
+    await waitFor(() => expect(endpoints.release).toHaveBeenCalledWith(2, "tok-2"));
+    expect(endpoints.release).toHaveBeenCalledWith(1, "tok-1");
   });
 });

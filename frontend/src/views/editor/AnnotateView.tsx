@@ -1,11 +1,12 @@
 /**
  * The work loop: claim an item, decode its image, hand it to the frame editor or the clip reviewer.
- * On submit the next item is claimed and decoded alongside the submit request, while the current one stays
- * on screen, so the switch shows a fully decoded image at once. Leaving the view releases the lease.
+ * While one item is on screen the next is already claimed (its own lease, kept alive here) and its image
+ * decoded, so submit or skip shows it at once; then the one after is prefetched. Leaving the view releases
+ * both leases.
  */
 
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
-import { assetUrl, claimNext, frameUrl, readProject, release, submit } from "../../api/endpoints";
+import { assetUrl, claimNext, frameUrl, heartbeat, readProject, release, submit } from "../../api/endpoints";
 import { ApiError } from "../../api/errors";
 import type { ClaimedItem } from "../../api/shapes";
 import { href } from "../../router";
@@ -19,6 +20,9 @@ interface Work {
   item: ClaimedItem;
   image: HTMLImageElement;
 }
+
+/** The prefetched item's lease is renewed this often while it waits (leases last minutes). */
+const PREFETCH_HEARTBEAT_MS = 60_000;
 
 const REASONS = ["", "low_confidence", "disputed", "model_disagreement", "ood", "audit_sample", "count_flag", "qa",
                  "uncertainty", "policy_rule"] as const;
@@ -44,43 +48,58 @@ export function AnnotateView({ project }: { project: number }) {
   const [reason, setReason] = useState("");
   const current = useRef<Work | null>(null);
   current.current = work;
+  /** The next item, claimed and decoded ahead (null: the queue had nothing more). */
+  const prefetched = useRef<Promise<Work | null> | null>(null);
 
-  /** Show what a claim brings (an item, or the empty queue), or its error. */
+  const prefetch = useCallback(() => {
+    const upcoming = claimAndDecode(project, reason);
+    upcoming.catch(() => undefined); // shown when it is used
+    prefetched.current = upcoming;
+  }, [project, reason]);
+  /** The prefetched item if there is one (or a claim now), and a new prefetch behind it. */
+  const takeNext = useCallback((): Promise<Work | null> => {
+    const upcoming = prefetched.current ?? claimAndDecode(project, reason);
+    prefetched.current = null;
+    return upcoming;
+  }, [project, reason]);
+
+  /** Show what a claim brings (an item, or the empty queue), or its error; then prefetch the next. */
   const show = useCallback(async (claimed: Promise<Work | null>) => {
     setBusy(true);
     setError(null);
     try {
       const w = await claimed;
+      current.current = w;
       setWork(w);
       setEmpty(w === null);
+      if (w !== null) prefetch();
     } catch (err) {
       setWork(null);
       setError(err);
     } finally {
       setBusy(false);
     }
-  }, []);
-  const next = useCallback(() => show(claimAndDecode(project, reason)), [show, project, reason]);
+  }, [prefetch]);
+  const next = useCallback(() => show(takeNext()), [show, takeNext]);
 
+  // Keep the waiting item's lease alive; give both leases back when the view goes away.
+  useEffect(() => {
+    const timer = window.setInterval(() => {
+      void prefetched.current?.then((w) => w && heartbeat(w.item.id, w.item.lease_token)).catch(() => undefined);
+    }, PREFETCH_HEARTBEAT_MS);
+    return () => window.clearInterval(timer);
+  }, []);
   useEffect(() => () => {
     const w = current.current;
     if (w) void release(w.item.id, w.item.lease_token).catch(() => undefined);
+    void prefetched.current?.then((p) => p && release(p.item.id, p.item.lease_token)).catch(() => undefined);
   }, []);
 
   const onSubmit = async (body: SubmitBody) => {
     if (!work) return;
-    // Claim (and decode) the next item while the submit is in flight: the current item is leased, so the claim
-    // cannot hand it out again, and the switch waits for the slower of the two instead of both in turn.
-    const upcoming = claimAndDecode(project, reason);
-    upcoming.catch(() => undefined); // its error is shown by show() below, or moot if the submit fails
-    try {
-      await submit(work.item.id, body);
-    } catch (err) {
-      void upcoming.then((w) => w && release(w.item.id, w.item.lease_token)).catch(() => undefined);
-      throw err;
-    }
+    await submit(work.item.id, body); // on failure the editor shows why; the prefetched item keeps waiting
     current.current = null;
-    await show(upcoming);
+    await next();
   };
   const onSkip = async () => {
     if (!work) return;
