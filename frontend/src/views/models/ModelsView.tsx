@@ -15,6 +15,8 @@ import { useAsync } from "../../ui/useAsync";
 import { type DetectionReport, METRICS, comparisonRows, fmt, verdict } from "./report";
 import { TrainingPanel } from "./TrainingPanel";
 
+const size = (bytes: number) => (bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : `${(bytes / 1e3).toFixed(1)} kB`);
+
 function UploadForm({ project, onDone }: { project: number; onDone: () => void }) {
   const [file, setFile] = useState<File | null>(null);
   const [name, setName] = useState("");
@@ -161,7 +163,7 @@ export function ModelsView({ project }: { project: number }) {
                     {m.out_of_service && <span class="status-bad" title={m.out_of_service_reason}> · out of service</span>}</td>
                   <td>{(m.classes as string[]).join(", ")}</td>
                   <td>{m.input_width}×{m.input_height}</td>
-                  <td><code title={m.sha256}>{m.sha256.slice(0, 12)}</code> · {(m.size_bytes / 1e6).toFixed(2)} MB</td>
+                  <td><code title={m.sha256}>{m.sha256.slice(0, 12)}</code> · {size(m.size_bytes)}</td>
                   <td data-testid={`model-lineage-${m.id}`}>{m.dataset_version != null
                     ? <>dataset #{m.dataset_version}{m.code_version && <> · code <code>{m.code_version.slice(0, 8)}</code></>}</>
                     : "uploaded"}</td>
