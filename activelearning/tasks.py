@@ -35,3 +35,11 @@ def dispatch_retrain_task() -> list[int]:
     from activelearning.retraining import dispatch_retrain_requests
 
     return dispatch_retrain_requests()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def export_dataset_task(*, job_id: int) -> None:
+    """Write one export's archive; a redelivered task starts over and writes the same bytes."""
+    from activelearning.exports import run_export
+
+    run_export(job_id=job_id)

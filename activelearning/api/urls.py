@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from activelearning.api import model_views, policy_views, prelabel_views, retrain_views, views
+from activelearning.api import export_views, model_views, policy_views, prelabel_views, retrain_views, views
 
 urlpatterns = [
     # Any path segment reaches the view, so a malformed hash gets a 400 with a reason, not a bare 404.
@@ -13,6 +13,9 @@ urlpatterns = [
     path("projects/<int:project_id>/datasets/", retrain_views.DatasetListView.as_view(), name="project-datasets"),
     path("projects/<int:project_id>/training-runs/", retrain_views.TrainingRunListView.as_view(),
          name="project-training-runs"),
+    path("datasets/<int:dataset_id>/exports", export_views.DatasetExportsView.as_view(), name="dataset-exports"),
+    path("exports/<int:export_id>", export_views.ExportView.as_view(), name="export"),
+    path("exports/<int:export_id>/file", export_views.ExportFileView.as_view(), name="export-file"),
     path("models/current", model_views.CurrentModelView.as_view(), name="model-current"),
     path("models/<int:model_id>/file", model_views.ModelFileView.as_view(), name="model-file"),
     path("models/<int:model_id>/promote", model_views.PromoteView.as_view(), name="model-promote"),
