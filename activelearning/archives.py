@@ -9,6 +9,7 @@ file on disk (tar needs the size in the header).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import shutil
 import tarfile
@@ -87,6 +88,11 @@ class ArchiveWriter:
         info.uid = info.gid = 0
         info.uname = info.gname = ""
         return info
+
+    def abandon(self) -> None:
+        """After a failure: release the archive without caring for its bytes (the file is thrown away)."""
+        with contextlib.suppress(Exception):
+            self.close()
 
     def close(self) -> None:
         if self._zip is not None:

@@ -111,13 +111,18 @@ def write_archive(*, job: ExportJob, out: IO[bytes], spool_dir: Path | None = No
                                  dataset_name=f"{version.project.slug} v{version.number}")
     total = DatasetEntry.objects.filter(dataset_version=version).count() or 1
     images = 0
-    for n, row in enumerate(_entry_rows(version, predictions=job.format == "label-studio"), start=1):
-        for image in _images_of(row, include_images=job.include_images):
-            writer.add(image)
-            images += 1
-        if n % PROGRESS_EVERY == 0:
-            ExportJob.objects.filter(pk=job.pk).update(progress=round(min(n / total, 0.99), 4))
-    writer.finish()
+    try:
+        for n, row in enumerate(_entry_rows(version, predictions=job.format == "label-studio"), start=1):
+            for image in _images_of(row, include_images=job.include_images):
+                writer.add(image)
+                images += 1
+            if n % PROGRESS_EVERY == 0:
+                ExportJob.objects.filter(pk=job.pk).update(progress=round(min(n / total, 0.99), 4))
+        writer.finish()
+    except BaseException:
+        writer.spools.close()
+        archive.abandon()
+        raise
     archive.close()
     return images
 
