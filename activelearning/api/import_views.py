@@ -25,7 +25,7 @@ class RawJsonParser(BaseParser):
 
 
 class ImportResultSerializer(serializers.Serializer):
-    format = serializers.ChoiceField(choices=["label-studio", "coco"])
+    format = serializers.CharField(help_text="label-studio or coco, as detected")
     items = serializers.IntegerField()
     boxes = serializers.IntegerField()
     item_ids = serializers.ListField(child=serializers.IntegerField())
