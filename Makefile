@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint bench bench-frontend install migrate seed serve clean browser
+.PHONY: run test lint bench bench-frontend bench-export install migrate seed serve clean browser
 .PHONY: frontend frontend-test
 
 $(STAMP): pyproject.toml
@@ -63,6 +63,10 @@ bench: install
 ## make bench-frontend: submit → next image, drag among 500 boxes, bundle size (Chromium + PostgreSQL)
 bench-frontend: frontend browser
 	$(PY) bench/frontend.py
+
+## make bench-export: COCO/YOLO export of 1,000,000 boxes (time, peak RSS) vs label-studio-sdk's converter
+bench-export: install
+	$(PY) bench/export.py
 
 clean:
 	rm -rf var

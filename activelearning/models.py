@@ -283,3 +283,54 @@ class TrainingRun(models.Model):
 
     def __str__(self) -> str:
         return f"training {self.pk} of dataset {self.dataset_version_id}: {self.status}"
+
+
+class ExportFormat(models.TextChoices):
+    COCO = "coco"
+    YOLO = "yolo"
+    VOC = "voc"
+    LABEL_STUDIO = "label-studio"
+    CSV = "csv"
+
+
+class ArchiveKind(models.TextChoices):
+    ZIP = "zip"
+    TAR = "tar"
+
+
+class ExportStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class ExportJob(models.Model):
+    """One export of a dataset version into a downloadable archive (activelearning/exports.py).
+
+    The archive is deterministic (member order, headers, key order), so a retried job writes the same bytes
+    and `sha256` identifies the content whoever ran it."""
+
+    dataset_version = models.ForeignKey(DatasetVersion, on_delete=models.CASCADE, related_name="exports")
+    format = models.CharField(max_length=16, choices=ExportFormat.choices)
+    archive = models.CharField(max_length=8, choices=ArchiveKind.choices, default=ArchiveKind.ZIP)
+    include_images = models.BooleanField(default=True)
+    status = models.CharField(max_length=8, choices=ExportStatus.choices, default=ExportStatus.QUEUED)
+    progress = models.FloatField(default=0.0)
+    file = models.FileField(max_length=255, blank=True)
+    size_bytes = models.BigIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                     related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(progress__gte=0) & Q(progress__lte=1),
+                                              name="export_progress_in_unit")]
+
+    def __str__(self) -> str:
+        return f"export {self.pk} of dataset {self.dataset_version_id} as {self.format}: {self.status}"

@@ -76,3 +76,11 @@ def start_training(run_id: int) -> None:
                          name=f"training-{run_id}").start()
     else:
         start_training_task.delay(run_id=run_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def export_dataset_task(*, job_id: int) -> None:
+    """Write one export's archive; a redelivered task starts over and writes the same bytes."""
+    from activelearning.exports import run_export
+
+    run_export(job_id=job_id)

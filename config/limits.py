@@ -22,6 +22,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 _MODEL_UPLOAD = re.compile(r"^/api/v1/projects/[0-9]+/models/$")
+_IMPORT = re.compile(r"^/api/v1/projects/[0-9]+/imports$")
 MULTIPART_SLACK = 64 * 1024  # the form's other fields and boundaries around the model file
 
 
@@ -31,6 +32,8 @@ def body_limit_for(path: str) -> int:
         return int(settings.LOUPE_MAX_UPLOAD_BYTES)
     if _MODEL_UPLOAD.match(path):
         return int(settings.LOUPE_MAX_MODEL_BYTES) + MULTIPART_SLACK
+    if _IMPORT.match(path):
+        return int(settings.LOUPE_MAX_IMPORT_BYTES)
     return int(settings.LOUPE_MAX_REQUEST_BYTES)
 
 

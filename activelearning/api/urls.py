@@ -1,6 +1,14 @@
 from django.urls import path, re_path
 
-from activelearning.api import model_views, policy_views, prelabel_views, retrain_views, views
+from activelearning.api import (
+    export_views,
+    import_views,
+    model_views,
+    policy_views,
+    prelabel_views,
+    retrain_views,
+    views,
+)
 
 urlpatterns = [
     # Any path segment reaches the view, so a malformed hash gets a 400 with a reason, not a bare 404.
@@ -16,6 +24,10 @@ urlpatterns = [
     path("projects/<int:project_id>/trainer", retrain_views.TrainerConfigView.as_view(), name="project-trainer"),
     path("training-runs/<int:run_id>/callback", retrain_views.TrainingCallbackView.as_view(),
          name="training-callback"),
+    path("datasets/<int:dataset_id>/exports", export_views.DatasetExportsView.as_view(), name="dataset-exports"),
+    path("exports/<int:export_id>", export_views.ExportView.as_view(), name="export"),
+    path("exports/<int:export_id>/file", export_views.ExportFileView.as_view(), name="export-file"),
+    path("projects/<int:project_id>/imports", import_views.ProjectImportsView.as_view(), name="project-imports"),
     path("models/current", model_views.CurrentModelView.as_view(), name="model-current"),
     path("models/<int:model_id>/file", model_views.ModelFileView.as_view(), name="model-file"),
     path("models/<int:model_id>/promote", model_views.PromoteView.as_view(), name="model-promote"),

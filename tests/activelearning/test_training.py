@@ -163,3 +163,112 @@ def test_the_gate_promotes_only_a_clear_win_without_slice_regressions():
     config.auto_promote = False
     assert not decide(report(0.9, 0.1, {}), config)["auto_promote"]
     assert not decide({"candidate": {"map50": 0.9}}, TrainerConfig(auto_promote=True))["auto_promote"]
+
+
+FAKE_TRAINER = """
+import pathlib, sys
+dataset, output = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+labels = sorted(dataset.glob("labels/*/*.txt"))
+print("data.yaml:", (dataset / "data.yaml").read_text().strip().replace("\\n", " | "))
+print("label files:", len(labels), "boxes:", sum(len(p.read_text().split("\\n")) - 1 for p in labels))
+sys.path.insert(0, ".")
+from tests.onnx_models import detector_bytes
+output.write_bytes(detector_bytes(size=64))
+"""
+
+
+def accepted_dataset(project, n: int = 4):
+    from tests.activelearning.test_retraining import accept, submitted_items
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from tests.factories import jpeg_bytes
+
+    add_member(project, "bob", "reviewer")
+    bob = User.objects.get(username="bob")
+    for i, item in enumerate(submitted_items(project, n)):
+        default_storage.save(item.asset.file.name, ContentFile(jpeg_bytes(seed=i)))  # the frame the export reads
+        accept(item, bob)
+    with transaction.atomic():
+        return freeze_dataset(project_id=project.pk)
+
+
+@pytest.mark.django_db
+def test_command_backend_trains_on_the_exported_dataset_and_registers_a_candidate(project, tmp_path):
+    import sys
+
+    version = accepted_dataset(project)
+    script = tmp_path / "trainer.py"
+    script.write_text(FAKE_TRAINER)
+    TrainerConfig.objects.create(project=project, backend="command",
+                                 command=[sys.executable, str(script), "{dataset}", "{output}"])
+    run = TrainingRun.objects.create(project=project, dataset_version=version, backend="command")
+    run_training(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.status == TrainingStatus.SUCCEEDED, run.error
+    assert "label files: 4 boxes: 4" in run.log and "names" in run.log
+    model = run.model_version
+    assert model.status == ModelStatus.CANDIDATE and model.dataset_version == version
+    assert model.code_version == run.code_version
+    assert AuditEvent.objects.filter(action="training.succeeded", object_id=str(run.pk)).exists()
+
+
+@pytest.mark.django_db
+def test_a_failing_trainer_fails_the_run_with_its_log(project):
+    import sys
+
+    version = accepted_dataset(project, 1)
+    TrainerConfig.objects.create(project=project, backend="command", command=[
+        sys.executable, "-c", "import sys; print('loss went NaN at step 3'); sys.exit(2)"])
+    run = TrainingRun.objects.create(project=project, dataset_version=version, backend="command")
+    run_training(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.status == TrainingStatus.FAILED and "exited with code 2" in run.error
+    assert "loss went NaN" in run.log and not ModelVersion.objects.exists()
+
+
+WORKER = """
+import django, sys
+django.setup()
+from activelearning.training import run_training
+run_training(run_id=int(sys.argv[1]))
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_mid_training_leaves_the_run_failed_not_running(project, postgres, settings, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    version = accepted_dataset(project, 1)
+    started = tmp_path / "started"
+    TrainerConfig.objects.create(project=project, backend="command", command=[
+        sys.executable, "-c", f"import pathlib, time; pathlib.Path({str(started)!r}).touch(); time.sleep(600)"])
+    run = TrainingRun.objects.create(project=project, dataset_version=version, backend="command")
+    db = settings.DATABASES["default"]
+    env = {"DJANGO_SETTINGS_MODULE": "config.settings", "PATH": "/usr/bin:/bin", "LOUPE_DB_POOL": "false",
+           "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+           "LOUPE_SECRET_KEY": "test", "MEDIA_STORAGE": settings.MEDIA_ROOT}
+    worker = subprocess.Popen([sys.executable, "-c", WORKER, str(run.pk)], env=env,  # noqa: S603
+                              cwd=Path(__file__).resolve().parents[2], start_new_session=True)
+    try:
+        deadline = timezone.now() + timedelta(seconds=120)
+        while not started.exists():  # the trainer is running inside the worker
+            assert worker.poll() is None, "the worker ended early"
+            assert timezone.now() < deadline, "the trainer never started"
+            threading.Event().wait(0.2)  # polling for the marker file, not timing anything
+        run.refresh_from_db()
+        assert run.status == TrainingStatus.RUNNING
+        os.killpg(worker.pid, signal.SIGKILL)  # the worker and its trainer, as a machine loss would
+        worker.wait(timeout=30)
+    finally:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGKILL)
+    assert fail_stale_runs() == []  # its heartbeat is still fresh
+    assert fail_stale_runs(now=timezone.now() + timedelta(minutes=3)) == [run.pk]
+    run.refresh_from_db()
+    assert run.status == TrainingStatus.FAILED and "worker stopped" in run.error

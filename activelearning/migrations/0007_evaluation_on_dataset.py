@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('activelearning', '0005_trainer_backends'),
+        ('activelearning', '0006_export_jobs'),
     ]
 
     operations = [

@@ -1,0 +1,251 @@
+"""Imports of labels made elsewhere (a Label Studio task list, a COCO detection file) as pre-labels.
+
+Each labelled image that is already an asset of the project becomes a pending ReviewItem whose pre-label is a
+`server` Prediction from model `import:<format>`: people review imported labels like any model's, nothing is
+accepted on the importer's word. Images are matched by sha256 only (a sha256 in the file name or URL path,
+Label Studio's `data.sha256`, COCO's `file_name` = sha256 + extension); no URL is ever fetched.
+
+The whole file is validated before anything is written, and written in one transaction: a bad task is
+reported with its index and field, and nothing of the file is stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import orjson
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from annotations import audit
+from annotations.errors import InvalidInput, TooLarge
+from annotations.models import Asset, Prediction, PredictionSource, Project
+from reviewer.models import Reason, ReviewItem
+
+_SHA = re.compile(r"(?<![0-9a-f])([0-9a-f]{64})(?![0-9a-f])")
+EDGE_TOLERANCE = 0.5  # pixels a box may overhang the image (rounding in the other tool)
+IMPORT_PRIORITY = 0.5
+
+
+class ImportRejected(InvalidInput):
+    code = "invalid_import"
+
+
+@dataclass
+class ImportedImage:
+    asset: Asset
+    boxes: list[dict[str, Any]]
+
+
+def import_labels(*, project: Project, user: User, body: bytes) -> dict[str, Any]:
+    """Validate a Label Studio or COCO file and queue its images for review with their labels as pre-labels."""
+    if len(body) > settings.LOUPE_MAX_IMPORT_BYTES:
+        raise TooLarge("The import is too large.", details={"max_bytes": settings.LOUPE_MAX_IMPORT_BYTES})
+    document = parse_json(body)
+    if isinstance(document, list):
+        fmt, images = "label-studio", _label_studio(project, document)
+    elif isinstance(document, dict) and isinstance(document.get("images"), list):
+        fmt, images = "coco", _coco(project, document)
+    else:
+        raise ImportRejected("Expected a Label Studio task list or a COCO detection file.",
+                             details={"field": "$"})
+    return _store(project=project, user=user, fmt=fmt, images=images)
+
+
+def parse_json(body: bytes) -> Any:
+    """The document, or a 400 that says where the JSON broke (1-based line and column)."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput("The body is not valid JSON.", code="malformed_json",
+                           details={"line": exc.lineno, "column": exc.colno, "reason": exc.msg}) from exc
+
+
+def _project_assets(project: Project, shas: set[str]) -> dict[str, Asset]:
+    """Assets with these hashes that belong to the project (some prediction or item of it points at them)."""
+    in_project = Q(Exists(Prediction.objects.filter(project=project, asset_id=OuterRef("pk")))) | Q(
+        Exists(ReviewItem.objects.filter(project=project, asset_id=OuterRef("pk"))))
+    return {a.sha256: a for a in Asset.objects.filter(in_project, sha256__in=shas)}
+
+
+def sha_in_reference(reference: str) -> str | None:
+    """The sha256 named by an image reference: a URL's path or `?d=` local-file path, or a file name."""
+    parts = urlsplit(reference)
+    candidates = [unquote(parts.path), *(unquote(v) for v in parse_qs(parts.query).get("d", []))]
+    for candidate in candidates:
+        match = _SHA.search(PurePosixPath(candidate.lower()).name)
+        if match:
+            return match.group(1)
+    return None
+
+
+def _limit(count: int, what: str) -> None:
+    if count > settings.LOUPE_MAX_IMPORT_TASKS:
+        raise TooLarge(f"Too many {what} in one import.", details={"max": settings.LOUPE_MAX_IMPORT_TASKS,
+                                                                     "count": count})
+
+
+def _check_box(box: list[float], asset: Asset, where: dict[str, Any]) -> None:
+    x, y, w, h = box
+    if not (w > 0 and h > 0 and x >= -EDGE_TOLERANCE and y >= -EDGE_TOLERANCE
+            and x + w <= asset.width + EDGE_TOLERANCE and y + h <= asset.height + EDGE_TOLERANCE):
+        raise ImportRejected("A box lies outside its image.", details={
+            **where, "box": [round(v, 2) for v in box], "image_size": [asset.width, asset.height]})
+
+
+def _number(value: Any, where: dict[str, Any]) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ImportRejected("Expected a number.", details=where)
+    return float(value)
+
+
+def _label_studio(project: Project, tasks: list[Any]) -> list[ImportedImage]:
+    _limit(len(tasks), "tasks")
+    references: list[str] = []
+    for t, task in enumerate(tasks):
+        data = task.get("data") if isinstance(task, dict) else None
+        if not isinstance(data, dict) or not isinstance(data.get("image"), str):
+            raise ImportRejected("A task has no image.", details={"task": t, "field": "data.image"})
+        named = data.get("sha256")
+        sha = named.lower() if isinstance(named, str) and _SHA.fullmatch(named.lower()) else sha_in_reference(
+            data["image"])
+        if sha is None:
+            raise ImportRejected("The image reference names no sha256.", details={"task": t, "field": "data.image"})
+        references.append(sha)
+    assets = _project_assets(project, set(references))
+    labels = set(project.label_classes)
+    images = []
+    for t, (task, sha) in enumerate(zip(tasks, references, strict=True)):
+        if sha not in assets:
+            raise ImportRejected("The image is not an asset of this project.",
+                                 details={"task": t, "field": "data.image", "sha256": sha})
+        asset = assets[sha]
+        # The latest annotation that was not cancelled counts; without one, the latest prediction.
+        annotations = task.get("annotations") if isinstance(task.get("annotations"), list) else []
+        live = [i for i, a in enumerate(annotations) if isinstance(a, dict) and not a.get("was_cancelled")]
+        predictions = task.get("predictions") if isinstance(task.get("predictions"), list) else []
+        if live:
+            key, a, chosen = "annotation", live[-1], annotations[live[-1]]
+        elif predictions:
+            key, a, chosen = "prediction", len(predictions) - 1, predictions[-1]
+        else:
+            images.append(ImportedImage(asset, []))
+            continue
+        result = chosen.get("result") if isinstance(chosen, dict) else None
+        if not isinstance(result, list):
+            raise ImportRejected("Expected a result list.", details={"task": t, key: a, "field": "result"})
+        boxes = []
+        for r, item in enumerate(result):
+            if not isinstance(item, dict) or item.get("type") != "rectanglelabels":
+                continue  # other result kinds (choices, text) carry no boxes
+            where = {"task": t, key: a, "result": r}
+            value = item.get("value")
+            if not isinstance(value, dict):
+                raise ImportRejected("A result has no value.", details={**where, "field": "value"})
+            names = value.get("rectanglelabels")
+            if not (isinstance(names, list) and len(names) == 1 and isinstance(names[0], str)):
+                raise ImportRejected("Expected one label per box.",
+                                     details={**where, "field": "value.rectanglelabels"})
+            if names[0] not in labels:
+                raise ImportRejected("The label is not one of the project's classes.", details={
+                    **where, "field": "value.rectanglelabels", "label": names[0], "allowed": project.label_classes})
+            x, y, w, h = (_number(value.get(k), {**where, "field": f"value.{k}"})
+                          for k in ("x", "y", "width", "height"))
+            box = [x * asset.width / 100, y * asset.height / 100, w * asset.width / 100, h * asset.height / 100]
+            _check_box(box, asset, {**where, "field": "value"})
+            score = item.get("score")
+            boxes.append({"label": names[0], "box": [round(v, 2) for v in box],
+                          **({"score": float(score)} if isinstance(score, int | float) else {})})
+        _limit_boxes(boxes, {"task": t})
+        images.append(ImportedImage(asset, boxes))
+    return images
+
+
+def _coco(project: Project, document: dict[str, Any]) -> list[ImportedImage]:
+    raw_images, raw_boxes = document["images"], document.get("annotations") or []
+    categories = document.get("categories") or []
+    if not isinstance(raw_boxes, list) or not isinstance(categories, list):
+        raise ImportRejected("Expected lists of annotations and categories.", details={"field": "annotations"})
+    _limit(len(raw_images), "images")
+    labels = set(project.label_classes)
+    category_names: dict[Any, str] = {}
+    for c, category in enumerate(categories):
+        if not isinstance(category, dict) or "id" not in category or not isinstance(category.get("name"), str):
+            raise ImportRejected("A category needs an id and a name.", details={"category": c, "field": "name"})
+        category_names[category["id"]] = category["name"]
+    shas: dict[Any, str] = {}
+    for i, image in enumerate(raw_images):
+        name = image.get("file_name") if isinstance(image, dict) else None
+        if not isinstance(name, str) or "id" not in image:
+            raise ImportRejected("An image needs an id and a file_name.", details={"image": i, "field": "file_name"})
+        named, stem = str(image.get("sha256") or "").lower(), PurePosixPath(name).stem.lower()
+        sha = next((s for s in (named, stem) if _SHA.fullmatch(s)), None)
+        if sha is None:
+            raise ImportRejected("The file name is not a sha256 and an extension.",
+                                 details={"image": i, "field": "file_name"})
+        shas[image["id"]] = sha
+    assets = _project_assets(project, set(shas.values()))
+    for i, image in enumerate(raw_images):
+        if shas[image["id"]] not in assets:
+            raise ImportRejected("The image is not an asset of this project.",
+                                 details={"image": i, "field": "file_name", "sha256": shas[image["id"]]})
+    per_image: dict[Any, list[dict[str, Any]]] = {image_id: [] for image_id in shas}
+    for n, annotation in enumerate(raw_boxes):
+        where = {"annotation": n}
+        if not isinstance(annotation, dict) or annotation.get("image_id") not in shas:
+            raise ImportRejected("The annotation names an unknown image.", details={**where, "field": "image_id"})
+        name = category_names.get(annotation.get("category_id"))
+        if name is None or name not in labels:
+            raise ImportRejected("The category is not one of the project's classes.", details={
+                **where, "field": "category_id", "label": name, "allowed": project.label_classes})
+        bbox = annotation.get("bbox")
+        if not isinstance(bbox, list) or len(bbox) != 4:
+            raise ImportRejected("Expected bbox [x, y, w, h].", details={**where, "field": "bbox"})
+        box = [_number(v, {**where, "field": "bbox"}) for v in bbox]
+        _check_box(box, assets[shas[annotation["image_id"]]], {**where, "field": "bbox"})
+        score = annotation.get("score")
+        per_image[annotation["image_id"]].append(
+            {"label": name, "box": box, **({"score": float(score)} if isinstance(score, int | float) else {})})
+    images = []
+    for image_id, boxes in per_image.items():
+        _limit_boxes(boxes, {"image_id": image_id})
+        images.append(ImportedImage(assets[shas[image_id]], boxes))
+    return images
+
+
+def _limit_boxes(boxes: list[dict[str, Any]], where: dict[str, Any]) -> None:
+    if len(boxes) > settings.LOUPE_MAX_DETECTIONS:
+        raise TooLarge("Too many boxes on one image.", details={**where, "max": settings.LOUPE_MAX_DETECTIONS})
+
+
+@transaction.atomic
+def _store(*, project: Project, user: User, fmt: str, images: list[ImportedImage]) -> dict[str, Any]:
+    """Everything or nothing: one transaction for all predictions and items."""
+    now = timezone.now()
+    model = f"import:{fmt}"
+    sites = dict(Prediction.objects.filter(project=project, asset__in=[i.asset for i in images],
+                                           camera__isnull=False)
+                 .order_by("asset_id", "-id").values_list("asset_id", "camera__site_id").distinct("asset_id"))
+    predictions = Prediction.objects.bulk_create([
+        Prediction(project=project, asset=image.asset, source=PredictionSource.SERVER, event_type="prediction",
+                   payload_hash=hashlib.sha256(orjson.dumps(image.boxes, option=orjson.OPT_SORT_KEYS)).hexdigest(),
+                   captured_at=now, received_at=now, model_name=model, detections=image.boxes,
+                   detection_count=len(image.boxes), reason="import")
+        for image in images])
+    items = ReviewItem.objects.bulk_create([
+        ReviewItem(project=project, asset=image.asset, prediction=prediction, site_id=sites.get(image.asset.pk),
+                   reason=Reason.POLICY_RULE, priority=IMPORT_PRIORITY, score_parts={"import": fmt})
+        for image, prediction in zip(images, predictions, strict=True)])
+    summary = {"format": fmt, "items": len(items), "boxes": sum(len(i.boxes) for i in images),
+               "item_ids": [i.pk for i in items]}
+    audit.record(action="labels.imported", obj_type="project", obj_id=project.pk, project_id=project.pk,
+                 actor=user, after={k: v for k, v in summary.items() if k != "item_ids"})
+    return summary
