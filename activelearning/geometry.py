@@ -139,7 +139,7 @@ def nms(boxes: np.ndarray, scores: np.ndarray, classes: np.ndarray, *, iou_thres
     for start in range(0, n, NMS_BLOCK):
         stop = min(start + NMS_BLOCK, n)
         block = tuple(col[start:stop] for col in columns)
-        survivors = np.arange(stop - start)
+        survivors: np.ndarray = np.arange(stop - start)
         if count:
             alive = ~_overlaps(block, tuple(col[:count] for col in kept_columns)).any(axis=1)
             survivors = survivors[alive]

@@ -21,6 +21,7 @@ from activelearning.prelabel import (
     ModelUnsupported,
     clear_detector_cache,
     detector_for,
+    jpeg_size,
     parse_names,
 )
 from activelearning.synthetic.scenes import encode_jpeg, render_scene
@@ -86,6 +87,31 @@ def test_boxes_are_clipped_to_the_image_and_thresholds_can_be_overridden_per_cal
     image = cv2.imdecode(np.frombuffer(drawn_jpeg(), np.uint8), cv2.IMREAD_COLOR)
     assert detector.detect(image) == [{"label": "person", "score": 0.9, "box": [0.0, 0.0, 60.0, 60.0]}]
     assert len(detector.detect(image, conf_threshold=0.05)) == 2
+
+
+@pytest.mark.parametrize(("width", "height", "factor"), [(640, 360, 2), (1280, 720, 4), (1920, 1080, 4),
+                                                         (2400, 1400, 4), (2600, 1400, 8), (500, 300, 1)])
+def test_large_jpegs_decode_reduced_and_boxes_still_land_in_original_pixels(width: int, height: int,
+                                                                            factor: int) -> None:
+    head = one_class_head((100, 120, 40, 80, 0.9))
+    reduced = Detector(fixed_head_model(head))
+    full = Detector(fixed_head_model(head), reduced_decode=False)
+    jpeg = drawn_jpeg(width, height)
+    pixels, got_factor, w, h = reduced.decode_for_input(jpeg)
+    assert (got_factor, w, h) == (factor, width, height)
+    assert pixels.shape[:2] == (-(-height // factor), -(-width // factor))
+    assert max(pixels.shape[:2]) >= 320  # never decoded below the network input
+    np.testing.assert_allclose(reduced.detect(jpeg)[0]["box"], full.detect(jpeg)[0]["box"], atol=factor)
+
+
+def test_jpeg_size_reads_the_frame_header_of_baseline_and_progressive_jpegs() -> None:
+    image = np.zeros((123, 457, 3), np.uint8)
+    assert jpeg_size(encode_jpeg(image)) == (457, 123)
+    ok, progressive = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_PROGRESSIVE, 1])
+    assert ok and jpeg_size(progressive.tobytes()) == (457, 123)
+    ok, png = cv2.imencode(".png", image)
+    assert ok and jpeg_size(png.tobytes()) is None
+    assert jpeg_size(b"\xff\xd8\xff") is None
 
 
 def test_a_portrait_frame_is_padded_left_and_right() -> None:
