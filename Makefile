@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .PHONY: run test lint bench install migrate seed serve clean browser
-.PHONY: frontend frontend-test
+.PHONY: frontend frontend-test bench-prelabel demo-detector
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -59,6 +59,16 @@ lint: install
 ## make bench: ingest throughput vs raw COPY on PostgreSQL (needs DATABASE_URL or a local server)
 bench: install
 	$(PY) bench/ingest.py
+
+## make bench-prelabel: Detector.detect end to end vs bare onnxruntime, NMS vs a Python loop (no database)
+bench-prelabel: install
+	$(PY) bench/prelabel.py
+
+# Remake the committed demo detector (needs torch: the `train` extra; ~35 min on 2 cores).
+demo-detector: install
+	$(PY) -m pip install --quiet -e '.[train]'
+	nice -n 19 $(PY) -m activelearning.trainers.reference --out activelearning/demo/people-detector.onnx \
+		--steps 2400 --batch 16 --max-minutes 36
 
 clean:
 	rm -rf var
