@@ -146,15 +146,13 @@ def nms(boxes: np.ndarray, scores: np.ndarray, classes: np.ndarray, *, iou_thres
             if survivors.size == 0:
                 continue
             block = tuple(col[alive] for col in block)
-        # Exact greedy inside the block (Cluster-NMS): iterate "kept unless a kept better box overlaps it"
-        # to its fixed point, which is the sequential greedy answer; it takes a handful of passes.
+        # Greedy inside the block on its overlap matrix: only rows that overlap a later box can suppress,
+        # and only while they are themselves kept, so Python visits those rows and numpy does each row.
         over = np.triu(_overlaps(block, block), k=1)
         keep = np.ones(survivors.size, bool)
-        while True:
-            new_keep = ~(over & keep[:, None]).any(axis=0)
-            if np.array_equal(new_keep, keep):
-                break
-            keep = new_keep
+        for i in np.flatnonzero(over.any(axis=1)).tolist():
+            if keep[i]:
+                keep &= ~over[i]
         winners = survivors[keep][: limit - count] + start
         kept[count : count + winners.size] = winners
         for target, col in zip(kept_columns, columns, strict=True):
