@@ -123,10 +123,15 @@ def jpeg_size(data: bytes) -> tuple[int, int] | None:
 
 
 def _parse_imgsz(raw: str) -> int:
-    value: Any = json.loads(raw) if raw.strip().startswith(("[", "{")) or raw.strip().isdigit() else None
-    if value is None:
-        value = ast.literal_eval(raw)
-    sizes = [int(value)] if isinstance(value, int) else [int(v) for v in value]
+    """The input size from metadata: `320`, `[320, 320]` (JSON) or `(320, 320)` (a Python literal)."""
+    try:
+        value: Any = json.loads(raw)
+    except json.JSONDecodeError:
+        try:
+            value = ast.literal_eval(raw)
+        except (ValueError, SyntaxError) as exc:
+            raise ModelUnsupported(f"cannot read imgsz from metadata {raw[:40]!r}") from exc
+    sizes = [int(value)] if isinstance(value, int | float) else [int(v) for v in value]
     if len(set(sizes)) != 1:
         raise ModelUnsupported(f"only square inputs are supported, got imgsz {sizes}")
     return sizes[0]
@@ -202,7 +207,12 @@ class Detector:
                     image = cv2.imdecode(np.frombuffer(data, np.uint8), flag)
                     if image is None:
                         raise ImageUnreadable("the bytes are not an image OpenCV can decode")
-                    return image, factor, width, height
+                    expected = (-(-height // factor), -(-width // factor))
+                    if image.shape[:2] == expected:
+                        return image, factor, width, height
+                    if image.shape[:2] == expected[::-1]:  # OpenCV applied an EXIF rotation
+                        return image, factor, height, width
+                    break  # an unexpected size: decode in full rather than guess the mapping
         image = self.decode_image(data)
         return image, 1, image.shape[1], image.shape[0]
 

@@ -104,6 +104,25 @@ def test_large_jpegs_decode_reduced_and_boxes_still_land_in_original_pixels(widt
     np.testing.assert_allclose(reduced.detect(jpeg)[0]["box"], full.detect(jpeg)[0]["box"], atol=factor)
 
 
+def with_exif_rotation(jpeg: bytes) -> bytes:
+    """The JPEG with an EXIF APP1 segment saying "rotate 90° clockwise to display" (orientation 6)."""
+    tiff = b"MM\x00\x2a\x00\x00\x00\x08" + b"\x00\x01" + b"\x01\x12\x00\x03\x00\x00\x00\x01\x00\x06\x00\x00" + b"\x00" * 4
+    body = b"Exif\x00\x00" + tiff
+    return jpeg[:2] + b"\xff\xe1" + (len(body) + 2).to_bytes(2, "big") + body + jpeg[2:]
+
+
+def test_an_exif_rotated_jpeg_gets_boxes_in_the_frame_as_displayed() -> None:
+    jpeg = with_exif_rotation(drawn_jpeg(640, 360))
+    head = one_class_head((160, 100, 40, 80, 0.9))
+    reduced = Detector(fixed_head_model(head))
+    pixels, factor, width, height = reduced.decode_for_input(jpeg)
+    assert (width, height) == (360, 640) and pixels.shape[:2] == (320, 180) and factor == 2
+    full = Detector(fixed_head_model(head), reduced_decode=False)
+    assert reduced.detect(jpeg) == full.detect(jpeg)
+    x, y, w, h = reduced.detect(jpeg)[0]["box"]
+    assert x + w <= 360 and y + h <= 640
+
+
 def test_jpeg_size_reads_the_frame_header_of_baseline_and_progressive_jpegs() -> None:
     image = np.zeros((123, 457, 3), np.uint8)
     assert jpeg_size(encode_jpeg(image)) == (457, 123)
