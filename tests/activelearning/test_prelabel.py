@@ -13,6 +13,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
+import activelearning
 from activelearning.metrics import evaluate_detections
 from activelearning.prelabel import (
     Detector,
@@ -25,9 +26,8 @@ from activelearning.prelabel import (
     parse_names,
 )
 from activelearning.synthetic.scenes import encode_jpeg, render_scene
-from activelearning.trainers import __file__ as trainers_init
 
-DEMO = Path(trainers_init).resolve().parent.parent / "demo" / "people-detector.onnx"
+DEMO = Path(activelearning.__file__).resolve().parent / "demo" / "people-detector.onnx"
 
 
 def fixed_head_model(head: np.ndarray, *, imgsz: int = 320, metadata: dict[str, str] | None = None) -> bytes:
