@@ -4,6 +4,7 @@ committed demo detector on held-out synthetic scenes. No database."""
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 from pathlib import Path
 
@@ -183,16 +184,18 @@ def test_detector_for_loads_each_version_once_per_process_and_checks_its_hash(tm
     clear_detector_cache()
 
 
-@pytest.mark.skipif(not DEMO.exists(), reason="the demo detector is made by activelearning.trainers.reference")
 def test_the_demo_detector_finds_the_people_in_held_out_scenes() -> None:
+    card = json.loads(DEMO.with_suffix(".json").read_text())
+    assert hashlib.sha256(DEMO.read_bytes()).hexdigest() == card["sha256"]
+    threshold = card["operating_point"]["score_threshold"]
     detector = Detector(DEMO)
     assert detector.class_names == ("person",) and detector.imgsz == 320
     predictions, truths = [], []
     for seed in (3, 10, 17, 24, 31, 38):  # held-out seeds (training draws from 1,000,000 up)
         scene = render_scene("store" if seed % 2 == 0 else "bus", seed, layout=seed % 8)
-        predictions.append(detector.detect(encode_jpeg(scene.image), conf_threshold=0.3))
+        predictions.append(detector.detect(encode_jpeg(scene.image), conf_threshold=threshold))
         truths.append([b.as_dict() for b in scene.boxes])
-    report = evaluate_detections(predictions, truths, score_threshold=0.3)
+    report = evaluate_detections(predictions, truths, score_threshold=threshold)
     assert report.ground_truth > 20
-    assert report.recall is not None and report.recall >= 0.75
-    assert report.precision is not None and report.precision >= 0.75
+    assert report.recall is not None and report.recall >= 0.8  # 0.91 when the model was committed
+    assert report.precision is not None and report.precision >= 0.6  # 0.71
