@@ -75,6 +75,9 @@ def session_options(intra_op_threads: int = DEFAULT_INTRA_OP_THREADS) -> ort.Ses
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.intra_op_num_threads = intra_op_threads
     options.inter_op_num_threads = 1
+    # Pool threads that spin after a run steal a core from the decode/NMS that follows (and from the other
+    # worker process): measured in bench/prelabel.py, it only costs with intra_op_threads > 1.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return options
 
 
