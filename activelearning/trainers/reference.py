@@ -370,6 +370,10 @@ def write_card(*, model_path: Path, command: str, train_info: dict[str, Any], co
                   "layout": "RGB 0..1, letterboxed with grey 114"},
         "output": {"name": "output0", "layout": "[1, 4 + C, N]: cx, cy, w, h (input pixels), sigmoid class scores"},
         "made_with": {"command": command, "trainer": "activelearning.trainers.reference",
+                      "reproducibility": "frames and initialisation are fixed by the seeds, but training is "
+                                         "time-boxed: the schedule follows max(step / steps, minutes / "
+                                         "max_minutes), so a rerun stops at another step on another machine; "
+                                         "--steps N with a large --max-minutes gives a machine-independent run",
                       "torch": torch.__version__, "commit": train_info.get("commit"), **train_info},
         "data": {"generator": "activelearning.synthetic.scenes.render_scene",
                  "train": "one fresh frame per seed in train_frame_seeds; store for even seeds, bus for odd; "
@@ -420,7 +424,7 @@ def main(argv: list[str] | None = None) -> None:
             state = torch.load(args.checkpoint)
             previous = {**state.get("info", {"steps": state["step"]}), "imgsz": args.imgsz, "seed": args.seed, "commit": git_commit(),
                         "command": args.command or command}
-        info = {k: v for k, v in previous.items() if k not in {"command", "trainer", "torch"}}
+        info = {k: v for k, v in previous.items() if k not in {"command", "trainer", "torch", "reproducibility"}}
         card = write_card(model_path=args.out, command=previous["command"], train_info=info,
                           conf_threshold=args.conf, iou_threshold=args.iou)
         print(json.dumps(card["evaluation"], indent=2))
