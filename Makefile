@@ -6,8 +6,8 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint bench bench-frontend bench-export install migrate seed serve clean browser
-.PHONY: frontend frontend-test
+.PHONY: run test lint bench bench-frontend bench-export bench-prelabel install install-train migrate seed serve
+.PHONY: clean browser frontend frontend-test demo-detector
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,15 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The tests also run the reference trainer, so `make test` adds the `train` extra (torch 2.13.0, CPU build).
+TRAIN_STAMP := $(VENV)/.installed-train-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+$(TRAIN_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,train]'
+	rm -f $(VENV)/.installed-train-*
+	touch $(TRAIN_STAMP)
+
+install-train: $(TRAIN_STAMP)
 
 migrate: install
 	$(PY) manage.py migrate --noinput
@@ -36,7 +45,7 @@ serve: install
 	$(VENV)/bin/uvicorn --host $(HOST) --port $(PORT) config.asgi:application
 
 ## make test: install and run the whole test suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
-test: install lint frontend frontend-test browser
+test: install install-train lint frontend frontend-test browser
 	$(PY) manage.py makemigrations --check --dry-run -v0
 	$(PY) -m pytest -q -p no:cacheprovider
 
@@ -67,6 +76,14 @@ bench-frontend: frontend browser
 ## make bench-export: COCO/YOLO export of 1,000,000 boxes (time, peak RSS) vs label-studio-sdk's converter
 bench-export: install
 	$(PY) bench/export.py
+## make bench-prelabel: Detector.detect end to end vs bare onnxruntime, NMS vs a Python loop (no database)
+bench-prelabel: install
+	$(PY) bench/prelabel.py
+
+# Remake the committed demo detector (needs torch: the `train` extra; ~35 min on 2 cores).
+demo-detector: install-train
+	nice -n 19 $(PY) -m activelearning.trainers.reference --out activelearning/demo/people-detector.onnx \
+		--steps 2400 --batch 16 --max-minutes 36
 
 clean:
 	rm -rf var

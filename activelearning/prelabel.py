@@ -35,6 +35,9 @@ DEFAULT_CONF_THRESHOLD = 0.25
 DEFAULT_IOU_THRESHOLD = 0.5
 DEFAULT_MAX_DET = 300
 CACHE_SIZE = 4  # model versions kept per process (champion, shadow, and a couple being evaluated)
+# JPEG start-of-frame markers (baseline, progressive, …; not DHT C4, JPG C8, DAC CC): they carry the size.
+_SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+_REDUCED_READS = ((8, cv2.IMREAD_REDUCED_COLOR_8), (4, cv2.IMREAD_REDUCED_COLOR_4), (2, cv2.IMREAD_REDUCED_COLOR_2))
 
 Prelabel = dict[str, Any]  # {"label": str, "score": float, "box": [x, y, w, h]} in original image pixels
 
@@ -72,6 +75,9 @@ def session_options(intra_op_threads: int = DEFAULT_INTRA_OP_THREADS) -> ort.Ses
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.intra_op_num_threads = intra_op_threads
     options.inter_op_num_threads = 1
+    # Pool threads that spin after a run steal a core from the decode/NMS that follows (and from the other
+    # worker process): measured in bench/prelabel.py, it only costs with intra_op_threads > 1.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return options
 
 
@@ -99,11 +105,36 @@ def normalise_names(value: Sequence[str] | Mapping[Any, str]) -> tuple[str, ...]
     return tuple(str(v) for v in value)
 
 
+def jpeg_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from a JPEG's frame header without decoding it; None if `data` is not a JPEG."""
+    if data[:2] != b"\xff\xd8":
+        return None
+    i, n = 2, len(data)
+    while i + 9 <= n:
+        if data[i] != 0xFF:
+            return None
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+        elif marker in _SOF_MARKERS:
+            return int.from_bytes(data[i + 7 : i + 9], "big"), int.from_bytes(data[i + 5 : i + 7], "big")
+        elif marker == 0x01 or 0xD0 <= marker <= 0xD8:  # markers without a length
+            i += 2
+        else:
+            i += 2 + int.from_bytes(data[i + 2 : i + 4], "big")
+    return None
+
+
 def _parse_imgsz(raw: str) -> int:
-    value: Any = json.loads(raw) if raw.strip().startswith(("[", "{")) or raw.strip().isdigit() else None
-    if value is None:
-        value = ast.literal_eval(raw)
-    sizes = [int(value)] if isinstance(value, int) else [int(v) for v in value]
+    """The input size from metadata: `320`, `[320, 320]` (JSON) or `(320, 320)` (a Python literal)."""
+    try:
+        value: Any = json.loads(raw)
+    except json.JSONDecodeError:
+        try:
+            value = ast.literal_eval(raw)
+        except (ValueError, SyntaxError) as exc:
+            raise ModelUnsupported(f"cannot read imgsz from metadata {raw[:40]!r}") from exc
+    sizes = [int(value)] if isinstance(value, int | float) else [int(v) for v in value]
     if len(set(sizes)) != 1:
         raise ModelUnsupported(f"only square inputs are supported, got imgsz {sizes}")
     return sizes[0]
@@ -114,13 +145,14 @@ class Detector:
 
     `model` is a path or the ONNX bytes. `class_names` and `imgsz` override what the model's metadata and
     input shape say (the registry declares both per model version). Thresholds given here are defaults that
-    each `detect` call may override.
+    each `detect` call may override. `reduced_decode` lets large JPEGs decode at 1/2, 1/4 or 1/8 scale when
+    that is still at least the input size (see `decode_for_input`).
     """
 
     def __init__(self, model: str | Path | bytes, *, class_names: Sequence[str] | Mapping[Any, str] | None = None,
                  imgsz: int | None = None, conf_threshold: float = DEFAULT_CONF_THRESHOLD,
                  iou_threshold: float = DEFAULT_IOU_THRESHOLD, max_det: int = DEFAULT_MAX_DET,
-                 intra_op_threads: int = DEFAULT_INTRA_OP_THREADS) -> None:
+                 intra_op_threads: int = DEFAULT_INTRA_OP_THREADS, reduced_decode: bool = True) -> None:
         source = model if isinstance(model, bytes) else str(model)
         self.session = ort.InferenceSession(source, sess_options=session_options(intra_op_threads),
                                             providers=["CPUExecutionProvider"])
@@ -142,6 +174,7 @@ class Detector:
             raise ModelUnsupported(f"output has {channels} rows, expected 4 + {len(self.class_names)} classes")
         self.conf_threshold, self.iou_threshold, self.max_det = conf_threshold, iou_threshold, max_det
         self.intra_op_threads = intra_op_threads
+        self.reduced_decode = reduced_decode
 
     @staticmethod
     def _input_size(shape: Sequence[Any], metadata: Mapping[str, str]) -> int:
@@ -155,11 +188,36 @@ class Detector:
 
     @staticmethod
     def decode_image(data: bytes) -> np.ndarray:
-        """JPEG/PNG bytes → BGR uint8 pixels."""
+        """JPEG/PNG bytes → BGR uint8 pixels at full size."""
         image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
         if image is None:
             raise ImageUnreadable("the bytes are not an image OpenCV can decode")
         return image
+
+    def decode_for_input(self, data: bytes) -> tuple[np.ndarray, int, int, int]:
+        """Decode bytes at the smallest JPEG scale (1/2, 1/4, 1/8) that is still at least the network input.
+
+        libjpeg scales in the DCT, so a 640×360 frame for a 320 input decodes straight to 320×180 in about
+        half the time, and letterbox has nothing left to resize. Returns (pixels, factor, original width,
+        original height): reduced pixel x covers original pixels [factor·x, factor·x + factor).
+        """
+        size = jpeg_size(data) if self.reduced_decode else None
+        if size is not None and min(size) > 0:
+            width, height = size
+            scale = min(self.imgsz / height, self.imgsz / width)
+            for factor, flag in _REDUCED_READS:
+                if factor * scale <= 1.0 + 1e-9:
+                    image = cv2.imdecode(np.frombuffer(data, np.uint8), flag)
+                    if image is None:
+                        raise ImageUnreadable("the bytes are not an image OpenCV can decode")
+                    expected = (-(-height // factor), -(-width // factor))
+                    if image.shape[:2] == expected:
+                        return image, factor, width, height
+                    if image.shape[:2] == expected[::-1]:  # OpenCV applied an EXIF rotation
+                        return image, factor, height, width
+                    break  # an unexpected size: decode in full rather than guess the mapping
+        image = self.decode_image(data)
+        return image, 1, image.shape[1], image.shape[0]
 
     def run(self, tensor: np.ndarray) -> np.ndarray:
         """The raw head output for a prepared `[1, 3, S, S]` tensor (benchmarks and tests compare with it)."""
@@ -177,7 +235,10 @@ class Detector:
                      max_det: int | None = None) -> tuple[list[Prelabel], StageTimes]:
         """As `detect`, also returning how long each stage took."""
         t0 = time.perf_counter()
-        pixels = self.decode_image(image) if isinstance(image, bytes) else image
+        if isinstance(image, bytes):
+            pixels, factor, width, height = self.decode_for_input(image)
+        else:
+            pixels, factor, (height, width) = image, 1, image.shape[:2]
         t1 = time.perf_counter()
         tensor, scale, pad_x, pad_y = letterbox(pixels, self.imgsz)
         t2 = time.perf_counter()
@@ -188,8 +249,7 @@ class Detector:
             num_classes=len(self.class_names))
         keep = nms(boxes, scores, classes, iou_threshold=self.iou_threshold if iou_threshold is None else iou_threshold,
                    max_det=self.max_det if max_det is None else max_det)
-        height, width = pixels.shape[:2]
-        placed = unletterbox(boxes[keep], scale, pad_x, pad_y, width, height)
+        placed = unletterbox(boxes[keep], scale / factor, pad_x, pad_y, width, height)
         names = self.class_names
         found = [{"label": names[c], "score": round(float(s), 4), "box": box}
                  for c, s, box in zip(classes[keep].tolist(), scores[keep].tolist(), xyxy_to_xywh(placed),

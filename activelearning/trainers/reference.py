@@ -39,6 +39,8 @@ from activelearning.synthetic.scenes import SceneKind, render_scene
 CLASSES = ("person",)
 TRAIN_SEED_BASE = 1_000_000  # frame i of training is drawn with seed TRAIN_SEED_BASE + i
 HELDOUT_SEEDS = range(0, 400)  # evaluation frames: never drawn in training
+VALIDATION_SEEDS = range(400, 600)  # pick the operating threshold here, not on the held-out frames
+THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.2, 0.71, 0.05))
 STRIDES = (8, 16)
 CENTRE_RADIUS = 2.5  # in strides, FCOS centre sampling
 
@@ -312,27 +314,50 @@ def sha256_file(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def evaluate(model_path: Path, *, conf_threshold: float, iou_threshold: float) -> dict[str, Any]:
-    """Held-out metrics measured the way the server sees the model: through `Detector` and `metrics`."""
-    from activelearning.metrics import evaluate_detections
+def _predict(model_path: Path, seeds: range, iou_threshold: float) -> tuple[list[Any], list[Any], list[Any]]:
+    """Every prediction at score ≥ 0.001 (as COCO evaluates) through `Detector`, with truths and slice keys."""
+    from activelearning.metrics import crowd_bucket
     from activelearning.prelabel import Detector
     from activelearning.synthetic.scenes import encode_jpeg
 
     detector = Detector(model_path, conf_threshold=0.001, iou_threshold=iou_threshold, max_det=300)
     predictions, truths, slices = [], [], []
-    for seed in HELDOUT_SEEDS:
+    for seed in seeds:
         scene = render_scene(scene_kind(seed), seed, layout=seed % 8)
-        found = detector.detect(encode_jpeg(scene.image))
-        predictions.append([(d["box"], d["score"], d["label"]) for d in found])
-        truths.append([(list(b.box), b.label) for b in scene.boxes])
-        slices.append({"kind": scene.meta.kind, "lighting": scene.meta.lighting})
-    report = evaluate_detections(predictions, truths, score_threshold=conf_threshold, slices=slices)
+        predictions.append(detector.detect(encode_jpeg(scene.image)))
+        truths.append([b.as_dict() for b in scene.boxes])
+        slices.append({"kind": scene.meta.kind, "lighting": scene.meta.lighting,
+                       "crowd": crowd_bucket(len(scene.boxes))})
+    return predictions, truths, slices
+
+
+def select_threshold(model_path: Path, *, iou_threshold: float) -> tuple[float, dict[str, float]]:
+    """The operating score threshold: the one with the lowest count MAE on the validation seeds."""
+    from activelearning.metrics import evaluate_detections
+
+    predictions, truths, _ = _predict(model_path, VALIDATION_SEEDS, iou_threshold)
+    maes = {str(t): evaluate_detections(predictions, truths, score_threshold=t, count_label="person").count_mae
+            for t in THRESHOLDS}
+    best = min(THRESHOLDS, key=lambda t: (maes[str(t)], t))
+    return best, {k: round(v, 4) for k, v in maes.items()}
+
+
+def evaluate(model_path: Path, *, conf_threshold: float, iou_threshold: float) -> dict[str, Any]:
+    """Held-out metrics measured the way the server sees the model: through `Detector` and `metrics`."""
+    from activelearning.metrics import evaluate_detections
+
+    predictions, truths, slices = _predict(model_path, HELDOUT_SEEDS, iou_threshold)
+    report = evaluate_detections(predictions, truths, score_threshold=conf_threshold, count_label="person",
+                                 slices=slices)
     return report.as_dict()
 
 
 def write_card(*, model_path: Path, command: str, train_info: dict[str, Any], conf_threshold: float,
                iou_threshold: float) -> dict[str, Any]:
     """The model card beside the model: how it was made and what it scores on held-out frames."""
+    validation_mae: dict[str, float] = {}
+    if conf_threshold <= 0:
+        conf_threshold, validation_mae = select_threshold(model_path, iou_threshold=iou_threshold)
     evaluation = evaluate(model_path, conf_threshold=conf_threshold, iou_threshold=iou_threshold)
     card = {
         "name": model_path.stem,
@@ -345,15 +370,25 @@ def write_card(*, model_path: Path, command: str, train_info: dict[str, Any], co
                   "layout": "RGB 0..1, letterboxed with grey 114"},
         "output": {"name": "output0", "layout": "[1, 4 + C, N]: cx, cy, w, h (input pixels), sigmoid class scores"},
         "made_with": {"command": command, "trainer": "activelearning.trainers.reference",
+                      "reproducibility": "frames and initialisation are fixed by the seeds, but training is "
+                                         "time-boxed: the schedule follows max(step / steps, minutes / "
+                                         "max_minutes), so a rerun stops at another step on another machine; "
+                                         "--steps N with a large --max-minutes gives a machine-independent run",
                       "torch": torch.__version__, "commit": train_info.get("commit"), **train_info},
         "data": {"generator": "activelearning.synthetic.scenes.render_scene",
                  "train": "one fresh frame per seed in train_frame_seeds; store for even seeds, bus for odd; "
                           "80 % 640×360, 20 % 480×360; random mirror and placement in the pad",
                  "heldout_seeds": [HELDOUT_SEEDS.start, HELDOUT_SEEDS.stop - 1],
+                 "validation_seeds": [VALIDATION_SEEDS.start, VALIDATION_SEEDS.stop - 1],
                  "heldout": "640×360, store for even seeds, bus for odd, layout = seed % 8, JPEG quality 85"},
+        "operating_point": {"score_threshold": conf_threshold, "nms_iou": iou_threshold,
+                            "chosen_by": "lowest count MAE on validation seeds "
+                                         f"{VALIDATION_SEEDS.start}-{VALIDATION_SEEDS.stop - 1}"
+                                         if validation_mae else "given on the command line",
+                            "validation_count_mae_by_threshold": validation_mae},
         "evaluation": {"through": "activelearning.prelabel.Detector (conf 0.001, max_det 300) and "
-                                  "activelearning.metrics.evaluate_detections",
-                       "nms_iou": iou_threshold, "score_threshold_for_pr_and_counts": conf_threshold,
+                                  "activelearning.metrics.evaluate_detections (count_label person); mAP "
+                                  "over all predictions, P/R (IoU ≥ 0.5) and counts at the operating point",
                        **evaluation},
     }
     card_path = model_path.with_suffix(".json")
@@ -374,15 +409,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--checkpoint", type=Path, default=Path("var/reference-trainer.pt"))
     parser.add_argument("--from-checkpoint", action="store_true", help="export the checkpoint, do not train")
     parser.add_argument("--card-only", action="store_true", help="re-measure an existing .onnx and rewrite its card")
-    parser.add_argument("--conf", type=float, default=0.3, help="score threshold for P/R and counts in the card")
+    parser.add_argument("--command", help="with --card-only and no card yet: the command that trained the model")
+    parser.add_argument("--conf", type=float, default=0.0,
+                        help="score threshold for P/R and counts in the card (0: pick it on validation seeds)")
     parser.add_argument("--iou", type=float, default=0.5, help="NMS IoU threshold")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     command = "python -m activelearning.trainers.reference " + " ".join(argv if argv is not None else sys.argv[1:])
     card_path = args.out.with_suffix(".json")
     if args.card_only:
-        previous = json.loads(card_path.read_text())["made_with"]
-        info = {k: v for k, v in previous.items() if k not in {"command", "trainer", "torch"}}
+        if card_path.exists():
+            previous = json.loads(card_path.read_text())["made_with"]
+        else:  # the card of a run that stopped after export: its training record is in the checkpoint
+            state = torch.load(args.checkpoint)
+            previous = {**state.get("info", {"steps": state["step"]}), "imgsz": args.imgsz, "seed": args.seed, "commit": git_commit(),
+                        "command": args.command or command}
+        info = {k: v for k, v in previous.items() if k not in {"command", "trainer", "torch", "reproducibility"}}
         card = write_card(model_path=args.out, command=previous["command"], train_info=info,
                           conf_threshold=args.conf, iou_threshold=args.iou)
         print(json.dumps(card["evaluation"], indent=2))

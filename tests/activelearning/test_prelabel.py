@@ -4,6 +4,7 @@ committed demo detector on held-out synthetic scenes. No database."""
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
+import activelearning
 from activelearning.metrics import evaluate_detections
 from activelearning.prelabel import (
     Detector,
@@ -21,12 +23,12 @@ from activelearning.prelabel import (
     ModelUnsupported,
     clear_detector_cache,
     detector_for,
+    jpeg_size,
     parse_names,
 )
 from activelearning.synthetic.scenes import encode_jpeg, render_scene
-from activelearning.trainers import __file__ as trainers_init
 
-DEMO = Path(trainers_init).resolve().parent.parent / "demo" / "people-detector.onnx"
+DEMO = Path(activelearning.__file__).resolve().parent / "demo" / "people-detector.onnx"
 
 
 def fixed_head_model(head: np.ndarray, *, imgsz: int = 320, metadata: dict[str, str] | None = None) -> bytes:
@@ -88,6 +90,50 @@ def test_boxes_are_clipped_to_the_image_and_thresholds_can_be_overridden_per_cal
     assert len(detector.detect(image, conf_threshold=0.05)) == 2
 
 
+@pytest.mark.parametrize(("width", "height", "factor"), [(640, 360, 2), (1280, 720, 4), (1920, 1080, 4),
+                                                         (2400, 1400, 4), (2600, 1400, 8), (500, 300, 1)])
+def test_large_jpegs_decode_reduced_and_boxes_still_land_in_original_pixels(width: int, height: int,
+                                                                            factor: int) -> None:
+    head = one_class_head((100, 120, 40, 80, 0.9))
+    reduced = Detector(fixed_head_model(head))
+    full = Detector(fixed_head_model(head), reduced_decode=False)
+    jpeg = drawn_jpeg(width, height)
+    pixels, got_factor, w, h = reduced.decode_for_input(jpeg)
+    assert (got_factor, w, h) == (factor, width, height)
+    assert pixels.shape[:2] == (-(-height // factor), -(-width // factor))
+    assert max(pixels.shape[:2]) >= 320  # never decoded below the network input
+    np.testing.assert_allclose(reduced.detect(jpeg)[0]["box"], full.detect(jpeg)[0]["box"], atol=factor)
+
+
+def with_exif_rotation(jpeg: bytes) -> bytes:
+    """The JPEG with an EXIF APP1 segment saying "rotate 90° clockwise to display" (orientation 6)."""
+    tiff = b"MM\x00\x2a\x00\x00\x00\x08" + b"\x00\x01" + b"\x01\x12\x00\x03\x00\x00\x00\x01\x00\x06\x00\x00" + b"\x00" * 4
+    body = b"Exif\x00\x00" + tiff
+    return jpeg[:2] + b"\xff\xe1" + (len(body) + 2).to_bytes(2, "big") + body + jpeg[2:]
+
+
+def test_an_exif_rotated_jpeg_gets_boxes_in_the_frame_as_displayed() -> None:
+    jpeg = with_exif_rotation(drawn_jpeg(640, 360))
+    head = one_class_head((160, 100, 40, 80, 0.9))
+    reduced = Detector(fixed_head_model(head))
+    pixels, factor, width, height = reduced.decode_for_input(jpeg)
+    assert (width, height) == (360, 640) and pixels.shape[:2] == (320, 180) and factor == 2
+    full = Detector(fixed_head_model(head), reduced_decode=False)
+    assert reduced.detect(jpeg) == full.detect(jpeg)
+    x, y, w, h = reduced.detect(jpeg)[0]["box"]
+    assert x + w <= 360 and y + h <= 640
+
+
+def test_jpeg_size_reads_the_frame_header_of_baseline_and_progressive_jpegs() -> None:
+    image = np.zeros((123, 457, 3), np.uint8)
+    assert jpeg_size(encode_jpeg(image)) == (457, 123)
+    ok, progressive = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_PROGRESSIVE, 1])
+    assert ok and jpeg_size(progressive.tobytes()) == (457, 123)
+    ok, png = cv2.imencode(".png", image)
+    assert ok and jpeg_size(png.tobytes()) is None
+    assert jpeg_size(b"\xff\xd8\xff") is None
+
+
 def test_a_portrait_frame_is_padded_left_and_right() -> None:
     head = one_class_head((160, 160, 20, 40, 0.7))
     found = Detector(fixed_head_model(head)).detect(drawn_jpeg(width=180, height=320))
@@ -138,16 +184,18 @@ def test_detector_for_loads_each_version_once_per_process_and_checks_its_hash(tm
     clear_detector_cache()
 
 
-@pytest.mark.skipif(not DEMO.exists(), reason="the demo detector is made by activelearning.trainers.reference")
 def test_the_demo_detector_finds_the_people_in_held_out_scenes() -> None:
+    card = json.loads(DEMO.with_suffix(".json").read_text())
+    assert hashlib.sha256(DEMO.read_bytes()).hexdigest() == card["sha256"]
+    threshold = card["operating_point"]["score_threshold"]
     detector = Detector(DEMO)
     assert detector.class_names == ("person",) and detector.imgsz == 320
     predictions, truths = [], []
     for seed in (3, 10, 17, 24, 31, 38):  # held-out seeds (training draws from 1,000,000 up)
         scene = render_scene("store" if seed % 2 == 0 else "bus", seed, layout=seed % 8)
-        predictions.append(detector.detect(encode_jpeg(scene.image), conf_threshold=0.3))
+        predictions.append(detector.detect(encode_jpeg(scene.image), conf_threshold=threshold))
         truths.append([b.as_dict() for b in scene.boxes])
-    report = evaluate_detections(predictions, truths, score_threshold=0.3)
+    report = evaluate_detections(predictions, truths, score_threshold=threshold)
     assert report.ground_truth > 20
-    assert report.recall is not None and report.recall >= 0.75
-    assert report.precision is not None and report.precision >= 0.75
+    assert report.recall is not None and report.recall >= 0.8  # 0.91 when the model was committed
+    assert report.precision is not None and report.precision >= 0.6  # 0.71

@@ -178,11 +178,10 @@ output.write_bytes(detector_bytes(size=64))
 
 
 def accepted_dataset(project, n: int = 4):
-    from tests.activelearning.test_retraining import accept, submitted_items
-
     from django.core.files.base import ContentFile
     from django.core.files.storage import default_storage
 
+    from tests.activelearning.test_retraining import accept, submitted_items
     from tests.factories import jpeg_bytes
 
     add_member(project, "bob", "reviewer")
