@@ -145,3 +145,21 @@ def test_partial_demo_is_reported_rather_than_guessed_at():
     Project.objects.create(slug="store-counts", name="Someone's project")
     with pytest.raises(CommandError, match="--reset"):
         seed()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_demo_detector_is_champion_and_pre_labels_the_queue_on_the_server():
+    from activelearning.models import ModelStatus, ModelVersion, PrelabelRun
+    from annotations.models import PredictionSource
+
+    seed()
+    for project in Project.objects.all():
+        champion = ModelVersion.objects.get(project=project, status=ModelStatus.CHAMPION)
+        assert champion.name == "people-detector" and champion.classes == ["person"]
+        assert champion.input_width == 320 and champion.metadata["num_candidates"] == 2000
+    frame_items = ReviewItem.objects.filter(asset__kind=AssetKind.FRAME)
+    runs = PrelabelRun.objects.filter(review_item__in=frame_items)
+    assert runs.count() == frame_items.count() and {r.status for r in runs} == {"done"}
+    server = Prediction.objects.filter(source=PredictionSource.SERVER)
+    assert server.count() >= frame_items.count()
+    assert sum(p.detection_count for p in server) > 0  # the trained model finds the drawn people

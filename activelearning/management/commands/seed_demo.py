@@ -15,6 +15,7 @@ import time
 from argparse import ArgumentParser
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,8 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from activelearning import synthetic
+from activelearning.models import ModelStatus
+from activelearning.registry import promote_model, register_model_file
 from annotations.models import Asset, Membership, Prediction, Project, Role, Site
 from annotations.services import IssuedDevice, create_device
 from reviewer.models import ReviewItem
@@ -298,6 +301,7 @@ def _seed_project(plan: ProjectPlan, *, frames: int, clips: int, now: datetime, 
     project = Project.objects.create(slug=plan.slug, name=plan.name, description=plan.description,
                                      label_classes=["person"])
     report = ProjectReport(project)
+    _install_demo_detector(project)
     cameras: list[_Camera] = []
     apis: list[DeviceApi] = []
     for site in plan.sites:
@@ -349,6 +353,16 @@ def _seed_project(plan: ProjectPlan, *, frames: int, clips: int, now: datetime, 
         report.queued += sum(1 for r in results if r.get("review_item"))
         api.heartbeat(_health(api, plan, rng))
     return report
+
+
+DEMO_DETECTOR = Path(synthetic.__file__).resolve().parents[1] / "demo" / "people-detector.onnx"
+
+
+def _install_demo_detector(project: Project) -> None:
+    """The committed demo detector (trained here on synthetic scenes) as the champion, through the same
+    validation as an upload: every queued item then gets real server pre-labels."""
+    model = register_model_file(project=project, path=DEMO_DETECTOR, name="people-detector", user=None)
+    promote_model(model=model, user=None, to=ModelStatus.CHAMPION)
 
 
 def _prediction(event_id: str, camera: _Camera, sha256: str, captured_at: str, detections: list[dict[str, Any]],
