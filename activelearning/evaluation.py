@@ -24,7 +24,6 @@ from reviewer.models import ItemStatus, ReviewItem
 
 HELD_OUT_PERCENT = 20
 EVAL_CONF_THRESHOLD = 0.001  # mAP wants the whole ranked list, as COCO evaluates
-OPERATING_THRESHOLD = 0.25
 MAX_EVAL_IMAGES = 2000
 EVAL_TIMEOUT_SECONDS = 60.0
 
@@ -129,7 +128,8 @@ def run_evaluation(*, evaluation_id: int) -> ModelEvaluation:
     slices = [f.slices for f in frames]
 
     def score(subject: ModelVersion) -> dict[str, Any]:
-        return evaluate_detections(_predict(subject, frames), truths, score_threshold=OPERATING_THRESHOLD,
+        # mAP ranks every box; precision, recall and counts are at each model's own operating point.
+        return evaluate_detections(_predict(subject, frames), truths, score_threshold=subject.conf_threshold,
                                    slices=slices).as_dict()
 
     try:

@@ -60,6 +60,7 @@ class ModelVersion(models.Model):
     input_height = models.PositiveIntegerField()
     classes = models.JSONField(help_text="Class names in output order.")
     opset = models.PositiveIntegerField(null=True, blank=True)
+    conf_threshold = models.FloatField(default=0.25, help_text="Operating point: pre-labels keep boxes scoring this.")
     metadata = models.JSONField(default=dict, blank=True, help_text="What the validation probe read and measured.")
     status = models.CharField(max_length=16, choices=ModelStatus.choices, default=ModelStatus.CANDIDATE)
     replaces = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",

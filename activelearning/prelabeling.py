@@ -28,8 +28,9 @@ from annotations.models import Asset, AssetKind, Prediction, PredictionSource
 from reviewer import realtime
 from reviewer.models import ItemStatus, Reason, ReviewItem
 
-# A disagreement score at or over this raises the item (0: identical, 1: nothing in common).
-DISAGREEMENT_THRESHOLD = 0.3
+# A disagreement score at or over this raises the item (0: identical, 1: nothing in common); half the boxes
+# unmatched is where the two models clearly see different scenes.
+DISAGREEMENT_THRESHOLD = 0.5
 MATCH_IOU = 0.5
 
 
@@ -125,7 +126,7 @@ def prelabel_item(*, item: ReviewItem, model: ModelVersion) -> PrelabelRun | Non
         request = InferenceRequest(
             model_path=str(local_model_path(model)), model_sha256=model.sha256, class_names=list(model.classes),
             imgsz=model.input_width, image=frame_bytes(asset, frame_index),
-            intra_op_threads=settings.LOUPE_PRELABEL_THREADS)
+            intra_op_threads=settings.LOUPE_PRELABEL_THREADS, conf_threshold=model.conf_threshold)
         boxes, times = worker().infer(request, timeout=settings.LOUPE_PRELABEL_TIMEOUT_SECONDS)
     except InferenceFailed as exc:
         return _record_failure(item=item, model=model, reason=f"{exc.kind}: {exc.reason}")

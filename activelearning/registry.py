@@ -60,6 +60,7 @@ class ModelUpload:
     name: str
     classes: list[str] | None = None
     input_size: tuple[int, int] | None = None
+    conf_threshold: float | None = None
 
 
 def _copy_and_hash(upload: File, limit: int) -> tuple[Path, str, int]:
@@ -118,20 +119,22 @@ def register_model(*, project: Project, user: User, upload: ModelUpload) -> Mode
     Path(settings.LOUPE_UPLOAD_TMP_DIR).mkdir(parents=True, exist_ok=True)
     path, sha256, size = _copy_and_hash(upload.file, int(settings.LOUPE_MAX_MODEL_BYTES))
     return _register_path(project=project, user=user, path=path, sha256=sha256, size=size, name=upload.name,
-                          classes=upload.classes, input_size=upload.input_size)
+                          classes=upload.classes, input_size=upload.input_size, conf_threshold=upload.conf_threshold)
 
 
-def register_model_file(*, project: Project, path: Path, name: str, user: User | None) -> ModelVersion:
+def register_model_file(*, project: Project, path: Path, name: str, user: User | None,
+                        conf_threshold: float | None = None) -> ModelVersion:
     """A model a trainer produced: the same validation as an upload, then a candidate."""
     Path(settings.LOUPE_UPLOAD_TMP_DIR).mkdir(parents=True, exist_ok=True)
     with path.open("rb") as f:
         copy, sha256, size = _copy_and_hash(File(f), int(settings.LOUPE_MAX_MODEL_BYTES))
     return _register_path(project=project, user=user, path=copy, sha256=sha256, size=size, name=name,
-                          classes=None, input_size=None)
+                          classes=None, input_size=None, conf_threshold=conf_threshold)
 
 
 def _register_path(*, project: Project, user: User | None, path: Path, sha256: str, size: int, name: str,
-                   classes: list[str] | None, input_size: tuple[int, int] | None) -> ModelVersion:
+                   classes: list[str] | None, input_size: tuple[int, int] | None,
+                   conf_threshold: float | None) -> ModelVersion:
     try:
         if ModelVersion.objects.filter(project=project, sha256=sha256).exists():
             raise Conflict("This model file is already registered in the project.", code="model_exists",
@@ -147,6 +150,8 @@ def _register_path(*, project: Project, user: User | None, path: Path, sha256: s
                 default_storage.save(stored, File(f))
     finally:
         path.unlink(missing_ok=True)
+    if conf_threshold is not None:
+        facts["conf_threshold"] = conf_threshold
     return _create_version(project=project, user=user, name=name, file=stored, sha256=sha256, size=size,
                            facts=facts)
 
@@ -160,7 +165,7 @@ def _create_version(*, project: Project, user: User | None, name: str, file: str
                 model = ModelVersion.objects.create(
                     project=project, name=name, version=number, file=file, sha256=sha256, size_bytes=size,
                     input_width=facts["input_width"], input_height=facts["input_height"], classes=facts["classes"],
-                    opset=facts.get("opset"), uploaded_by=user,
+                    opset=facts.get("opset"), uploaded_by=user, conf_threshold=facts.get("conf_threshold", 0.25),
                     metadata={k: facts[k] for k in ("num_candidates", "test_inference_ms", "producer", "metadata",
                                                     "output_shape") if k in facts},
                 )

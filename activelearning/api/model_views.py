@@ -38,7 +38,7 @@ from annotations.token_auth import UserTokenAuthentication
 
 ERRORS = {status: OpenApiResponse(ErrorSerializer) for status in (400, 401, 403, 404, 409, 413, 422)}
 MODEL_FIELDS = ["id", "project", "name", "version", "sha256", "size_bytes", "input_width", "input_height",
-                "classes", "opset", "status", "replaces", "promoted_at", "out_of_service", "out_of_service_reason",
+                "classes", "opset", "conf_threshold", "status", "replaces", "promoted_at", "out_of_service", "out_of_service_reason",
                 "metadata", "dataset_version", "code_version", "created_at"]
 
 
@@ -62,6 +62,8 @@ class ModelUploadSerializer(serializers.Serializer):
                                     'e.g. ["person"]; read from the ONNX `names` metadata when left out')
     input_width = serializers.IntegerField(required=False, min_value=32, max_value=4096)
     input_height = serializers.IntegerField(required=False, min_value=32, max_value=4096)
+    conf_threshold = serializers.FloatField(required=False, min_value=0.0, max_value=1.0,
+                                            help_text="operating point for pre-labels (default 0.25)")
 
     def validate_classes(self, value: str) -> list[str]:
         try:
@@ -111,7 +113,8 @@ class ProjectModelsView(APIView):
         data = body.validated_data
         size = (data["input_width"], data["input_height"]) if "input_width" in data else None
         model = register_model(project=project, user=request.user, upload=ModelUpload(
-            file=data["file"], name=data["name"], classes=data.get("classes"), input_size=size))
+            file=data["file"], name=data["name"], classes=data.get("classes"), input_size=size,
+            conf_threshold=data.get("conf_threshold")))
         return Response(ModelVersionSerializer(model).data, status=201)
 
 

@@ -361,7 +361,9 @@ DEMO_DETECTOR = Path(synthetic.__file__).resolve().parents[1] / "demo" / "people
 def _install_demo_detector(project: Project) -> None:
     """The committed demo detector (trained here on synthetic scenes) as the champion, through the same
     validation as an upload: every queued item then gets real server pre-labels."""
-    model = register_model_file(project=project, path=DEMO_DETECTOR, name="people-detector", user=None)
+    card = orjson.loads(DEMO_DETECTOR.with_suffix(".json").read_bytes())
+    model = register_model_file(project=project, path=DEMO_DETECTOR, name="people-detector", user=None,
+                                conf_threshold=card["operating_point"]["score_threshold"])
     promote_model(model=model, user=None, to=ModelStatus.CHAMPION)
 
 
