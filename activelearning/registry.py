@@ -247,3 +247,12 @@ def desired_model(device: Device) -> dict[str, Any] | None:
             "size_bytes": champion.size_bytes, "input_width": champion.input_width,
             "input_height": champion.input_height, "classes": champion.classes,
             "url": f"/api/v1/models/{champion.pk}/file"}
+
+
+def store_weights(model: ModelVersion, path: Path) -> None:
+    """Keep a trainer's weights (.npz, loaded with allow_pickle=False) with the model: fine-tuning starts there."""
+    name = f"models/{model.sha256}.weights.npz"
+    if not default_storage.exists(name):
+        with path.open("rb") as f:
+            default_storage.save(name, File(f))
+    ModelVersion.objects.filter(pk=model.pk).update(metadata={**model.metadata, "weights": name})

@@ -132,10 +132,21 @@ def run_training(*, run_id: int, export_dataset: Callable[[TrainingRun, Path], P
     return run
 
 
+def weights_file(onnx_path: Path) -> Path:
+    """Where a trainer leaves the weights of the model it wrote (the reference trainer's convention)."""
+    return onnx_path.with_name(onnx_path.stem + ".weights.npz")
+
+
 def _argv(config: TrainerConfig, run: TrainingRun) -> list[str]:
     if config.backend == TrainerBackend.REFERENCE:
-        return [sys.executable, "-m", "activelearning.trainers.reference", "--dataset", "{dataset}",
-                "--out", "{output}", "--epochs", str(config.epochs)]
+        argv = [sys.executable, "-m", "activelearning.trainers.reference", "--dataset", "{dataset}",
+                "--out", "{output}", "--epochs", str(config.epochs), "--batch", "8", "--no-card",
+                "--threads", str(settings.LOUPE_TRAINING_THREADS),
+                "--checkpoint", "{output}.checkpoint.npz", "--max-minutes", str(settings.LOUPE_TRAINING_TIMEOUT_SECONDS / 60)]
+        champion = ModelVersion.objects.filter(project_id=run.project_id, status="champion").first()
+        if champion is not None and champion.metadata.get("weights"):
+            argv += ["--init", str(_local_copy(champion.metadata["weights"]))]  # fine-tune the champion
+        return argv
     if not config.command:
         raise TrainingFailed("the project's trainer command is not configured")
     return [str(part) for part in config.command]
@@ -168,14 +179,31 @@ def export_for_training(run: TrainingRun, destination: Path) -> Path:
 
 
 def _register_output(run: TrainingRun, path: Path) -> ModelVersion:
-    from activelearning.registry import register_model_file
+    from activelearning.registry import register_model_file, store_weights
 
     model = register_model_file(project=run.project, path=path, name=f"retrained-d{run.dataset_version.number}",
                                 user=None)
     ModelVersion.objects.filter(pk=model.pk).update(dataset_version=run.dataset_version,
                                                     code_version=run.code_version)
+    if weights_file(path).is_file():
+        store_weights(model, weights_file(path))
     model.refresh_from_db()
     return model
+
+
+def _local_copy(storage_name: str) -> Path:
+    """A local path for a stored file (the file itself on local storage, else a cached copy under var/)."""
+    from django.core.files.storage import default_storage
+
+    try:
+        return Path(default_storage.path(storage_name))
+    except NotImplementedError:
+        cached = Path(settings.VAR_DIR) / "model-cache" / Path(storage_name).name
+        if not cached.exists():
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            with default_storage.open(storage_name, "rb") as src, cached.open("wb") as dst:
+                dst.write(src.read())
+        return cached
 
 
 def _finish(run: TrainingRun, *, status: str, log: str = "", error: str = "", model: ModelVersion | None = None) -> None:

@@ -173,6 +173,7 @@ LOUPE_PRELABEL_MAX_FAILURES = env_int("LOUPE_PRELABEL_MAX_FAILURES", 3)
 LOUPE_TRAINING_TIMEOUT_SECONDS = env_int("LOUPE_TRAINING_TIMEOUT_SECONDS", 6 * 3600)
 # Start a dispatched training at once (a Celery worker; a background thread in the embedded mode).
 LOUPE_TRAINING_AUTOSTART = env_bool("LOUPE_TRAINING_AUTOSTART", default=True)
+LOUPE_TRAINING_THREADS = env_int("LOUPE_TRAINING_THREADS", 2)
 # Hosts Loupe may send requests to (webhooks, external training pipelines); nothing else is ever contacted.
 LOUPE_OUTBOUND_ALLOWED_HOSTS = env_list("LOUPE_OUTBOUND_ALLOWED_HOSTS", [])
 # onnxruntime intra-op threads per inference process (bench/prelabel.py measures 1 vs 2 on this machine).

@@ -140,11 +140,18 @@ def training_frame(seed: int, imgsz: int) -> Frame:
     rng = np.random.default_rng([seed, 7])
     width = 640 if rng.random() < 0.8 else 480
     scene = render_scene(scene_kind(seed), seed, width=width, height=360, layout=int(rng.integers(0, 8)))
-    scale = min(imgsz / scene.meta.height, imgsz / width)
-    new_w, new_h = round(width * scale), round(scene.meta.height * scale)
-    content = cv2.resize(scene.image, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
     boxes = np.array([[b.box[0], b.box[1], b.box[0] + b.box[2], b.box[1] + b.box[3]] for b in scene.boxes],
-                     np.float32).reshape(-1, 4) * scale
+                     np.float32).reshape(-1, 4)
+    return place(scene.image, boxes, imgsz, rng)
+
+
+def place(image: np.ndarray, boxes: np.ndarray, imgsz: int, rng: np.random.Generator) -> Frame:
+    """Letterbox `image` (BGR) with its xyxy `boxes` into the square input, maybe mirrored and shifted."""
+    height, width = image.shape[:2]
+    scale = min(imgsz / height, imgsz / width)
+    new_w, new_h = round(width * scale), round(height * scale)
+    content = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
+    boxes = boxes.astype(np.float32).reshape(-1, 4) * scale
     if rng.random() < 0.5:
         content = content[:, ::-1]
         boxes[:, [0, 2]] = new_w - boxes[:, [2, 0]]
@@ -152,10 +159,63 @@ def training_frame(seed: int, imgsz: int) -> Frame:
     # so the net learns that the grey pad is not a person wherever it shows.
     px = int(rng.integers(0, imgsz - new_w + 1)) if rng.random() < 0.5 else (imgsz - new_w) // 2
     py = int(rng.integers(0, imgsz - new_h + 1)) if rng.random() < 0.5 else (imgsz - new_h) // 2
-    image = np.full((imgsz, imgsz, 3), LETTERBOX_GREY, np.uint8)
-    image[py : py + new_h, px : px + new_w] = content
+    canvas = np.full((imgsz, imgsz, 3), LETTERBOX_GREY, np.uint8)
+    canvas[py : py + new_h, px : px + new_w] = content
     boxes += np.array([px, py, px, py], np.float32)
-    return Frame(image, boxes)
+    return Frame(canvas, boxes)
+
+
+@dataclass
+class Sample:
+    """One frame of an exported dataset: pixels and its accepted boxes (xyxy, frame pixels)."""
+
+    image: np.ndarray
+    boxes: np.ndarray
+
+
+def read_yolo_dataset(root: Path, split: str = "train") -> list[Sample]:
+    """A Loupe YOLO export (`images/<split>/…`, `labels/<split>/<stem>.txt`: class cx cy w h, normalised);
+    only the classes this trainer knows (`CLASSES`) are kept."""
+    names = [line.split(":", 1)[1].strip().strip('"') for line in (root / "data.yaml").read_text().splitlines()
+             if line.startswith("  ") and ":" in line]
+    keep = {i for i, name in enumerate(names) if name in CLASSES}
+    samples = []
+    for path in sorted((root / "images" / split).glob("*")):
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if image is None:
+            continue
+        height, width = image.shape[:2]
+        label = root / "labels" / split / f"{path.stem}.txt"
+        rows = [line.split() for line in (label.read_text().splitlines() if label.exists() else []) if line.strip()]
+        boxes = [[(float(cx) - float(w) / 2) * width, (float(cy) - float(h) / 2) * height,
+                  (float(cx) + float(w) / 2) * width, (float(cy) + float(h) / 2) * height]
+                 for cls, cx, cy, w, h in rows if int(cls) in keep]
+        samples.append(Sample(image, np.array(boxes, np.float32).reshape(-1, 4)))
+    return samples
+
+
+def weights_path(onnx_path: Path) -> Path:
+    """Where the weights of an exported model are kept: `<model>.weights.npz` beside it."""
+    return onnx_path.with_name(onnx_path.stem + ".weights.npz")
+
+
+def save_weights(model: TinyDetector, path: Path, **info: Any) -> None:
+    """The state dict as a NumPy .npz (plus `info` as JSON): loading it never unpickles anything."""
+    arrays = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    with tmp.open("wb") as f:
+        np.savez_compressed(f, **arrays, __info__=np.frombuffer(json.dumps(info).encode(), np.uint8))
+    tmp.replace(path)
+
+
+def load_weights(model: TinyDetector, path: Path) -> dict[str, Any]:
+    """Load weights saved by `save_weights` (allow_pickle=False); returns their `info`."""
+    with np.load(path, allow_pickle=False) as data:
+        state = {k: torch.from_numpy(data[k]) for k in data.files if k != "__info__"}
+        info = json.loads(bytes(data["__info__"]).decode()) if "__info__" in data.files else {}
+    model.load_state_dict(state)
+    return info
 
 
 def to_tensor(images: list[np.ndarray]) -> torch.Tensor:
@@ -237,10 +297,17 @@ def detection_loss(model: TinyDetector, raw: torch.Tensor, targets: list[torch.T
 
 
 def train(*, steps: int, batch: int, imgsz: int, lr: float, seed: int, max_minutes: float,
-          checkpoint: Path | None, log_every: int = 25) -> tuple[TinyDetector, dict[str, Any]]:
-    """Train from scratch on fresh synthetic frames (one new seed per frame, never reused)."""
+          checkpoint: Path | None, log_every: int = 25, dataset: list[Sample] | None = None,
+          dataset_share: float = 0.7, init: Path | None = None) -> tuple[TinyDetector, dict[str, Any]]:
+    """Train on fresh synthetic frames (one new seed per frame, never reused) and, given a `dataset` (the
+    accepted corrections), on its frames for `dataset_share` of each batch; from `init` weights if given
+    (fine-tuning the champion), else from scratch."""
     torch.manual_seed(seed)
     model = TinyDetector(len(CLASSES), imgsz)
+    if init is not None:
+        load_weights(model, init)
+        print(f"fine-tuning from {init}", flush=True)
+    pick = np.random.default_rng([seed, 11])
     decay = [p for n, p in model.named_parameters() if p.ndim > 1]
     no_decay = [p for n, p in model.named_parameters() if p.ndim <= 1]
     optimiser = torch.optim.AdamW([{"params": decay, "weight_decay": 5e-4}, {"params": no_decay, "weight_decay": 0}],
@@ -259,7 +326,10 @@ def train(*, steps: int, batch: int, imgsz: int, lr: float, seed: int, max_minut
         factor = (step + 1) / warmup if step < warmup else 0.5 * (1 + math.cos(math.pi * progress))
         for group in optimiser.param_groups:
             group["lr"] = lr * max(factor, 0.02)
-        frames = [training_frame(frame_seed + step * batch + k, imgsz) for k in range(batch)]
+        frames = [place(sample.image, sample.boxes, imgsz, pick)
+                  if dataset and pick.random() < dataset_share
+                  and (sample := dataset[int(pick.integers(0, len(dataset)))]) is not None
+                  else training_frame(frame_seed + step * batch + k, imgsz) for k in range(batch)]
         x = to_tensor([f.image for f in frames])
         targets = [torch.from_numpy(f.boxes) for f in frames]
         losses = detection_loss(model, model.raw(x), targets)
@@ -275,13 +345,14 @@ def train(*, steps: int, batch: int, imgsz: int, lr: float, seed: int, max_minut
                   f"box {float(losses['box']):.3f}) lr {optimiser.param_groups[0]['lr']:.2e} "
                   f"{(time.monotonic() - started) / 60:.1f} min", flush=True)
         if checkpoint is not None and (done % 200 == 0):
-            torch.save({"model": model.state_dict(), "step": done}, checkpoint)
+            save_weights(model, checkpoint, steps=done)
     minutes = (time.monotonic() - started) / 60
     info = {"steps": done, "planned_steps": steps, "batch": batch, "frames_seen": done * batch,
             "train_frame_seeds": [frame_seed, frame_seed + done * batch - 1], "minutes": round(minutes, 1),
-            "lr": lr, "final_loss": round(smoothed or 0.0, 4), "parameters": sum(p.numel() for p in model.parameters())}
+            "lr": lr, "final_loss": round(smoothed or 0.0, 4), "parameters": sum(p.numel() for p in model.parameters()),
+            "dataset_frames": len(dataset or []), "init": str(init) if init else None}
     if checkpoint is not None:
-        torch.save({"model": model.state_dict(), "step": done, "info": info}, checkpoint)
+        save_weights(model, checkpoint, **info)
     return model, info
 
 
@@ -406,13 +477,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0, help="torch init seed; also picks the training frames")
     parser.add_argument("--max-minutes", type=float, default=40.0, help="time box; the schedule anneals to it")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--checkpoint", type=Path, default=Path("var/reference-trainer.pt"))
+    parser.add_argument("--checkpoint", type=Path, default=Path("var/reference-trainer.weights.npz"))
     parser.add_argument("--from-checkpoint", action="store_true", help="export the checkpoint, do not train")
     parser.add_argument("--card-only", action="store_true", help="re-measure an existing .onnx and rewrite its card")
     parser.add_argument("--command", help="with --card-only and no card yet: the command that trained the model")
     parser.add_argument("--conf", type=float, default=0.0,
                         help="score threshold for P/R and counts in the card (0: pick it on validation seeds)")
     parser.add_argument("--iou", type=float, default=0.5, help="NMS IoU threshold")
+    parser.add_argument("--dataset", type=Path, help="a Loupe YOLO export to train on (its train split), mixed "
+                        "with synthetic frames")
+    parser.add_argument("--dataset-share", type=float, default=0.7, help="share of each batch from --dataset")
+    parser.add_argument("--init", type=Path, help="start from these weights (.npz from save_weights)")
+    parser.add_argument("--epochs", type=float, help="with --dataset: train for this many passes over it "
+                        "(sets --steps from the dataset's size, the batch and the share)")
+    parser.add_argument("--no-card", action="store_true", help="skip the held-out card (training backends)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     command = "python -m activelearning.trainers.reference " + " ".join(argv if argv is not None else sys.argv[1:])
@@ -421,8 +499,8 @@ def main(argv: list[str] | None = None) -> None:
         if card_path.exists():
             previous = json.loads(card_path.read_text())["made_with"]
         else:  # the card of a run that stopped after export: its training record is in the checkpoint
-            state = torch.load(args.checkpoint)
-            previous = {**state.get("info", {"steps": state["step"]}), "imgsz": args.imgsz, "seed": args.seed, "commit": git_commit(),
+            recorded = load_weights(TinyDetector(len(CLASSES), args.imgsz), args.checkpoint)
+            previous = {**recorded, "imgsz": args.imgsz, "seed": args.seed, "commit": git_commit(),
                         "command": args.command or command}
         info = {k: v for k, v in previous.items() if k not in {"command", "trainer", "torch", "reproducibility"}}
         card = write_card(model_path=args.out, command=previous["command"], train_info=info,
@@ -430,14 +508,20 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(card["evaluation"], indent=2))
         return
     if args.from_checkpoint:
-        state = torch.load(args.checkpoint)
         model = TinyDetector(len(CLASSES), args.imgsz)
-        model.load_state_dict(state["model"])
-        info = state.get("info", {"steps": state["step"]})
+        info = load_weights(model, args.checkpoint)
     else:
         args.checkpoint.parent.mkdir(parents=True, exist_ok=True)
+        dataset = read_yolo_dataset(args.dataset) if args.dataset else None
+        if dataset is not None:
+            print(f"dataset {args.dataset}: {len(dataset)} frames, {sum(len(s.boxes) for s in dataset)} boxes",
+                  flush=True)
+            if args.epochs is not None:
+                per_step = max(1.0, args.batch * args.dataset_share)
+                args.steps = max(1, math.ceil(args.epochs * len(dataset) / per_step))
         model, info = train(steps=args.steps, batch=args.batch, imgsz=args.imgsz, lr=args.lr, seed=args.seed,
-                            max_minutes=args.max_minutes, checkpoint=args.checkpoint)
+                            max_minutes=args.max_minutes, checkpoint=args.checkpoint, dataset=dataset,
+                            dataset_share=args.dataset_share, init=args.init)
     info = {**info, "imgsz": args.imgsz, "seed": args.seed, "commit": git_commit()}
     metadata = {
         "names": json.dumps(dict(enumerate(CLASSES))),
@@ -450,7 +534,10 @@ def main(argv: list[str] | None = None) -> None:
         "training_steps": str(info["steps"]),
     }
     export_onnx(model, args.out, metadata)
+    save_weights(model, weights_path(args.out), **info)  # the next fine-tuning starts from these
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.2f} MB)", flush=True)
+    if args.no_card:
+        return
     card = write_card(model_path=args.out, command=command, train_info=info, conf_threshold=args.conf,
                       iou_threshold=args.iou)
     print(json.dumps(card["evaluation"], indent=2))

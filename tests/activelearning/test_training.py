@@ -17,6 +17,7 @@ from rest_framework.test import APIClient
 
 from activelearning.gate import decide
 from activelearning.models import (
+    DatasetEntry,
     ModelStatus,
     ModelVersion,
     TrainerConfig,
@@ -271,3 +272,30 @@ def test_a_worker_killed_mid_training_leaves_the_run_failed_not_running(project,
     assert fail_stale_runs(now=timezone.now() + timedelta(minutes=3)) == [run.pk]
     run.refresh_from_db()
     assert run.status == TrainingStatus.FAILED and "worker stopped" in run.error
+
+
+@pytest.mark.django_db
+def test_reference_backend_fine_tunes_the_champion_on_the_dataset(project):
+    """The real reference trainer (torch): one step on the exported dataset from the demo champion's weights."""
+    from pathlib import Path
+
+    from activelearning.registry import promote_model, register_model_file, store_weights
+
+    demo = Path(__file__).resolve().parents[2] / "activelearning" / "demo" / "people-detector.onnx"
+    champion = register_model_file(project=project, path=demo, name="people-detector", user=None)
+    store_weights(champion, demo.with_name("people-detector.weights.npz"))
+    promote_model(model=champion, user=None, to=ModelStatus.CHAMPION)
+    version = accepted_dataset(project, 4)
+    TrainerConfig.objects.create(project=project, backend="reference", epochs=1)
+    run = TrainingRun.objects.create(project=project, dataset_version=version, backend="reference")
+    run_training(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.status == TrainingStatus.SUCCEEDED, run.error + run.log[-2000:]
+    train = DatasetEntry.objects.filter(dataset_version=version, split="train").count()
+    assert train > 0 and f": {train} frames, {train} boxes" in run.log  # the train split of the export
+    assert "fine-tuning from" in run.log
+    candidate = run.model_version
+    assert candidate.status == ModelStatus.CANDIDATE and candidate.classes == ["person"]
+    assert candidate.input_width == 320 and candidate.sha256 != champion.sha256
+    assert candidate.metadata["weights"].endswith(".weights.npz")  # the next retraining starts from these
+    assert candidate.dataset_version == version

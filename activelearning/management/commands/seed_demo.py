@@ -32,7 +32,7 @@ from rest_framework.authtoken.models import Token
 
 from activelearning import synthetic
 from activelearning.models import ModelStatus
-from activelearning.registry import promote_model, register_model_file
+from activelearning.registry import promote_model, register_model_file, store_weights
 from annotations.models import Asset, Membership, Prediction, Project, Role, Site
 from annotations.services import IssuedDevice, create_device
 from reviewer.models import ReviewItem
@@ -364,6 +364,7 @@ def _install_demo_detector(project: Project) -> None:
     card = orjson.loads(DEMO_DETECTOR.with_suffix(".json").read_bytes())
     model = register_model_file(project=project, path=DEMO_DETECTOR, name="people-detector", user=None,
                                 conf_threshold=card["operating_point"]["score_threshold"])
+    store_weights(model, DEMO_DETECTOR.with_name("people-detector.weights.npz"))  # retraining fine-tunes these
     promote_model(model=model, user=None, to=ModelStatus.CHAMPION)
 
 
