@@ -15,7 +15,6 @@ import time
 from argparse import ArgumentParser
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,8 +30,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from activelearning import synthetic
-from activelearning.models import ModelStatus
-from activelearning.registry import promote_model, register_model_file, store_weights
+from activelearning.demo_model import install_demo_detector
 from annotations.models import Asset, Membership, Prediction, Project, Role, Site
 from annotations.services import IssuedDevice, create_device
 from reviewer.models import ReviewItem
@@ -301,7 +299,7 @@ def _seed_project(plan: ProjectPlan, *, frames: int, clips: int, now: datetime, 
     project = Project.objects.create(slug=plan.slug, name=plan.name, description=plan.description,
                                      label_classes=["person"])
     report = ProjectReport(project)
-    _install_demo_detector(project)
+    install_demo_detector(project)  # real server pre-labels for every queued item
     cameras: list[_Camera] = []
     apis: list[DeviceApi] = []
     for site in plan.sites:
@@ -353,19 +351,6 @@ def _seed_project(plan: ProjectPlan, *, frames: int, clips: int, now: datetime, 
         report.queued += sum(1 for r in results if r.get("review_item"))
         api.heartbeat(_health(api, plan, rng))
     return report
-
-
-DEMO_DETECTOR = Path(synthetic.__file__).resolve().parents[1] / "demo" / "people-detector.onnx"
-
-
-def _install_demo_detector(project: Project) -> None:
-    """The committed demo detector (trained here on synthetic scenes) as the champion, through the same
-    validation as an upload: every queued item then gets real server pre-labels."""
-    card = orjson.loads(DEMO_DETECTOR.with_suffix(".json").read_bytes())
-    model = register_model_file(project=project, path=DEMO_DETECTOR, name="people-detector", user=None,
-                                conf_threshold=card["operating_point"]["score_threshold"])
-    store_weights(model, DEMO_DETECTOR.with_name("people-detector.weights.npz"))  # retraining fine-tunes these
-    promote_model(model=model, user=None, to=ModelStatus.CHAMPION)
 
 
 def _prediction(event_id: str, camera: _Camera, sha256: str, captured_at: str, detections: list[dict[str, Any]],
