@@ -34,7 +34,7 @@ from activelearning.models import DatasetVersion, ModelVersion, RetrainRequest, 
 from activelearning.policy import DEFAULT_POLICY
 from activelearning.prelabel import Detector
 from activelearning.services import save_policy
-from activelearning.synthetic.scenes import encode_jpeg, render_scene
+from activelearning.synthetic.scenes import SceneKind, encode_jpeg, render_scene
 from activelearning.training import run_training
 from annotations.models import Device, Membership, Project, Role
 from annotations.services import create_device
@@ -73,7 +73,7 @@ class LoopReport:
 
 
 def _scene(seed: int, *, hard: bool, rng: np.random.Generator) -> Any:
-    kind = "store" if seed % 2 == 0 else "bus"
+    kind: SceneKind = "store" if seed % 2 == 0 else "bus"
     if hard:
         return render_scene(kind, seed, lighting=str(rng.choice(HARD_LIGHTING)), crowd=int(rng.integers(6, 19)),
                             layout=int(rng.integers(0, 8)))
