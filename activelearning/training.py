@@ -181,8 +181,10 @@ def export_for_training(run: TrainingRun, destination: Path) -> Path:
 def _register_output(run: TrainingRun, path: Path) -> ModelVersion:
     from activelearning.registry import register_model_file, store_weights
 
+    # A fine-tuned model starts at the operating point of the champion it came from.
+    champion = ModelVersion.objects.filter(project_id=run.project_id, status="champion").first()
     model = register_model_file(project=run.project, path=path, name=f"retrained-d{run.dataset_version.number}",
-                                user=None)
+                                user=None, conf_threshold=champion.conf_threshold if champion else None)
     ModelVersion.objects.filter(pk=model.pk).update(dataset_version=run.dataset_version,
                                                     code_version=run.code_version)
     if weights_file(path).is_file():

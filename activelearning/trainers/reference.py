@@ -473,7 +473,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--imgsz", type=int, default=320)
-    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--lr", type=float, default=None, help="peak learning rate (default 3e-3; 3e-4 with --init)")
     parser.add_argument("--seed", type=int, default=0, help="torch init seed; also picks the training frames")
     parser.add_argument("--max-minutes", type=float, default=40.0, help="time box; the schedule anneals to it")
     parser.add_argument("--threads", type=int, default=2)
@@ -519,7 +519,9 @@ def main(argv: list[str] | None = None) -> None:
             if args.epochs is not None:
                 per_step = max(1.0, args.batch * args.dataset_share)
                 args.steps = max(1, math.ceil(args.epochs * len(dataset) / per_step))
-        model, info = train(steps=args.steps, batch=args.batch, imgsz=args.imgsz, lr=args.lr, seed=args.seed,
+        # Fine-tuning keeps what the champion knows: a tenth of the from-scratch learning rate.
+        lr = args.lr if args.lr is not None else (3e-4 if args.init else 3e-3)
+        model, info = train(steps=args.steps, batch=args.batch, imgsz=args.imgsz, lr=lr, seed=args.seed,
                             max_minutes=args.max_minutes, checkpoint=args.checkpoint, dataset=dataset,
                             dataset_share=args.dataset_share, init=args.init)
     info = {**info, "imgsz": args.imgsz, "seed": args.seed, "commit": git_commit()}
