@@ -83,7 +83,7 @@ def receiver() -> Iterator[Receiver]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     state = Receiver(port=server.server_port)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield state
     server.shutdown()
@@ -259,6 +259,7 @@ def test_two_sweepers_at_once_deliver_each_row_once(project, receiver, postgres)
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
+    assert len(outcomes) == 2
     ids = [headers["X-Loupe-Delivery"] for headers, _ in receiver.received]
     assert len(ids) == len(set(ids)) == 20
     assert all(o.get("delivered", 0) >= 1 for o in outcomes)  # each sweeper sent some
