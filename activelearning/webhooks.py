@@ -54,7 +54,7 @@ def enqueue_event(*, project_id: int, event: str, payload: dict[str, Any]) -> li
     deliveries = WebhookDelivery.objects.bulk_create([
         WebhookDelivery(webhook=hook, event=event, payload=payload, event_id=uuid.uuid4(), created_at=now,
                         next_attempt_at=now) for hook in hooks])
-    transaction.on_commit(kick_delivery)
+    transaction.on_commit(kick_delivery, robust=True)  # a broker outage must not fail the change: beat sweeps
     return deliveries
 
 
@@ -226,5 +226,5 @@ def send_test(*, webhook: Webhook) -> WebhookDelivery:
     """Queue a `ping` to this webhook (active or not), so an admin can check the receiver and its signature."""
     delivery = WebhookDelivery.objects.create(webhook=webhook, event=PING, payload={"webhook": webhook.pk},
                                               event_id=uuid.uuid4(), next_attempt_at=timezone.now())
-    transaction.on_commit(kick_delivery)
+    transaction.on_commit(kick_delivery, robust=True)  # a broker outage must not fail the change: beat sweeps
     return delivery

@@ -21,7 +21,6 @@ from rest_framework.test import APIClient
 
 from activelearning import webhooks
 from activelearning.models import (
-    DeliveryStatus,
     ModelStatus,
     ModelVersion,
     RetrainRequest,
