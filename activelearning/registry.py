@@ -27,7 +27,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from activelearning.models import ModelStatus, ModelVersion
+from activelearning.models import ModelStatus, ModelVersion, WebhookEvent
+from activelearning.webhooks import enqueue_event
 from annotations import audit
 from annotations.errors import Conflict, InvalidInput, TooLarge, Unprocessable
 from annotations.models import Device, Project
@@ -208,6 +209,8 @@ def promote_model(*, model: ModelVersion, user: User | None, to: str) -> ModelVe
                  after={"status": to, "replaces": model.replaces_id if to == ModelStatus.CHAMPION else None})
     realtime.publish(project_id=model.project_id,
                      message={"type": "model.promoted", "model": model.pk, "status": to, "sha256": model.sha256})
+    if to == ModelStatus.CHAMPION:
+        _enqueue_promoted(model, replaces=model.replaces_id, rolled_back=False)
     return model
 
 
@@ -231,7 +234,15 @@ def rollback_champion(*, model: ModelVersion, user: User) -> ModelVersion:
     realtime.publish(project_id=current.project_id,
                      message={"type": "model.promoted", "model": previous.pk, "status": ModelStatus.CHAMPION,
                               "sha256": previous.sha256, "rolled_back": current.pk})
+    _enqueue_promoted(previous, replaces=current.pk, rolled_back=True)
     return previous
+
+
+def _enqueue_promoted(champion: ModelVersion, *, replaces: int | None, rolled_back: bool) -> None:
+    """The `model.promoted` webhook event (a new champion, by promotion or rollback); call in its transaction."""
+    enqueue_event(project_id=champion.project_id, event=WebhookEvent.MODEL_PROMOTED,
+                  payload={"model": champion.pk, "sha256": champion.sha256, "version": champion.version,
+                           "replaces": replaces, "rolled_back": rolled_back})
 
 
 def champion_of(project_id: int) -> ModelVersion | None:

@@ -36,7 +36,9 @@ from activelearning.models import (
     RetrainTrigger,
     Split,
     TrainingRun,
+    WebhookEvent,
 )
+from activelearning.webhooks import enqueue_event
 from annotations import audit
 from annotations.errors import Conflict
 from annotations.models import Annotation, Project, Verdict
@@ -97,6 +99,9 @@ def _insert_request(*, project_id: int, epoch: int, trigger: str, accepted: int,
     realtime.publish(project_id=project_id, message={"type": "training.status", "state": "threshold_reached"
                                                      if trigger == RetrainTrigger.THRESHOLD else "requested",
                                                      "request": request_id, "epoch": epoch})
+    if trigger == RetrainTrigger.THRESHOLD:
+        enqueue_event(project_id=project_id, event=WebhookEvent.THRESHOLD_REACHED,
+                      payload={"epoch": epoch, "accepted": accepted, "request": request_id})
     transaction.on_commit(_kick_dispatch)
     return request_id
 

@@ -58,6 +58,14 @@ def gate_candidate_task(*, model_id: int, run_id: int) -> None:
     gate_candidate(model_id=model_id, run_id=run_id)
 
 
+@shared_task(acks_late=True, ignore_result=True)
+def deliver_webhooks_task() -> dict[str, int]:
+    """Work off the webhook outbox (sent after an event commits, and every 30 s by beat as a sweep)."""
+    from activelearning.webhooks import deliver_due
+
+    return deliver_due()
+
+
 def start_training(run_id: int) -> None:
     """After the dispatch commits: a worker takes it; in the embedded mode (eager tasks) a background thread
     does, so the request that crossed the threshold does not wait for a training."""

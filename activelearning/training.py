@@ -36,7 +36,15 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from activelearning.models import ModelVersion, TrainerBackend, TrainerConfig, TrainingRun, TrainingStatus
+from activelearning.models import (
+    ModelVersion,
+    TrainerBackend,
+    TrainerConfig,
+    TrainingRun,
+    TrainingStatus,
+    WebhookEvent,
+)
+from activelearning.webhooks import enqueue_event
 from annotations import audit
 from annotations.errors import Conflict, Forbidden, InvalidInput
 from reviewer import realtime
@@ -218,8 +226,16 @@ def _finish(run: TrainingRun, *, status: str, log: str = "", error: str = "", mo
         audit.record(action=f"training.{status}", obj_type="training_run", obj_id=run.pk, project_id=run.project_id,
                      after={"error": error[:500], "model": model.pk if model else None})
         _publish(run, model=model.pk if model else None, error=error[:500])
+        _enqueue_finished(run)
         if model is not None:
             transaction.on_commit(lambda: _start_gate(model.pk, run.pk))
+
+
+def _enqueue_finished(run: TrainingRun) -> None:
+    """The `training.finished` webhook event; call inside the transaction that ended the run."""
+    enqueue_event(project_id=run.project_id, event=WebhookEvent.TRAINING_FINISHED,
+                  payload={"run": run.pk, "status": run.status, "model": run.model_version_id,
+                           "error": run.error[:500]})
 
 
 def _start_gate(model_id: int, run_id: int) -> None:
@@ -246,6 +262,7 @@ def fail_stale_runs(*, now: Any = None) -> list[int]:
             audit.record(action="training.failed", obj_type="training_run", obj_id=run.pk, project_id=run.project_id,
                          after={"error": reason})
             _publish(run, error=reason)
+            _enqueue_finished(run)
             failed.append(run.pk)
     return failed
 

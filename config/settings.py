@@ -122,6 +122,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULE = {
     "dispatch-retrain-requests": {"task": "activelearning.tasks.dispatch_retrain_task", "schedule": 60.0},
     "fail-stale-training-runs": {"task": "activelearning.tasks.fail_stale_runs_task", "schedule": 60.0},
+    "deliver-webhooks": {"task": "activelearning.tasks.deliver_webhooks_task", "schedule": 30.0},
 }
 
 # --- Media storage --------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from activelearning.api import (
     prelabel_views,
     retrain_views,
     views,
+    webhook_views,
 )
 
 urlpatterns = [
@@ -35,4 +36,9 @@ urlpatterns = [
     path("models/<int:model_id>/rollback", model_views.RollbackView.as_view(), name="model-rollback"),
     path("projects/<int:project_id>/routing-policy", policy_views.RoutingPolicyView.as_view(),
          name="routing-policy"),
+    path("projects/<int:project_id>/webhooks/", webhook_views.ProjectWebhooksView.as_view(), name="project-webhooks"),
+    path("webhooks/<int:webhook_id>", webhook_views.WebhookView.as_view(), name="webhook"),
+    path("webhooks/<int:webhook_id>/deliveries", webhook_views.WebhookDeliveriesView.as_view(),
+         name="webhook-deliveries"),
+    path("webhooks/<int:webhook_id>/test", webhook_views.WebhookTestView.as_view(), name="webhook-test"),
 ]

@@ -1,0 +1,230 @@
+"""Project webhooks (API.md, "Webhooks"): the project's events POSTed, signed, to the receivers it configured.
+
+An outbox (DESIGN.md): `enqueue_event` writes one WebhookDelivery per active subscribed webhook in the caller's
+transaction, so a change that rolls back sends nothing and a committed one is never lost. After the commit a
+delivery task is kicked; beat sweeps every 30 s for what is due (retries, a lost kick, a worker that died).
+
+`deliver_due` takes one due row at a time with SELECT … FOR UPDATE SKIP LOCKED and keeps that row locked while
+it POSTs: two sweepers never send the same row, and a worker that dies mid-request rolls back to `pending`, so
+the row is sent again. Delivery is therefore at least once; receivers deduplicate on `X-Loupe-Delivery`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from django.contrib.auth.models import User
+from django.db import connection, transaction
+from django.utils import timezone
+
+from activelearning.models import PING, DeliveryStatus, Webhook, WebhookDelivery, WebhookEvent
+from activelearning.urls_allowed import check_outbound_url
+from annotations import audit
+from annotations.errors import InvalidInput
+from annotations.models import Project
+
+MAX_ATTEMPTS = 8
+BACKOFF_BASE = timedelta(seconds=10)
+BACKOFF_CAP = timedelta(hours=1)
+TIMEOUT_SECONDS = 10.0
+MIN_SECRET_LENGTH = 32
+ERROR_LIMIT = 1000  # characters of an attempt's error kept
+
+
+# --- The outbox ------------------------------------------------------------------------------------
+
+
+def enqueue_event(*, project_id: int, event: str, payload: dict[str, Any]) -> list[WebhookDelivery]:
+    """One pending delivery per active webhook of the project subscribed to `event`.
+
+    Call inside the transaction of the change the event reports; the delivery task is sent after it commits.
+    """
+    # Few webhooks per project: filtering the subscription in Python keeps this portable (SQLite's JSON has
+    # no containment lookup) at one indexed query.
+    hooks = [w for w in Webhook.objects.filter(project_id=project_id, active=True) if event in w.events]
+    if not hooks:
+        return []
+    now = timezone.now()
+    deliveries = WebhookDelivery.objects.bulk_create([
+        WebhookDelivery(webhook=hook, event=event, payload=payload, event_id=uuid.uuid4(), created_at=now,
+                        next_attempt_at=now) for hook in hooks])
+    transaction.on_commit(kick_delivery, robust=True)  # a broker outage must not fail the change: beat sweeps
+    return deliveries
+
+
+def on_item_accepted(*, project_id: int, item_id: int) -> None:
+    """Subscriber of the reviewer's `item_accepted` domain event, inside the acceptance's transaction."""
+    enqueue_event(project_id=project_id, event=WebhookEvent.ITEM_ACCEPTED, payload={"item": item_id})
+
+
+def kick_delivery() -> None:
+    """After a commit that enqueued deliveries: a worker sends them now rather than at the next sweep. In the
+    embedded mode (eager tasks) a background thread does, so the request that caused the event never waits
+    for a receiver."""
+    from activelearning.tasks import deliver_webhooks_task
+    from config.celery import app
+
+    if app.conf.task_always_eager:
+        threading.Thread(target=_deliver_in_thread, daemon=True, name="webhook-deliveries").start()
+    else:
+        deliver_webhooks_task.delay()
+
+
+def _deliver_in_thread() -> None:
+    try:
+        deliver_due()
+    finally:
+        connection.close()
+
+
+# --- Delivery --------------------------------------------------------------------------------------
+
+
+def backoff(attempts: int) -> timedelta:
+    """The wait after the `attempts`-th failed attempt: 10 s, 20 s, 40 s, … capped at an hour."""
+    return min(BACKOFF_BASE * 2 ** max(attempts - 1, 0), BACKOFF_CAP)
+
+
+def delivery_body(delivery: WebhookDelivery) -> bytes:
+    """The exact bytes POSTed and signed; the same on every attempt (built from the stored row, sorted keys)."""
+    return json.dumps({"id": str(delivery.event_id), "event": delivery.event, "project": delivery.webhook.project_id,
+                       "created_at": delivery.created_at.isoformat(), "data": delivery.payload},
+                      sort_keys=True).encode()
+
+
+def deliver_due(*, limit: int = 100, now: datetime | None = None) -> dict[str, int]:
+    """Send up to `limit` due pending deliveries, one transaction each; how many ended delivered, retrying
+    or failed. `now` is the sweeper's clock (tests move it instead of sleeping)."""
+    now = now or timezone.now()
+    outcomes: Counter[str] = Counter()
+    for _ in range(limit):
+        with transaction.atomic():
+            delivery = (WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+                        .select_related("webhook")
+                        .filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
+                        .order_by("next_attempt_at", "id").first())
+            if delivery is None:
+                break
+            outcomes[_attempt(delivery, now=now)] += 1
+    return dict(outcomes)
+
+
+def _attempt(delivery: WebhookDelivery, *, now: datetime) -> str:
+    """POST one delivery and record the outcome. Call while holding its row lock."""
+    from activelearning.training import sign  # training enqueues events: imported here, not at the top
+
+    webhook = delivery.webhook
+    try:
+        check_outbound_url(webhook.url)  # the allow-list may have changed since the webhook was saved
+    except InvalidInput as exc:
+        return _record(delivery, now=now, sent=False, error=f"the URL is not allowed: {exc.message}")
+    body = delivery_body(delivery)
+    headers = {"Content-Type": "application/json", "User-Agent": "Loupe-Webhooks/1",
+               "X-Loupe-Signature": sign(webhook.secret, body), "X-Loupe-Event": delivery.event,
+               "X-Loupe-Delivery": str(delivery.event_id), "X-Loupe-Timestamp": str(int(now.timestamp()))}
+    try:
+        response = httpx.post(webhook.url, content=body, headers=headers, timeout=TIMEOUT_SECONDS,
+                              follow_redirects=False)
+    except httpx.HTTPError as exc:
+        return _record(delivery, now=now, error=f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+    if 200 <= response.status_code < 300:
+        return _record(delivery, now=now, status_code=response.status_code)
+    return _record(delivery, now=now, status_code=response.status_code,
+                   error=f"the receiver answered {response.status_code}: {response.text[:200]}")
+
+
+def _record(delivery: WebhookDelivery, *, now: datetime, status_code: int | None = None, error: str = "",
+            sent: bool = True) -> str:
+    """Store an attempt's outcome: delivered, pending again after the backoff, or failed for good."""
+    if sent:
+        delivery.attempts += 1
+    delivery.last_status_code, delivery.last_error = status_code, error[:ERROR_LIMIT]
+    if sent and not error:
+        delivery.status, delivery.delivered_at = DeliveryStatus.DELIVERED, now
+    elif not sent or delivery.attempts >= MAX_ATTEMPTS:
+        delivery.status = DeliveryStatus.FAILED
+    else:
+        delivery.next_attempt_at = now + backoff(delivery.attempts)
+    delivery.save(update_fields=["attempts", "last_status_code", "last_error", "status", "delivered_at",
+                                 "next_attempt_at"])
+    return "retrying" if delivery.status == DeliveryStatus.PENDING else str(delivery.status)
+
+
+# --- Managing a project's webhooks ---------------------------------------------------------------------
+
+
+def _check(*, url: str | None = None, events: list[str] | None = None, secret: str | None = None) -> None:
+    """The rules of a webhook's fields, each refused with its own code (nothing is stored)."""
+    if url is not None:
+        check_outbound_url(url)
+    if events is not None:
+        unknown = sorted(set(events) - set(WebhookEvent.values))
+        if unknown:
+            raise InvalidInput("Unknown webhook events.", code="unknown_event",
+                               details={"unknown": unknown, "allowed": list(WebhookEvent.values)})
+        if not events:
+            raise InvalidInput("Subscribe to at least one event.", code="no_events",
+                               details={"allowed": list(WebhookEvent.values)})
+    if secret is not None and len(secret) < MIN_SECRET_LENGTH:
+        raise InvalidInput(f"The secret must be at least {MIN_SECRET_LENGTH} characters.", code="secret_too_short")
+
+
+def _described(webhook: Webhook) -> dict[str, Any]:
+    """A webhook as the audit trail keeps it (never the secret)."""
+    return {"url": webhook.url, "events": webhook.events, "active": webhook.active}
+
+
+@transaction.atomic
+def create_webhook(*, project: Project, user: User, url: str, secret: str, events: list[str],
+                   active: bool = True) -> Webhook:
+    """A new receiver of the project's events (its URL on the outbound allow-list)."""
+    _check(url=url, events=events, secret=secret)
+    webhook = Webhook.objects.create(project=project, url=url, secret=secret, events=sorted(set(events)),
+                                     active=active, created_by=user)
+    audit.record(action="webhook.created", obj_type="webhook", obj_id=webhook.pk, project_id=project.pk,
+                 actor=user, after=_described(webhook))
+    return webhook
+
+
+@transaction.atomic
+def update_webhook(*, webhook: Webhook, user: User, url: str | None = None, secret: str | None = None,
+                   events: list[str] | None = None, active: bool | None = None) -> Webhook:
+    """Change some of a webhook's fields; deliveries already queued keep going to it."""
+    _check(url=url, events=events, secret=secret)
+    webhook = Webhook.objects.select_for_update().get(pk=webhook.pk)
+    before = _described(webhook)
+    if url is not None:
+        webhook.url = url
+    if events is not None:
+        webhook.events = sorted(set(events))
+    if active is not None:
+        webhook.active = active
+    if secret is not None:
+        webhook.secret = secret
+    webhook.save(update_fields=["url", "events", "active", "secret"])
+    audit.record(action="webhook.updated", obj_type="webhook", obj_id=webhook.pk, project_id=webhook.project_id,
+                 actor=user, before=before, after={**_described(webhook), "secret_changed": secret is not None})
+    return webhook
+
+
+@transaction.atomic
+def delete_webhook(*, webhook: Webhook, user: User) -> None:
+    """Remove a webhook with its pending deliveries and its delivery log (the audit trail keeps the fact)."""
+    audit.record(action="webhook.deleted", obj_type="webhook", obj_id=webhook.pk, project_id=webhook.project_id,
+                 actor=user, before=_described(webhook))
+    webhook.delete()
+
+
+@transaction.atomic
+def send_test(*, webhook: Webhook) -> WebhookDelivery:
+    """Queue a `ping` to this webhook (active or not), so an admin can check the receiver and its signature."""
+    delivery = WebhookDelivery.objects.create(webhook=webhook, event=PING, payload={"webhook": webhook.pk},
+                                              event_id=uuid.uuid4(), next_attempt_at=timezone.now())
+    transaction.on_commit(kick_delivery, robust=True)  # a broker outage must not fail the change: beat sweeps
+    return delivery
