@@ -725,6 +725,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/webhooks/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description `GET/POST /api/v1/projects/{id}/webhooks/`: the project's webhooks; add one. */
+        get: operations["project_webhooks"];
+        put?: never;
+        /** @description `GET/POST /api/v1/projects/{id}/webhooks/`: the project's webhooks; add one. */
+        post: operations["project_webhook_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/training-runs/{run_id}/callback": {
         parameters: {
             query?: never;
@@ -740,6 +758,58 @@ export interface paths {
          *     Multipart: `payload` (JSON: nonce, sent_at, status, log?, error?) and `model` (the .onnx file).
          */
         post: operations["training_callback"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{webhook_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** @description `PATCH/DELETE /api/v1/webhooks/{id}`: change a webhook (any of url, secret, events, active); remove it. */
+        delete: operations["webhook_delete"];
+        options?: never;
+        head?: never;
+        /** @description `PATCH/DELETE /api/v1/webhooks/{id}`: change a webhook (any of url, secret, events, active); remove it. */
+        patch: operations["webhook_update"];
+        trace?: never;
+    };
+    "/api/v1/webhooks/{webhook_id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description `GET /api/v1/webhooks/{id}/deliveries?limit=`: the delivery log, newest first (default 50, at most 200). */
+        get: operations["webhook_deliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{webhook_id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description `POST /api/v1/webhooks/{id}/test`: queue a signed `ping` delivery to the webhook; follow it in the log. */
+        post: operations["webhook_test"];
         delete?: never;
         options?: never;
         head?: never;
@@ -816,6 +886,7 @@ export interface components {
         DatasetVersion: {
             readonly id: number;
             project: number;
+            /** Format: int64 */
             number: number;
             parent?: number | null;
             request?: number | null;
@@ -901,6 +972,7 @@ export interface components {
             model: number;
             baseline: number | null;
             status?: components["schemas"]["EvaluationStatusEnum"];
+            /** Format: int64 */
             images?: number;
             /** @description {candidate, champion?}: mAP@0.5, mAP@0.5:0.95, precision, recall, count MAE, and `slices` per site, camera, lighting and crowd */
             report: unknown;
@@ -950,6 +1022,7 @@ export interface components {
             size_bytes?: number | null;
             sha256?: string;
             error?: string;
+            /** Format: int64 */
             attempts?: number;
             /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
             readonly requested_by: string;
@@ -1075,15 +1148,21 @@ export interface components {
             readonly id: number;
             project: number;
             name: string;
-            /** @description 1, 2, … per project, in upload order. */
+            /**
+             * Format: int64
+             * @description 1, 2, … per project, in upload order.
+             */
             version: number;
             sha256: string;
             /** Format: int64 */
             size_bytes: number;
+            /** Format: int64 */
             input_width: number;
+            /** Format: int64 */
             input_height: number;
             /** @description Class names in output order. */
             classes: unknown;
+            /** Format: int64 */
             opset?: number | null;
             /**
              * Format: double
@@ -1134,6 +1213,19 @@ export interface components {
             token: string;
             new_password: string;
         };
+        /**
+         * @description Shapes only; the rules (allow-listed URL, known events, secret length) are the service's, each with its
+         *     own error code.
+         */
+        PatchedWebhookWriteRequest: {
+            url?: string;
+            /** @description At least 32 characters; signs every delivery. Never shown again. */
+            secret?: string;
+            /** @description A subset of item.accepted, threshold.reached, training.finished, model.promoted, drift.alert. */
+            events?: string[];
+            /** @default true */
+            active: boolean;
+        };
         Policy: {
             /** @description null while the built-in default is in force */
             version: number | null;
@@ -1175,9 +1267,13 @@ export interface components {
         RetrainRequest: {
             readonly id: number;
             project: number;
+            /** Format: int64 */
             epoch: number;
             trigger: components["schemas"]["TriggerEnum"];
-            /** @description Acceptances counted toward the threshold. */
+            /**
+             * Format: int64
+             * @description Acceptances counted toward the threshold.
+             */
             accepted_count: number;
             /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
             readonly requested_by: string;
@@ -1292,6 +1388,58 @@ export interface components {
          * @enum {string}
          */
         TriggerEnum: "threshold" | "manual";
+        Webhook: {
+            readonly id: number;
+            project: number;
+            /** Format: uri */
+            url: string;
+            /** @description A subset of WebhookEvent's values. */
+            events?: unknown;
+            active?: boolean;
+            /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
+            readonly created_by: string;
+            /** Format: date-time */
+            readonly created_at: string;
+        };
+        WebhookDelivery: {
+            readonly id: number;
+            event: string;
+            /** Format: uuid */
+            event_id: string;
+            payload?: unknown;
+            status?: components["schemas"]["WebhookDeliveryStatusEnum"];
+            /** Format: int64 */
+            attempts?: number;
+            /** Format: date-time */
+            next_attempt_at: string;
+            /** Format: int64 */
+            last_status_code?: number | null;
+            last_error?: string;
+            /** Format: date-time */
+            created_at?: string;
+            /** Format: date-time */
+            delivered_at?: string | null;
+        };
+        /**
+         * @description * `pending` - Pending
+         *     * `delivered` - Delivered
+         *     * `failed` - Failed
+         * @enum {string}
+         */
+        WebhookDeliveryStatusEnum: "pending" | "delivered" | "failed";
+        /**
+         * @description Shapes only; the rules (allow-listed URL, known events, secret length) are the service's, each with its
+         *     own error code.
+         */
+        WebhookWriteRequest: {
+            url: string;
+            /** @description At least 32 characters; signs every delivery. Never shown again. */
+            secret: string;
+            /** @description A subset of item.accepted, threshold.reached, training.finished, model.promoted, drift.alert. */
+            events: string[];
+            /** @default true */
+            active: boolean;
+        };
         /** _BatchDoc */
         _BatchDoc: {
             /** @description Up to LOUPE_MAX_BATCH_EVENTS events (default 500). */
@@ -4220,6 +4368,118 @@ export interface operations {
             };
         };
     };
+    project_webhooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"][];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    project_webhook_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookWriteRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["WebhookWriteRequest"];
+                "multipart/form-data": components["schemas"]["WebhookWriteRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     training_callback: {
         parameters: {
             query?: never;
@@ -4264,6 +4524,226 @@ export interface operations {
                 };
             };
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    webhook_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    webhook_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedWebhookWriteRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["PatchedWebhookWriteRequest"];
+                "multipart/form-data": components["schemas"]["PatchedWebhookWriteRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    webhook_deliveries: {
+        parameters: {
+            query?: {
+                /** @description 1–200, default 50 */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                webhook_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDelivery"][];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    webhook_test: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDelivery"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
