@@ -81,16 +81,21 @@ def session_options(intra_op_threads: int = DEFAULT_INTRA_OP_THREADS) -> ort.Ses
     return options
 
 
-def parse_names(raw: str) -> tuple[str, ...]:
-    """Class names from ONNX metadata: JSON (`{"0": "person"}` or `["person"]`) or Ultralytics' `{0: 'person'}`."""
+def _metadata_value(raw: str, what: str) -> Any:
+    """A metadata value written as JSON or as a Python literal (Ultralytics writes `{0: 'person'}`); literals
+    only, never code."""
     try:
-        value: Any = json.loads(raw)
+        return json.loads(raw)
     except json.JSONDecodeError:
         try:
-            value = ast.literal_eval(raw)
+            return ast.literal_eval(raw)
         except (ValueError, SyntaxError) as exc:
-            raise ModelUnsupported(f"cannot read class names from metadata {raw[:80]!r}") from exc
-    return normalise_names(value)
+            raise ModelUnsupported(f"cannot read {what} from metadata {raw[:80]!r}") from exc
+
+
+def parse_names(raw: str) -> tuple[str, ...]:
+    """Class names from ONNX metadata: JSON (`{"0": "person"}` or `["person"]`) or Ultralytics' `{0: 'person'}`."""
+    return normalise_names(_metadata_value(raw, "class names"))
 
 
 def normalise_names(value: Sequence[str] | Mapping[Any, str]) -> tuple[str, ...]:
@@ -127,13 +132,7 @@ def jpeg_size(data: bytes) -> tuple[int, int] | None:
 
 def _parse_imgsz(raw: str) -> int:
     """The input size from metadata: `320`, `[320, 320]` (JSON) or `(320, 320)` (a Python literal)."""
-    try:
-        value: Any = json.loads(raw)
-    except json.JSONDecodeError:
-        try:
-            value = ast.literal_eval(raw)
-        except (ValueError, SyntaxError) as exc:
-            raise ModelUnsupported(f"cannot read imgsz from metadata {raw[:40]!r}") from exc
+    value = _metadata_value(raw, "imgsz")
     sizes = [int(value)] if isinstance(value, int | float) else [int(v) for v in value]
     if len(set(sizes)) != 1:
         raise ModelUnsupported(f"only square inputs are supported, got imgsz {sizes}")

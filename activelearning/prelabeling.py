@@ -67,19 +67,24 @@ def disagreement(field: list[dict[str, Any]], server: list[dict[str, Any]]) -> D
                         server_only=server_only, mean_iou=mean_iou, count_delta=len(server) - len(field))
 
 
-def local_model_path(model: ModelVersion) -> Path:
-    """A local file for the inference process: the stored file itself, or a copy cached under var/."""
+def local_file(storage_name: str) -> Path:
+    """A local path for a stored file: the file itself on local storage, else a copy cached under var/."""
     try:
-        return Path(default_storage.path(str(model.file.name)))
+        return Path(default_storage.path(storage_name))
     except NotImplementedError:  # object storage
-        cached = Path(settings.VAR_DIR) / "model-cache" / f"{model.sha256}.onnx"
+        cached = Path(settings.VAR_DIR) / "model-cache" / Path(storage_name).name
         if not cached.exists():
             cached.parent.mkdir(parents=True, exist_ok=True)
-            partial = cached.with_suffix(".part")
-            with default_storage.open(str(model.file.name), "rb") as src, partial.open("wb") as dst:
+            partial = cached.with_suffix(cached.suffix + ".part")
+            with default_storage.open(storage_name, "rb") as src, partial.open("wb") as dst:
                 shutil.copyfileobj(src, dst)
             partial.replace(cached)
         return cached
+
+
+def local_model_path(model: ModelVersion) -> Path:
+    """A local file of the model for the inference process (content-addressed, so a cached copy is safe)."""
+    return local_file(str(model.file.name))
 
 
 def frame_bytes(asset: Asset, frame_index: int | None) -> bytes:

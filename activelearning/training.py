@@ -44,6 +44,7 @@ from activelearning.models import (
     TrainingStatus,
     WebhookEvent,
 )
+from activelearning.prelabeling import local_file
 from activelearning.webhooks import enqueue_event
 from annotations import audit
 from annotations.errors import Conflict, Forbidden, InvalidInput
@@ -153,7 +154,7 @@ def _argv(config: TrainerConfig, run: TrainingRun) -> list[str]:
                 "--checkpoint", "{output}.checkpoint.npz", "--max-minutes", str(settings.LOUPE_TRAINING_TIMEOUT_SECONDS / 60)]
         champion = ModelVersion.objects.filter(project_id=run.project_id, status="champion").first()
         if champion is not None and champion.metadata.get("weights"):
-            argv += ["--init", str(_local_copy(champion.metadata["weights"]))]  # fine-tune the champion
+            argv += ["--init", str(local_file(champion.metadata["weights"]))]  # fine-tune the champion
         return argv
     if not config.command:
         raise TrainingFailed("the project's trainer command is not configured")
@@ -199,21 +200,6 @@ def _register_output(run: TrainingRun, path: Path) -> ModelVersion:
         store_weights(model, weights_file(path))
     model.refresh_from_db()
     return model
-
-
-def _local_copy(storage_name: str) -> Path:
-    """A local path for a stored file (the file itself on local storage, else a cached copy under var/)."""
-    from django.core.files.storage import default_storage
-
-    try:
-        return Path(default_storage.path(storage_name))
-    except NotImplementedError:
-        cached = Path(settings.VAR_DIR) / "model-cache" / Path(storage_name).name
-        if not cached.exists():
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            with default_storage.open(storage_name, "rb") as src, cached.open("wb") as dst:
-                dst.write(src.read())
-        return cached
 
 
 def _finish(run: TrainingRun, *, status: str, log: str = "", error: str = "", model: ModelVersion | None = None) -> None:
