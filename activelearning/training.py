@@ -20,11 +20,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import subprocess
 import sys
 import tempfile
 import threading
+import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -131,7 +134,7 @@ def run_training(*, run_id: int, export_dataset: Callable[[TrainingRun, Path], P
             with tempfile.TemporaryDirectory(prefix=f"loupe-train-{run.pk}-") as work:
                 dataset = (export_dataset or export_for_training)(run, Path(work) / "dataset")
                 output = Path(work) / "model.onnx"
-                log = _run_command(_argv(config, run), dataset=dataset, output=output)
+                log = _run_command(_argv(config, run), dataset=dataset, output=output, run=run)
                 if not output.is_file():
                     raise TrainingFailed("the trainer finished without writing an .onnx file")
                 model = _register_output(run, output)
@@ -161,19 +164,69 @@ def _argv(config: TrainerConfig, run: TrainingRun) -> list[str]:
     return [str(part) for part in config.command]
 
 
-def _run_command(argv: list[str], *, dataset: Path, output: Path) -> str:
-    """Run the trainer with the paths filled in; its combined output is the log. Nonzero exit fails."""
+STEP_LINE = re.compile(r"\bstep\s+(\d+)\s*/\s*(\d+)")
+LIVE_EVERY_SECONDS = 2.0
+LIVE_TAIL_LINES = 20
+
+
+class _LiveLog:
+    """The trainer's output as it comes: kept (bounded) for the run, and every couple of seconds written to the
+    run row and pushed to the project's browsers with the progress a `step i/n` line gives."""
+
+    def __init__(self, run: TrainingRun) -> None:
+        self.run, self.lines, self.size = run, deque[str](), 0
+        self.progress: float | None = None
+        self.flushed = time.monotonic()
+
+    def add(self, line: str) -> None:
+        self.lines.append(line)
+        self.size += len(line)
+        while self.size > LOG_LIMIT and self.lines:
+            self.size -= len(self.lines.popleft())
+        if match := STEP_LINE.search(line):
+            done, total = int(match.group(1)), int(match.group(2))
+            self.progress = min(1.0, (done + 1) / total) if total else None
+        if time.monotonic() - self.flushed >= LIVE_EVERY_SECONDS:
+            self.flush()
+
+    def text(self) -> str:
+        return "".join(self.lines)
+
+    def flush(self) -> None:
+        self.flushed = time.monotonic()
+        TrainingRun.objects.filter(pk=self.run.pk, status=TrainingStatus.RUNNING).update(
+            log=self.text(), metrics={"progress": self.progress} if self.progress is not None else {})
+        with transaction.atomic():  # the push goes out on commit
+            _publish(self.run, progress=self.progress, log_tail=list(self.lines)[-LIVE_TAIL_LINES:])
+
+
+def _run_command(argv: list[str], *, dataset: Path, output: Path, run: TrainingRun | None = None) -> str:
+    """Run the trainer with the paths filled in, streaming its output into the run's log (live in the app).
+    A nonzero exit, or running past LOUPE_TRAINING_TIMEOUT_SECONDS, fails the run with the log kept."""
     filled = [part.replace("{dataset}", str(dataset)).replace("{output}", str(output)) for part in argv]
     try:
-        done = subprocess.run(filled, capture_output=True, text=True, check=False,  # noqa: S603 - admin-configured
-                              timeout=settings.LOUPE_TRAINING_TIMEOUT_SECONDS, cwd=settings.BASE_DIR)
-    except subprocess.TimeoutExpired as exc:
-        raise TrainingFailed(f"the trainer ran past {settings.LOUPE_TRAINING_TIMEOUT_SECONDS} s") from exc
+        process = subprocess.Popen(filled, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,  # noqa: S603
+                                   cwd=settings.BASE_DIR, bufsize=1)  # admin-configured argv, no shell
     except OSError as exc:
         raise TrainingFailed(f"the trainer could not start: {exc}") from exc
-    log = (done.stdout + done.stderr)[-LOG_LIMIT:]
-    if done.returncode != 0:
-        failure = TrainingFailed(f"the trainer exited with code {done.returncode}")
+    live = _LiveLog(run) if run is not None else None
+    kept: deque[str] = deque(maxlen=10_000)
+    deadline = threading.Timer(settings.LOUPE_TRAINING_TIMEOUT_SECONDS, process.kill)
+    deadline.start()
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            kept.append(line)
+            if live is not None:
+                live.add(line)
+        code = process.wait()
+    finally:
+        deadline.cancel()
+    log = (live.text() if live is not None else "".join(kept))[-LOG_LIMIT:]
+    if code != 0:
+        reason = (f"the trainer was killed (time limit {settings.LOUPE_TRAINING_TIMEOUT_SECONDS} s, or memory)"
+                  if code == -9 else f"the trainer exited with code {code}")
+        failure = TrainingFailed(reason)
         failure.log = log  # type: ignore[attr-defined]
         raise failure
     return log

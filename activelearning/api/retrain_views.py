@@ -43,10 +43,15 @@ class DatasetVersionSerializer(serializers.ModelSerializer):
 
 
 class TrainingRunSerializer(serializers.ModelSerializer):
+    log_tail = serializers.SerializerMethodField(help_text="The last lines of the trainer's output.")
+
     class Meta:
         model = TrainingRun
         fields = ["id", "project", "dataset_version", "request", "backend", "status", "metrics", "model_version",
-                  "error", "created_at", "started_at", "finished_at"]
+                  "error", "log_tail", "created_at", "started_at", "finished_at"]
+
+    def get_log_tail(self, run: TrainingRun) -> list[str]:
+        return run.log[-4000:].splitlines()[-20:]
 
 
 class RetrainView(APIView):

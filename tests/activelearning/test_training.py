@@ -7,6 +7,7 @@ import json
 import threading
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
@@ -299,3 +300,34 @@ def test_reference_backend_fine_tunes_the_champion_on_the_dataset(project):
     assert candidate.input_width == 320 and candidate.sha256 != champion.sha256
     assert candidate.metadata["weights"].endswith(".weights.npz")  # the next retraining starts from these
     assert candidate.dataset_version == version
+
+
+@pytest.mark.django_db
+def test_the_trainers_output_streams_into_the_run_with_its_progress(project, monkeypatch):
+    import sys
+
+    from activelearning import training
+
+    monkeypatch.setattr(training, "LIVE_EVERY_SECONDS", 0.0)  # write every line through
+    version = accepted_dataset(project, 1)
+    run = TrainingRun.objects.create(project=project, dataset_version=version, backend="command",
+                                     status="running")
+    seen: list[tuple[str, float | None]] = []
+    real_flush = training._LiveLog.flush
+
+    def spy(live):
+        real_flush(live)
+        stored = TrainingRun.objects.get(pk=run.pk)
+        seen.append((stored.log, stored.metrics.get("progress")))
+
+    monkeypatch.setattr(training._LiveLog, "flush", spy)
+    script = "for i in range(4): print(f'step {i}/4 loss {1 - i / 4:.2f}', flush=True)"
+    log = training._run_command([sys.executable, "-c", script], dataset=Path("/nonexistent"),
+                                output=Path("/nonexistent"), run=run)
+    assert log.splitlines() == [f"step {i}/4 loss {1 - i / 4:.2f}" for i in range(4)]
+    assert [p for _, p in seen] == [0.25, 0.5, 0.75, 1.0]
+    assert seen[1][0] == "step 0/4 loss 1.00\nstep 1/4 loss 0.75\n"  # the stored log grew line by line
+    admin = APIClient()
+    admin.force_authenticate(User.objects.get(username="dana"))
+    listed = admin.get(f"/api/v1/projects/{project.pk}/training-runs/").json()
+    assert listed[0]["log_tail"][-1] == "step 3/4 loss 0.25" and listed[0]["metrics"]["progress"] == 1.0

@@ -886,6 +886,7 @@ export interface components {
         DatasetVersion: {
             readonly id: number;
             project: number;
+            /** Format: int64 */
             number: number;
             parent?: number | null;
             request?: number | null;
@@ -971,6 +972,7 @@ export interface components {
             model: number;
             baseline: number | null;
             status?: components["schemas"]["EvaluationStatusEnum"];
+            /** Format: int64 */
             images?: number;
             /** @description {candidate, champion?}: mAP@0.5, mAP@0.5:0.95, precision, recall, count MAE, and `slices` per site, camera, lighting and crowd */
             report: unknown;
@@ -1020,6 +1022,7 @@ export interface components {
             size_bytes?: number | null;
             sha256?: string;
             error?: string;
+            /** Format: int64 */
             attempts?: number;
             /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
             readonly requested_by: string;
@@ -1145,15 +1148,21 @@ export interface components {
             readonly id: number;
             project: number;
             name: string;
-            /** @description 1, 2, … per project, in upload order. */
+            /**
+             * Format: int64
+             * @description 1, 2, … per project, in upload order.
+             */
             version: number;
             sha256: string;
             /** Format: int64 */
             size_bytes: number;
+            /** Format: int64 */
             input_width: number;
+            /** Format: int64 */
             input_height: number;
             /** @description Class names in output order. */
             classes: unknown;
+            /** Format: int64 */
             opset?: number | null;
             /**
              * Format: double
@@ -1258,9 +1267,13 @@ export interface components {
         RetrainRequest: {
             readonly id: number;
             project: number;
+            /** Format: int64 */
             epoch: number;
             trigger: components["schemas"]["TriggerEnum"];
-            /** @description Acceptances counted toward the threshold. */
+            /**
+             * Format: int64
+             * @description Acceptances counted toward the threshold.
+             */
             accepted_count: number;
             /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
             readonly requested_by: string;
@@ -1354,6 +1367,8 @@ export interface components {
             /** @description The candidate it produced. */
             model_version?: number | null;
             error?: string;
+            /** @description The last lines of the trainer's output. */
+            readonly log_tail: string[];
             /** Format: date-time */
             readonly created_at: string;
             /** Format: date-time */
@@ -1395,9 +1410,11 @@ export interface components {
             event_id: string;
             payload?: unknown;
             status?: components["schemas"]["WebhookDeliveryStatusEnum"];
+            /** Format: int64 */
             attempts?: number;
             /** Format: date-time */
             next_attempt_at: string;
+            /** Format: int64 */
             last_status_code?: number | null;
             last_error?: string;
             /** Format: date-time */

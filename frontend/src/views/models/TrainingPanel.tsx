@@ -19,7 +19,16 @@ export function TrainingPanel({ project, admin, onModels }: { project: number; a
   const reloadRuns = runs.reload;
   const reloadDatasets = datasets.reload;
   const onStatus = useCallback(() => { reloadRuns(); reloadDatasets(); onModels(); }, [reloadRuns, reloadDatasets, onModels]);
-  useProjectMessage("training.status", onStatus);
+  /** A running trainer's last lines and progress, pushed every couple of seconds (no reload for those). */
+  const [live, setLive] = useState<{ run: number; tail: string[]; progress: number | null } | null>(null);
+  const onMessage = useCallback((m: { [key: string]: unknown }) => {
+    if (m.state === "running" && Array.isArray(m.log_tail)) {
+      setLive({ run: Number(m.run), tail: m.log_tail.map(String), progress: typeof m.progress === "number" ? m.progress : null });
+    } else {
+      onStatus();
+    }
+  }, [onStatus]);
+  useProjectMessage("training.status", onMessage);
 
   const retrain = async () => {
     if (!window.confirm("Freeze the accepted annotations into a dataset version and train a new candidate?")) return;
@@ -59,6 +68,20 @@ export function TrainingPanel({ project, admin, onModels }: { project: number; a
                   <td>{when(r.finished_at)}</td>
                 </tr>
               ))}
+              {(runs.data ?? []).filter((r) => r.status === "running").map((r) => {
+                const tail = live?.run === r.id ? live.tail : r.log_tail;
+                const metrics = r.metrics as { progress?: number };
+                const progress = live?.run === r.id ? live.progress : metrics.progress ?? null;
+                return (
+                  <tr key={`log-${r.id}`}>
+                    <td colSpan={7}>
+                      {progress !== null && <progress max={1} value={progress} aria-label={`Run ${r.id} progress`}
+                                                     data-testid={`training-progress-${r.id}`} />}
+                      <pre class="log" aria-live="polite" data-testid={`training-log-${r.id}`}>{tail.join("\n")}</pre>
+                    </td>
+                  </tr>
+                );
+              })}
             </tbody>
           </table>
         </div>
