@@ -30,6 +30,7 @@ from activelearning.models import DatasetEntry, DatasetVersion, ExportJob, Expor
 from annotations import frame_cache
 from annotations.errors import Conflict, InvalidInput
 from annotations.models import Asset, AssetKind, Prediction, PredictionSource
+from reviewer import realtime
 
 PROGRESS_EVERY = 1000  # entries between progress updates
 CHUNK = 2000  # rows per fetch from the server-side cursor
@@ -96,11 +97,21 @@ def run_export(*, job_id: int) -> ExportJob:
         tmp.unlink(missing_ok=True)
         ExportJob.objects.filter(pk=job.pk).update(status=ExportStatus.FAILED, error=f"{type(exc).__name__}: {exc}",
                                                    finished_at=timezone.now())
+        _announce(job, ExportStatus.FAILED)
         raise
     ExportJob.objects.filter(pk=job.pk).update(status=ExportStatus.DONE, progress=1.0, file=name, size_bytes=size,
                                                sha256=digest, finished_at=timezone.now())
     job.refresh_from_db()
+    _announce(job, ExportStatus.DONE)
     return job
+
+
+def _announce(job: ExportJob, status: str) -> None:
+    """Tell the project's browsers the export ended (the app shows its download link; no polling)."""
+    with transaction.atomic():
+        realtime.publish(project_id=job.dataset_version.project_id,
+                         message={"type": "export.status", "export": job.pk, "dataset": job.dataset_version_id,
+                                  "status": status})
 
 
 def write_archive(*, job: ExportJob, out: IO[bytes], spool_dir: Path | None = None) -> int:

@@ -182,3 +182,17 @@ export async function listDatasets(projectId: number): Promise<DatasetRow[]> {
 export async function requestRetrain(projectId: number): Promise<void> {
   unwrap(await api.POST("/api/v1/projects/{project_id}/retrain", { params: { path: { project_id: projectId } } }));
 }
+
+export type ExportRow = Schemas["ExportJob"];
+export type ExportFormat = Schemas["ExportRequestRequest"]["format"];
+
+/** Queue an export of a dataset version; its end is pushed as `export.status`. */
+export async function requestExport(datasetId: number, format: ExportFormat): Promise<ExportRow> {
+  return unwrap(await api.POST("/api/v1/datasets/{dataset_id}/exports", {
+    params: { path: { dataset_id: datasetId } }, body: { format, archive: "zip", include_images: true },
+  }));
+}
+
+export async function readExport(exportId: number): Promise<ExportRow> {
+  return unwrap(await api.GET("/api/v1/exports/{export_id}", { params: { path: { export_id: exportId } } }));
+}

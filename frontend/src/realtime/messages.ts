@@ -11,14 +11,15 @@ export type ProjectMessage =
   | { type: "training.status"; [key: string]: unknown }
   | { type: "drift.alert"; [key: string]: unknown }
   | { type: "model.promoted"; model: number; status: string; sha256: string; rolled_back?: number }
-  | { type: "model.alert"; model: number; reason: string; out_of_service: boolean };
+  | { type: "model.alert"; model: number; reason: string; out_of_service: boolean }
+  | { type: "export.status"; export: number; dataset: number; status: string };
 
 export type MessageType = ProjectMessage["type"];
 export type MessageOf<T extends MessageType> = Extract<ProjectMessage, { type: T }>;
 
 const KNOWN: ReadonlySet<string> = new Set<MessageType>([
   "queue.stats", "item.leased", "item.released", "item.accepted", "flag.created", "training.status", "drift.alert",
-  "model.promoted", "model.alert",
+  "model.promoted", "model.alert", "export.status",
 ]);
 
 /** Parse one frame; unknown types and malformed frames are dropped (a newer server may say more). */

@@ -4,12 +4,50 @@
  */
 
 import { useCallback, useState } from "preact/hooks";
-import { listDatasets, listTrainingRuns, requestRetrain } from "../../api/endpoints";
+import {
+  type ExportFormat, type ExportRow, listDatasets, listTrainingRuns, readExport, requestExport, requestRetrain,
+} from "../../api/endpoints";
 import { useProjectMessage } from "../../realtime/ProjectLive";
 import { ErrorBanner } from "../../ui/ErrorBanner";
 import { useAsync } from "../../ui/useAsync";
 
 const when = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleString() : "—");
+const FORMATS: ExportFormat[] = ["coco", "yolo", "voc", "label-studio", "csv"];
+
+/** Export one dataset version: pick a format, then the download appears when the job's end is pushed. */
+function ExportControl({ dataset }: { dataset: number }) {
+  const [format, setFormat] = useState<ExportFormat>("coco");
+  const [job, setJob] = useState<ExportRow | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const start = async () => {
+    setError(null);
+    try {
+      const created = await requestExport(dataset, format);
+      // Its end may already have been pushed (and read) while this request was answered.
+      setJob((current) => (current?.id === created.id && current.status === "done" ? current : created));
+    } catch (err) {
+      setError(err);
+    }
+  };
+  // Matched by dataset, not job id: an export that runs at once (embedded mode) ends before its POST answers.
+  const onEnd = useCallback((m: { export: number; dataset: number }) => {
+    if (m.dataset === dataset) void readExport(m.export).then(setJob, setError);
+  }, [dataset]);
+  useProjectMessage("export.status", onEnd);
+  return (
+    <div class="row">
+      <select value={format} aria-label="Export format" data-testid={`export-format-${dataset}`}
+              onChange={(e) => setFormat(e.currentTarget.value as ExportFormat)}>
+        {FORMATS.map((f) => <option key={f} value={f}>{f}</option>)}
+      </select>
+      <button type="button" onClick={() => void start()} data-testid={`export-${dataset}`}>Export</button>
+      {job && job.status !== "done" && <span role="status">{job.status}…</span>}
+      {job?.download_url && <a href={job.download_url} data-testid={`export-download-${dataset}`}>
+        Download {job.format} ({((job.size_bytes ?? 0) / 1e6).toFixed(1)} MB)</a>}
+      <ErrorBanner error={error} />
+    </div>
+  );
+}
 
 export function TrainingPanel({ project, admin, onModels }: { project: number; admin: boolean; onModels: () => void }) {
   const runs = useAsync(() => listTrainingRuns(project), [project]);
@@ -92,7 +130,8 @@ export function TrainingPanel({ project, admin, onModels }: { project: number; a
           <table data-testid="dataset-versions">
             <caption class="sr-only">Dataset versions</caption>
             <thead><tr><th scope="col">Version</th><th scope="col">Items</th><th scope="col">Boxes</th>
-              <th scope="col">Train / val / test</th><th scope="col">Content hash</th><th scope="col">Frozen</th></tr></thead>
+              <th scope="col">Train / val / test</th><th scope="col">Content hash</th><th scope="col">Frozen</th>
+              <th scope="col">Export</th></tr></thead>
             <tbody>
               {(datasets.data ?? []).map((d) => {
                 const stats = d.stats as { items?: number; boxes?: number; per_split?: Record<string, number> };
@@ -105,6 +144,7 @@ export function TrainingPanel({ project, admin, onModels }: { project: number; a
                     <td>{split.train ?? 0} / {split.val ?? 0} / {split.test ?? 0}</td>
                     <td><code title={d.content_hash}>{d.content_hash.slice(0, 12)}</code></td>
                     <td>{when(d.created_at)}</td>
+                    <td><ExportControl dataset={d.id} /></td>
                   </tr>
                 );
               })}
