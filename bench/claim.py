@@ -196,9 +196,13 @@ def seed(admin: psycopg.Connection, args: argparse.Namespace) -> tuple[int, list
     call_command("migrate", interactive=False, verbosity=0)
     project, _ = Project.objects.get_or_create(
         slug=PROJECT_SLUG, defaults={"name": "Claim benchmark", "label_classes": ["person"], "qa_sample_rate": 0.0})
-    if project.qa_sample_rate != 0.0 or project.label_classes != ["person"] or project.consensus_overlap != 1:
+    # The claim loop is measured, not retraining: acceptances are still counted (the upsert is on the submit
+    # path), but a threshold of 0 never freezes a dataset or starts a training mid-run.
+    if (project.qa_sample_rate != 0.0 or project.label_classes != ["person"] or project.consensus_overlap != 1
+            or project.retrain_threshold != 0):
         project.qa_sample_rate, project.label_classes, project.consensus_overlap = 0.0, ["person"], 1
-        project.save(update_fields=["qa_sample_rate", "label_classes", "consensus_overlap"])
+        project.retrain_threshold = 0
+        project.save(update_fields=["qa_sample_rate", "label_classes", "consensus_overlap", "retrain_threshold"])
     for s in range(args.sites):
         Site.objects.get_or_create(project=project, name=f"site-{s:02d}")
     claimers = []
@@ -259,6 +263,13 @@ def reset(admin: psycopg.Connection, project_id: int) -> int:
             f"UPDATE {TABLE} SET status = 'pending', lease_holder_id = NULL, lease_token = '', "  # noqa: S608
             "lease_expires_at = NULL, annotations_count = 0, agreement = NULL "
             "WHERE project_id = %s AND status <> 'pending'", [project_id]).rowcount
+        # What an acceptance may have led to (retraining of earlier runs, webhook rows) goes first.
+        for table in ("activelearning_trainingrun", "activelearning_datasetentry"):
+            admin.execute(f"DELETE FROM {table} WHERE dataset_version_id IN (SELECT id FROM "  # noqa: S608
+                          "activelearning_datasetversion WHERE project_id = %s)", [project_id])
+        admin.execute("DELETE FROM activelearning_datasetversion WHERE project_id = %s", [project_id])
+        admin.execute("DELETE FROM activelearning_retrainrequest WHERE project_id = %s", [project_id])
+        admin.execute("DELETE FROM activelearning_retrainstate WHERE project_id = %s", [project_id])
         admin.execute("DELETE FROM annotations_annotation WHERE project_id = %s", [project_id])
         admin.execute("DELETE FROM annotations_auditevent WHERE project_id = %s", [project_id])
     admin.execute(f"VACUUM {TABLE}")
