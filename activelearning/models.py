@@ -232,7 +232,7 @@ class DatasetEntry(models.Model):
 
 class TrainerBackend(models.TextChoices):
     REFERENCE = "reference"  # activelearning/trainers/reference.py (torch), in a Celery worker
-    COMMAND = "command"  # a configured command gets the export's path and leaves an .onnx file
+    COMMAND = "command"  # an operator-allowed command gets the export's path and leaves an .onnx file
     WEBHOOK = "webhook"  # an external pipeline, told by a signed request and calling back with the model
 
 
@@ -241,8 +241,8 @@ class TrainerConfig(models.Model):
 
     project = models.OneToOneField(Project, on_delete=models.CASCADE, primary_key=True, related_name="trainer")
     backend = models.CharField(max_length=16, choices=TrainerBackend.choices, default=TrainerBackend.REFERENCE)
-    command = models.JSONField(default=list, blank=True,
-                               help_text='argv list; "{dataset}" and "{output}" are replaced by paths')
+    command = models.CharField(max_length=64, blank=True,
+                               help_text="The name of a trainer command the operator allowed (LOUPE_TRAINER_COMMANDS).")
     webhook_url = models.URLField(blank=True)
     webhook_secret = models.CharField(max_length=128, blank=True)
     epochs = models.PositiveIntegerField(default=20)

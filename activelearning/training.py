@@ -6,7 +6,7 @@ and records the outcome. A worker killed mid-training stops the heartbeat: `fail
 marks such runs failed with the reason, so none stays `running` forever.
 
 Backends (TrainerConfig.backend):
-- `command`: the configured argv runs with `{dataset}` (the dataset version exported as YOLO, unpacked) and
+- `command`: an argv the server's operator allowed (LOUPE_TRAINER_COMMANDS, chosen by name) runs with `{dataset}` (the dataset version exported as YOLO, unpacked) and
   `{output}` (where it must leave an .onnx file), under a time limit, its output kept as the run's log;
 - `reference`: the same with the reference trainer's argv (`python -m activelearning.trainers.reference`);
 - `webhook`: a signed request tells an external pipeline where to fetch the dataset; it calls back with the
@@ -153,15 +153,16 @@ def _argv(config: TrainerConfig, run: TrainingRun) -> list[str]:
     if config.backend == TrainerBackend.REFERENCE:
         argv = [sys.executable, "-m", "activelearning.trainers.reference", "--dataset", "{dataset}",
                 "--out", "{output}", "--epochs", str(config.epochs), "--batch", "8", "--no-card",
-                "--threads", str(settings.LOUPE_TRAINING_THREADS),
-                "--checkpoint", "{output}.checkpoint.npz", "--max-minutes", str(settings.LOUPE_TRAINING_TIMEOUT_SECONDS / 60)]
+                "--threads", str(settings.LOUPE_TRAINING_THREADS), "--checkpoint", "{output}.checkpoint.npz",
+                "--max-minutes", str(settings.LOUPE_TRAINING_TIMEOUT_SECONDS / 60)]
         champion = ModelVersion.objects.filter(project_id=run.project_id, status="champion").first()
         if champion is not None and champion.metadata.get("weights"):
             argv += ["--init", str(local_file(champion.metadata["weights"]))]  # fine-tune the champion
         return argv
-    if not config.command:
-        raise TrainingFailed("the project's trainer command is not configured")
-    return [str(part) for part in config.command]
+    allowed = settings.LOUPE_TRAINER_COMMANDS.get(config.command) if config.command else None
+    if not allowed:
+        raise TrainingFailed(f"no trainer command named {config.command!r} is allowed on this server")
+    return [str(part) for part in allowed]
 
 
 STEP_LINE = re.compile(r"\bstep\s+(\d+)\s*/\s*(\d+)")

@@ -1,5 +1,6 @@
 """Strict readers for settings that come from the environment (12-factor)."""
 
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -59,3 +60,19 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def env_json_commands(name: str) -> dict[str, list[str]]:
+    """A JSON object of name → argv list (strings), e.g. the trainer commands an operator allows."""
+    raw = env_str(name)
+    if raw is None:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a JSON object of name → argv list") from exc
+    if not isinstance(value, dict) or not all(
+            isinstance(k, str) and isinstance(v, list) and v and all(isinstance(p, str) for p in v)
+            for k, v in value.items()):
+        raise ConfigError(f"{name} must be a JSON object of name → non-empty list of strings")
+    return value

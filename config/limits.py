@@ -21,7 +21,8 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-_MODEL_UPLOAD = re.compile(r"^/api/v1/projects/[0-9]+/models/$")
+# Model files arrive by upload, and from an external training pipeline's callback.
+_MODEL_UPLOAD = re.compile(r"^/api/v1/(projects/[0-9]+/models/|training-runs/[0-9]+/callback)$")
 _IMPORT = re.compile(r"^/api/v1/projects/[0-9]+/imports$")
 MULTIPART_SLACK = 64 * 1024  # the form's other fields and boundaries around the model file
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from config.env import ConfigError, env_bool, env_float, env_int, env_list, env_str
+from config.env import ConfigError, env_bool, env_float, env_int, env_json_commands, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("LOUPE_VAR_DIR", str(BASE_DIR / "var")) or BASE_DIR / "var")
@@ -175,6 +175,9 @@ LOUPE_TRAINING_TIMEOUT_SECONDS = env_int("LOUPE_TRAINING_TIMEOUT_SECONDS", 6 * 3
 # Start a dispatched training at once (a Celery worker; a background thread in the embedded mode).
 LOUPE_TRAINING_AUTOSTART = env_bool("LOUPE_TRAINING_AUTOSTART", default=True)
 LOUPE_TRAINING_THREADS = env_int("LOUPE_TRAINING_THREADS", 2)
+# Trainer commands a project admin may choose by name (the `command` backend): only the operator decides what
+# runs on the server. JSON, e.g. {"yolo": ["yolo-train", "--data", "{dataset}/data.yaml", "--out", "{output}"]}.
+LOUPE_TRAINER_COMMANDS = env_json_commands("LOUPE_TRAINER_COMMANDS")
 # Hosts Loupe may send requests to (webhooks, external training pipelines); nothing else is ever contacted.
 LOUPE_OUTBOUND_ALLOWED_HOSTS = env_list("LOUPE_OUTBOUND_ALLOWED_HOSTS", [])
 # onnxruntime intra-op threads per inference process (bench/prelabel.py measures 1 vs 2 on this machine).

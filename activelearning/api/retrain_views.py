@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -89,9 +89,10 @@ class TrainerConfigSerializer(serializers.ModelSerializer):
                         "slice_tolerance": {"min_value": 0.0, "max_value": 1.0},
                         "epochs": {"min_value": 1, "max_value": 1000}}
 
-    def validate_command(self, value: Any) -> list[str]:
-        if not isinstance(value, list) or not all(isinstance(p, str) and p for p in value) or len(value) > 64:
-            raise serializers.ValidationError("Give the command as a list of 1–64 non-empty strings (argv).")
+    def validate_command(self, value: str) -> str:
+        if value and value not in settings.LOUPE_TRAINER_COMMANDS:
+            raise serializers.ValidationError(
+                f"Not a trainer command this server allows; allowed: {sorted(settings.LOUPE_TRAINER_COMMANDS)}.")
         return value
 
     def validate_webhook_url(self, value: str) -> str:

@@ -227,4 +227,5 @@ def test_model_uploads_have_their_own_body_limit(settings):
     from config.limits import MULTIPART_SLACK, body_limit_for
     settings.LOUPE_MAX_MODEL_BYTES = 5_000_000
     assert body_limit_for("/api/v1/projects/3/models/") == 5_000_000 + MULTIPART_SLACK
+    assert body_limit_for("/api/v1/training-runs/9/callback") == 5_000_000 + MULTIPART_SLACK
     assert body_limit_for("/api/v1/projects/3/models/1/evil") == settings.LOUPE_MAX_REQUEST_BYTES

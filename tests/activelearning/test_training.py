@@ -134,7 +134,10 @@ def test_trainer_config_api_validates(project, settings):
     ok = admin.put(url, {"backend": "webhook", "webhook_url": "https://trainer.example.com/run",
                          "webhook_secret": SECRET, "auto_promote": True}, format="json")
     assert ok.status_code == 200 and "webhook_secret" not in ok.json()
-    for bad in ({"webhook_url": "https://evil.example.net/x"}, {"command": "rm -rf /"}, {"promote_margin": 2},
+    settings.LOUPE_TRAINER_COMMANDS = {"yolo": ["yolo-train", "{dataset}", "{output}"]}
+    assert admin.put(url, {"backend": "command", "command": "yolo"}, format="json").status_code == 200
+    for bad in ({"webhook_url": "https://evil.example.net/x"}, {"command": "rm -rf /"}, {"command": ["sh", "-c", "id"]},
+                {"promote_margin": 2},
                 {"webhook_secret": "short"}, {"backend": "magic"}):
         assert admin.put(url, bad, format="json").status_code == 400, bad
 
@@ -196,14 +199,14 @@ def accepted_dataset(project, n: int = 4):
 
 
 @pytest.mark.django_db
-def test_command_backend_trains_on_the_exported_dataset_and_registers_a_candidate(project, tmp_path):
+def test_command_backend_trains_on_the_exported_dataset_and_registers_a_candidate(project, tmp_path, settings):
     import sys
 
     version = accepted_dataset(project)
     script = tmp_path / "trainer.py"
     script.write_text(FAKE_TRAINER)
-    TrainerConfig.objects.create(project=project, backend="command",
-                                 command=[sys.executable, str(script), "{dataset}", "{output}"])
+    settings.LOUPE_TRAINER_COMMANDS = {"fake": [sys.executable, str(script), "{dataset}", "{output}"]}
+    TrainerConfig.objects.create(project=project, backend="command", command="fake")
     run = TrainingRun.objects.create(project=project, dataset_version=version, backend="command")
     run_training(run_id=run.pk)
     run.refresh_from_db()
@@ -216,12 +219,13 @@ def test_command_backend_trains_on_the_exported_dataset_and_registers_a_candidat
 
 
 @pytest.mark.django_db
-def test_a_failing_trainer_fails_the_run_with_its_log(project):
+def test_a_failing_trainer_fails_the_run_with_its_log(project, settings):
     import sys
 
     version = accepted_dataset(project, 1)
-    TrainerConfig.objects.create(project=project, backend="command", command=[
-        sys.executable, "-c", "import sys; print('loss went NaN at step 3'); sys.exit(2)"])
+    settings.LOUPE_TRAINER_COMMANDS = {"nan": [
+        sys.executable, "-c", "import sys; print('loss went NaN at step 3'); sys.exit(2)"]}
+    TrainerConfig.objects.create(project=project, backend="command", command="nan")
     run = TrainingRun.objects.create(project=project, dataset_version=version, backend="command")
     run_training(run_id=run.pk)
     run.refresh_from_db()
@@ -247,11 +251,12 @@ def test_a_worker_killed_mid_training_leaves_the_run_failed_not_running(project,
 
     version = accepted_dataset(project, 1)
     started = tmp_path / "started"
-    TrainerConfig.objects.create(project=project, backend="command", command=[
-        sys.executable, "-c", f"import pathlib, time; pathlib.Path({str(started)!r}).touch(); time.sleep(600)"])
+    sleeper = [sys.executable, "-c", f"import pathlib, time; pathlib.Path({str(started)!r}).touch(); time.sleep(600)"]
+    TrainerConfig.objects.create(project=project, backend="command", command="sleeper")
     run = TrainingRun.objects.create(project=project, dataset_version=version, backend="command")
     db = settings.DATABASES["default"]
     env = {"DJANGO_SETTINGS_MODULE": "config.settings", "PATH": "/usr/bin:/bin", "LOUPE_DB_POOL": "false",
+           "LOUPE_TRAINER_COMMANDS": json.dumps({"sleeper": sleeper}),
            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
            "LOUPE_SECRET_KEY": "test", "MEDIA_STORAGE": settings.MEDIA_ROOT}
     worker = subprocess.Popen([sys.executable, "-c", WORKER, str(run.pk)], env=env,  # noqa: S603

@@ -1321,8 +1321,8 @@ export interface components {
         ToEnum: "shadow" | "champion";
         TrainerConfig: {
             backend?: components["schemas"]["BackendEnum"];
-            /** @description argv list; "{dataset}" and "{output}" are replaced by paths */
-            command?: unknown;
+            /** @description The name of a trainer command the operator allowed (LOUPE_TRAINER_COMMANDS). */
+            command?: string;
             webhook_url?: string;
             epochs?: number;
             auto_promote?: boolean;
@@ -1339,8 +1339,8 @@ export interface components {
         };
         TrainerConfigRequest: {
             backend?: components["schemas"]["BackendEnum"];
-            /** @description argv list; "{dataset}" and "{output}" are replaced by paths */
-            command?: unknown;
+            /** @description The name of a trainer command the operator allowed (LOUPE_TRAINER_COMMANDS). */
+            command?: string;
             webhook_url?: string;
             webhook_secret?: string;
             epochs?: number;
