@@ -36,8 +36,13 @@ class InferenceRequest:
     conf_threshold: float | None = None  # None: the detector's operating point; evaluation asks for ~0
 
 
-def _serve(conn: Connection) -> None:
-    """The child: answer requests until the pipe closes."""
+def _serve(conn: Connection, max_memory_mb: int) -> None:
+    """The child: answer requests until the pipe closes. Its address space is capped, so a model that passed
+    validation but blows up on a real frame fails this request (the parent sees the crash), not the machine."""
+    import resource
+
+    if max_memory_mb > 0:
+        resource.setrlimit(resource.RLIMIT_AS, (max_memory_mb * 1024 * 1024,) * 2)
     from activelearning.prelabel import detector_for  # onnxruntime and OpenCV load once, here
 
     while True:
@@ -58,7 +63,8 @@ def _serve(conn: Connection) -> None:
 class InferenceWorker:
     """One child process answering inference requests, with a deadline per request. Thread-safe (serial)."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_memory_mb: int = 4096) -> None:
+        self.max_memory_mb = max_memory_mb
         self._lock = threading.Lock()
         self._process: Any = None
         self._conn: Connection | None = None
@@ -67,7 +73,8 @@ class InferenceWorker:
         # spawn: a clean interpreter, no inherited database connections or threads.
         context = multiprocessing.get_context("spawn")
         parent, child = context.Pipe()
-        self._process = context.Process(target=_serve, args=(child,), daemon=True, name="loupe-inference")
+        self._process = context.Process(target=_serve, args=(child, self.max_memory_mb), daemon=True,
+                                        name="loupe-inference")
         self._process.start()
         child.close()
         self._conn = parent
@@ -116,7 +123,9 @@ _worker_lock = threading.Lock()
 def worker() -> InferenceWorker:
     """This process's inference worker (started on first use)."""
     global _worker
+    from django.conf import settings  # only the parent (a Django process) asks for its worker
+
     with _worker_lock:
         if _worker is None:
-            _worker = InferenceWorker()
+            _worker = InferenceWorker(max_memory_mb=settings.LOUPE_INFERENCE_MEMORY_MB)
         return _worker

@@ -180,6 +180,8 @@ LOUPE_TRAINING_THREADS = env_int("LOUPE_TRAINING_THREADS", 2)
 LOUPE_TRAINER_COMMANDS = env_json_commands("LOUPE_TRAINER_COMMANDS")
 # Hosts Loupe may send requests to (webhooks, external training pipelines); nothing else is ever contacted.
 LOUPE_OUTBOUND_ALLOWED_HOSTS = env_list("LOUPE_OUTBOUND_ALLOWED_HOSTS", [])
+# The inference process's address-space cap (a model that explodes on a real frame fails, alone).
+LOUPE_INFERENCE_MEMORY_MB = env_int("LOUPE_INFERENCE_MEMORY_MB", 4096)
 # onnxruntime intra-op threads per inference process (bench/prelabel.py measures 1 vs 2 on this machine).
 LOUPE_PRELABEL_THREADS = env_int("LOUPE_PRELABEL_THREADS", 1)
 LOUPE_MAX_BATCH_EVENTS = env_int("LOUPE_MAX_BATCH_EVENTS", 500)

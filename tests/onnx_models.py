@@ -120,3 +120,26 @@ def fixed_detector_bytes(candidates: list[tuple[float, float, float, float, floa
     model.ir_version = 8
     helper.set_model_props(model, {"names": json.dumps(dict(enumerate(classes)))})
     return model.SerializeToString()
+
+
+def memory_hog_model(size: int = 64, floats: int = 400_000_000) -> bytes:
+    """A detector that builds a `floats`-long tensor (1.6 GB by default) before answering: it passes a small
+    check but must fail, alone, under the inference process's memory cap."""
+    model = detector_model(size=size)
+    graph = model.graph
+    graph.initializer.extend([
+        numpy_helper.from_array(np.array([floats], dtype=np.int64), "hog_shape"),
+        numpy_helper.from_array(np.array(0.0, dtype=np.float32), "hog_zero"),
+    ])
+    reshape = graph.node[-1]
+    del graph.node[-1]
+    graph.node.extend([
+        helper.make_node("ConstantOfShape", ["hog_shape"], ["hog"],
+                         value=numpy_helper.from_array(np.array([1.0], dtype=np.float32))),
+        helper.make_node("ReduceSum", ["hog"], ["hog_sum"], keepdims=0),
+        helper.make_node("Mul", ["hog_sum", "hog_zero"], ["hog_nothing"]),
+        helper.make_node("Add", ["scores", "hog_nothing"], ["scores_hog"]),
+    ])
+    reshape.input[0] = "scores_hog"
+    graph.node.append(reshape)
+    return model.SerializeToString()

@@ -233,3 +233,23 @@ def test_shadow_evaluation_scores_candidate_and_champion_on_the_held_out_frames(
     assert set(cand["slices"]) == {"site", "camera", "lighting", "crowd"}
     assert cand["slices"]["crowd"]["1-2"]["images"] == 3
     assert cand["slices"]["site"]["Main St"]["map50"] == pytest.approx(1.0)
+
+
+def test_a_model_that_exhausts_memory_fails_alone_under_the_cap(tmp_path):
+    from tests.onnx_models import memory_hog_model
+
+    hog = tmp_path / "hog.onnx"
+    hog.write_bytes(memory_hog_model())
+    good = tmp_path / "good.onnx"
+    good.write_bytes(fixed_detector_bytes([(32, 32, 20, 20, 0.9)]))
+    worker = InferenceWorker(max_memory_mb=1024)  # the 1.6 GB tensor cannot fit
+    try:
+        with pytest.raises(InferenceFailed) as failed:
+            worker.infer(InferenceRequest(str(hog), hashlib.sha256(hog.read_bytes()).hexdigest(), ["person"], 64,
+                                          jpeg_bytes()), timeout=60)
+        assert failed.value.kind in {"error", "crashed"}
+        boxes, _ = worker.infer(InferenceRequest(str(good), hashlib.sha256(good.read_bytes()).hexdigest(),
+                                                 ["person"], 64, jpeg_bytes()), timeout=60)
+        assert len(boxes) == 1  # the worker (restarted if it had to be) still serves the next model
+    finally:
+        worker.close()
