@@ -214,6 +214,19 @@ class Split(models.TextChoices):
     TEST = "test"
 
 
+class CameraSplit(models.Model):
+    """Which split a camera's frames belong to, decided the first time a dataset holds it and never changed:
+    no camera's look leaks across splits, and a frame keeps its split in every later version."""
+
+    camera = models.OneToOneField("annotations.Camera", on_delete=models.CASCADE, primary_key=True,
+                                  related_name="+")
+    split = models.CharField(max_length=8, choices=Split.choices)
+    assigned_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"camera {self.camera_id}: {self.split}"
+
+
 class DatasetEntry(models.Model):
     dataset_version = models.ForeignKey(DatasetVersion, on_delete=models.CASCADE, related_name="entries")
     asset = models.ForeignKey("annotations.Asset", on_delete=models.PROTECT, related_name="+")

@@ -29,6 +29,7 @@ from django.utils import timezone
 from activelearning.evaluation import lighting_bucket
 from activelearning.metrics import crowd_bucket
 from activelearning.models import (
+    CameraSplit,
     DatasetEntry,
     DatasetVersion,
     RetrainRequest,
@@ -65,6 +66,31 @@ def split_for(key: str) -> str:
 def split_key(*, camera_id: int | None, sha256: str) -> str:
     """All frames of one camera fall in one split (no leakage of a camera's look across splits)."""
     return f"camera:{camera_id}" if camera_id is not None else f"asset:{sha256}"
+
+
+def camera_splits(project_id: int, camera_ids: set[int]) -> dict[int, str]:
+    """The cameras' splits: kept if decided, else decided now, each new camera (in id order) going to the split
+    furthest below its share of the project's cameras, so even a handful of cameras fill train, val and test."""
+    decided = dict(CameraSplit.objects.filter(camera_id__in=camera_ids).values_list("camera_id", "split"))
+    new = sorted(camera_ids - set(decided))
+    if new:
+        counts = Counter(CameraSplit.objects.filter(camera__site__project_id=project_id)
+                         .values_list("split", flat=True))
+        for camera_id in new:
+            total = sum(counts.values()) + 1
+            split = max(SPLIT_SHARES, key=lambda ss: share_deficit(ss, counts, total))[0]
+            counts[split] += 1
+            decided[camera_id] = split
+        CameraSplit.objects.bulk_create([CameraSplit(camera_id=c, split=decided[c]) for c in new],
+                                        ignore_conflicts=True)
+        # A concurrent freeze may have decided one first: its decision stands.
+        decided.update(dict(CameraSplit.objects.filter(camera_id__in=new).values_list("camera_id", "split")))
+    return decided
+
+
+def share_deficit(split_share: tuple[str, int], counts: Counter[str], total: int) -> float:
+    split, share = split_share
+    return share / 100 * total - counts[split]
 
 
 def count_acceptance(*, project_id: int, item_id: int) -> None:
@@ -174,12 +200,16 @@ def freeze_dataset(*, project_id: int, request: RetrainRequest | None = None) ->
     per_class: Counter[str] = Counter()
     per_split: Counter[str] = Counter()
     per_slice: dict[str, Counter[str]] = defaultdict(Counter)
+    cameras = (ReviewItem.objects.filter(project_id=project_id, status=ItemStatus.ACCEPTED, camera__isnull=False)
+               .values_list("camera_id", flat=True).distinct())
+    splits = camera_splits(project_id, set(cameras))
     for row in items.iterator(chunk_size=2000):
         if row["annotation_id"] is None or row["verdict"] == Verdict.UNUSABLE or row["asset_id"] in entries:
             continue
         boxes = row["boxes"] or []
         labels = sorted(b["label"] for b in boxes)
-        split = split_for(split_key(camera_id=row["camera_id"], sha256=row["asset__sha256"]))
+        split = (splits[row["camera_id"]] if row["camera_id"] is not None
+                 else split_for(split_key(camera_id=None, sha256=row["asset__sha256"])))
         slices = {"site": row["site__name"] or "none", "camera": row["camera__name"] or "none",
                   "lighting": lighting_bucket(row["asset__brightness"]), "crowd": crowd_bucket(len(boxes))}
         entries[row["asset_id"]] = DatasetEntry(asset_id=row["asset_id"], annotation_id=row["annotation_id"],

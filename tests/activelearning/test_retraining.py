@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -17,12 +18,18 @@ from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from activelearning.models import DatasetEntry, DatasetVersion, RetrainRequest, RetrainState, TrainingRun
+from activelearning.models import (
+    CameraSplit,
+    DatasetEntry,
+    DatasetVersion,
+    RetrainRequest,
+    RetrainState,
+    TrainingRun,
+)
 from activelearning.retraining import (
     dataset_content_hash,
     dispatch_retrain_requests,
     freeze_dataset,
-    split_for,
 )
 from annotations.models import Annotation, Asset, AuditEvent, Camera, Membership, Site
 from reviewer.models import ItemStatus, ReviewItem
@@ -107,10 +114,13 @@ def test_two_freezes_of_the_same_state_have_the_same_hash_and_a_camera_stays_in_
         second = freeze_dataset(project_id=project.pk)
     assert first.content_hash == second.content_hash == dataset_content_hash(first)
     assert first.stats["items"] == 18
+    decided = dict(CameraSplit.objects.values_list("camera_id", "split"))
     for camera in cameras:
         splits = set(DatasetEntry.objects.filter(dataset_version=first, review_item__camera=camera)
                      .values_list("split", flat=True))
-        assert splits == {split_for(f"camera:{camera.pk}")}
+        assert splits == {decided[camera.pk]}
+    # Six cameras fill all three splits, train the most (70/15/15 by camera, decided in id order).
+    assert sorted(Counter(decided.values()).items()) == [("test", 1), ("train", 4), ("val", 1)]
     # A later version keeps every frame in its split.
     accept(submitted_items(project, 1, camera=cameras[0])[0], bob)
     with transaction.atomic():
