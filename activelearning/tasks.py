@@ -78,10 +78,7 @@ def start_training(run_id: int) -> None:
     if app.conf.task_always_eager:
         import threading
 
-        from activelearning.training import run_training
-
-        threading.Thread(target=run_training, kwargs={"run_id": run_id}, daemon=True,
-                         name=f"training-{run_id}").start()
+        threading.Thread(target=_train_in_thread, args=(run_id,), daemon=True, name=f"training-{run_id}").start()
     else:
         start_training_task.delay(run_id=run_id)
 
@@ -92,3 +89,15 @@ def export_dataset_task(*, job_id: int) -> None:
     from activelearning.exports import run_export
 
     run_export(job_id=job_id)
+
+
+def _train_in_thread(run_id: int) -> None:
+    """The embedded mode's stand-in for a worker: run the training, then give the thread's connection back."""
+    from django.db import connection
+
+    from activelearning.training import run_training
+
+    try:
+        run_training(run_id=run_id)
+    finally:
+        connection.close()
