@@ -120,6 +120,8 @@ def camera_counts(*, camera: Camera, window: Window, bucket: str) -> dict[str, A
     )
     return {
         "camera": camera.pk,
+        "camera_name": camera.name,
+        "site": camera.site.name,
         "from": window.start.isoformat(),
         "to": window.end.isoformat(),
         "bucket": bucket,

@@ -3,7 +3,7 @@ import type { CameraCounts } from "../src/api/shapes";
 import { toColumns, totalIn } from "../src/counts/series";
 
 const counts: CameraCounts = {
-  camera: 1, from: "2026-01-01T00:00:00Z", to: "2026-01-01T04:00:00Z", bucket: "1h",
+  camera: 1, camera_name: "door-1", site: "Main St", from: "2026-01-01T00:00:00Z", to: "2026-01-01T04:00:00Z", bucket: "1h",
   series: [
     { start: "2026-01-01T01:00:00Z", count_name: "boarding", value: 5, events: 2 },
     { start: "2026-01-01T03:00:00Z", count_name: "boarding", value: 2, events: 1 },

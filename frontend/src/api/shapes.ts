@@ -167,6 +167,8 @@ export interface ItemHistory {
 /** reviewer/flags.py `camera_counts` */
 export interface CameraCounts {
   camera: number;
+  camera_name: string;
+  site: string;
   from: string;
   to: string;
   bucket: Bucket;

@@ -108,7 +108,7 @@ function CameraCounts({ camera }: { camera: number }) {
 
   return (
     <section>
-      <h1>Camera {camera}: counts</h1>
+      <h1>{counts.data ? `${counts.data.site} · ${counts.data.camera_name}` : `Camera ${camera}`}: counts</h1>
       <div class="row">
         <label>
           Range
