@@ -323,11 +323,17 @@ def _send_webhook(run: TrainingRun, config: TrainerConfig) -> None:
         check_outbound_url(config.webhook_url)
     except InvalidInput as exc:
         raise TrainingFailed(f"the training pipeline's URL is not allowed: {exc}") from exc
+    from activelearning.exports import request_export, signed_download_path
+
     nonce = secrets.token_hex(16)
     TrainingRun.objects.filter(pk=run.pk).update(callback_nonce=nonce)
+    # The pipeline fetches the dataset itself, through a signed expiring link (it has no account here).
+    export = request_export(version=run.dataset_version, user=None, format="yolo")
+    base = settings.LOUPE_PUBLIC_URL
     body = json.dumps({"run": run.pk, "project": run.project_id, "dataset_version": run.dataset_version.number,
                        "dataset_hash": run.dataset_version.content_hash, "nonce": nonce,
-                       "callback": f"/api/v1/training-runs/{run.pk}/callback",
+                       "dataset_url": base + signed_download_path(export), "dataset_format": "yolo",
+                       "callback": f"{base}/api/v1/training-runs/{run.pk}/callback",
                        "sent_at": timezone.now().isoformat()}, sort_keys=True).encode()
     try:
         response = httpx.post(config.webhook_url, content=body, timeout=10, follow_redirects=False, headers={

@@ -180,6 +180,10 @@ LOUPE_TRAINING_THREADS = env_int("LOUPE_TRAINING_THREADS", 2)
 LOUPE_TRAINER_COMMANDS = env_json_commands("LOUPE_TRAINER_COMMANDS")
 # Hosts Loupe may send requests to (webhooks, external training pipelines); nothing else is ever contacted.
 LOUPE_OUTBOUND_ALLOWED_HOSTS = env_list("LOUPE_OUTBOUND_ALLOWED_HOSTS", [])
+# Signed download links (a dataset export for an external training pipeline) expire after this long.
+LOUPE_SIGNED_URL_SECONDS = env_int("LOUPE_SIGNED_URL_SECONDS", 24 * 3600)
+# The address this server is reached at, for absolute links sent outside (e.g. https://loupe.example.com).
+LOUPE_PUBLIC_URL = (env_str("LOUPE_PUBLIC_URL", "") or "").rstrip("/")
 # The inference process's address-space cap (a model that explodes on a real frame fails, alone).
 LOUPE_INFERENCE_MEMORY_MB = env_int("LOUPE_INFERENCE_MEMORY_MB", 4096)
 # onnxruntime intra-op threads per inference process (bench/prelabel.py measures 1 vs 2 on this machine).

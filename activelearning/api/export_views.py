@@ -14,9 +14,10 @@ from rest_framework.views import APIView
 
 from activelearning.api.serializers import ErrorSerializer
 from activelearning.downloads import ranged_file_response
-from activelearning.exports import check_downloadable, export_file_name, request_export
+from activelearning.exports import check_download_token, check_downloadable, export_file_name, request_export
 from activelearning.models import ArchiveKind, DatasetVersion, ExportFormat, ExportJob
 from annotations.api.assets import FilesWithJsonErrors
+from annotations.errors import NotFound
 from annotations.models import Role
 from annotations.selectors import access_project
 
@@ -84,3 +85,26 @@ class ExportFileView(APIView):
         content_type = "application/zip" if job.archive == ArchiveKind.ZIP else "application/x-tar"
         return ranged_file_response(request, str(job.file.name), etag=f'"{job.sha256}"', content_type=content_type,
                                     filename=export_file_name(job))
+
+
+class SignedExportFileView(APIView):
+    """`GET /api/v1/exports/{id}/signed-file?token=…`: the archive for a holder of a signed, expiring link (the
+    webhook trainer backend hands one to the external pipeline); no account. Range works; 409 until done."""
+
+    authentication_classes: list[type] = []
+    permission_classes: list[type] = []
+    content_negotiation_class = FilesWithJsonErrors
+
+    @extend_schema(operation_id="export_signed_file", auth=[],
+                   responses={200: OpenApiTypes.BINARY, 206: OpenApiTypes.BINARY, **ERRORS})
+    def get(self, request: Request, export_id: int) -> Any:
+        check_download_token(export_id, request.query_params.get("token", ""))
+        job = ExportJob.objects.select_related("dataset_version__project").filter(pk=export_id).first()
+        if job is None:
+            raise NotFound("Not found.")
+        check_downloadable(job)
+        content_type = "application/zip" if job.archive == ArchiveKind.ZIP else "application/x-tar"
+        response = ranged_file_response(request, str(job.file.name), etag=f'"{job.sha256}"',
+                                        content_type=content_type, filename=export_file_name(job))
+        response["Cache-Control"] = "private, no-store"
+        return response

@@ -28,6 +28,8 @@ urlpatterns = [
     path("datasets/<int:dataset_id>/exports", export_views.DatasetExportsView.as_view(), name="dataset-exports"),
     path("exports/<int:export_id>", export_views.ExportView.as_view(), name="export"),
     path("exports/<int:export_id>/file", export_views.ExportFileView.as_view(), name="export-file"),
+    path("exports/<int:export_id>/signed-file", export_views.SignedExportFileView.as_view(),
+         name="export-signed-file"),
     path("projects/<int:project_id>/imports", import_views.ProjectImportsView.as_view(), name="project-imports"),
     path("models/current", model_views.CurrentModelView.as_view(), name="model-current"),
     path("models/<int:model_id>/file", model_views.ModelFileView.as_view(), name="model-file"),

@@ -93,6 +93,25 @@ def test_webhook_backend_signs_the_request_and_accepts_one_signed_callback(proje
     assert sent["run"] == run.pk and sent["dataset_hash"] == run.dataset_version.content_hash
     run.refresh_from_db()
     assert run.status == TrainingStatus.RUNNING and run.callback_nonce == sent["nonce"]
+    # The pipeline fetches the dataset with the signed link alone (no account); it is a YOLO export.
+    from activelearning.exports import run_export
+    from activelearning.models import ExportJob
+
+    link = sent["dataset_url"]
+    assert link.startswith("/api/v1/exports/") and "token=" in link and sent["dataset_format"] == "yolo"
+    job = ExportJob.objects.get()
+    assert APIClient().get(link).status_code == 409  # not written yet
+    run_export(job_id=job.pk)
+    fetched = APIClient().get(link)
+    assert fetched.status_code == 200 and fetched["Cache-Control"] == "private, no-store"
+    assert b"".join(fetched.streaming_content)[:2] == b"PK"
+    forged = link[:-3] + ("AAA" if not link.endswith("AAA") else "BBB")
+    assert APIClient().get(forged).status_code == 403
+    other = link.replace(f"/exports/{job.pk}/", f"/exports/{job.pk + 1}/")
+    assert APIClient().get(other).json()["error"]["code"] == "bad_link"  # a token is for its export only
+    assert APIClient().get(f"/api/v1/exports/{job.pk}/signed-file").status_code == 403
+    settings.LOUPE_SIGNED_URL_SECONDS = -1  # every link is now past its age
+    assert APIClient().get(link).json()["error"]["code"] == "link_expired"
 
     good = {"nonce": sent["nonce"], "sent_at": timezone.now().isoformat(), "status": "succeeded", "log": "ok"}
     forged = callback(run, good, secret="x" * 40, model=detector_bytes())
