@@ -53,7 +53,7 @@ class LoopFailed(RuntimeError):
 class LoopConfig:
     field_frames: int = 400  # hard frames the device sends
     threshold: int = 320  # acceptances that trigger the retrain
-    epochs: int = 10  # passes of the reference trainer over the dataset's train split
+    epochs: int = 20  # passes of the reference trainer over the dataset's train split
     eval_frames: int = 100  # fresh frames per evaluation set (field-like and ordinary)
     seed: int = 2026
     approve: str = "if_better"  # or "always" (tests: the mechanics, whatever a tiny training achieves)
