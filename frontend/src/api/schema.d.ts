@@ -253,6 +253,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/exports/{export_id}/signed-file": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description `GET /api/v1/exports/{id}/signed-file?token=…`: the archive for a holder of a signed, expiring link (the
+         *     webhook trainer backend hands one to the external pipeline); no account. Range works; 409 until done.
+         */
+        get: operations["export_signed_file"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/heartbeat": {
         parameters: {
             query?: never;
@@ -886,7 +906,6 @@ export interface components {
         DatasetVersion: {
             readonly id: number;
             project: number;
-            /** Format: int64 */
             number: number;
             parent?: number | null;
             request?: number | null;
@@ -972,7 +991,6 @@ export interface components {
             model: number;
             baseline: number | null;
             status?: components["schemas"]["EvaluationStatusEnum"];
-            /** Format: int64 */
             images?: number;
             /** @description {candidate, champion?}: mAP@0.5, mAP@0.5:0.95, precision, recall, count MAE, and `slices` per site, camera, lighting and crowd */
             report: unknown;
@@ -1022,7 +1040,6 @@ export interface components {
             size_bytes?: number | null;
             sha256?: string;
             error?: string;
-            /** Format: int64 */
             attempts?: number;
             /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
             readonly requested_by: string;
@@ -1148,21 +1165,15 @@ export interface components {
             readonly id: number;
             project: number;
             name: string;
-            /**
-             * Format: int64
-             * @description 1, 2, … per project, in upload order.
-             */
+            /** @description 1, 2, … per project, in upload order. */
             version: number;
             sha256: string;
             /** Format: int64 */
             size_bytes: number;
-            /** Format: int64 */
             input_width: number;
-            /** Format: int64 */
             input_height: number;
             /** @description Class names in output order. */
             classes: unknown;
-            /** Format: int64 */
             opset?: number | null;
             /**
              * Format: double
@@ -1267,13 +1278,9 @@ export interface components {
         RetrainRequest: {
             readonly id: number;
             project: number;
-            /** Format: int64 */
             epoch: number;
             trigger: components["schemas"]["TriggerEnum"];
-            /**
-             * Format: int64
-             * @description Acceptances counted toward the threshold.
-             */
+            /** @description Acceptances counted toward the threshold. */
             accepted_count: number;
             /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
             readonly requested_by: string;
@@ -1410,11 +1417,9 @@ export interface components {
             event_id: string;
             payload?: unknown;
             status?: components["schemas"]["WebhookDeliveryStatusEnum"];
-            /** Format: int64 */
             attempts?: number;
             /** Format: date-time */
             next_attempt_at: string;
-            /** Format: int64 */
             last_status_code?: number | null;
             last_error?: string;
             /** Format: date-time */
@@ -2180,6 +2185,75 @@ export interface operations {
         };
     };
     export_file: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                export_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": string;
+                };
+            };
+            206: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": string;
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    export_signed_file: {
         parameters: {
             query?: never;
             header?: never;
