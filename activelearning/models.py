@@ -159,6 +159,21 @@ class RetrainState(models.Model):
         return f"{self.project_id}: epoch {self.epoch}, {self.accepted_since} accepted since"
 
 
+class SiteRetrainCount(models.Model):
+    """Acceptances per site since the last dataset version, counted only when the project has a per-site
+    threshold (TrainerConfig.per_site_threshold): a site whose cameras see something new triggers on its own."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    site = models.ForeignKey("annotations.Site", on_delete=models.CASCADE, related_name="+")
+    accepted_since = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "site"], name="site_retrain_count_once")]
+
+    def __str__(self) -> str:
+        return f"{self.project_id}/{self.site_id}: {self.accepted_since}"
+
+
 class RetrainTrigger(models.TextChoices):
     THRESHOLD = "threshold"
     MANUAL = "manual"
@@ -259,6 +274,8 @@ class TrainerConfig(models.Model):
     webhook_url = models.URLField(blank=True)
     webhook_secret = models.CharField(max_length=128, blank=True)
     epochs = models.PositiveIntegerField(default=20)
+    per_site_threshold = models.PositiveIntegerField(
+        default=0, help_text="Also retrain when one site's acceptances since the last dataset reach this (0: off).")
     auto_promote = models.BooleanField(default=False)
     promote_margin = models.FloatField(default=0.02, help_text="mAP@0.5 the candidate must win by overall.")
     slice_tolerance = models.FloatField(default=0.05, help_text="mAP@0.5 any slice may lose at most.")

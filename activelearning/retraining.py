@@ -35,7 +35,9 @@ from activelearning.models import (
     RetrainRequest,
     RetrainState,
     RetrainTrigger,
+    SiteRetrainCount,
     Split,
+    TrainerConfig,
     TrainingRun,
     WebhookEvent,
 )
@@ -94,21 +96,41 @@ def share_deficit(split_share: tuple[str, int], counts: Counter[str], total: int
 
 
 def count_acceptance(*, project_id: int, item_id: int) -> None:
-    """Subscriber of `item_accepted`, inside the acceptance's transaction (reviewer.events)."""
-    table, projects = RetrainState._meta.db_table, Project._meta.db_table
+    """Subscriber of `item_accepted`, inside the acceptance's transaction (reviewer.events). One statement when
+    the project has no per-site threshold (the common case, on the submit hot path), two when it has."""
+    table, projects, trainers = RetrainState._meta.db_table, Project._meta.db_table, TrainerConfig._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (project_id, epoch, accepted_since) VALUES (%s, 0, 1) "  # noqa: S608
             f"ON CONFLICT (project_id) DO UPDATE SET accepted_since = {table}.accepted_since + 1 "
-            f"RETURNING epoch, accepted_since, (SELECT retrain_threshold FROM {projects} WHERE id = %s)",
-            [project_id, project_id])
-        epoch, accepted, threshold = cursor.fetchone()
+            f"RETURNING epoch, accepted_since, (SELECT retrain_threshold FROM {projects} WHERE id = %s), "
+            f"(SELECT per_site_threshold FROM {trainers} WHERE project_id = %s)",
+            [project_id, project_id, project_id])
+        epoch, accepted, threshold, per_site = cursor.fetchone()
     if threshold and accepted >= threshold:
         _insert_request(project_id=project_id, epoch=epoch, trigger=RetrainTrigger.THRESHOLD, accepted=accepted)
+    elif per_site:
+        site_count = _count_for_site(project_id=project_id, item_id=item_id)
+        if site_count is not None and site_count[1] >= per_site:
+            _insert_request(project_id=project_id, epoch=epoch, trigger=RetrainTrigger.THRESHOLD,
+                            accepted=accepted, site_id=site_count[0])
+
+
+def _count_for_site(*, project_id: int, item_id: int) -> tuple[int, int] | None:
+    """Count the acceptance toward its item's site; (site id, count since the last version), None: no site."""
+    table, items = SiteRetrainCount._meta.db_table, ReviewItem._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (project_id, site_id, accepted_since) "  # noqa: S608
+            f"SELECT %s, site_id, 1 FROM {items} WHERE id = %s AND site_id IS NOT NULL "
+            f"ON CONFLICT (project_id, site_id) DO UPDATE SET accepted_since = {table}.accepted_since + 1 "
+            "RETURNING site_id, accepted_since", [project_id, item_id])
+        row = cursor.fetchone()
+    return None if row is None else (int(row[0]), int(row[1]))
 
 
 def _insert_request(*, project_id: int, epoch: int, trigger: str, accepted: int,
-                    user: User | None = None) -> int | None:
+                    user: User | None = None, site_id: int | None = None) -> int | None:
     """The epoch's request, if this call created it (None if it existed): the constraint decides."""
     with connection.cursor() as cursor:
         cursor.execute(
@@ -120,14 +142,14 @@ def _insert_request(*, project_id: int, epoch: int, trigger: str, accepted: int,
     if row is None:
         return None
     request_id = int(row[0])
+    # `site`: the site whose own threshold was reached (per-site thresholds), None for the project's.
+    facts = {"epoch": epoch, "accepted": accepted, "request": request_id, "site": site_id}
     audit.record(action="retrain.requested", obj_type="retrain_request", obj_id=request_id, project_id=project_id,
-                 actor=user, after={"epoch": epoch, "trigger": trigger, "accepted": accepted})
+                 actor=user, after={**facts, "trigger": trigger})
     realtime.publish(project_id=project_id, message={"type": "training.status", "state": "threshold_reached"
-                                                     if trigger == RetrainTrigger.THRESHOLD else "requested",
-                                                     "request": request_id, "epoch": epoch})
+                                                     if trigger == RetrainTrigger.THRESHOLD else "requested", **facts})
     if trigger == RetrainTrigger.THRESHOLD:
-        enqueue_event(project_id=project_id, event=WebhookEvent.THRESHOLD_REACHED,
-                      payload={"epoch": epoch, "accepted": accepted, "request": request_id})
+        enqueue_event(project_id=project_id, event=WebhookEvent.THRESHOLD_REACHED, payload=facts)
     transaction.on_commit(_kick_dispatch)
     return request_id
 
@@ -231,6 +253,7 @@ def freeze_dataset(*, project_id: int, request: RetrainRequest | None = None) ->
     DatasetEntry.objects.bulk_create(entries.values(), batch_size=2000)
     state.epoch, state.accepted_since = state.epoch + 1, 0
     state.save(update_fields=["epoch", "accepted_since"])
+    SiteRetrainCount.objects.filter(project_id=project_id).update(accepted_since=0)
     audit.record(action="dataset.frozen", obj_type="dataset_version", obj_id=version.pk, project_id=project_id,
                  after={"number": version.number, "content_hash": version.content_hash, "items": len(entries)})
     return version

@@ -83,8 +83,8 @@ class TrainingRunListView(APIView):
 class TrainerConfigSerializer(serializers.ModelSerializer):
     class Meta:
         model = TrainerConfig
-        fields = ["backend", "command", "webhook_url", "webhook_secret", "epochs", "auto_promote", "promote_margin",
-                  "slice_tolerance"]
+        fields = ["backend", "command", "webhook_url", "webhook_secret", "epochs", "per_site_threshold",
+                  "auto_promote", "promote_margin", "slice_tolerance"]
         extra_kwargs = {"webhook_secret": {"write_only": True, "min_length": 32},"promote_margin": {"min_value": 0.0, "max_value": 1.0},
                         "slice_tolerance": {"min_value": 0.0, "max_value": 1.0},
                         "epochs": {"min_value": 1, "max_value": 1000}}

@@ -236,3 +236,36 @@ def _sweep() -> list[int]:
         return dispatch_retrain_requests()
     finally:
         connection.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_site_reaching_its_own_threshold_triggers_once_per_epoch(project):
+    from activelearning.models import SiteRetrainCount, TrainerConfig
+
+    bob = User.objects.get(username="bob")
+    project.retrain_threshold = 100  # far away: only the per-site rule can fire
+    project.save()
+    TrainerConfig.objects.create(project=project, per_site_threshold=2)
+    north = Camera.objects.create(site=Site.objects.create(project=project, name="North"), name="door")
+    south = Camera.objects.create(site=Site.objects.create(project=project, name="South"), name="door")
+    north_items, south_items = submitted_items(project, 3, camera=north), submitted_items(project, 1, camera=south)
+    accept(north_items[0], bob)
+    accept(south_items[0], bob)
+    assert not RetrainRequest.objects.exists()  # one each: neither site is there yet
+    accept(north_items[1], bob)  # North's second
+    request = RetrainRequest.objects.get()
+    assert request.trigger == "threshold" and request.accepted_count == 3
+    event = AuditEvent.objects.get(action="retrain.requested")
+    assert event.after["site"] == north.site_id
+    # The freeze that dispatched it starts a new epoch for every site.
+    assert set(SiteRetrainCount.objects.values_list("accepted_since", flat=True)) == {0}
+    accept(north_items[2], bob)
+    assert RetrainRequest.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_without_a_per_site_threshold_nothing_is_counted_per_site(project):
+    from activelearning.models import SiteRetrainCount
+
+    accept(submitted_items(project, 1)[0], User.objects.get(username="bob"))
+    assert not SiteRetrainCount.objects.exists()

@@ -277,7 +277,7 @@ def test_crossing_the_retrain_threshold_sends_threshold_reached_once(project, re
     request = RetrainRequest.objects.get()
     [delivery] = WebhookDelivery.objects.all()
     assert delivery.event == "threshold.reached"
-    assert delivery.payload == {"epoch": 0, "accepted": 3, "request": request.pk}
+    assert delivery.payload == {"epoch": 0, "accepted": 3, "request": request.pk, "site": None}
 
 
 def test_a_manual_retrain_is_not_a_threshold_event(project, receiver):
