@@ -906,7 +906,6 @@ export interface components {
         DatasetVersion: {
             readonly id: number;
             project: number;
-            /** Format: int64 */
             number: number;
             parent?: number | null;
             request?: number | null;
@@ -992,7 +991,6 @@ export interface components {
             model: number;
             baseline: number | null;
             status?: components["schemas"]["EvaluationStatusEnum"];
-            /** Format: int64 */
             images?: number;
             /** @description {candidate, champion?}: mAP@0.5, mAP@0.5:0.95, precision, recall, count MAE, and `slices` per site, camera, lighting and crowd */
             report: unknown;
@@ -1042,7 +1040,6 @@ export interface components {
             size_bytes?: number | null;
             sha256?: string;
             error?: string;
-            /** Format: int64 */
             attempts?: number;
             /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
             readonly requested_by: string;
@@ -1168,21 +1165,15 @@ export interface components {
             readonly id: number;
             project: number;
             name: string;
-            /**
-             * Format: int64
-             * @description 1, 2, … per project, in upload order.
-             */
+            /** @description 1, 2, … per project, in upload order. */
             version: number;
             sha256: string;
             /** Format: int64 */
             size_bytes: number;
-            /** Format: int64 */
             input_width: number;
-            /** Format: int64 */
             input_height: number;
             /** @description Class names in output order. */
             classes: unknown;
-            /** Format: int64 */
             opset?: number | null;
             /**
              * Format: double
@@ -1287,13 +1278,9 @@ export interface components {
         RetrainRequest: {
             readonly id: number;
             project: number;
-            /** Format: int64 */
             epoch: number;
             trigger: components["schemas"]["TriggerEnum"];
-            /**
-             * Format: int64
-             * @description Acceptances counted toward the threshold.
-             */
+            /** @description Acceptances counted toward the threshold. */
             accepted_count: number;
             /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
             readonly requested_by: string;
@@ -1345,10 +1332,7 @@ export interface components {
             command?: string;
             webhook_url?: string;
             epochs?: number;
-            /**
-             * Format: int64
-             * @description Also retrain when one site's acceptances since the last dataset reach this (0: off).
-             */
+            /** @description Also retrain when one site's acceptances since the last dataset reach this (0: off). */
             per_site_threshold?: number;
             auto_promote?: boolean;
             /**
@@ -1369,10 +1353,7 @@ export interface components {
             webhook_url?: string;
             webhook_secret?: string;
             epochs?: number;
-            /**
-             * Format: int64
-             * @description Also retrain when one site's acceptances since the last dataset reach this (0: off).
-             */
+            /** @description Also retrain when one site's acceptances since the last dataset reach this (0: off). */
             per_site_threshold?: number;
             auto_promote?: boolean;
             /**
@@ -1440,11 +1421,9 @@ export interface components {
             event_id: string;
             payload?: unknown;
             status?: components["schemas"]["WebhookDeliveryStatusEnum"];
-            /** Format: int64 */
             attempts?: number;
             /** Format: date-time */
             next_attempt_at: string;
-            /** Format: int64 */
             last_status_code?: number | null;
             last_error?: string;
             /** Format: date-time */
