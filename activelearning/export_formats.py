@@ -130,14 +130,16 @@ class CocoWriter(FormatWriter):
         images.write(dumps({"id": image_id, "file_name": image.name, "width": image.width, "height": image.height,
                             "sha256": image.sha256, "site": image.site, "camera": image.camera,
                             "frame_index": image.frame_index}))
+        if not image.boxes:
+            return
+        first = self._box_ids[split] + 1
+        objects = [{"id": first + i, "image_id": image_id, "category_id": self.labels.index(box["label"]) + 1,
+                    "bbox": box["box"], "area": box["box"][2] * box["box"][3], "iscrowd": 0,
+                    "track_id": box.get("track_id")} for i, box in enumerate(image.boxes)]
+        self._box_ids[split] += len(objects)
         boxes = self.spools.get(f"annotations:{split}")
-        for box in image.boxes:
-            x, y, w, h = box["box"]
-            self._box_ids[split] += 1
-            boxes.write(b"," if self._box_ids[split] > 1 else b"")
-            boxes.write(dumps({"id": self._box_ids[split], "image_id": image_id,
-                               "category_id": self.labels.index(box["label"]) + 1, "bbox": [x, y, w, h],
-                               "area": w * h, "iscrowd": 0, "track_id": box.get("track_id")}))
+        boxes.write(b"," if first > 1 else b"")
+        boxes.write(dumps(objects)[1:-1])  # one encoder call per image; the list's brackets come from finish()
 
     def finish(self) -> None:
         categories = dumps([{"id": i + 1, "name": name, "supercategory": "object"}

@@ -17,11 +17,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+import orjson
 from django.contrib.auth.models import User
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, default_storage
 from django.db import transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Subquery, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from activelearning.archives import ArchiveWriter
@@ -155,7 +157,12 @@ def _entry_rows(version: DatasetVersion, *, predictions: bool) -> Iterator[dict[
         entries = entries.annotate(server_detections=Subquery(server.values("detections")[:1]),
                                    server_model=Subquery(server.values("model_name")[:1]))
         fields = _ROW + _PREDICTION_ROW
-    yield from entries.values(*fields).iterator(chunk_size=CHUNK)
+    # The boxes come as JSON text and are parsed by orjson: Django's JSONField decoder (json.loads) was a
+    # tenth of a 1M-box export.
+    entries = entries.annotate(boxes_json=Cast("annotation__boxes", TextField()))
+    for row in entries.values(*(f for f in fields if f != "annotation__boxes"), "boxes_json").iterator(chunk_size=CHUNK):
+        row["annotation__boxes"] = orjson.loads(row.pop("boxes_json")) if row["boxes_json"] is not None else None
+        yield row
 
 
 def _suffix(file_name: str) -> str:
@@ -201,6 +208,9 @@ def _predictions_of(row: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _storage_opener(name: str) -> Any:
     def open_image() -> tuple[IO[bytes], int]:
+        if isinstance(default_storage, FileSystemStorage):  # one path lookup and one fstat, not two joins
+            handle = open(default_storage.path(name), "rb")  # noqa: SIM115 - the writer closes it
+            return handle, os.fstat(handle.fileno()).st_size
         return default_storage.open(name, "rb"), default_storage.size(name)
     return open_image
 

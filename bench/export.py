@@ -9,7 +9,9 @@ Each measurement runs in a child process that reports its own wall time and peak
 - Loupe's Label Studio JSON export (the converter's input), then `label_studio_sdk.converter.Converter`
   converting that JSON to COCO and to YOLO (images are on disk beside the JSON, as the converter expects).
 
-Targets (docs/benchmarks.md): peak RSS ≤ 300 MB for Loupe, and Loupe ≥ 5× faster than the converter.
+Targets (docs/benchmarks.md): peak RSS ≤ 300 MB for Loupe, and Loupe ≥ 5× faster than the converter doing the
+same work: the converter writes annotation files and copies no image (`download_resources=False`), so it is
+compared with Loupe's export without images; the with-images ratio is printed beside it.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/loupe_bench_export .venv/bin/python bench/export.py
 """
@@ -151,7 +153,7 @@ def child(args: argparse.Namespace) -> None:
 
         started = time.perf_counter()  # the work only: not the interpreter's and Django's start
         job = ExportJob(dataset_version=DatasetVersion.objects.select_related("project").get(pk=args.version),
-                        format=args.format, archive="zip", include_images=args.images)
+                        format=args.format, archive="zip", include_images=args.include_images)
         job.pk = 0
         with open(args.out, "wb") as out:
             extra["images"] = write_archive(job=job, out=out, spool_dir=Path(args.out).parent)
@@ -203,7 +205,7 @@ def main() -> None:
     parser.add_argument("--version", type=int)
     parser.add_argument("--out")
     parser.add_argument("--workdir")
-    parser.add_argument("--images-included", dest="images", action="store_true")
+    parser.add_argument("--images-included", dest="include_images", action="store_true")
     args = parser.parse_args()
     if args.child:
         child(args)
@@ -254,10 +256,14 @@ def report(rows: dict[str, dict[str, Any]], args: argparse.Namespace) -> None:
         if key.startswith("loupe coco") or key.startswith("loupe yolo"):
             fmt = key.split()[1]
             conv = rows.get(f"converter {fmt} from label-studio json")
-            if conv and key.endswith("with images"):
+            if conv:
                 speedup = conv["seconds"] / row["seconds"]
                 ratio = f"{speedup:.1f}×"
-                checks[f"{fmt}: ≥ {SPEEDUP_TARGET:.0f}× faster than the converter"] = speedup >= SPEEDUP_TARGET
+                # The target compares the same work: the converter writes annotation files and copies no
+                # image (download_resources=False), as Loupe's export without images. With images is shown too.
+                if key.endswith("without images"):
+                    checks[f"{fmt}: ≥ {SPEEDUP_TARGET:.0f}× faster than the converter (same work: annotations, "
+                           "no images)"] = speedup >= SPEEDUP_TARGET
             checks[f"{key}: peak RSS ≤ {RSS_TARGET_MB} MB"] = row["peak_rss_mb"] <= RSS_TARGET_MB
         print(f"{key:45} {row['seconds']:9.1f} {row['peak_rss_mb']:12.0f} {ratio:>16}")
     print()
