@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import shutil
 import tarfile
 import tempfile
@@ -42,7 +43,23 @@ class ArchiveWriter:
                      if kind == "tar" else None)
 
     def add_bytes(self, name: str, data: bytes) -> None:
+        if self._zip is not None:  # the common small member (a label file): one writestr, no stream machinery
+            self._before_member(name)
+            self._zip.writestr(self._zip_info(name), data)
+            self.members += 1
+            return
         self.add_file(name, io.BytesIO(data), len(data))
+
+    @staticmethod
+    def _zip_info(name: str) -> zipfile.ZipInfo:
+        info = zipfile.ZipInfo(name, date_time=FIXED_DATE)
+        info.create_system = 3  # unix, whatever the host
+        info.external_attr = 0o100644 << 16
+        if os.path.splitext(name)[1].lower() in STORED_SUFFIXES:
+            info.compress_type = zipfile.ZIP_STORED
+        else:
+            info.compress_type = zipfile.ZIP_DEFLATED  # zlib's default level
+        return info
 
     def add_file(self, name: str, source: IO[bytes], size: int) -> None:
         """Copy `size` bytes of an open file into the archive in chunks."""
@@ -59,13 +76,7 @@ class ArchiveWriter:
         """A writable stream for one member; `size`, when known, lets tar skip the spool."""
         self._before_member(name)
         if self._zip is not None:
-            info = zipfile.ZipInfo(name, date_time=FIXED_DATE)
-            info.create_system = 3  # unix, whatever the host
-            info.external_attr = 0o100644 << 16
-            if Path(name).suffix.lower() in STORED_SUFFIXES:
-                info.compress_type = zipfile.ZIP_STORED
-            else:
-                info.compress_type = zipfile.ZIP_DEFLATED  # zlib's default level
+            info = self._zip_info(name)
             # Unknown sizes might pass 2 GiB: zip64 headers always, so the bytes do not depend on a guess.
             with self._zip.open(info, "w", force_zip64=size is None) as out:
                 yield out  # type: ignore[misc]

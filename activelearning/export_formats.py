@@ -156,12 +156,27 @@ class CocoWriter(FormatWriter):
         super().finish()
 
 
-def _yolo_line(cls: int, box: list[float], width: int, height: int) -> str:
-    x, y, w, h = box
-    x0, y0 = min(max(x, 0.0), width), min(max(y, 0.0), height)
-    x1, y1 = min(max(x + w, 0.0), width), min(max(y + h, 0.0), height)
-    cx, cy = (x0 + x1) / 2 / width, (y0 + y1) / 2 / height
-    return f"{cls} {cx:.6f} {cy:.6f} {(x1 - x0) / width:.6f} {(y1 - y0) / height:.6f}\n"
+_YOLO_LINE = "{} {:.6f} {:.6f} {:.6f} {:.6f}\n".format
+
+
+def yolo_lines(classes: list[int], boxes: list[list[float]], width: int, height: int) -> str:
+    """`class cx cy w h` per box, normalised to the image and clipped to it. Plain comparisons rather than
+    min/max calls or NumPy: per image there are only a handful of boxes, where either costs more than the
+    arithmetic."""
+    lines = []
+    for cls, (x, y, w, h) in zip(classes, boxes, strict=True):
+        x1, y1 = x + w, y + h
+        x0 = 0.0 if x < 0 else (width if x > width else x)
+        y0 = 0.0 if y < 0 else (height if y > height else y)
+        x1 = 0.0 if x1 < 0 else (width if x1 > width else x1)
+        y1 = 0.0 if y1 < 0 else (height if y1 > height else y1)
+        lines.append(_YOLO_LINE(cls, (x0 + x1) / 2 / width, (y0 + y1) / 2 / height, (x1 - x0) / width,
+                                (y1 - y0) / height))
+    return "".join(lines)
+
+
+def _stem(name: str) -> str:
+    return name.rsplit(".", 1)[0] if "." in name else name
 
 
 class YoloWriter(FormatWriter):
@@ -169,9 +184,9 @@ class YoloWriter(FormatWriter):
 
     def add(self, image: ExportImage) -> None:
         self.copy_image(f"images/{image.split}/{image.name}", image)
-        lines = "".join(_yolo_line(self.labels.index(b["label"]), b["box"], image.width, image.height)
-                        for b in image.boxes)
-        self.archive.add_bytes(f"labels/{image.split}/{Path(image.name).stem}.txt", lines.encode())
+        lines = yolo_lines([self.labels.index(b["label"]) for b in image.boxes], [b["box"] for b in image.boxes],
+                           image.width, image.height)
+        self.archive.add_bytes(f"labels/{image.split}/{_stem(image.name)}.txt", lines.encode())
 
     def finish(self) -> None:
         # JSON strings are valid YAML scalars: the names are quoted whatever characters they hold.
@@ -186,7 +201,7 @@ class VocWriter(FormatWriter):
     """Pascal VOC: `Annotations/<stem>.xml`, `JPEGImages/…`, `ImageSets/Main/{split}.txt`."""
 
     def add(self, image: ExportImage) -> None:
-        stem = Path(image.name).stem
+        stem = _stem(image.name)
         self.copy_image(f"JPEGImages/{image.name}", image)
         root = ET.Element("annotation")
         ET.SubElement(root, "folder").text = "JPEGImages"

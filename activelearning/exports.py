@@ -166,7 +166,7 @@ def _entry_rows(version: DatasetVersion, *, predictions: bool) -> Iterator[dict[
 
 
 def _suffix(file_name: str) -> str:
-    suffix = Path(file_name).suffix.lower()
+    suffix = os.path.splitext(file_name)[1].lower()
     return suffix if suffix in {".jpg", ".jpeg", ".png", ".webp"} else ".jpg"
 
 
