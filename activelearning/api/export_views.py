@@ -12,11 +12,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from activelearning.api.serializers import ErrorSerializer
 from activelearning.downloads import ranged_file_response
 from activelearning.exports import check_download_token, check_downloadable, export_file_name, request_export
 from activelearning.models import ArchiveKind, DatasetVersion, ExportFormat, ExportJob
 from annotations.api.assets import FilesWithJsonErrors
+from annotations.api.errors import ErrorSerializer
 from annotations.errors import NotFound
 from annotations.models import Role
 from annotations.selectors import access_project

@@ -10,8 +10,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from activelearning.api.serializers import ErrorSerializer
 from activelearning.imports import import_labels
+from annotations.api.errors import ErrorSerializer
 from annotations.models import Role
 from annotations.selectors import access_project
 

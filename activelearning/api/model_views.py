@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from activelearning.api.serializers import DesiredModelSerializer, ErrorSerializer
+from activelearning.api.serializers import DesiredModelSerializer
 from activelearning.api.views import DeviceView
 from activelearning.downloads import ranged_file_response
 from activelearning.evaluation import start_evaluation
@@ -30,6 +30,7 @@ from activelearning.registry import (
 )
 from activelearning.tasks import evaluate_model_task
 from annotations.api.assets import FilesWithJsonErrors
+from annotations.api.errors import ErrorSerializer
 from annotations.auth import DeviceBearerIfPresent, touch_last_seen
 from annotations.errors import NotFound
 from annotations.models import Device, Role

@@ -10,9 +10,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from activelearning.api.serializers import ErrorSerializer
 from activelearning.models import ModelStatus, ModelVersion, PrelabelRun
 from activelearning.prelabeling import prelabel_item
+from annotations.api.errors import ErrorSerializer
 from annotations.errors import Conflict, NotFound
 from annotations.models import Role
 from reviewer.access import access_review_item

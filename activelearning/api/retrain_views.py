@@ -14,12 +14,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from activelearning.api.serializers import ErrorSerializer
 from activelearning.models import DatasetVersion, RetrainRequest, TrainerConfig, TrainingRun
 from activelearning.retraining import request_retrain
 from activelearning.training import accept_callback, trainer_config
 from activelearning.urls_allowed import check_outbound_url
 from annotations import audit
+from annotations.api.errors import ErrorSerializer
 from annotations.errors import InvalidInput, NotFound
 from annotations.models import Role
 from annotations.selectors import access_project

@@ -65,11 +65,3 @@ class EventBatchResponseSerializer(serializers.Serializer):
     results = EventResultSerializer(many=True)
 
 
-class ErrorDetailSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
-    details = serializers.DictField()
-
-
-class ErrorSerializer(serializers.Serializer):
-    error = ErrorDetailSerializer()

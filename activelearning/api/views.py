@@ -15,7 +15,6 @@ from rest_framework.views import APIView
 
 from activelearning.api.serializers import (
     AssetSerializer,
-    ErrorSerializer,
     EventBatchResponseSerializer,
     HeartbeatResponseSerializer,
     HeartbeatSerializer,
@@ -25,6 +24,7 @@ from activelearning.ingest import ingest_events
 from activelearning.registry import desired_model
 from activelearning.services import record_heartbeat
 from activelearning.uploads import check_sha256, store_media
+from annotations.api.errors import ErrorSerializer
 from annotations.auth import DeviceTokenAuthentication, touch_last_seen
 from annotations.errors import InvalidInput, TooLarge
 from annotations.models import Asset, Device

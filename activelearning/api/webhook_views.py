@@ -9,10 +9,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from activelearning.api.serializers import ErrorSerializer
 from activelearning.models import Webhook, WebhookDelivery, WebhookEvent
 from activelearning.selectors import access_webhook, webhook_deliveries
 from activelearning.webhooks import create_webhook, delete_webhook, send_test, update_webhook
+from annotations.api.errors import ErrorSerializer
 from annotations.models import Role
 from annotations.selectors import access_project
 

@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from activelearning.api.serializers import ErrorSerializer
+from annotations.api.errors import ErrorSerializer
 from annotations.models import Camera, Site
 from annotations.selectors import access_project
 from reviewer.flags import (

@@ -8,7 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from activelearning.api.serializers import ErrorSerializer
+from annotations.api.errors import ErrorSerializer
 from annotations.errors import InvalidInput
 from annotations.models import Annotation, AuditEvent, Role
 from annotations.selectors import access_project
