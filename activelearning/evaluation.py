@@ -46,6 +46,12 @@ def lighting_bucket(brightness: float | None) -> str:
     return "bright"
 
 
+def frame_slices(*, site: str | None, camera: str | None, brightness: float | None, people: int) -> dict[str, str]:
+    """The slices a frame is reported under (dataset statistics and every evaluation use the same keys)."""
+    return {"site": site or "none", "camera": camera or "none", "lighting": lighting_bucket(brightness),
+            "crowd": crowd_bucket(people)}
+
+
 @dataclass(frozen=True)
 class HeldOutFrame:
     item: ReviewItem
@@ -68,9 +74,9 @@ def held_out_frames(project_id: int, limit: int = MAX_EVAL_IMAGES) -> list[HeldO
         frame = item.prediction.frame_index if item.prediction is not None else None
         truth = [{"label": b["label"], "box": b["box"]} for b in item.truth or []  # type: ignore[attr-defined]
                  if (b.get("frame_index") or 0) == (frame or 0)]
-        frames.append(HeldOutFrame(item=item, frame_index=frame, truth=truth, slices={
-            "site": item.site.name if item.site else "none", "camera": item.camera.name if item.camera else "none",
-            "lighting": lighting_bucket(item.asset.brightness), "crowd": crowd_bucket(len(truth))}))  # type: ignore[union-attr]
+        frames.append(HeldOutFrame(item=item, frame_index=frame, truth=truth, slices=frame_slices(
+            site=item.site.name if item.site else None, camera=item.camera.name if item.camera else None,
+            brightness=item.asset.brightness, people=len(truth))))  # type: ignore[union-attr]
         if len(frames) >= limit:
             break
     return frames

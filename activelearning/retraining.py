@@ -26,8 +26,7 @@ from django.db import connection, transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
-from activelearning.evaluation import lighting_bucket
-from activelearning.metrics import crowd_bucket
+from activelearning.evaluation import frame_slices
 from activelearning.models import (
     CameraSplit,
     DatasetEntry,
@@ -56,18 +55,13 @@ class AlreadyRequested(Conflict):
 
 
 def split_for(key: str) -> str:
-    """train/val/test from a stable hash of `key` (a camera, or an asset without one): 70/15/15."""
+    """train/val/test from a stable hash of `key` (an asset without a camera): 70/15/15."""
     bucket = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) % 100
     for split, share in SPLIT_SHARES:
         if bucket < share:
             return split
         bucket -= share
     return Split.TEST
-
-
-def split_key(*, camera_id: int | None, sha256: str) -> str:
-    """All frames of one camera fall in one split (no leakage of a camera's look across splits)."""
-    return f"camera:{camera_id}" if camera_id is not None else f"asset:{sha256}"
 
 
 def camera_splits(project_id: int, camera_ids: set[int]) -> dict[int, str]:
@@ -230,10 +224,11 @@ def freeze_dataset(*, project_id: int, request: RetrainRequest | None = None) ->
             continue
         boxes = row["boxes"] or []
         labels = sorted(b["label"] for b in boxes)
+        # A camera's frames share its persisted split; a frame with no camera goes by its own hash.
         split = (splits[row["camera_id"]] if row["camera_id"] is not None
-                 else split_for(split_key(camera_id=None, sha256=row["asset__sha256"])))
-        slices = {"site": row["site__name"] or "none", "camera": row["camera__name"] or "none",
-                  "lighting": lighting_bucket(row["asset__brightness"]), "crowd": crowd_bucket(len(boxes))}
+                 else split_for(f"asset:{row['asset__sha256']}"))
+        slices = frame_slices(site=row["site__name"], camera=row["camera__name"], brightness=row["asset__brightness"],
+                              people=len(boxes))
         entries[row["asset_id"]] = DatasetEntry(asset_id=row["asset_id"], annotation_id=row["annotation_id"],
                                                 review_item_id=row["pk"], split=split, slices=slices)
         digest.update(json.dumps([row["asset__sha256"], row["annotation_id"], labels, split]).encode())

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
-from activelearning.models import RoutingPolicy, Webhook, WebhookDelivery
+from activelearning.models import ModelVersion, RoutingPolicy, Webhook, WebhookDelivery
 from activelearning.policy import DEFAULT_POLICY
 from annotations.errors import NotFound
 from annotations.models import Project, Role
@@ -24,6 +24,16 @@ def current_policy(project: Project) -> tuple[int | None, dict[str, Any]]:
     if row is None:
         return None, DEFAULT_POLICY
     return row[0], row[1]
+
+
+def access_model(*, user: AbstractBaseUser | AnonymousUser, model_id: int,
+                 roles: list[str] | None = None) -> ModelVersion:
+    """The model version, if the caller is a member of its project with one of `roles` (404 for outsiders)."""
+    model = ModelVersion.objects.filter(pk=model_id).first()
+    if model is None:
+        raise NotFound("Not found.")
+    access_project(user=user, project_id=model.project_id, roles=roles)
+    return model
 
 
 def access_webhook(*, user: AbstractBaseUser | AnonymousUser, webhook_id: int) -> Webhook:

@@ -28,6 +28,7 @@ from activelearning.registry import (
     register_model,
     rollback_champion,
 )
+from activelearning.selectors import access_model
 from activelearning.tasks import evaluate_model_task
 from annotations.api.assets import FilesWithJsonErrors
 from annotations.api.errors import ErrorSerializer
@@ -88,14 +89,6 @@ class PromoteSerializer(serializers.Serializer):
     to = serializers.ChoiceField(choices=[ModelStatus.SHADOW, ModelStatus.CHAMPION])
 
 
-def access_model(*, request: Request, model_id: int, roles: list[str] | None = None) -> ModelVersion:
-    model = ModelVersion.objects.filter(pk=model_id).first()
-    if model is None:
-        raise NotFound("Not found.")
-    access_project(user=request.user, project_id=model.project_id, roles=roles)
-    return model
-
-
 class ProjectModelsView(APIView):
     parser_classes = [MultiPartParser]
 
@@ -123,7 +116,7 @@ class PromoteView(APIView):
     @extend_schema(operation_id="model_promote", request=PromoteSerializer,
                    responses={200: ModelVersionSerializer, **ERRORS})
     def post(self, request: Request, model_id: int) -> Response:
-        model = access_model(request=request, model_id=model_id, roles=[Role.ADMIN])
+        model = access_model(user=request.user, model_id=model_id, roles=[Role.ADMIN])
         body = PromoteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         return Response(ModelVersionSerializer(promote_model(model=model, user=request.user,
@@ -134,7 +127,7 @@ class RollbackView(APIView):
     @extend_schema(operation_id="model_rollback", request=None,
                    responses={200: ModelVersionSerializer, **ERRORS})
     def post(self, request: Request, model_id: int) -> Response:
-        model = access_model(request=request, model_id=model_id, roles=[Role.ADMIN])
+        model = access_model(user=request.user, model_id=model_id, roles=[Role.ADMIN])
         return Response(ModelVersionSerializer(rollback_champion(model=model, user=request.user)).data)
 
 
@@ -168,7 +161,7 @@ class ModelFileView(APIView):
             if model is None:
                 raise NotFound("Not found.")
         else:
-            model = access_model(request=request, model_id=model_id, roles=[Role.ADMIN])
+            model = access_model(user=request.user, model_id=model_id, roles=[Role.ADMIN])
         return ranged_file_response(request, str(model.file.name), etag=f'"{model.sha256}"',
                                     content_type="application/octet-stream",
                                     filename=f"{model.name}-v{model.version}.onnx")
@@ -192,7 +185,7 @@ class EvaluationView(APIView):
 
     @extend_schema(operation_id="model_evaluation", responses={200: EvaluationSerializer, **ERRORS})
     def get(self, request: Request, model_id: int) -> Response:
-        model = access_model(request=request, model_id=model_id)
+        model = access_model(user=request.user, model_id=model_id)
         evaluation = model.evaluations.select_related("requested_by").order_by("-created_at", "-id").first()
         if evaluation is None:
             raise NotFound("This model has not been evaluated yet.", code="not_evaluated")
@@ -201,7 +194,7 @@ class EvaluationView(APIView):
     @extend_schema(operation_id="model_evaluation_start", request=None,
                    responses={202: EvaluationSerializer, **ERRORS})
     def post(self, request: Request, model_id: int) -> Response:
-        model = access_model(request=request, model_id=model_id, roles=[Role.ADMIN])
+        model = access_model(user=request.user, model_id=model_id, roles=[Role.ADMIN])
         with transaction.atomic():
             evaluation = start_evaluation(model=model, user=request.user)
             transaction.on_commit(lambda: evaluate_model_task.delay(evaluation_id=evaluation.pk))
