@@ -23,6 +23,7 @@ from django.core.files import File
 from django.core.files.storage import FileSystemStorage, default_storage
 from django.db import transaction
 from django.db.models import OuterRef, Subquery, TextField
+from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -141,7 +142,7 @@ def write_archive(*, job: ExportJob, out: IO[bytes], spool_dir: Path | None = No
 
 
 _ROW: tuple[str, ...] = ("asset_id", "asset__sha256", "asset__kind", "asset__file", "asset__width", "asset__height",
-        "asset__frame_count", "split", "slices", "annotation_id", "annotation__boxes",
+        "asset__frame_count", "split", "site", "camera", "annotation_id", "annotation__boxes",
         "review_item__prediction__frame_index")
 _PREDICTION_ROW = ("review_item__prediction__detections", "review_item__prediction__source",
                    "review_item__prediction__model_name", "review_item__prediction__model_version",
@@ -157,12 +158,14 @@ def _entry_rows(version: DatasetVersion, *, predictions: bool) -> Iterator[dict[
         entries = entries.annotate(server_detections=Subquery(server.values("detections")[:1]),
                                    server_model=Subquery(server.values("model_name")[:1]))
         fields = _ROW + _PREDICTION_ROW
-    # The boxes come as JSON text and are parsed by orjson: Django's JSONField decoder (json.loads) was a
-    # tenth of a 1M-box export.
-    entries = entries.annotate(boxes_json=Cast("annotation__boxes", TextField()))
+    # The boxes come as JSON text and are parsed by orjson, and the two slice keys as text: Django's JSONField
+    # decoder (json.loads) was a tenth of a 1M-box export.
+    entries = entries.annotate(boxes_json=Cast("annotation__boxes", TextField()),
+                               site=KeyTextTransform("site", "slices"), camera=KeyTextTransform("camera", "slices"))
     for row in entries.values(*(f for f in fields if f != "annotation__boxes"), "boxes_json").iterator(chunk_size=CHUNK):
         row["annotation__boxes"] = orjson.loads(row.pop("boxes_json")) if row["boxes_json"] is not None else None
         yield row
+
 
 
 def _suffix(file_name: str) -> str:
@@ -175,7 +178,7 @@ def _images_of(row: dict[str, Any], *, include_images: bool) -> Iterator[ExportI
     sha, boxes = row["asset__sha256"], row["annotation__boxes"] or []
     common: dict[str, Any] = {
         "sha256": sha, "split": row["split"], "width": row["asset__width"], "height": row["asset__height"],
-        "site": (row["slices"] or {}).get("site", ""), "camera": (row["slices"] or {}).get("camera", ""),
+        "site": row["site"] or "", "camera": row["camera"] or "",
         "annotation_id": row["annotation_id"], "predictions": _predictions_of(row),
     }
     if row["asset__kind"] != AssetKind.CLIP:
