@@ -1,8 +1,11 @@
 """Shadow evaluation: a model and the champion on the project's held-out frames, scored against the accepted
 annotations by `metrics.evaluate_detections`, overall and per slice (site, camera, lighting, crowd size).
 
-The held-out split is a pure function of the asset's sha256 (`split_of`), so a frame never moves between
-training and evaluation, whoever freezes a dataset and whenever.
+The held-out frames are a dataset version's test split: by default the project's latest version that has
+one, the split the gate uses and that no version ever trains on (cameras keep their split, CameraSplit).
+A project with no dataset version yet (a model uploaded before any freeze) is evaluated on the frames whose
+sha256 falls in the hash held-out share (`split_of`); once a version exists that fallback is never used,
+because its frames may sit in a version's train split.
 """
 
 from __future__ import annotations
@@ -16,9 +19,18 @@ from django.utils import timezone
 
 from activelearning.inference import InferenceFailed, InferenceRequest, worker
 from activelearning.metrics import crowd_bucket, evaluate_detections
-from activelearning.models import EvaluationStatus, ModelEvaluation, ModelStatus, ModelVersion
+from activelearning.models import (
+    DatasetEntry,
+    DatasetVersion,
+    EvaluationStatus,
+    ModelEvaluation,
+    ModelStatus,
+    ModelVersion,
+    Split,
+)
 from activelearning.prelabeling import frame_bytes, local_model_path
 from annotations import audit
+from annotations.errors import InvalidInput
 from annotations.models import Annotation, Verdict
 from reviewer.models import ItemStatus, ReviewItem
 
@@ -84,8 +96,6 @@ def held_out_frames(project_id: int, limit: int = MAX_EVAL_IMAGES) -> list[HeldO
 
 def dataset_frames(version_id: int, split: str = "test", limit: int = MAX_EVAL_IMAGES) -> list[HeldOutFrame]:
     """A dataset version's frames of one split, with the accepted boxes the version froze."""
-    from activelearning.models import DatasetEntry
-
     entries = (DatasetEntry.objects.filter(dataset_version_id=version_id, split=split)
                .select_related("review_item__asset", "review_item__prediction", "annotation")
                .order_by("asset_id")[:limit])
@@ -112,7 +122,20 @@ def _predict(model: ModelVersion, frames: list[HeldOutFrame]) -> list[list[dict[
     return out
 
 
+def latest_test_split(project_id: int) -> int | None:
+    """The id of the project's newest dataset version with a test split, if any."""
+    return (DatasetVersion.objects.filter(project_id=project_id, entries__split=Split.TEST)
+            .order_by("-number").values_list("pk", flat=True).first())
+
+
 def start_evaluation(*, model: ModelVersion, user: User | None, dataset_version_id: int | None = None) -> ModelEvaluation:
+    """Record an evaluation of `model` (and the champion) on `dataset_version_id`'s test split, by default the
+    latest version's; run it with `run_evaluation`."""
+    if dataset_version_id is None:
+        dataset_version_id = latest_test_split(model.project_id)
+    elif not DatasetVersion.objects.filter(pk=dataset_version_id, project_id=model.project_id).exists():
+        raise InvalidInput("No dataset version with this id in the model's project.", code="unknown_dataset",
+                           details={"dataset_version": dataset_version_id})
     baseline = ModelVersion.objects.filter(project_id=model.project_id, status=ModelStatus.CHAMPION).first()
     evaluation = ModelEvaluation.objects.create(model_version=model, requested_by=user,
                                                 baseline=baseline if baseline != model else None,

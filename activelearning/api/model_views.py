@@ -169,6 +169,8 @@ class ModelFileView(APIView):
 
 class EvaluationSerializer(serializers.ModelSerializer):
     model = serializers.IntegerField(source="model_version_id")
+    dataset_number = serializers.IntegerField(source="dataset_version.number", allow_null=True, read_only=True,
+                                              help_text="The version's number in its project (v1, v2, …).")
     baseline = serializers.IntegerField(source="baseline_id", allow_null=True)
     requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     report = serializers.JSONField(help_text="{candidate, champion?}: mAP@0.5, mAP@0.5:0.95, precision, recall, "
@@ -176,8 +178,16 @@ class EvaluationSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ModelEvaluation
-        fields = ["id", "model", "baseline", "status", "images", "report", "error", "requested_by", "created_at",
-                  "finished_at"]
+        fields = ["id", "model", "baseline", "dataset_version", "dataset_number", "status", "images", "report", "error", "requested_by",
+                  "created_at", "finished_at"]
+        extra_kwargs = {"dataset_version": {"help_text": "The dataset version whose test split was evaluated; "
+                                                         "null: the hash held-out frames (no version existed)."}}
+
+
+class EvaluationRequestSerializer(serializers.Serializer):
+    dataset_version = serializers.IntegerField(required=False, min_value=1, help_text=(
+        "Evaluate on this dataset version's test split (a version of the model's project); by default the "
+        "latest version that has one."))
 
 
 class EvaluationView(APIView):
@@ -186,17 +196,21 @@ class EvaluationView(APIView):
     @extend_schema(operation_id="model_evaluation", responses={200: EvaluationSerializer, **ERRORS})
     def get(self, request: Request, model_id: int) -> Response:
         model = access_model(user=request.user, model_id=model_id)
-        evaluation = model.evaluations.select_related("requested_by").order_by("-created_at", "-id").first()
+        evaluation = (model.evaluations.select_related("requested_by", "dataset_version")
+                      .order_by("-created_at", "-id").first())
         if evaluation is None:
             raise NotFound("This model has not been evaluated yet.", code="not_evaluated")
         return Response(EvaluationSerializer(evaluation).data)
 
-    @extend_schema(operation_id="model_evaluation_start", request=None,
+    @extend_schema(operation_id="model_evaluation_start", request=EvaluationRequestSerializer,
                    responses={202: EvaluationSerializer, **ERRORS})
     def post(self, request: Request, model_id: int) -> Response:
         model = access_model(user=request.user, model_id=model_id, roles=[Role.ADMIN])
+        body = EvaluationRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
         with transaction.atomic():
-            evaluation = start_evaluation(model=model, user=request.user)
+            evaluation = start_evaluation(model=model, user=request.user,
+                                          dataset_version_id=body.validated_data.get("dataset_version"))
             transaction.on_commit(lambda: evaluate_model_task.delay(evaluation_id=evaluation.pk))
         evaluation.refresh_from_db()
         return Response(EvaluationSerializer(evaluation).data, status=202)

@@ -19,7 +19,8 @@ vi.mock("../src/api/endpoints", () => ({
       sha256: "a".repeat(64), size_bytes: 1_200_000, approved_by: "dana", replaces: null, out_of_service: false,
       out_of_service_reason: "" },
   ]),
-  readEvaluation: vi.fn(async () => ({ id: 5, model: 2, baseline: 1, status: "done", images: 4, error: "",
+  readEvaluation: vi.fn(async () => ({ id: 5, model: 2, baseline: 1, dataset_version: 9, dataset_number: 2,
+    status: "done", images: 4, error: "",
     report: { candidate: { ...report(0.8, 0.5), slices: { lighting: { night: report(0.6, 1) } } },
               champion: { ...report(0.7, 0.25), slices: { lighting: { night: report(0.7, 1) } } } } })),
   promoteModel: (id: number, to: string) => promoteModel(id, to),
@@ -58,6 +59,7 @@ describe("models page", () => {
     fireEvent.click(screen.getByTestId("model-eval-2"));
     await waitFor(() => expect(screen.getByTestId("eval-row-lighting:night").textContent).toContain("0.600"));
     expect(screen.getByTestId("eval-row-all").textContent).toContain("vs 0.700");
+    expect(screen.getByTestId("evaluation").textContent).toContain("4 frames of dataset v2's test split");
     fireEvent.click(screen.getByTestId("model-promote-2"));
     await waitFor(() => expect(promoteModel).toHaveBeenCalledWith(2, "champion"));
   });

@@ -235,6 +235,42 @@ def test_shadow_evaluation_scores_candidate_and_champion_on_the_held_out_frames(
     assert cand["slices"]["site"]["Main St"]["map50"] == pytest.approx(1.0)
 
 
+def test_an_evaluation_uses_the_latest_dataset_versions_test_split_once_one_exists(kit):
+    """The hash held-out share may overlap a version's train split: once a version exists it is not used."""
+    from django.contrib.auth.models import User
+    from rest_framework.test import APIClient
+
+    from activelearning.models import DatasetEntry, DatasetVersion, ModelEvaluation
+    from annotations.models import Annotation
+    from tests.factories import add_member
+
+    items = accepted_heldout_items(kit, 3, truth_box=SERVER_BOX)  # all three in the hash held-out share
+    version = DatasetVersion.objects.create(project=kit.project, number=1, content_hash="0" * 64)
+    for item, split in zip(items, ["test", "train", "train"], strict=True):
+        DatasetEntry.objects.create(dataset_version=version, asset=item.asset, review_item=item, split=split,
+                                    annotation=Annotation.objects.get(review_item_id=item.pk), slices={})
+    other = DatasetVersion.objects.create(project=make_project("elsewhere"), number=1, content_hash="1" * 64)
+    install_champion(kit.project, fixed_detector_bytes([(10, 10, 8, 8, 0.9)]))
+    candidate = install_champion(kit.project, fixed_detector_bytes([(32, 32, 20, 20, 0.9)]), name="cand",
+                                 status=ModelStatus.CANDIDATE)
+    add_member(kit.project, "dana", "admin")
+    admin = APIClient()
+    admin.force_authenticate(User.objects.get(username="dana"))
+    url = f"/api/v1/models/{candidate.pk}/evaluation"
+
+    for body, code in [({"dataset_version": other.pk}, "unknown_dataset"), ({"dataset_version": "v1"}, "invalid")]:
+        refused = admin.post(url, body, format="json")
+        assert refused.status_code == 400 and refused.json()["error"]["code"] == code
+    assert not ModelEvaluation.objects.exists()
+
+    started = admin.post(url)
+    assert started.status_code == 202 and started.json()["dataset_version"] == version.pk
+    result = admin.get(url).json()
+    assert result["status"] == "done" and result["images"] == 1  # the test split only, not the three
+    assert result["dataset_version"] == version.pk and result["dataset_number"] == 1
+    assert admin.post(url, {"dataset_version": version.pk}, format="json").json()["dataset_version"] == version.pk
+
+
 def test_a_model_that_exhausts_memory_fails_alone_under_the_cap(tmp_path):
     from tests.onnx_models import memory_hog_model
 

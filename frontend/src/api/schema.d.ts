@@ -990,6 +990,10 @@ export interface components {
             readonly id: number;
             model: number;
             baseline: number | null;
+            /** @description The dataset version whose test split was evaluated; null: the hash held-out frames (no version existed). */
+            dataset_version?: number | null;
+            /** @description The version's number in its project (v1, v2, …). */
+            readonly dataset_number: number | null;
             status?: components["schemas"]["EvaluationStatusEnum"];
             images?: number;
             /** @description {candidate, champion?}: mAP@0.5, mAP@0.5:0.95, precision, recall, count MAE, and `slices` per site, camera, lighting and crowd */
@@ -1001,6 +1005,10 @@ export interface components {
             readonly created_at: string;
             /** Format: date-time */
             finished_at?: string | null;
+        };
+        EvaluationRequestRequest: {
+            /** @description Evaluate on this dataset version's test split (a version of the model's project); by default the latest version that has one. */
+            dataset_version?: number;
         };
         /**
          * @description * `running` - Running
@@ -3064,7 +3072,13 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["EvaluationRequestRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["EvaluationRequestRequest"];
+                "multipart/form-data": components["schemas"]["EvaluationRequestRequest"];
+            };
+        };
         responses: {
             202: {
                 headers: {

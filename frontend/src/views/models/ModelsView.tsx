@@ -92,14 +92,14 @@ function EvaluationPanel({ model, admin }: { model: ModelRow; admin: boolean }) 
   return (
     <section class="card stack" aria-label={`Evaluation of ${model.name} v${model.version}`} data-testid="evaluation">
       <h2>Shadow evaluation: {model.name} v{model.version}</h2>
-      {admin && <button type="button" onClick={() => void run()} data-testid="evaluate">Evaluate on held-out data</button>}
+      {admin && <button type="button" onClick={() => void run()} data-testid="evaluate">Evaluate on the latest test split</button>}
       <ErrorBanner error={error ?? evaluation.error} />
       {e === null && <p>Not evaluated yet.</p>}
       {e && e.status === "running" && <p aria-live="polite">Running… <button type="button" onClick={evaluation.reload}>Refresh</button></p>}
       {e && e.status === "failed" && <p class="banner banner-warn">The evaluation failed: {e.error}</p>}
       {report && (
         <div class="table-scroll">
-          <p>{e!.images} held-out frames{report.champion ? " · green: better than the champion, red: worse" : " · no champion to compare with"}.</p>
+          <p>{e!.images} {e!.dataset_number != null ? `frames of dataset v${e!.dataset_number}'s test split` : "held-out frames (no dataset version yet)"}{report.champion ? " · green: better than the champion, red: worse" : " · no champion to compare with"}.</p>
           <table data-testid="evaluation-table">
             <caption class="sr-only">Candidate against champion, overall and per slice</caption>
             <thead><tr><th scope="col">Slice</th><th scope="col">Frames</th>
