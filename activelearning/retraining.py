@@ -20,6 +20,7 @@ import hashlib
 import json
 from collections import Counter, defaultdict
 from functools import partial
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import connection, transaction
@@ -264,3 +265,33 @@ def dataset_content_hash(version: DatasetVersion) -> str:
         labels = sorted(b["label"] for b in boxes or [])
         digest.update(json.dumps([sha, annotation_id, labels, split]).encode())
     return digest.hexdigest()
+
+
+@transaction.atomic
+def configure_retraining(*, project: Project, user: User, changes: dict[str, Any],
+                         threshold: int | None = None) -> TrainerConfig:
+    """Change the project's retraining threshold and trainer settings (validated values); audited with the
+    values before and after (a webhook secret only as "set")."""
+    config = TrainerConfig.objects.select_for_update().get_or_create(project_id=project.pk)[0]
+    project = Project.objects.select_for_update().get(pk=project.pk)
+    fields = [f for f in changes if f != "webhook_secret"]
+
+    def snapshot() -> dict[str, Any]:
+        state = {f: getattr(config, f) for f in fields}
+        if "webhook_secret" in changes:
+            state["webhook_secret"] = "set" if config.webhook_secret else ""
+        if threshold is not None:
+            state["threshold"] = project.retrain_threshold
+        return state
+
+    before = snapshot()
+    for field, value in changes.items():
+        setattr(config, field, value)
+    config.save()
+    if threshold is not None:
+        project.retrain_threshold = threshold
+        project.save(update_fields=["retrain_threshold"])
+    config.project = project
+    audit.record(action="trainer.configured", obj_type="project", obj_id=project.pk, project_id=project.pk,
+                 actor=user, before=before, after=snapshot())
+    return config

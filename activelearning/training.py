@@ -64,7 +64,7 @@ class TrainingFailed(Exception):
 
 
 def trainer_config(project_id: int) -> TrainerConfig:
-    return TrainerConfig.objects.get_or_create(project_id=project_id)[0]
+    return TrainerConfig.objects.select_related("project").get_or_create(project_id=project_id)[0]
 
 
 def code_version() -> str:

@@ -6,7 +6,6 @@ import tempfile
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.parsers import MultiPartParser
@@ -15,10 +14,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from activelearning.models import DatasetVersion, RetrainRequest, TrainerConfig, TrainingRun
-from activelearning.retraining import request_retrain
+from activelearning.retraining import configure_retraining, request_retrain
 from activelearning.training import accept_callback, trainer_config
 from activelearning.urls_allowed import check_outbound_url
-from annotations import audit
 from annotations.api.errors import ErrorSerializer
 from annotations.errors import InvalidInput, NotFound
 from annotations.models import Role
@@ -81,13 +79,28 @@ class TrainingRunListView(APIView):
 
 
 class TrainerConfigSerializer(serializers.ModelSerializer):
+    threshold = serializers.IntegerField(
+        source="project.retrain_threshold", min_value=1, max_value=10_000_000, required=False,
+        help_text="Accepted corrections since the last dataset version that freeze the next one and retrain.")
+    allowed_commands = serializers.SerializerMethodField(
+        help_text="The trainer commands this server allows (LOUPE_TRAINER_COMMANDS), by name.")
+    webhook_secret_set = serializers.SerializerMethodField(help_text="Whether a webhook secret is stored.")
+
     class Meta:
         model = TrainerConfig
-        fields = ["backend", "command", "webhook_url", "webhook_secret", "epochs", "per_site_threshold",
-                  "auto_promote", "promote_margin", "slice_tolerance"]
-        extra_kwargs = {"webhook_secret": {"write_only": True, "min_length": 32},"promote_margin": {"min_value": 0.0, "max_value": 1.0},
+        fields = ["threshold", "backend", "command", "allowed_commands", "webhook_url", "webhook_secret",
+                  "webhook_secret_set", "epochs", "per_site_threshold", "auto_promote", "promote_margin",
+                  "slice_tolerance"]
+        extra_kwargs = {"webhook_secret": {"write_only": True, "min_length": 32},
+                        "promote_margin": {"min_value": 0.0, "max_value": 1.0},
                         "slice_tolerance": {"min_value": 0.0, "max_value": 1.0},
                         "epochs": {"min_value": 1, "max_value": 1000}}
+
+    def get_allowed_commands(self, config: TrainerConfig) -> list[str]:
+        return sorted(settings.LOUPE_TRAINER_COMMANDS)
+
+    def get_webhook_secret_set(self, config: TrainerConfig) -> bool:
+        return bool(config.webhook_secret)
 
     def validate_command(self, value: str) -> str:
         if value and value not in settings.LOUPE_TRAINER_COMMANDS:
@@ -100,7 +113,8 @@ class TrainerConfigSerializer(serializers.ModelSerializer):
 
 
 class TrainerConfigView(APIView):
-    """`GET/PUT /api/v1/projects/{id}/trainer`: the project's trainer backend and promotion rule (admins)."""
+    """`GET/PUT /api/v1/projects/{id}/trainer`: the project's retraining threshold, trainer backend and
+    promotion rule (admins). PUT changes only the fields it names."""
 
     @extend_schema(operation_id="project_trainer", responses={200: TrainerConfigSerializer, **ERRORS})
     def get(self, request: Request, project_id: int) -> Response:
@@ -111,14 +125,12 @@ class TrainerConfigView(APIView):
                    responses={200: TrainerConfigSerializer, **ERRORS})
     def put(self, request: Request, project_id: int) -> Response:
         project, _ = access_project(user=request.user, project_id=project_id, roles=[Role.ADMIN])
-        config = trainer_config(project.pk)
-        body = TrainerConfigSerializer(config, data=request.data, partial=True)
+        body = TrainerConfigSerializer(trainer_config(project.pk), data=request.data, partial=True)
         body.is_valid(raise_exception=True)
-        with transaction.atomic():
-            body.save()
-            audit.record(action="trainer.configured", obj_type="project", obj_id=project.pk, project_id=project.pk,
-                         actor=request.user, after=body.data)
-        return Response(body.data)
+        changes = dict(body.validated_data)
+        threshold = changes.pop("project", {}).get("retrain_threshold")
+        config = configure_retraining(project=project, user=request.user, changes=changes, threshold=threshold)
+        return Response(TrainerConfigSerializer(config).data)
 
 
 class TrainingCallbackView(APIView):

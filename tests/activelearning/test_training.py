@@ -152,13 +152,39 @@ def test_trainer_config_api_validates(project, settings):
     assert admin.get(url).json()["backend"] == "reference"
     ok = admin.put(url, {"backend": "webhook", "webhook_url": "https://trainer.example.com/run",
                          "webhook_secret": SECRET, "auto_promote": True}, format="json")
-    assert ok.status_code == 200 and "webhook_secret" not in ok.json()
+    assert ok.status_code == 200 and "webhook_secret" not in ok.json() and ok.json()["webhook_secret_set"] is True
     settings.LOUPE_TRAINER_COMMANDS = {"yolo": ["yolo-train", "{dataset}", "{output}"]}
+    assert admin.get(url).json()["allowed_commands"] == ["yolo"]
     assert admin.put(url, {"backend": "command", "command": "yolo"}, format="json").status_code == 200
+    before = admin.get(url).json()
     for bad in ({"webhook_url": "https://evil.example.net/x"}, {"command": "rm -rf /"}, {"command": ["sh", "-c", "id"]},
-                {"promote_margin": 2},
+                {"promote_margin": 2}, {"threshold": 0}, {"threshold": "many"}, {"threshold": 5, "epochs": 0},
                 {"webhook_secret": "short"}, {"backend": "magic"}):
-        assert admin.put(url, bad, format="json").status_code == 400, bad
+        refused = admin.put(url, bad, format="json")
+        assert refused.status_code == 400 and refused.json()["error"]["code"], bad
+    assert admin.get(url).json() == before  # nothing of a refused change is stored, the threshold included
+
+
+@pytest.mark.django_db
+def test_the_threshold_is_set_with_the_trainer_settings_and_audited(project):
+    from annotations.models import AuditEvent, Project
+
+    admin, annotator, outsider = APIClient(), APIClient(), APIClient()
+    admin.force_authenticate(User.objects.get(username="dana"))
+    add_member(project, "alice", "annotator")
+    annotator.force_authenticate(User.objects.get(username="alice"))
+    outsider.force_authenticate(User.objects.create_user("charlie"))
+    url = f"/api/v1/projects/{project.pk}/trainer"
+    changed = admin.put(url, {"threshold": 250, "per_site_threshold": 40, "webhook_secret": SECRET}, format="json")
+    assert changed.status_code == 200
+    assert changed.json()["threshold"] == 250 and changed.json()["per_site_threshold"] == 40
+    assert Project.objects.get(pk=project.pk).retrain_threshold == 250
+    event = AuditEvent.objects.get(action="trainer.configured")
+    assert event.before == {"threshold": 500, "per_site_threshold": 0, "webhook_secret": ""}
+    assert event.after == {"threshold": 250, "per_site_threshold": 40, "webhook_secret": "set"}  # never the secret
+    assert annotator.get(url).status_code == 403 and annotator.put(url, {"threshold": 1}, format="json").status_code == 403
+    assert outsider.get(url).status_code == 404
+    assert Project.objects.get(pk=project.pk).retrain_threshold == 250
 
 
 @pytest.mark.django_db

@@ -718,9 +718,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description `GET/PUT /api/v1/projects/{id}/trainer`: the project's trainer backend and promotion rule (admins). */
+        /**
+         * @description `GET/PUT /api/v1/projects/{id}/trainer`: the project's retraining threshold, trainer backend and
+         *     promotion rule (admins). PUT changes only the fields it names.
+         */
         get: operations["project_trainer"];
-        /** @description `GET/PUT /api/v1/projects/{id}/trainer`: the project's trainer backend and promotion rule (admins). */
+        /**
+         * @description `GET/PUT /api/v1/projects/{id}/trainer`: the project's retraining threshold, trainer backend and
+         *     promotion rule (admins). PUT changes only the fields it names.
+         */
         put: operations["project_trainer_update"];
         post?: never;
         delete?: never;
@@ -1335,10 +1341,16 @@ export interface components {
          */
         ToEnum: "shadow" | "champion";
         TrainerConfig: {
+            /** @description Accepted corrections since the last dataset version that freeze the next one and retrain. */
+            threshold?: number;
             backend?: components["schemas"]["BackendEnum"];
             /** @description The name of a trainer command the operator allowed (LOUPE_TRAINER_COMMANDS). */
             command?: string;
+            /** @description The trainer commands this server allows (LOUPE_TRAINER_COMMANDS), by name. */
+            readonly allowed_commands: string[];
             webhook_url?: string;
+            /** @description Whether a webhook secret is stored. */
+            readonly webhook_secret_set: boolean;
             epochs?: number;
             /** @description Also retrain when one site's acceptances since the last dataset reach this (0: off). */
             per_site_threshold?: number;
@@ -1355,6 +1367,8 @@ export interface components {
             slice_tolerance?: number;
         };
         TrainerConfigRequest: {
+            /** @description Accepted corrections since the last dataset version that freeze the next one and retrain. */
+            threshold?: number;
             backend?: components["schemas"]["BackendEnum"];
             /** @description The name of a trainer command the operator allowed (LOUPE_TRAINER_COMMANDS). */
             command?: string;
