@@ -102,7 +102,7 @@ export function DeliveryLog({ webhook, refreshKey, onRead }: Props) {
           Refresh</button>
       </div>
       <ErrorBanner error={error} testId={`deliveries-${webhook.id}-error`} />
-      <p class="sr-status" aria-live="polite">{loading ? "Loading deliveries…" : rows ? `${rows.length} deliveries shown${more ? ", older ones available" : ""}.` : ""}</p>
+      <p class="sr-status" aria-live="polite">{loading ? "Loading deliveries…" : rows ? `${rows.length} ${rows.length === 1 ? "delivery" : "deliveries"} shown${more ? ", older ones available" : ""}.` : ""}</p>
       {rows !== null && rows.length === 0 && <p>No deliveries yet. “Send test” sends a signed ping.</p>}
       {rows !== null && rows.length > 0 && (
         <div class="table-scroll">
