@@ -74,7 +74,7 @@ describe("webhooks page", () => {
   it("shows a refused URL beside the field in plain words and keeps everything typed", async () => {
     api.createWebhook.mockRejectedValueOnce(notAllowed);
     await renderView();
-    fireEvent.input(input("webhook-new-url"), { target: { value: "https://evil.example.net/x" } });
+    fireEvent.input(await screen.findByTestId("webhook-new-url"), { target: { value: "https://evil.example.net/x" } });
     fireEvent.click(input("webhook-new-event-model.promoted"));
     fireEvent.click(input("webhook-new-event-item.accepted"));
     fireEvent.click(screen.getByTestId("webhook-new-secret-generate"));
@@ -107,7 +107,7 @@ describe("webhooks page", () => {
   it("puts a short secret's and a missing event's refusals beside their fields", async () => {
     api.createWebhook.mockRejectedValueOnce(new ApiError(400, "secret_too_short", "The secret must be at least 32."));
     await renderView();
-    fireEvent.input(input("webhook-new-secret"), { target: { value: "short" } });
+    fireEvent.input(await screen.findByTestId("webhook-new-secret"), { target: { value: "short" } });
     fireEvent.submit(screen.getByTestId("webhook-new-form"));
     expect((await screen.findByTestId("webhook-new-secret-error")).textContent).toContain("at least 32 characters");
     expect(document.activeElement).toBe(input("webhook-new-secret"));

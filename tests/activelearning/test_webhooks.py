@@ -502,3 +502,14 @@ def test_paging_the_log_is_for_admins_only_reviewers_get_403_outsiders_404(proje
     assert as_user("charlie").get(url, {"before": delivery.pk}).status_code == 404
     assert as_user("bob").get(f"/api/v1/projects/{project.pk}/webhooks/").status_code == 403
     assert as_user("charlie").get(f"/api/v1/projects/{project.pk}/webhooks/").status_code == 404
+
+
+@pytest.mark.parametrize("url", ["http://hooks.example.org/x", "https://hooks.example.org/x"])
+def test_a_refused_host_is_named_in_the_error_so_the_page_can_say_which(project, settings, url):
+    settings.DEBUG = False
+    refused = as_user("dana").post(f"/api/v1/projects/{project.pk}/webhooks/",
+                                   {"url": url, "secret": SECRET, "events": ["item.accepted"]}, format="json")
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "url_not_allowed"
+    assert refused.json()["error"]["details"] == {"host": "hooks.example.org"}
+    assert not Webhook.objects.exists()

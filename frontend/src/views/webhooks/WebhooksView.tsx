@@ -141,7 +141,7 @@ export function WebhooksView({ project }: { project: number }) {
         </section>
       ))}
       {shown && <DeliveryLog webhook={shown} refreshKey={logKey} onRead={onLogRead} />}
-      {!forbidden && (
+      {hooks.data !== undefined && (
         <section class="card stack" aria-labelledby="webhook-add-title">
           <h2 id="webhook-add-title">Add a webhook</h2>
           <WebhookForm onSave={add} />
