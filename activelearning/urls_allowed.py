@@ -16,7 +16,8 @@ def check_outbound_url(url: str) -> str:
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise InvalidInput("The URL must be http(s) with a host.", code="invalid_url")
     if parts.scheme == "http" and not settings.DEBUG and parts.hostname not in allowed:
-        raise InvalidInput("Plain http is allowed only to explicitly allowed hosts.", code="url_not_allowed")
+        raise InvalidInput("Plain http is allowed only to explicitly allowed hosts.", code="url_not_allowed",
+                           details={"host": parts.hostname})
     if parts.hostname.lower() not in allowed:
         raise InvalidInput("This host is not in LOUPE_OUTBOUND_ALLOWED_HOSTS.", code="url_not_allowed",
                            details={"host": parts.hostname})

@@ -237,6 +237,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Choice sets shown in more than one component get one name (a delivery's status, a webhook's events).
+    "ENUM_NAME_OVERRIDES": {
+        "DeliveryStatusEnum": "activelearning.models.DeliveryStatus",
+        "WebhookEventEnum": "activelearning.models.WebhookEvent",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "activelearning.schema.add_event_components",

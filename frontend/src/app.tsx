@@ -18,6 +18,7 @@ import { HistoryView } from "./views/history/HistoryView";
 import { ModelsView } from "./views/models/ModelsView";
 import { QaView } from "./views/qa/QaView";
 import { DashboardView } from "./views/queue/DashboardView";
+import { WebhooksView } from "./views/webhooks/WebhooksView";
 
 function ProjectView({ route }: { route: Exclude<Route, { name: "login" | "home" | "not_found" }> }) {
   switch (route.name) {
@@ -35,6 +36,8 @@ function ProjectView({ route }: { route: Exclude<Route, { name: "login" | "home"
       return <DevicesView project={route.project} />;
     case "models":
       return <ModelsView project={route.project} />;
+    case "webhooks":
+      return <WebhooksView project={route.project} />;
   }
 }
 
@@ -65,6 +68,7 @@ export function App() {
   if (me === null) return <LoginView onSignedIn={setMe} />;
 
   const project = "project" in route ? route.project : null;
+  const projectAdmin = me.memberships.some((m) => m.project === project && m.role === "admin");
   const body = route.name === "home" || route.name === "login" ? <HomeView />
     : route.name === "not_found" ? <p>Nothing here. <a href={href.home()}>Back to your projects</a>.</p>
     : <ProjectView route={route} />;
@@ -84,6 +88,7 @@ export function App() {
             <a href={href.counts(project)}>Counts</a>
             <a href={href.models(project)}>Models</a>
             <a href={href.devices(project)}>Devices</a>
+            {projectAdmin && <a href={href.webhooks(project)} data-testid="nav-webhooks">Webhooks</a>}
           </nav>
         )}
         <span class="spacer" />

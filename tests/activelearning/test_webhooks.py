@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import threading
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -419,3 +420,96 @@ def test_the_delivery_log_takes_the_same_queries_whatever_its_length(project, re
         enqueue(project, item=item)
     with django_assert_num_queries(3):
         assert len(dana.get(url).json()) == 11
+
+
+def test_the_list_shows_each_webhooks_last_delivery_in_the_same_queries_whatever_its_length(
+        project, receiver, django_assert_num_queries):
+    dana, url = as_user("dana"), f"/api/v1/projects/{project.pk}/webhooks/"
+    quiet = hook(project, receiver, ["model.promoted"])
+    busy = hook(project, receiver, ["item.accepted"])
+    receiver.statuses = [500]
+    enqueue(project)
+    deliver_due()
+    [newest] = enqueue(project, item=2)
+    with django_assert_num_queries(2):  # membership, webhooks with their newest delivery
+        rows = dana.get(url).json()
+    assert [r["id"] for r in rows] == [quiet.pk, busy.pk]
+    assert rows[0]["last_delivery"] is None
+    last = rows[1]["last_delivery"]
+    assert (last["id"], last["event"], last["status"], last["last_status_code"]) == (newest.pk, "item.accepted",
+                                                                                     "pending", None)
+    deliver_due(now=timezone.now() + timedelta(minutes=1))
+    last = dana.get(url).json()[1]["last_delivery"]
+    assert (last["status"], last["last_status_code"]) == ("delivered", 200)
+
+    for _ in range(5):
+        hook(project, receiver, ["item.accepted"])
+    enqueue(project, item=3)
+    with django_assert_num_queries(2):
+        assert len(dana.get(url).json()) == 7
+    changed = dana.patch(f"/api/v1/webhooks/{busy.pk}", {"active": False}, format="json").json()
+    assert changed["last_delivery"]["event"] == "item.accepted" and changed["active"] is False
+    events_only = dana.patch(f"/api/v1/webhooks/{busy.pk}", {"events": ["model.promoted"]}, format="json").json()
+    assert events_only["active"] is False  # a PATCH without `active` leaves it as it was
+    created = dana.post(url, {"url": receiver.url, "secret": SECRET, "events": ["drift.alert"]}, format="json")
+    assert created.status_code == 201 and created.json()["last_delivery"] is None
+
+
+def test_the_delivery_log_pages_backwards_with_before(project, receiver):
+    webhook = hook(project, receiver, ["item.accepted"])
+    dana, url = as_user("dana"), f"/api/v1/webhooks/{webhook.pk}/deliveries"
+    same_time = enqueue(project, item=0)[0].created_at
+    for item in range(1, 5):
+        enqueue(project, item=item)
+    WebhookDelivery.objects.filter(payload__item__in=[1, 2]).update(created_at=same_time)  # ties: id breaks them
+    everything = [d["id"] for d in dana.get(url).json()]
+    assert len(everything) == 5
+
+    pages, before = [], None
+    while True:
+        query = {"limit": 2} if before is None else {"limit": 2, "before": before}
+        page = dana.get(url, query).json()
+        if not page:
+            break
+        pages.append([d["id"] for d in page])
+        before = page[-1]["id"]
+    assert pages == [everything[0:2], everything[2:4], everything[4:5]]
+
+
+@pytest.mark.parametrize(("query", "code"), [
+    ({"before": "x"}, "invalid"),
+    ({"before": 0}, "invalid"),
+    ({"limit": 201}, "invalid"),
+    ({"before": "another webhook's delivery"}, "invalid_cursor"),
+    ({"before": 999999}, "invalid_cursor"),
+])
+def test_a_bad_delivery_log_page_is_refused_with_its_code(project, receiver, query, code):
+    webhook = hook(project, receiver, ["item.accepted"])
+    other = hook(project, receiver, ["model.promoted"])
+    enqueue(project)
+    if query.get("before") == "another webhook's delivery":  # not a cursor of this log
+        query = {"before": WebhookDelivery.objects.create(webhook=other, event="ping", event_id=uuid.uuid4(),
+                                                          next_attempt_at=timezone.now()).pk}
+    refused = as_user("dana").get(f"/api/v1/webhooks/{webhook.pk}/deliveries", query)
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == code
+
+
+def test_paging_the_log_is_for_admins_only_reviewers_get_403_outsiders_404(project, receiver):
+    webhook = hook(project, receiver, ["item.accepted"])
+    [delivery] = enqueue(project)
+    url = f"/api/v1/webhooks/{webhook.pk}/deliveries"
+    assert as_user("bob").get(url, {"before": delivery.pk}).status_code == 403
+    assert as_user("charlie").get(url, {"before": delivery.pk}).status_code == 404
+    assert as_user("bob").get(f"/api/v1/projects/{project.pk}/webhooks/").status_code == 403
+    assert as_user("charlie").get(f"/api/v1/projects/{project.pk}/webhooks/").status_code == 404
+
+
+@pytest.mark.parametrize("url", ["http://hooks.example.org/x", "https://hooks.example.org/x"])
+def test_a_refused_host_is_named_in_the_error_so_the_page_can_say_which(project, settings, url):
+    settings.DEBUG = False
+    refused = as_user("dana").post(f"/api/v1/projects/{project.pk}/webhooks/",
+                                   {"url": url, "secret": SECRET, "events": ["item.accepted"]}, format="json")
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "url_not_allowed"
+    assert refused.json()["error"]["details"] == {"host": "hooks.example.org"}
+    assert not Webhook.objects.exists()

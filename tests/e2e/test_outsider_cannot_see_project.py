@@ -41,7 +41,8 @@ def test_member_of_another_project_gets_not_found_everywhere(page, app_server, m
     p = secret.pk
     for route in (f"#/projects/{p}", f"#/projects/{p}/work", f"#/projects/{p}/counts/{camera.pk}",
                   f"#/projects/{p}/qa/{item.pk}", f"#/projects/{p}/items/{item.pk}/history", f"#/projects/{p}/qa",
-                  f"#/projects/{p}/counts", f"#/projects/{p}/models", f"#/projects/{p}/devices"):
+                  f"#/projects/{p}/counts", f"#/projects/{p}/models", f"#/projects/{p}/devices",
+                  f"#/projects/{p}/webhooks"):
         page.goto(f"/{route}")
         expect(page.get_by_test_id("error").first).to_have_text("Not found.")
         expect(page.locator("main")).not_to_contain_text("Secret Depot")
@@ -62,6 +63,7 @@ def test_member_of_another_project_gets_not_found_everywhere(page, app_server, m
         ("GET", f"/api/v1/projects/{p}/cameras/"),
         ("GET", f"/api/v1/projects/{p}/devices/"),
         ("GET", f"/api/v1/projects/{p}/models/"),
+        ("GET", f"/api/v1/projects/{p}/webhooks/"),
         ("GET", f"/api/v1/items/{item.pk}/prelabels"),
         ("POST", f"/api/v1/projects/{p}/queue/claim"),
         ("POST", f"/api/v1/items/{item.pk}/review"),

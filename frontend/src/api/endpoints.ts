@@ -196,3 +196,42 @@ export async function requestExport(datasetId: number, format: ExportFormat): Pr
 export async function readExport(exportId: number): Promise<ExportRow> {
   return unwrap(await api.GET("/api/v1/exports/{export_id}", { params: { path: { export_id: exportId } } }));
 }
+
+export type WebhookRow = Schemas["Webhook"];
+export type WebhookEvent = Schemas["WebhookEventEnum"];
+export type WebhookDeliveryRow = Schemas["WebhookDelivery"];
+export type WebhookWrite = Schemas["WebhookWriteRequest"];
+export type WebhookChange = Schemas["PatchedWebhookWriteRequest"];
+
+/** The project's webhooks, each with its newest delivery's outcome (admins only). */
+export async function listWebhooks(projectId: number): Promise<WebhookRow[]> {
+  return unwrap(await api.GET("/api/v1/projects/{project_id}/webhooks/", { params: { path: { project_id: projectId } } }));
+}
+
+export async function createWebhook(projectId: number, body: WebhookWrite): Promise<WebhookRow> {
+  return unwrap(await api.POST("/api/v1/projects/{project_id}/webhooks/", {
+    params: { path: { project_id: projectId } }, body,
+  }));
+}
+
+/** Change some of a webhook's fields; a secret left out stays as it is. */
+export async function updateWebhook(webhookId: number, body: WebhookChange): Promise<WebhookRow> {
+  return unwrap(await api.PATCH("/api/v1/webhooks/{webhook_id}", { params: { path: { webhook_id: webhookId } }, body }));
+}
+
+export async function deleteWebhook(webhookId: number): Promise<void> {
+  unwrap(await api.DELETE("/api/v1/webhooks/{webhook_id}", { params: { path: { webhook_id: webhookId } } }));
+}
+
+/** Queue a signed `ping` to the webhook; the answer is the pending delivery, followed in the log. */
+export async function testWebhook(webhookId: number): Promise<WebhookDeliveryRow> {
+  return unwrap(await api.POST("/api/v1/webhooks/{webhook_id}/test", { params: { path: { webhook_id: webhookId } } }));
+}
+
+/** One page of the delivery log, newest first; `before` is the last id of the previous page. */
+export async function listDeliveries(webhookId: number, query: { limit?: number; before?: number } = {}):
+  Promise<WebhookDeliveryRow[]> {
+  return unwrap(await api.GET("/api/v1/webhooks/{webhook_id}/deliveries", {
+    params: { path: { webhook_id: webhookId }, query },
+  }));
+}

@@ -815,7 +815,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description `GET /api/v1/webhooks/{id}/deliveries?limit=`: the delivery log, newest first (default 50, at most 200). */
+        /**
+         * @description `GET /api/v1/webhooks/{id}/deliveries?limit=&before=`: the delivery log, newest first (default 50, at most
+         *     200); the next page is `before=<the last row's id>`.
+         */
         get: operations["webhook_deliveries"];
         put?: never;
         post?: never;
@@ -927,6 +930,13 @@ export interface components {
          * @enum {string}
          */
         DecisionEnum: "accept" | "reject";
+        /**
+         * @description * `pending` - Pending
+         *     * `delivered` - Delivered
+         *     * `failed` - Failed
+         * @enum {string}
+         */
+        DeliveryStatusEnum: "pending" | "delivered" | "failed";
         DesiredModel: {
             id: number;
             name: string;
@@ -1147,6 +1157,14 @@ export interface components {
             /** @description The newest annotation version, if any. */
             latest: components["schemas"]["LatestVersion"] | null;
         };
+        LastDelivery: {
+            id: number;
+            event: string;
+            status: components["schemas"]["DeliveryStatusEnum"];
+            last_status_code: number | null;
+            /** Format: date-time */
+            created_at: string;
+        };
         LatestVersion: {
             version: number;
             author: string | null;
@@ -1247,9 +1265,9 @@ export interface components {
             /** @description At least 32 characters; signs every delivery. Never shown again. */
             secret?: string;
             /** @description A subset of item.accepted, threshold.reached, training.finished, model.promoted, drift.alert. */
-            events?: string[];
-            /** @default true */
-            active: boolean;
+            events?: components["schemas"]["WebhookEventEnum"][];
+            /** @description Default true; a PATCH without it leaves it as is. */
+            active?: boolean;
         };
         Policy: {
             /** @description null while the built-in default is in force */
@@ -1425,41 +1443,44 @@ export interface components {
         TriggerEnum: "threshold" | "manual";
         Webhook: {
             readonly id: number;
-            project: number;
+            readonly project: number;
             /** Format: uri */
-            url: string;
-            /** @description A subset of WebhookEvent's values. */
-            events?: unknown;
-            active?: boolean;
+            readonly url: string;
+            readonly events: components["schemas"]["WebhookEventEnum"][];
+            readonly active: boolean;
             /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
-            readonly created_by: string;
+            readonly created_by: string | null;
             /** Format: date-time */
             readonly created_at: string;
+            /** @description The newest delivery's outcome; null if none yet. */
+            readonly last_delivery: components["schemas"]["LastDelivery"] | null;
         };
         WebhookDelivery: {
             readonly id: number;
-            event: string;
+            readonly event: string;
             /** Format: uuid */
-            event_id: string;
-            payload?: unknown;
-            status?: components["schemas"]["WebhookDeliveryStatusEnum"];
-            attempts?: number;
+            readonly event_id: string;
+            readonly payload: unknown;
+            readonly status: components["schemas"]["DeliveryStatusEnum"];
+            readonly attempts: number;
             /** Format: date-time */
-            next_attempt_at: string;
-            last_status_code?: number | null;
-            last_error?: string;
+            readonly next_attempt_at: string;
+            readonly last_status_code: number | null;
+            readonly last_error: string;
             /** Format: date-time */
-            created_at?: string;
+            readonly created_at: string;
             /** Format: date-time */
-            delivered_at?: string | null;
+            readonly delivered_at: string | null;
         };
         /**
-         * @description * `pending` - Pending
-         *     * `delivered` - Delivered
-         *     * `failed` - Failed
+         * @description * `item.accepted` - Item Accepted
+         *     * `threshold.reached` - Threshold Reached
+         *     * `training.finished` - Training Finished
+         *     * `model.promoted` - Model Promoted
+         *     * `drift.alert` - Drift Alert
          * @enum {string}
          */
-        WebhookDeliveryStatusEnum: "pending" | "delivered" | "failed";
+        WebhookEventEnum: "item.accepted" | "threshold.reached" | "training.finished" | "model.promoted" | "drift.alert";
         /**
          * @description Shapes only; the rules (allow-listed URL, known events, secret length) are the service's, each with its
          *     own error code.
@@ -1469,9 +1490,9 @@ export interface components {
             /** @description At least 32 characters; signs every delivery. Never shown again. */
             secret: string;
             /** @description A subset of item.accepted, threshold.reached, training.finished, model.promoted, drift.alert. */
-            events: string[];
-            /** @default true */
-            active: boolean;
+            events: components["schemas"]["WebhookEventEnum"][];
+            /** @description Default true; a PATCH without it leaves it as is. */
+            active?: boolean;
         };
         /** _BatchDoc */
         _BatchDoc: {
@@ -4755,6 +4776,8 @@ export interface operations {
     webhook_deliveries: {
         parameters: {
             query?: {
+                /** @description A delivery id of this log: only the deliveries older than it (the next page) */
+                before?: number;
                 /** @description 1–200, default 50 */
                 limit?: number;
             };

@@ -9,7 +9,8 @@ import { useAsync } from "../ui/useAsync";
 /** What each role does here (annotations.models.Role; claim roles from reviewer/queue.py CLAIM_ROLES). */
 export const ROLE_WORK: Record<Role, { label: string; to: (project: number) => string }[]> = {
   admin: [{ label: "Annotate", to: href.work }, { label: "QA review", to: href.qa },
-          { label: "Counts", to: href.counts }, { label: "Devices", to: href.devices }],
+          { label: "Counts", to: href.counts }, { label: "Devices", to: href.devices },
+          { label: "Webhooks", to: href.webhooks }],
   annotator: [{ label: "Annotate", to: href.work }],
   reviewer: [{ label: "QA review", to: href.qa }, { label: "Counts", to: href.counts }],
   manager: [{ label: "Counts", to: href.counts }],
