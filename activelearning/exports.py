@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -36,6 +37,7 @@ from annotations.models import Asset, AssetKind, Prediction, PredictionSource
 from reviewer import realtime
 
 PROGRESS_EVERY = 1000  # entries between progress updates
+PUSH_EVERY_SECONDS = 2.0  # at most one progress push to the browsers per this many seconds
 CHUNK = 2000  # rows per fetch from the server-side cursor
 
 
@@ -109,12 +111,15 @@ def run_export(*, job_id: int) -> ExportJob:
     return job
 
 
-def _announce(job: ExportJob, status: str) -> None:
-    """Tell the project's browsers the export ended (the app shows its download link; no polling)."""
+def _announce(job: ExportJob, status: str, progress: float | None = None) -> None:
+    """Tell the project's browsers how the export goes: its progress while it runs, then its end (the app shows
+    a progress bar, then the download link; no polling)."""
+    message: dict[str, Any] = {"type": "export.status", "export": job.pk, "dataset": job.dataset_version_id,
+                               "status": status}
+    if progress is not None:
+        message["progress"] = progress
     with transaction.atomic():
-        realtime.publish(project_id=job.dataset_version.project_id,
-                         message={"type": "export.status", "export": job.pk, "dataset": job.dataset_version_id,
-                                  "status": status})
+        realtime.publish(project_id=job.dataset_version.project_id, message=message)
 
 
 def write_archive(*, job: ExportJob, out: IO[bytes], spool_dir: Path | None = None) -> int:
@@ -124,14 +129,18 @@ def write_archive(*, job: ExportJob, out: IO[bytes], spool_dir: Path | None = No
     writer = WRITERS[job.format](archive, labels=list(version.project.label_classes), spool_dir=spool_dir,
                                  dataset_name=f"{version.project.slug} v{version.number}")
     total = DatasetEntry.objects.filter(dataset_version=version).count() or 1
-    images = 0
+    images, pushed_at = 0, time.monotonic()
     try:
         for n, row in enumerate(_entry_rows(version, predictions=job.format == "label-studio"), start=1):
             for image in _images_of(row, include_images=job.include_images):
                 writer.add(image)
                 images += 1
             if n % PROGRESS_EVERY == 0:
-                ExportJob.objects.filter(pk=job.pk).update(progress=round(min(n / total, 0.99), 4))
+                progress = round(min(n / total, 0.99), 4)
+                ExportJob.objects.filter(pk=job.pk).update(progress=progress)
+                if job.pk and time.monotonic() - pushed_at >= PUSH_EVERY_SECONDS:
+                    _announce(job, ExportStatus.RUNNING, progress)
+                    pushed_at = time.monotonic()
         writer.finish()
     except BaseException:
         writer.spools.close()

@@ -37,7 +37,7 @@ MESSAGE_TYPES = frozenset(
         "drift.alert",
         "model.promoted",  # a new champion (or a rollback): devices and the models page follow
         "model.alert",  # a model failing in the pre-labeler, or taken out of service
-        "export.status",  # a dataset export finished (or failed): its download is ready
+        "export.status",  # a dataset export's progress while it runs (at most every 2 s), then its end
     }
 )
 # A request thread waits at most this long for the channel layer after its transaction committed.

@@ -23,7 +23,7 @@ beforeEach(() => vi.stubGlobal("WebSocket", FakeSocket));
 afterEach(() => { cleanup(); vi.unstubAllGlobals(); });
 
 describe("training panel", () => {
-  it("exports a dataset version and offers the download when its end is pushed", async () => {
+  it("exports a dataset version, shows its pushed progress and offers the download at its end", async () => {
     const { ProjectLive } = await import("../src/realtime/ProjectLive");
     const { TrainingPanel } = await import("../src/views/models/TrainingPanel");
     const { fireEvent } = await import("@testing-library/preact");
@@ -33,6 +33,8 @@ describe("training panel", () => {
     fireEvent.click(screen.getByTestId("export-3"));
     await waitFor(() => expect(screen.getByRole("status").textContent).toBe("queued…"));
     expect(requestExport).toHaveBeenCalledWith(3, "yolo");
+    act(() => FakeSocket.last!.push({ type: "export.status", export: 11, dataset: 3, status: "running", progress: 0.4 }));
+    await waitFor(() => expect((screen.getByTestId("export-progress-3") as HTMLProgressElement).value).toBe(0.4));
     act(() => FakeSocket.last!.push({ type: "export.status", export: 11, dataset: 3, status: "done" }));
     await waitFor(() => expect(screen.getByTestId("export-download-3").getAttribute("href")).toBe("/api/v1/exports/11/file"));
     expect(screen.getByTestId("export-download-3").textContent).toContain("2.5 MB");

@@ -301,3 +301,24 @@ def test_an_export_without_images_has_only_the_labels(version, django_capture_on
     files = members(export(version, "yolo", django_capture_on_commit_callbacks, images=False, archive="tar"))
     assert not any(n.startswith("images/") for n in files)
     assert len([n for n in files if n.startswith("labels/")]) == 18 and "data.yaml" in files
+
+
+def test_a_running_export_pushes_its_progress_then_its_end(version, django_capture_on_commit_callbacks, monkeypatch):
+    from activelearning import exports
+    from reviewer import realtime
+
+    pushed: list[dict] = []
+    publish = realtime.publish
+
+    def recording(*, project_id: int, message: dict) -> None:
+        pushed.append(message)
+        publish(project_id=project_id, message=message)
+
+    monkeypatch.setattr(exports, "PROGRESS_EVERY", 4)
+    monkeypatch.setattr(exports, "PUSH_EVERY_SECONDS", 0.0)
+    monkeypatch.setattr(realtime, "publish", recording)
+    job = export(version, "yolo", django_capture_on_commit_callbacks, images=False)
+    statuses = [(m["status"], m.get("progress")) for m in pushed if m["type"] == "export.status"]
+    entries = DatasetEntry.objects.filter(dataset_version=version).count()  # 17: progress after 4, 8, 12, 16
+    assert statuses == [("running", round(n / entries, 4)) for n in (4, 8, 12, 16)] + [("done", None)]
+    assert all(m["export"] == job.pk and m["dataset"] == version.pk for m in pushed)

@@ -12,7 +12,7 @@ export type ProjectMessage =
   | { type: "drift.alert"; [key: string]: unknown }
   | { type: "model.promoted"; model: number; status: string; sha256: string; rolled_back?: number }
   | { type: "model.alert"; model: number; reason: string; out_of_service: boolean }
-  | { type: "export.status"; export: number; dataset: number; status: string };
+  | { type: "export.status"; export: number; dataset: number; status: string; progress?: number };
 
 export type MessageType = ProjectMessage["type"];
 export type MessageOf<T extends MessageType> = Extract<ProjectMessage, { type: T }>;

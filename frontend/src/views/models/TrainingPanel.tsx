@@ -30,10 +30,17 @@ function ExportControl({ dataset }: { dataset: number }) {
     }
   };
   // Matched by dataset, not job id: an export that runs at once (embedded mode) ends before its POST answers.
-  const onEnd = useCallback((m: { export: number; dataset: number }) => {
-    if (m.dataset === dataset) void readExport(m.export).then(setJob, setError);
+  // While it runs, the push carries its progress; at its end the job is read again for the download link.
+  const onStatus = useCallback((m: { export: number; dataset: number; status: string; progress?: number }) => {
+    if (m.dataset !== dataset) return;
+    if (m.status === "running" && m.progress !== undefined) {
+      const progress = m.progress;
+      setJob((current) => (current?.id === m.export && current.status !== "done" ? { ...current, status: "running", progress } : current));
+    } else {
+      void readExport(m.export).then(setJob, setError);
+    }
   }, [dataset]);
-  useProjectMessage("export.status", onEnd);
+  useProjectMessage("export.status", onStatus);
   return (
     <div class="row">
       <select value={format} aria-label="Export format" data-testid={`export-format-${dataset}`}
@@ -41,7 +48,10 @@ function ExportControl({ dataset }: { dataset: number }) {
         {FORMATS.map((f) => <option key={f} value={f}>{f}</option>)}
       </select>
       <button type="button" onClick={() => void start()} data-testid={`export-${dataset}`}>Export</button>
-      {job && job.status !== "done" && <span role="status">{job.status}…</span>}
+      {job && job.status !== "done" && (
+        <span role="status">{job.status}…{job.status === "running" && (
+          <progress max={1} value={job.progress} aria-label={`Export of dataset ${dataset}`}
+                    data-testid={`export-progress-${dataset}`} />)}</span>)}
       {job?.download_url && <a href={job.download_url} data-testid={`export-download-${dataset}`}>
         Download {job.format} ({((job.size_bytes ?? 0) / 1e6).toFixed(1)} MB)</a>}
       <ErrorBanner error={error} />
