@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
@@ -29,32 +30,31 @@ from activelearning.retraining import freeze_dataset
 from activelearning.training import fail_stale_runs, run_training, sign
 from annotations.models import AuditEvent
 from tests.factories import add_member, make_project
+from tests.http_receiver import receiving
 from tests.onnx_models import detector_bytes
 
 SECRET = "s" * 40
 
 
-class Pipeline(BaseHTTPRequestHandler):
-    received: list[tuple[dict[str, str], bytes]] = []
+@dataclass
+class Pipeline:
+    """An external training pipeline: a real local HTTP server that records each POST and answers 202."""
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        Pipeline.received.append((dict(self.headers), body))
-        self.send_response(202)
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
+    port: int = 0
+    received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
 
 
 @pytest.fixture
-def pipeline():
-    server = HTTPServer(("127.0.0.1", 0), Pipeline)
-    Pipeline.received = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
+def pipeline() -> Iterator[Pipeline]:
+    state = Pipeline()
+
+    def respond(headers: dict[str, str], body: bytes) -> int:
+        state.received.append((headers, body))
+        return 202
+
+    with receiving(respond) as port:
+        state.port = port
+        yield state
 
 
 @pytest.fixture
@@ -84,10 +84,10 @@ def test_webhook_backend_signs_the_request_and_accepts_one_signed_callback(proje
     settings.LOUPE_OUTBOUND_ALLOWED_HOSTS = ["127.0.0.1"]
     settings.DEBUG = True  # plain http to the test server
     TrainerConfig.objects.create(project=project, backend="webhook", webhook_secret=SECRET,
-                                 webhook_url=f"http://127.0.0.1:{pipeline.server_port}/train")
+                                 webhook_url=f"http://127.0.0.1:{pipeline.port}/train")
     run = queued_run(project)
     run_training(run_id=run.pk)
-    [(headers, body)] = Pipeline.received
+    [(headers, body)] = pipeline.received
     assert headers["X-Loupe-Signature"] == sign(SECRET, body)
     sent = json.loads(body)
     assert sent["run"] == run.pk and sent["dataset_hash"] == run.dataset_version.content_hash
@@ -222,6 +222,7 @@ labels = sorted(dataset.glob("labels/*/*.txt"))
 print("data.yaml:", (dataset / "data.yaml").read_text().strip().replace("\\n", " | "))
 print("label files:", len(labels), "boxes:", sum(len(p.read_text().split("\\n")) - 1 for p in labels))
 sys.path.insert(0, ".")
+from tests.http_receiver import receiving
 from tests.onnx_models import detector_bytes
 output.write_bytes(detector_bytes(size=64))
 """

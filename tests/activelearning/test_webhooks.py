@@ -12,7 +12,6 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.contrib.auth.models import User
@@ -37,6 +36,7 @@ from activelearning.webhooks import MAX_ATTEMPTS, backoff, deliver_due, enqueue_
 from annotations.models import AuditEvent
 from tests.activelearning.test_retraining import accept, submitted_items
 from tests.factories import add_member, make_project
+from tests.http_receiver import receiving
 
 SECRET = "w" * 40
 
@@ -62,32 +62,22 @@ class Receiver:
 def receiver() -> Iterator[Receiver]:
     lock = threading.Lock()
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            with lock:
-                state.received.append((dict(self.headers), body))
-                status = state.statuses.pop(0) if state.statuses else 200
-            if state.gate is not None:
-                try:
-                    state.gate.wait(timeout=10)
-                except threading.BrokenBarrierError:
-                    state.gate = None
-            self.send_response(status)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
+    state = Receiver(port=0)
 
-        def log_message(self, *args: object) -> None:
-            pass
+    def respond(headers: dict[str, str], body: bytes) -> int:
+        with lock:
+            state.received.append((headers, body))
+            status = state.statuses.pop(0) if state.statuses else 200
+        if state.gate is not None:
+            try:
+                state.gate.wait(timeout=10)
+            except threading.BrokenBarrierError:
+                state.gate = None
+        return status
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state = Receiver(port=server.server_port)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
+    with receiving(respond) as port:
+        state.port = port
+        yield state
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,6 @@ import hmac
 import json
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from playwright.sync_api import expect
@@ -17,6 +16,7 @@ from playwright.sync_api import expect
 from activelearning.models import Webhook, WebhookDelivery
 from tests.e2e.helpers import add_browser_member, sign_in
 from tests.factories import make_project
+from tests.http_receiver import receiving
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -34,25 +34,13 @@ def receiver() -> Iterator[tuple[str, Received]]:
     """A customer's endpoint: a real local HTTP server that records each POST and answers 200."""
     received = Received()
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            received.requests.append((dict(self.headers), body))
-            received.arrived.set()
-            self.send_response(200)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
+    def respond(headers: dict[str, str], body: bytes) -> int:
+        received.requests.append((headers, body))
+        received.arrived.set()
+        return 200
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/hooks/loupe", received
-    server.shutdown()
-    server.server_close()
+    with receiving(respond) as port:
+        yield f"http://127.0.0.1:{port}/hooks/loupe", received
 
 
 @pytest.fixture(scope="session")
