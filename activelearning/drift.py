@@ -42,6 +42,8 @@ from reviewer.models import CountFlag, ItemStatus, ReviewItem
 logger = logging.getLogger(__name__)
 
 HOUR = dt.timedelta(hours=1)
+# Plain strings (not the enum members) as dict keys: the payloads go through orjson, which wants exact `str`.
+PSI, CORRECTION_RATE, COUNT_ERROR = (metric.value for metric in DriftMetric)
 POLICY_FIELDS = ("enabled", "psi_threshold", "correction_rate_threshold", "count_error_threshold", "min_boxes",
                  "min_reviews", "min_flags", "current_window_hours", "reference_window_days")
 
@@ -184,16 +186,16 @@ def measure(signals: Signals, policy: DriftPolicy) -> dict[str, float | None]:
     """Each metric's value, or None when its samples are below the policy's minimum."""
     enough_boxes = min(signals.reference.sum(), signals.current.sum()) >= policy.min_boxes
     return {
-        DriftMetric.PSI: psi(signals.reference, signals.current) if enough_boxes else None,
-        DriftMetric.CORRECTION_RATE: signals.corrections / signals.reviews
+        PSI: psi(signals.reference, signals.current) if enough_boxes else None,
+        CORRECTION_RATE: signals.corrections / signals.reviews
         if signals.reviews >= policy.min_reviews else None,
-        DriftMetric.COUNT_ERROR: signals.flag_error if signals.flags >= policy.min_flags else None,
+        COUNT_ERROR: signals.flag_error if signals.flags >= policy.min_flags else None,
     }
 
 
 def thresholds(policy: DriftPolicy) -> dict[str, float]:
-    return {DriftMetric.PSI: policy.psi_threshold, DriftMetric.CORRECTION_RATE: policy.correction_rate_threshold,
-            DriftMetric.COUNT_ERROR: policy.count_error_threshold}
+    return {PSI: policy.psi_threshold, CORRECTION_RATE: policy.correction_rate_threshold,
+            COUNT_ERROR: policy.count_error_threshold}
 
 
 def next_alerting(previous: dict[str, str], values: dict[str, float | None], limits: dict[str, float],
@@ -246,7 +248,7 @@ def compute_drift(*, project: Project, now: dt.datetime | None = None) -> list[D
             state.alerting = next_alerting(previous, values, limits, now=now.isoformat())
             state.computed_at = now
             state.psi, state.correction_rate, state.count_error = (
-                values[DriftMetric.PSI], values[DriftMetric.CORRECTION_RATE], values[DriftMetric.COUNT_ERROR])
+                values[PSI], values[CORRECTION_RATE], values[COUNT_ERROR])
             state.boxes_reference, state.boxes_current = int(reference.sum()), int(current.sum())
             state.reviews, state.corrections, state.flags = n_reviews, n_corrections, n_flags
             state.histogram_reference, state.histogram_current = reference.tolist(), current.tolist()
@@ -270,8 +272,8 @@ def _alert(*, camera: Camera, state: DriftState, metrics: list[str], limits: dic
     payload: dict[str, Any] = {
         "camera": camera.pk, "camera_name": camera.name, "site": camera.site_id, "site_name": camera.site.name,
         "metrics": metrics, "alerting": sorted(state.alerting),
-        "values": {DriftMetric.PSI: state.psi, DriftMetric.CORRECTION_RATE: state.correction_rate,
-                   DriftMetric.COUNT_ERROR: state.count_error},
+        "values": {PSI: state.psi, CORRECTION_RATE: state.correction_rate,
+                   COUNT_ERROR: state.count_error},
         "thresholds": limits, "computed_at": state.computed_at.isoformat() if state.computed_at else None,
     }
     project_id = camera.site.project_id
