@@ -243,6 +243,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # A named component rather than a generic `MetricEnum`, so the frontend's one word for it is the backend's.
+    "ENUM_NAME_OVERRIDES": {"DriftMetricEnum": "activelearning.models.DriftMetric"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "activelearning.schema.add_event_components",

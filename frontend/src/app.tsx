@@ -13,6 +13,7 @@ import { HomeView } from "./views/HomeView";
 import { LoginView } from "./views/LoginView";
 import { CountsView } from "./views/counts/CountsView";
 import { DevicesView } from "./views/devices/DevicesView";
+import { DriftView } from "./views/drift/DriftView";
 import { AnnotateView } from "./views/editor/AnnotateView";
 import { HistoryView } from "./views/history/HistoryView";
 import { ModelsView } from "./views/models/ModelsView";
@@ -35,6 +36,8 @@ function ProjectView({ route }: { route: Exclude<Route, { name: "login" | "home"
       return <DevicesView project={route.project} />;
     case "models":
       return <ModelsView project={route.project} />;
+    case "drift":
+      return <DriftView project={route.project} />;
   }
 }
 
@@ -83,6 +86,7 @@ export function App() {
             <a href={href.qa(project)}>QA</a>
             <a href={href.counts(project)}>Counts</a>
             <a href={href.models(project)}>Models</a>
+            <a href={href.drift(project)}>Drift</a>
             <a href={href.devices(project)}>Devices</a>
           </nav>
         )}

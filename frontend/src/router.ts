@@ -12,6 +12,7 @@ export type Route =
   | { name: "history"; project: number; item: number }
   | { name: "devices"; project: number }
   | { name: "models"; project: number }
+  | { name: "drift"; project: number }
   | { name: "not_found" };
 
 export function parseRoute(hash: string): Route {
@@ -27,6 +28,7 @@ export function parseRoute(hash: string): Route {
   if (section === "work") return { name: "work", project };
   if (section === "devices") return { name: "devices", project };
   if (section === "models") return { name: "models", project };
+  if (section === "drift") return { name: "drift", project };
   if (section === "counts") return { name: "counts", project, camera: num(arg) };
   if (section === "qa") return { name: "qa", project, item: num(arg) };
   if (section === "items" && num(arg) !== null && leaf === "history") return { name: "history", project, item: num(arg)! };
@@ -44,6 +46,7 @@ export const href = {
   history: (project: number, item: number) => `#/projects/${project}/items/${item}/history`,
   devices: (project: number) => `#/projects/${project}/devices`,
   models: (project: number) => `#/projects/${project}/models`,
+  drift: (project: number) => `#/projects/${project}/drift`,
 };
 
 export function navigate(to: string): void {

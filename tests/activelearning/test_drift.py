@@ -221,8 +221,7 @@ def test_the_alert_webhook_reaches_the_receiver_signed(project, postgres, receiv
     assert sent["event"] == "drift.alert" and sent["data"]["camera"] == camera.pk and sent["data"]["metrics"] == ["psi"]
 
 
-def test_a_second_run_while_still_drifted_alerts_nothing_more(project, postgres, django_capture_on_commit_callbacks,
-                                                              listener):
+def test_a_second_run_while_still_drifted_alerts_nothing_more(project, django_capture_on_commit_callbacks, listener):
     camera = camera_of(project)
     healthy(camera, NOW - 8 * DAY, NOW - DAY)
     shifted(camera, NOW - DAY, NOW + HOUR)
@@ -238,7 +237,8 @@ def test_a_second_run_while_still_drifted_alerts_nothing_more(project, postgres,
     assert [m for m in listener.received() if m["type"] == "drift.alert"] == []
 
 
-def test_recovery_re_arms_and_the_next_shift_alerts_again(project, postgres, django_capture_on_commit_callbacks):
+def test_recovery_re_arms_and_the_next_shift_alerts_again(project, django_capture_on_commit_callbacks):
+    # No `postgres` mark: this one also runs on the embedded SQLite mode (binning in Python).
     camera = camera_of(project)
     healthy(camera, NOW - 8 * DAY, NOW - DAY)
     shifted(camera, NOW - DAY, NOW)

@@ -592,6 +592,58 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/drift/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description `GET /api/v1/projects/{id}/drift/`: every camera's last drift snapshot, the thresholds in force. */
+        get: operations["project_drift"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/drift/compute": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description `POST /api/v1/projects/{id}/drift/compute`: recompute now rather than at the next sweep (admins). */
+        post: operations["project_drift_compute"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/drift/policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description `GET/PATCH /api/v1/projects/{id}/drift/policy`: the project's drift thresholds and windows (admins). */
+        get: operations["project_drift_policy"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** @description `GET/PATCH /api/v1/projects/{id}/drift/policy`: the project's drift thresholds and windows (admins). */
+        patch: operations["project_drift_policy_update"];
+        trace?: never;
+    };
     "/api/v1/projects/{project_id}/imports": {
         parameters: {
             query?: never;
@@ -866,6 +918,42 @@ export interface components {
          * @enum {string}
          */
         BackendEnum: "reference" | "command" | "webhook";
+        CameraDrift: {
+            camera: number;
+            camera_name: string;
+            site: number;
+            site_name: string;
+            /**
+             * Format: date-time
+             * @description null: not computed yet
+             */
+            computed_at: string | null;
+            /**
+             * Format: double
+             * @description null: too few box scores in a window
+             */
+            psi: number | null;
+            /**
+             * Format: double
+             * @description null: too few accepted reviews
+             */
+            correction_rate: number | null;
+            /**
+             * Format: double
+             * @description null: too few count flags
+             */
+            count_error: number | null;
+            boxes_reference: number;
+            boxes_current: number;
+            reviews: number;
+            corrections: number;
+            flags: number;
+            histogram_reference: number[];
+            histogram_current: number[];
+            alerting: components["schemas"]["DriftAlert"][];
+            /** Format: date-time */
+            last_alert_at: string | null;
+        };
         CameraSite: {
             readonly id: number;
             name: string;
@@ -906,6 +994,7 @@ export interface components {
         DatasetVersion: {
             readonly id: number;
             project: number;
+            /** Format: int64 */
             number: number;
             parent?: number | null;
             request?: number | null;
@@ -976,6 +1065,56 @@ export interface components {
             /** @description store, bus, depot, ... */
             kind?: string;
         };
+        DriftAlert: {
+            metric: components["schemas"]["DriftMetricEnum"];
+            /** Format: date-time */
+            since: string;
+        };
+        /**
+         * @description * `psi` - Psi
+         *     * `correction_rate` - Correction Rate
+         *     * `count_error` - Count Error
+         * @enum {string}
+         */
+        DriftMetricEnum: "psi" | "correction_rate" | "count_error";
+        DriftOverview: {
+            /** @description Equal-width confidence bins over [0, 1]. */
+            bins: number;
+            policy: components["schemas"]["DriftPolicy"];
+            cameras: components["schemas"]["CameraDrift"][];
+        };
+        DriftPolicy: {
+            /** @description The periodic sweep computes this project's drift. */
+            enabled?: boolean;
+            /**
+             * Format: double
+             * @description Alert when the confidence PSI reaches this.
+             */
+            psi_threshold?: number;
+            /**
+             * Format: double
+             * @description Alert when this share of accepted reviews changed the model's boxes or count.
+             */
+            correction_rate_threshold?: number;
+            /**
+             * Format: double
+             * @description Alert when the mean |observed − model| count of manager flags reaches this.
+             */
+            count_error_threshold?: number;
+            /** @description Box scores each window needs for a PSI. */
+            min_boxes?: number;
+            /** @description Accepted reviews needed for a correction rate. */
+            min_reviews?: number;
+            /** @description Count flags needed for a count error. */
+            min_flags?: number;
+            current_window_hours?: number;
+            /** @description The days before the current window. */
+            reference_window_days?: number;
+            /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
+            readonly updated_by: string | null;
+            /** Format: date-time */
+            readonly updated_at: string;
+        };
         Error: {
             error: components["schemas"]["ErrorDetail"];
         };
@@ -991,6 +1130,7 @@ export interface components {
             model: number;
             baseline: number | null;
             status?: components["schemas"]["EvaluationStatusEnum"];
+            /** Format: int64 */
             images?: number;
             /** @description {candidate, champion?}: mAP@0.5, mAP@0.5:0.95, precision, recall, count MAE, and `slices` per site, camera, lighting and crowd */
             report: unknown;
@@ -1040,6 +1180,7 @@ export interface components {
             size_bytes?: number | null;
             sha256?: string;
             error?: string;
+            /** Format: int64 */
             attempts?: number;
             /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
             readonly requested_by: string;
@@ -1165,15 +1306,21 @@ export interface components {
             readonly id: number;
             project: number;
             name: string;
-            /** @description 1, 2, … per project, in upload order. */
+            /**
+             * Format: int64
+             * @description 1, 2, … per project, in upload order.
+             */
             version: number;
             sha256: string;
             /** Format: int64 */
             size_bytes: number;
+            /** Format: int64 */
             input_width: number;
+            /** Format: int64 */
             input_height: number;
             /** @description Class names in output order. */
             classes: unknown;
+            /** Format: int64 */
             opset?: number | null;
             /**
              * Format: double
@@ -1223,6 +1370,34 @@ export interface components {
             uid: string;
             token: string;
             new_password: string;
+        };
+        PatchedDriftPolicyRequest: {
+            /** @description The periodic sweep computes this project's drift. */
+            enabled?: boolean;
+            /**
+             * Format: double
+             * @description Alert when the confidence PSI reaches this.
+             */
+            psi_threshold?: number;
+            /**
+             * Format: double
+             * @description Alert when this share of accepted reviews changed the model's boxes or count.
+             */
+            correction_rate_threshold?: number;
+            /**
+             * Format: double
+             * @description Alert when the mean |observed − model| count of manager flags reaches this.
+             */
+            count_error_threshold?: number;
+            /** @description Box scores each window needs for a PSI. */
+            min_boxes?: number;
+            /** @description Accepted reviews needed for a correction rate. */
+            min_reviews?: number;
+            /** @description Count flags needed for a count error. */
+            min_flags?: number;
+            current_window_hours?: number;
+            /** @description The days before the current window. */
+            reference_window_days?: number;
         };
         /**
          * @description Shapes only; the rules (allow-listed URL, known events, secret length) are the service's, each with its
@@ -1278,9 +1453,13 @@ export interface components {
         RetrainRequest: {
             readonly id: number;
             project: number;
+            /** Format: int64 */
             epoch: number;
             trigger: components["schemas"]["TriggerEnum"];
-            /** @description Acceptances counted toward the threshold. */
+            /**
+             * Format: int64
+             * @description Acceptances counted toward the threshold.
+             */
             accepted_count: number;
             /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
             readonly requested_by: string;
@@ -1332,7 +1511,10 @@ export interface components {
             command?: string;
             webhook_url?: string;
             epochs?: number;
-            /** @description Also retrain when one site's acceptances since the last dataset reach this (0: off). */
+            /**
+             * Format: int64
+             * @description Also retrain when one site's acceptances since the last dataset reach this (0: off).
+             */
             per_site_threshold?: number;
             auto_promote?: boolean;
             /**
@@ -1353,7 +1535,10 @@ export interface components {
             webhook_url?: string;
             webhook_secret?: string;
             epochs?: number;
-            /** @description Also retrain when one site's acceptances since the last dataset reach this (0: off). */
+            /**
+             * Format: int64
+             * @description Also retrain when one site's acceptances since the last dataset reach this (0: off).
+             */
             per_site_threshold?: number;
             auto_promote?: boolean;
             /**
@@ -1421,9 +1606,11 @@ export interface components {
             event_id: string;
             payload?: unknown;
             status?: components["schemas"]["WebhookDeliveryStatusEnum"];
+            /** Format: int64 */
             attempts?: number;
             /** Format: date-time */
             next_attempt_at: string;
+            /** Format: int64 */
             last_status_code?: number | null;
             last_error?: string;
             /** Format: date-time */
@@ -3671,6 +3858,224 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    project_drift: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DriftOverview"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    project_drift_compute: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DriftOverview"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    project_drift_policy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DriftPolicy"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    project_drift_policy_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedDriftPolicyRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["PatchedDriftPolicyRequest"];
+                "multipart/form-data": components["schemas"]["PatchedDriftPolicyRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DriftPolicy"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
         };
     };
