@@ -26,11 +26,11 @@ WATCH_ROLES = [Role.ADMIN, Role.REVIEWER]
 
 class DriftPolicySerializer(serializers.ModelSerializer):
     updated_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    updated_at = serializers.DateTimeField(read_only=True, allow_null=True, help_text="null: the defaults, never saved")
 
     class Meta:
         model = DriftPolicy
         fields = [*POLICY_FIELDS, "updated_by", "updated_at"]
-        read_only_fields = ["updated_at"]
         # Bounds a person can mean: PSI above 10 or a window longer than the stored data is a typo.
         extra_kwargs = {
             "psi_threshold": {"min_value": 0.01, "max_value": 10.0},

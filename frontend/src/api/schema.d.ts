@@ -1112,8 +1112,11 @@ export interface components {
             reference_window_days?: number;
             /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
             readonly updated_by: string | null;
-            /** Format: date-time */
-            readonly updated_at: string;
+            /**
+             * Format: date-time
+             * @description null: the defaults, never saved
+             */
+            readonly updated_at: string | null;
         };
         Error: {
             error: components["schemas"]["ErrorDetail"];
