@@ -1,4 +1,5 @@
-"""Detection metrics over a dataset: COCO-style mAP, precision/recall, count error, and the same per slice.
+"""Detection metrics over a dataset: COCO-style mAP, precision/recall, count error, and the same per slice;
+and the drift maths (a confidence histogram with fixed bins, the population stability index between two).
 
 Pure (numpy, no Django). Inputs are plain data, one list per image, in the shapes the rest of Loupe uses:
 a prediction is `{"label": str, "score": float, "box": [x, y, w, h]}` (what `prelabel.Detector.detect`
@@ -219,3 +220,35 @@ def evaluate_detections(predictions: Sequence[Sequence[Detection]], truths: Sequ
         for dimension, values in sorted(groups.items())
     }
     return DetectionReport(**{**report.__dict__, "slices": sliced})
+
+
+# --- Drift: how far a camera's confidence distribution moved (DESIGN.md, "Drift") -------------------------
+
+CONFIDENCE_BINS = 10
+PSI_EPSILON = 1e-4
+
+
+def confidence_histogram(scores: Sequence[float] | np.ndarray, bins: int = CONFIDENCE_BINS) -> np.ndarray:
+    """Counts of box scores in `bins` equal-width bins over [0, 1]: bin i holds [i/bins, (i+1)/bins), the last
+    also 1.0. Out-of-range scores are clipped. `floor(score * bins)` is the SQL the drift service runs on
+    PostgreSQL, so both give the same bin to a score on a boundary."""
+    values = np.clip(np.asarray(scores, np.float64), 0.0, 1.0)
+    index = np.minimum(np.floor(values * bins).astype(np.int64), bins - 1)
+    return np.bincount(index, minlength=bins).astype(np.int64)
+
+
+def psi(expected_counts: Sequence[float] | np.ndarray, actual_counts: Sequence[float] | np.ndarray,
+        eps: float = PSI_EPSILON) -> float:
+    """Population stability index of `actual` against `expected` (two histograms over the same bins):
+    sum over bins of (a − e)·ln(a / e) on proportions. 0 for identical shapes; above ~0.2 is usually read as a
+    significant shift. A bin empty in one window takes proportion `eps`, so it adds a large, finite term
+    instead of an infinite one. Both histograms must hold something (the caller checks minimum samples)."""
+    expected = np.asarray(expected_counts, np.float64)
+    actual = np.asarray(actual_counts, np.float64)
+    if expected.shape != actual.shape or expected.ndim != 1:
+        raise ValueError(f"histograms differ in shape: {expected.shape} vs {actual.shape}")
+    if expected.sum() <= 0 or actual.sum() <= 0:
+        raise ValueError("PSI needs two non-empty histograms")
+    e = np.maximum(expected / expected.sum(), eps)
+    a = np.maximum(actual / actual.sum(), eps)
+    return float(np.sum((a - e) * np.log(a / e)))

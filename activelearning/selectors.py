@@ -7,10 +7,17 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 
-from activelearning.models import ModelVersion, RoutingPolicy, Webhook, WebhookDelivery
+from activelearning.models import (
+    DriftPolicy,
+    DriftState,
+    ModelVersion,
+    RoutingPolicy,
+    Webhook,
+    WebhookDelivery,
+)
 from activelearning.policy import DEFAULT_POLICY
 from annotations.errors import InvalidInput, NotFound
-from annotations.models import Project, Role
+from annotations.models import Camera, Project, Role
 from annotations.selectors import access_project
 
 
@@ -71,3 +78,36 @@ def webhook_deliveries(webhook: Webhook, *, limit: int, before: int | None = Non
                                details={"before": before})
         rows = rows.filter(Q(created_at__lt=cursor) | Q(created_at=cursor, id__lt=before))
     return list(rows.order_by("-created_at", "-id")[:limit])
+
+
+def drift_policy(project: Project) -> DriftPolicy:
+    """The project's drift policy; an unsaved one with the defaults if no admin changed it yet."""
+    return DriftPolicy.objects.filter(project=project).first() or DriftPolicy(project=project)
+
+
+def drift_overview(project: Project) -> list[dict[str, Any]]:
+    """Every camera of the project with its last drift snapshot (none yet: empty metrics), site then name
+    order, in one query whatever the number of cameras."""
+    cameras = (Camera.objects.filter(site__project=project).select_related("site", "drift_state")
+               .order_by("site__name", "name", "pk"))
+    rows = []
+    for camera in cameras:
+        state: DriftState | None = getattr(camera, "drift_state", None)
+        rows.append({
+            "camera": camera.pk, "camera_name": camera.name, "site": camera.site_id, "site_name": camera.site.name,
+            "computed_at": state.computed_at if state else None,
+            "psi": state.psi if state else None,
+            "correction_rate": state.correction_rate if state else None,
+            "count_error": state.count_error if state else None,
+            "boxes_reference": state.boxes_reference if state else 0,
+            "boxes_current": state.boxes_current if state else 0,
+            "reviews": state.reviews if state else 0,
+            "corrections": state.corrections if state else 0,
+            "flags": state.flags if state else 0,
+            "histogram_reference": state.histogram_reference if state else [],
+            "histogram_current": state.histogram_current if state else [],
+            "alerting": [{"metric": metric, "since": since}
+                         for metric, since in sorted((state.alerting or {}).items())] if state else [],
+            "last_alert_at": state.last_alert_at if state else None,
+        })
+    return rows

@@ -101,3 +101,12 @@ def _train_in_thread(run_id: int) -> None:
         run_training(run_id=run_id)
     finally:
         connection.close()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def compute_drift_task() -> dict[int, int]:
+    """Recompute drift for every enabled project (beat, every 15 minutes); alerts fire on transitions only, so a
+    re-delivered or overlapping run alerts nothing twice."""
+    from activelearning.drift import compute_drift_everywhere
+
+    return compute_drift_everywhere()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -49,3 +50,11 @@ def box_diff(before: Sequence[Box], after: Sequence[Box], *, moved_below: float 
         "moved": sum(1 for _, _, iou in matches if iou < moved_below),
         "kept": sum(1 for _, _, iou in matches if iou >= moved_below),
     }
+
+
+def is_correction(diff: Mapping[str, Any] | None) -> bool:
+    """Whether an annotation's diff (box_diff plus `count_change`) changed the model's answer: a box added,
+    removed or moved, or the count changed. The one definition of a "correction" (dashboards, drift)."""
+    if not diff:
+        return False
+    return any(diff.get(key) for key in ("added", "removed", "moved", "count_change"))

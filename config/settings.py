@@ -123,6 +123,8 @@ CELERY_BEAT_SCHEDULE = {
     "dispatch-retrain-requests": {"task": "activelearning.tasks.dispatch_retrain_task", "schedule": 60.0},
     "fail-stale-training-runs": {"task": "activelearning.tasks.fail_stale_runs_task", "schedule": 60.0},
     "deliver-webhooks": {"task": "activelearning.tasks.deliver_webhooks_task", "schedule": 30.0},
+    # Not an outbox: drift is recomputed from the data, so a missed run only delays an alert to the next one.
+    "compute-drift": {"task": "activelearning.tasks.compute_drift_task", "schedule": 900.0},
 }
 
 # --- Media storage --------------------------------------------------------------------------------
@@ -175,6 +177,10 @@ LOUPE_TRAINING_TIMEOUT_SECONDS = env_int("LOUPE_TRAINING_TIMEOUT_SECONDS", 6 * 3
 # Start a dispatched training at once (a Celery worker; a background thread in the embedded mode).
 LOUPE_TRAINING_AUTOSTART = env_bool("LOUPE_TRAINING_AUTOSTART", default=True)
 LOUPE_TRAINING_THREADS = env_int("LOUPE_TRAINING_THREADS", 2)
+# Drift (activelearning/drift.py) reads at most this many device predictions per camera and hour of a window
+# (the latest of each hour), so a sweep costs the same however busy a camera is and a window stays spread
+# over its whole span (days and nights alike) rather than its last busy hours.
+LOUPE_DRIFT_PREDICTIONS_PER_HOUR = env_int("LOUPE_DRIFT_PREDICTIONS_PER_HOUR", 200)
 # Trainer commands a project admin may choose by name (the `command` backend): only the operator decides what
 # runs on the server. JSON, e.g. {"yolo": ["yolo-train", "--data", "{dataset}/data.yaml", "--out", "{output}"]}.
 LOUPE_TRAINER_COMMANDS = env_json_commands("LOUPE_TRAINER_COMMANDS")
@@ -237,10 +243,13 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
-    # Choice sets shown in more than one component get one name (a delivery's status, a webhook's events).
+    # Choice sets shown in more than one component get one name (a delivery's status, a webhook's events), and
+    # the drift metric is a named component rather than a generic `MetricEnum`, so the frontend's one word for it
+    # is the backend's.
     "ENUM_NAME_OVERRIDES": {
         "DeliveryStatusEnum": "activelearning.models.DeliveryStatus",
         "WebhookEventEnum": "activelearning.models.WebhookEvent",
+        "DriftMetricEnum": "activelearning.models.DriftMetric",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

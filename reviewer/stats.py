@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models import Avg, Count, Q
 from django.utils import timezone
 
+from annotations.geometry import is_correction
 from annotations.models import Annotation, Project
 from reviewer.models import ItemStatus, ReviewItem
 from reviewer.selectors import queue_stats
@@ -23,8 +24,7 @@ def project_stats(project: Project) -> dict[str, Any]:
     times = [float(t) for t in Annotation.objects.filter(project=project, time_spent_seconds__isnull=False)
              .order_by("-id").values_list("time_spent_seconds", flat=True)[:1000] if t is not None]
     diffs = list(Annotation.objects.filter(project=project).order_by("-id").values_list("diff", flat=True)[:1000])
-    corrected = sum(1 for d in diffs if d and (d.get("added") or d.get("removed") or d.get("moved")
-                                                or d.get("count_change")))
+    corrected = sum(1 for d in diffs if is_correction(d))
     items = ReviewItem.objects.filter(project=project).aggregate(
         agreement=Avg("agreement", filter=Q(agreement__isnull=False)),
         accepted=Count("id", filter=Q(status=ItemStatus.ACCEPTED)),

@@ -1,6 +1,7 @@
 from django.urls import path, re_path
 
 from activelearning.api import (
+    drift_views,
     export_views,
     import_views,
     model_views,
@@ -43,4 +44,8 @@ urlpatterns = [
     path("webhooks/<int:webhook_id>/deliveries", webhook_views.WebhookDeliveriesView.as_view(),
          name="webhook-deliveries"),
     path("webhooks/<int:webhook_id>/test", webhook_views.WebhookTestView.as_view(), name="webhook-test"),
+    path("projects/<int:project_id>/drift/", drift_views.ProjectDriftView.as_view(), name="project-drift"),
+    path("projects/<int:project_id>/drift/compute", drift_views.DriftComputeView.as_view(),
+         name="project-drift-compute"),
+    path("projects/<int:project_id>/drift/policy", drift_views.DriftPolicyView.as_view(), name="project-drift-policy"),
 ]

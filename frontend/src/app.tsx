@@ -13,6 +13,7 @@ import { HomeView } from "./views/HomeView";
 import { LoginView } from "./views/LoginView";
 import { CountsView } from "./views/counts/CountsView";
 import { DevicesView } from "./views/devices/DevicesView";
+import { DriftView } from "./views/drift/DriftView";
 import { AnnotateView } from "./views/editor/AnnotateView";
 import { HistoryView } from "./views/history/HistoryView";
 import { ModelsView } from "./views/models/ModelsView";
@@ -38,6 +39,8 @@ function ProjectView({ route }: { route: Exclude<Route, { name: "login" | "home"
       return <ModelsView project={route.project} />;
     case "webhooks":
       return <WebhooksView project={route.project} />;
+    case "drift":
+      return <DriftView project={route.project} />;
   }
 }
 
@@ -87,6 +90,7 @@ export function App() {
             <a href={href.qa(project)}>QA</a>
             <a href={href.counts(project)}>Counts</a>
             <a href={href.models(project)}>Models</a>
+            <a href={href.drift(project)}>Drift</a>
             <a href={href.devices(project)}>Devices</a>
             {projectAdmin && <a href={href.webhooks(project)} data-testid="nav-webhooks">Webhooks</a>}
           </nav>

@@ -13,6 +13,7 @@ export type Route =
   | { name: "devices"; project: number }
   | { name: "models"; project: number }
   | { name: "webhooks"; project: number }
+  | { name: "drift"; project: number }
   | { name: "not_found" };
 
 export function parseRoute(hash: string): Route {
@@ -29,6 +30,7 @@ export function parseRoute(hash: string): Route {
   if (section === "devices") return { name: "devices", project };
   if (section === "models") return { name: "models", project };
   if (section === "webhooks") return { name: "webhooks", project };
+  if (section === "drift") return { name: "drift", project };
   if (section === "counts") return { name: "counts", project, camera: num(arg) };
   if (section === "qa") return { name: "qa", project, item: num(arg) };
   if (section === "items" && num(arg) !== null && leaf === "history") return { name: "history", project, item: num(arg)! };
@@ -47,6 +49,7 @@ export const href = {
   devices: (project: number) => `#/projects/${project}/devices`,
   models: (project: number) => `#/projects/${project}/models`,
   webhooks: (project: number) => `#/projects/${project}/webhooks`,
+  drift: (project: number) => `#/projects/${project}/drift`,
 };
 
 export function navigate(to: string): void {

@@ -235,3 +235,26 @@ export async function listDeliveries(webhookId: number, query: { limit?: number;
     params: { path: { webhook_id: webhookId }, query },
   }));
 }
+export type DriftOverview = Schemas["DriftOverview"];
+export type CameraDrift = Schemas["CameraDrift"];
+export type DriftPolicy = Schemas["DriftPolicy"];
+export type DriftPolicyChange = Schemas["PatchedDriftPolicyRequest"];
+export type DriftMetric = Schemas["DriftMetricEnum"];
+
+/** Every camera's last drift snapshot and the thresholds in force (admins and reviewers). */
+export async function readDrift(projectId: number): Promise<DriftOverview> {
+  return unwrap(await api.GET("/api/v1/projects/{project_id}/drift/", { params: { path: { project_id: projectId } } }));
+}
+
+/** Recompute the project's drift now rather than at the next sweep (admins). */
+export async function computeDrift(projectId: number): Promise<DriftOverview> {
+  return unwrap(await api.POST("/api/v1/projects/{project_id}/drift/compute", {
+    params: { path: { project_id: projectId } },
+  }));
+}
+
+export async function updateDriftPolicy(projectId: number, body: DriftPolicyChange): Promise<DriftPolicy> {
+  return unwrap(await api.PATCH("/api/v1/projects/{project_id}/drift/policy", {
+    params: { path: { project_id: projectId } }, body,
+  }));
+}

@@ -592,6 +592,58 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/drift/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description `GET /api/v1/projects/{id}/drift/`: every camera's last drift snapshot, the thresholds in force. */
+        get: operations["project_drift"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/drift/compute": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description `POST /api/v1/projects/{id}/drift/compute`: recompute now rather than at the next sweep (admins). */
+        post: operations["project_drift_compute"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/drift/policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description `GET/PATCH /api/v1/projects/{id}/drift/policy`: the project's drift thresholds and windows (admins). */
+        get: operations["project_drift_policy"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** @description `GET/PATCH /api/v1/projects/{id}/drift/policy`: the project's drift thresholds and windows (admins). */
+        patch: operations["project_drift_policy_update"];
+        trace?: never;
+    };
     "/api/v1/projects/{project_id}/imports": {
         parameters: {
             query?: never;
@@ -875,6 +927,42 @@ export interface components {
          * @enum {string}
          */
         BackendEnum: "reference" | "command" | "webhook";
+        CameraDrift: {
+            camera: number;
+            camera_name: string;
+            site: number;
+            site_name: string;
+            /**
+             * Format: date-time
+             * @description null: not computed yet
+             */
+            computed_at: string | null;
+            /**
+             * Format: double
+             * @description null: too few box scores in a window
+             */
+            psi: number | null;
+            /**
+             * Format: double
+             * @description null: too few accepted reviews
+             */
+            correction_rate: number | null;
+            /**
+             * Format: double
+             * @description null: too few count flags
+             */
+            count_error: number | null;
+            boxes_reference: number;
+            boxes_current: number;
+            reviews: number;
+            corrections: number;
+            flags: number;
+            histogram_reference: number[];
+            histogram_current: number[];
+            alerting: components["schemas"]["DriftAlert"][];
+            /** Format: date-time */
+            last_alert_at: string | null;
+        };
         CameraSite: {
             readonly id: number;
             name: string;
@@ -991,6 +1079,59 @@ export interface components {
             name: string;
             /** @description store, bus, depot, ... */
             kind?: string;
+        };
+        DriftAlert: {
+            metric: components["schemas"]["DriftMetricEnum"];
+            /** Format: date-time */
+            since: string;
+        };
+        /**
+         * @description * `psi` - Psi
+         *     * `correction_rate` - Correction Rate
+         *     * `count_error` - Count Error
+         * @enum {string}
+         */
+        DriftMetricEnum: "psi" | "correction_rate" | "count_error";
+        DriftOverview: {
+            /** @description Equal-width confidence bins over [0, 1]. */
+            bins: number;
+            policy: components["schemas"]["DriftPolicy"];
+            cameras: components["schemas"]["CameraDrift"][];
+        };
+        DriftPolicy: {
+            /** @description The periodic sweep computes this project's drift. */
+            enabled?: boolean;
+            /**
+             * Format: double
+             * @description Alert when the confidence PSI reaches this.
+             */
+            psi_threshold?: number;
+            /**
+             * Format: double
+             * @description Alert when this share of accepted reviews changed the model's boxes or count.
+             */
+            correction_rate_threshold?: number;
+            /**
+             * Format: double
+             * @description Alert when the mean |observed − model| count of manager flags reaches this.
+             */
+            count_error_threshold?: number;
+            /** @description Box scores each window needs for a PSI. */
+            min_boxes?: number;
+            /** @description Accepted reviews needed for a correction rate. */
+            min_reviews?: number;
+            /** @description Count flags needed for a count error. */
+            min_flags?: number;
+            current_window_hours?: number;
+            /** @description The days before the current window. */
+            reference_window_days?: number;
+            /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
+            readonly updated_by: string | null;
+            /**
+             * Format: date-time
+             * @description null: the defaults, never saved
+             */
+            readonly updated_at: string | null;
         };
         Error: {
             error: components["schemas"]["ErrorDetail"];
@@ -1255,6 +1396,34 @@ export interface components {
             uid: string;
             token: string;
             new_password: string;
+        };
+        PatchedDriftPolicyRequest: {
+            /** @description The periodic sweep computes this project's drift. */
+            enabled?: boolean;
+            /**
+             * Format: double
+             * @description Alert when the confidence PSI reaches this.
+             */
+            psi_threshold?: number;
+            /**
+             * Format: double
+             * @description Alert when this share of accepted reviews changed the model's boxes or count.
+             */
+            correction_rate_threshold?: number;
+            /**
+             * Format: double
+             * @description Alert when the mean |observed − model| count of manager flags reaches this.
+             */
+            count_error_threshold?: number;
+            /** @description Box scores each window needs for a PSI. */
+            min_boxes?: number;
+            /** @description Accepted reviews needed for a correction rate. */
+            min_reviews?: number;
+            /** @description Count flags needed for a count error. */
+            min_flags?: number;
+            current_window_hours?: number;
+            /** @description The days before the current window. */
+            reference_window_days?: number;
         };
         /**
          * @description Shapes only; the rules (allow-listed URL, known events, secret length) are the service's, each with its
@@ -3720,6 +3889,224 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    project_drift: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DriftOverview"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    project_drift_compute: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DriftOverview"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    project_drift_policy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DriftPolicy"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    project_drift_policy_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedDriftPolicyRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["PatchedDriftPolicyRequest"];
+                "multipart/form-data": components["schemas"]["PatchedDriftPolicyRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DriftPolicy"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
         };
     };

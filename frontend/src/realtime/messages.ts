@@ -9,7 +9,8 @@ export type ProjectMessage =
   | { type: "item.accepted"; item: number }
   | { type: "flag.created"; flag: number; camera: number; observed_count: number; model_count: number | null }
   | { type: "training.status"; [key: string]: unknown }
-  | { type: "drift.alert"; [key: string]: unknown }
+  | { type: "drift.alert"; camera: number; camera_name: string; site: number; site_name: string;
+      metrics: string[]; alerting: string[]; values: Record<string, number | null> }
   | { type: "model.promoted"; model: number; status: string; sha256: string; rolled_back?: number }
   | { type: "model.alert"; model: number; reason: string; out_of_service: boolean }
   | { type: "export.status"; export: number; dataset: number; status: string; progress?: number };
