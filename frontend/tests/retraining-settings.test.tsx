@@ -201,8 +201,17 @@ describe("retraining settings logic", () => {
     const { errors } = changesFrom(stored(), { ...draftOf(stored()), backend: "webhook" });
     expect(errors.webhook_url).toContain("address of your training pipeline");
     expect(errors.webhook_secret).toContain("Generate");
-    const short = changesFrom(stored(), { ...draftOf(stored()), webhook_secret: "short" });
-    expect(short.errors.webhook_secret).toContain("at least 32 characters");
+    const short = changesFrom(stored(), { ...draftOf(stored()), backend: "webhook", webhook_secret: "short",
+                                          webhook_url: "https://ml.example.com/train" });
+    expect(short.errors).toEqual({ webhook_secret: expect.stringContaining("at least 32 characters") });
+  });
+
+  it("sends a backend's own fields only while that backend is chosen", () => {
+    const typed = { ...draftOf(stored()), webhook_url: "https://ml.example.com/train", webhook_secret: "s".repeat(40),
+                    command: "yolo-finetune", threshold: "600" };
+    expect(changesFrom(stored(), typed)).toEqual({ changes: { threshold: 600 }, errors: {} });
+    expect(changesFrom(stored(), { ...typed, backend: "command" }).changes).toEqual(
+      { threshold: 600, backend: "command", command: "yolo-finetune" });
   });
 
   it("maps refusals: a 403 and an unknown error to the form, non-field errors too", () => {

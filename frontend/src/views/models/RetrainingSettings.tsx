@@ -95,14 +95,16 @@ function SettingsForm({ project, config, onSaved }: { project: number; config: T
           aria-label="Retraining settings">
       <fieldset class="stack">
         <legend>When to retrain</legend>
-        <NumberField field="threshold" label="Retraining threshold (accepted corrections)" value={draft.threshold}
-                     onInput={set("threshold")} error={errors.threshold}
-                     hint={"When this many corrections have been accepted since the last dataset version, Loupe "
-                           + "freezes the next dataset version and trains a new candidate on it."} />
-        <NumberField field="per_site_threshold" label="Per-site threshold (0 = off)" value={draft.per_site_threshold}
-                     onInput={set("per_site_threshold")} error={errors.per_site_threshold}
-                     hint={"Also retrain when one site alone reaches this many accepted corrections, so a new "
-                           + "store is learned without waiting for the others."} />
+        <div class="row align-start">
+          <NumberField field="threshold" label="Retraining threshold (accepted corrections)" value={draft.threshold}
+                       onInput={set("threshold")} error={errors.threshold}
+                       hint={"When this many corrections have been accepted since the last dataset version, Loupe "
+                             + "freezes the next dataset version and trains a new candidate on it."} />
+          <NumberField field="per_site_threshold" label="Per-site threshold (0 = off)" value={draft.per_site_threshold}
+                       onInput={set("per_site_threshold")} error={errors.per_site_threshold}
+                       hint={"Also retrain when one site alone reaches this many accepted corrections, so a new "
+                             + "store is learned without waiting for the others."} />
+        </div>
       </fieldset>
 
       <fieldset class="stack">

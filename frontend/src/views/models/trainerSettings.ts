@@ -119,12 +119,14 @@ export function changesFrom(config: TrainerConfig, draft: Draft): Changes {
   }
   if (draft.auto_promote !== (config.auto_promote ?? false)) changes.auto_promote = draft.auto_promote;
   if (draft.backend !== config.backend) changes.backend = draft.backend;
-  if (draft.command !== (config.command ?? "")) changes.command = draft.command;
+  // A backend's own fields are sent only while it is chosen (what is on screen is what is saved); typed values of
+  // another backend stay in the form, unsent, in case the admin switches back.
+  if (draft.backend === "command" && draft.command !== (config.command ?? "")) changes.command = draft.command;
   const url = draft.webhook_url.trim();
-  if (url !== (config.webhook_url ?? "")) changes.webhook_url = url;
-  if (draft.webhook_secret) {
-    if (draft.webhook_secret.length < MIN_SECRET_LENGTH) errors.webhook_secret = MEANING.webhook_secret;
-    else changes.webhook_secret = draft.webhook_secret;
+  if (draft.backend === "webhook") {
+    if (url !== (config.webhook_url ?? "")) changes.webhook_url = url;
+    if (draft.webhook_secret.length >= MIN_SECRET_LENGTH) changes.webhook_secret = draft.webhook_secret;
+    else if (draft.webhook_secret) errors.webhook_secret = MEANING.webhook_secret;
   }
 
   // A backend chosen now must be able to run: the trainer would otherwise fail at the next threshold.
