@@ -146,6 +146,7 @@ describe("retraining settings", () => {
     expect(screen.getByTestId("trainer-command-hint").textContent).toContain("This server allows no trainer commands");
     fireEvent.submit(screen.getByTestId("trainer-form"));
     expect((await screen.findByTestId("trainer-command-error")).textContent).toContain("Choose another backend");
+    expect(document.activeElement).toBe(screen.getByLabelText("Command")); // the keyboard is taken to it
     expect(api.updateTrainerConfig).not.toHaveBeenCalled();
   });
 

@@ -127,7 +127,7 @@ function SettingsForm({ project, config, onSaved }: { project: number; config: T
           <div class="stack tight">
             <label for={id("command")}>Command</label>
             <select id={id("command")} value={draft.command} data-field="command" data-testid={id("command")}
-                    disabled={noCommands && !draft.command} aria-invalid={errors.command ? true : undefined}
+                    aria-invalid={errors.command ? true : undefined}
                     aria-describedby={describedBy(id("command-hint"), id("command-error"), !!errors.command)}
                     onChange={(e) => set("command")(e.currentTarget.value)}>
               <option value="">{noCommands ? "(none allowed on this server)" : "Choose a command…"}</option>
