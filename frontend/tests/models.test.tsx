@@ -25,6 +25,10 @@ vi.mock("../src/api/endpoints", () => ({
               champion: { ...report(0.7, 0.25), slices: { lighting: { night: report(0.7, 1) } } } } })),
   promoteModel: (id: number, to: string) => promoteModel(id, to),
   rollbackModel: vi.fn(), startEvaluation: vi.fn(), uploadModel: vi.fn(), requestRetrain: vi.fn(),
+  readTrainerConfig: vi.fn(async () => ({ threshold: 500, per_site_threshold: 0, backend: "reference", command: "",
+    allowed_commands: [], webhook_url: "", webhook_secret_set: false, epochs: 20, auto_promote: false,
+    promote_margin: 0.02, slice_tolerance: 0.05 })),
+  updateTrainerConfig: vi.fn(),
   listTrainingRuns: vi.fn(async () => [{ id: 4, project: 1, dataset_version: 9, request: 3, backend: "reference",
     status: "failed", metrics: {}, model_version: null, error: "the trainer exited with code 1", log_tail: [],
     created_at: "2026-12-01T10:00:00Z",
@@ -54,6 +58,7 @@ describe("models page", () => {
     render(<ModelsView project={1} />);
     await waitFor(() => expect(screen.getByTestId("model-status-1").textContent).toBe("champion"));
     expect(screen.getByTestId("model-upload")).toBeTruthy();
+    expect(await screen.findByTestId("trainer-form")).toBeTruthy(); // an admin's retraining settings
     await waitFor(() => expect(screen.getByTestId("training-run-4").textContent).toContain("exited with code 1"));
     expect(screen.getByTestId("dataset-versions").textContent).toContain("84 / 18 / 18");
     fireEvent.click(screen.getByTestId("model-eval-2"));

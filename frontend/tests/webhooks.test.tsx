@@ -4,7 +4,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ApiError } from "../src/api/errors";
 import type { WebhookDeliveryRow, WebhookRow } from "../src/api/endpoints";
 import { parseRoute } from "../src/router";
-import { WEBHOOK_EVENTS, fieldErrors, generateSecret } from "../src/views/webhooks/fields";
+import { generateSecret } from "../src/ui/SecretInput";
+import { WEBHOOK_EVENTS, fieldErrors } from "../src/views/webhooks/fields";
 
 const hook = (id: number, fields: Partial<WebhookRow> = {}): WebhookRow => ({
   id, project: 1, url: `https://hooks.example.com/${id}`, events: ["item.accepted"], active: true, created_by: "dana",

@@ -258,3 +258,19 @@ export async function updateDriftPolicy(projectId: number, body: DriftPolicyChan
     params: { path: { project_id: projectId } }, body,
   }));
 }
+
+export type TrainerConfig = Schemas["TrainerConfig"];
+export type TrainerBackend = Schemas["BackendEnum"];
+export type TrainerChanges = Schemas["TrainerConfigRequest"];
+
+/** The project's retraining threshold, trainer backend and promotion rule (admins only). */
+export async function readTrainerConfig(projectId: number): Promise<TrainerConfig> {
+  return unwrap(await api.GET("/api/v1/projects/{project_id}/trainer", { params: { path: { project_id: projectId } } }));
+}
+
+/** Change the fields named in `changes` (the others stay as they are); answers the whole new config. */
+export async function updateTrainerConfig(projectId: number, changes: TrainerChanges): Promise<TrainerConfig> {
+  return unwrap(await api.PUT("/api/v1/projects/{project_id}/trainer", {
+    params: { path: { project_id: projectId } }, body: changes,
+  }));
+}

@@ -1,7 +1,7 @@
 /**
  * Models page: the project's ONNX detectors (candidate → shadow → champion → retired), upload for admins, the
- * promote/rollback actions with confirmation, and the shadow evaluation of a model against the champion,
- * overall and per slice. Follows `model.promoted` / `model.alert` pushes.
+ * promote/rollback actions with confirmation, the shadow evaluation of a model against the champion,
+ * overall and per slice, and (admins) the retraining settings. Follows `model.promoted` / `model.alert` pushes.
  */
 
 import { useCallback, useState } from "preact/hooks";
@@ -13,6 +13,7 @@ import { useProjectMessage } from "../../realtime/ProjectLive";
 import { ErrorBanner } from "../../ui/ErrorBanner";
 import { useAsync } from "../../ui/useAsync";
 import { type DetectionReport, METRICS, comparisonRows, fmt, verdict } from "./report";
+import { RetrainingSettings } from "./RetrainingSettings";
 import { TrainingPanel } from "./TrainingPanel";
 
 const size = (bytes: number) => (bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : `${(bytes / 1e3).toFixed(1)} kB`);
@@ -192,6 +193,7 @@ export function ModelsView({ project }: { project: number }) {
       )}
       {chosen && <EvaluationPanel model={chosen} admin={admin} />}
       <TrainingPanel project={project} admin={admin} onModels={reload} />
+      {admin && <RetrainingSettings project={project} />}
       {admin && <UploadForm project={project} onDone={reload} />}
     </section>
   );

@@ -5,7 +5,10 @@
 
 import { useRef, useState } from "preact/hooks";
 import type { WebhookEvent, WebhookRow } from "../../api/endpoints";
-import { type Field, type FieldErrors, MIN_SECRET_LENGTH, WEBHOOK_EVENTS, fieldErrors, generateSecret } from "./fields";
+import { FieldError } from "../../ui/FieldError";
+import { describedBy, focusFirstError, hasFieldError } from "../../ui/fieldErrors";
+import { SecretInput } from "../../ui/SecretInput";
+import { FIELDS, type FieldErrors, MIN_SECRET_LENGTH, WEBHOOK_EVENTS, fieldErrors } from "./fields";
 
 export interface WebhookValues {
   url: string;
@@ -22,20 +25,12 @@ interface Props {
   onCancel?: () => void;
 }
 
-const FIELD_ORDER: Field[] = ["url", "events", "secret"];
-
-function FieldError({ id, message }: { id: string; message: string | undefined }) {
-  if (!message) return null;
-  return <p class="field-error" id={id} data-testid={id}>{message}</p>;
-}
-
 export function WebhookForm({ webhook, onSave, onCancel }: Props) {
   const editing = webhook !== undefined;
   const prefix = editing ? `webhook-${webhook.id}` : "webhook-new";
   const [url, setUrl] = useState(webhook?.url ?? "");
   const [events, setEvents] = useState<WebhookEvent[]>(webhook?.events ?? []);
   const [secret, setSecret] = useState("");
-  const [showSecret, setShowSecret] = useState(false);
   const [active, setActive] = useState(webhook?.active ?? true);
   const [errors, setErrors] = useState<FieldErrors>({});
   const [busy, setBusy] = useState(false);
@@ -57,22 +52,17 @@ export function WebhookForm({ webhook, onSave, onCancel }: Props) {
         setUrl("");
         setEvents([]);
         setSecret("");
-        setShowSecret(false);
         setActive(true);
       }
     } catch (err) {
       const found = fieldErrors(err);
       setErrors(found);
       // Take the keyboard to the first field to fix (the form keeps everything that was typed).
-      const first = FIELD_ORDER.find((f) => found[f]);
-      if (first) form.current?.querySelector<HTMLElement>(`[data-field="${first}"]`)?.focus();
+      focusFirstError(form.current, FIELDS, found);
     } finally {
       setBusy(false);
     }
   };
-
-  const describedBy = (field: Field, hint?: string) =>
-    [hint, errors[field] ? id(`${field}-error`) : undefined].filter(Boolean).join(" ") || undefined;
 
   return (
     <form ref={form} class="stack webhook-form" noValidate onSubmit={(e) => void submit(e)} data-testid={id("form")}
@@ -80,12 +70,12 @@ export function WebhookForm({ webhook, onSave, onCancel }: Props) {
       <label for={id("url")}>Receiver URL</label>
       <input id={id("url")} type="url" inputMode="url" required value={url} maxLength={500} data-field="url"
              placeholder="https://hooks.example.com/loupe" autoComplete="off" spellcheck={false}
-             aria-invalid={errors.url ? true : undefined} aria-describedby={describedBy("url", id("url-hint"))}
+             aria-invalid={errors.url ? true : undefined} aria-describedby={describedBy(id("url-hint"), id("url-error"), !!errors.url)}
              data-testid={id("url")} onInput={(e) => setUrl(e.currentTarget.value)} />
       <p class="hint" id={id("url-hint")}>Loupe POSTs each event here as JSON, signed in the X-Loupe-Signature header.</p>
       <FieldError id={id("url-error")} message={errors.url} />
 
-      <fieldset class="events" aria-describedby={describedBy("events")} aria-invalid={errors.events ? true : undefined}>
+      <fieldset class="events" aria-describedby={describedBy(undefined, id("events-error"), !!errors.events)} aria-invalid={errors.events ? true : undefined}>
         <legend>Events to send</legend>
         {WEBHOOK_EVENTS.map((w, i) => (
           <label class="check" key={w.value}>
@@ -98,20 +88,11 @@ export function WebhookForm({ webhook, onSave, onCancel }: Props) {
         <FieldError id={id("events-error")} message={errors.events} />
       </fieldset>
 
-      <label for={id("secret")}>{editing ? "New secret (leave empty to keep the current one)" : "Signing secret"}</label>
-      <div class="row">
-        <input id={id("secret")} class="grow" type={showSecret ? "text" : "password"} value={secret} data-field="secret"
-               required={!editing} autoComplete="new-password" spellcheck={false} maxLength={128}
-               aria-invalid={errors.secret ? true : undefined} aria-describedby={describedBy("secret", id("secret-hint"))}
-               data-testid={id("secret")} onInput={(e) => setSecret(e.currentTarget.value)} />
-        <button type="button" aria-pressed={showSecret} aria-controls={id("secret")} data-testid={id("secret-show")}
-                onClick={() => setShowSecret((s) => !s)}>{showSecret ? "Hide" : "Show"}</button>
-        <button type="button" data-testid={id("secret-generate")} aria-controls={id("secret")}
-                onClick={() => { setSecret(generateSecret()); setShowSecret(true); }}>Generate</button>
-      </div>
-      <p class="hint" id={id("secret-hint")}>At least {MIN_SECRET_LENGTH} characters. The receiver checks each delivery
-        with it (HMAC-SHA256 of the body). Copy it to the receiver now: Loupe never shows it again.</p>
-      <FieldError id={id("secret-error")} message={errors.secret} />
+      <SecretInput id={id("secret")} field="secret" value={secret} onInput={setSecret} error={errors.secret}
+                   required={!editing}
+                   label={editing ? "New secret (leave empty to keep the current one)" : "Signing secret"}
+                   hint={<>At least {MIN_SECRET_LENGTH} characters. The receiver checks each delivery with it
+                     (HMAC-SHA256 of the body). Copy it to the receiver now: Loupe never shows it again.</>} />
 
       <label class="check">
         <input type="checkbox" checked={active} data-testid={id("active")}
@@ -120,7 +101,7 @@ export function WebhookForm({ webhook, onSave, onCancel }: Props) {
       </label>
 
       {errors.form && <p class="banner banner-error" role="alert" data-testid={id("error")}>{errors.form}</p>}
-      {(errors.url || errors.events || errors.secret) && (
+      {hasFieldError(errors, FIELDS) && (
         <p class="sr-only" role="alert">Not saved: please check the highlighted fields.</p>
       )}
       <div class="row">

@@ -1,10 +1,11 @@
 /**
  * The webhook form's plain logic: the events an admin can subscribe to (the schema's WebhookEventEnum, with words
- * for people), the API's refusals turned into sentences beside the field they concern, and a strong secret.
+ * for people) and the API's refusals turned into sentences beside the field they concern.
  */
 
 import type { WebhookEvent } from "../../api/endpoints";
 import { ApiError, describeError } from "../../api/errors";
+import { type FieldErrors as ErrorsOf, messagesByField, outboundUrlMessage } from "../../ui/fieldErrors";
 
 /** Every event of the schema's enum, in the order the form shows them. */
 export const WEBHOOK_EVENTS: readonly { value: WebhookEvent; label: string; hint: string }[] = [
@@ -24,20 +25,15 @@ export const MIN_SECRET_LENGTH = 32; // activelearning/webhooks.py MIN_SECRET_LE
 
 export type Field = "url" | "events" | "secret";
 
-/** Messages for the fields they concern; `form` for what concerns none of them. */
-export type FieldErrors = Partial<Record<Field | "form", string>>;
+export const FIELDS: readonly Field[] = ["url", "events", "secret"];
 
-const ALLOW_LIST_HELP = "Loupe only sends webhooks to hosts your operator has allowed (the server setting "
-  + "LOUPE_OUTBOUND_ALLOWED_HOSTS). Use one of those hosts, or ask the operator to add this one.";
+/** Messages for the fields they concern; `form` for what concerns none of them. */
+export type FieldErrors = ErrorsOf<Field>;
 
 function byCode(error: ApiError): FieldErrors | null {
-  const host = typeof error.details.host === "string" ? error.details.host : null;
+  const url = outboundUrlMessage(error, "https://hooks.example.com/loupe");
+  if (url) return { url };
   switch (error.code) {
-    case "invalid_url":
-      return { url: "Enter a full web address starting with https:// (or http://), for example "
-                    + "https://hooks.example.com/loupe." };
-    case "url_not_allowed":
-      return { url: host ? `Loupe may not send to ${host}. ${ALLOW_LIST_HELP}` : `Loupe may not send to this address. ${ALLOW_LIST_HELP}` };
     case "no_events":
       return { events: "Choose at least one event to send." };
     case "unknown_event": {
@@ -52,34 +48,14 @@ function byCode(error: ApiError): FieldErrors | null {
   }
 }
 
-/** The shape errors of a 400 `invalid` (`details` maps a field to its messages). */
-function byField(error: ApiError): FieldErrors | null {
-  if (error.code !== "invalid") return null;
-  const found: FieldErrors = {};
-  for (const field of ["url", "events", "secret"] as const) {
-    const value = error.details[field];
-    if (value === undefined) continue;
-    const messages = Array.isArray(value) ? value.flat(2) : typeof value === "object" && value !== null
-      ? Object.values(value).flat(2) : [value];
-    found[field] = messages.map(String).join(" ");
-  }
-  return Object.keys(found).length > 0 ? found : null;
-}
-
 /** Where to show an error from saving a webhook, in words a person understands. */
 export function fieldErrors(error: unknown): FieldErrors {
   if (error instanceof ApiError) {
     if (error.status === 403) return { form: "Only the project's admins can change its webhooks." };
-    const found = byCode(error) ?? byField(error);
+    const found = byCode(error) ?? messagesByField(error, FIELDS);
     if (found) return found;
   }
   return { form: describeError(error) };
-}
-
-/** 32 random bytes as 64 hex characters, from the browser's CSPRNG. */
-export function generateSecret(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(32));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /** A timestamp for the tables, in the admin's locale; "—" for none. */
