@@ -1,6 +1,7 @@
 """The whole loop on synthetic data, through the real API and workers (`python manage.py demo_loop`).
 
-1. A field simulation: hard store/bus scenes (dim and night light, crowds) from the foundation's generator;
+1. A field simulation: hard store/bus scenes (dim and night light, crowds) from the foundation's generator,
+   recorded by night-shift cameras in infrared night mode (monochrome, grainy), which the champion never saw;
    a device runs the champion (the demo detector) on each frame as it would on the edge, and sends the frame
    and its predictions through the device API.
 2. An oracle plays the annotators: it claims items through the people API and submits the scene generator's
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -34,14 +35,16 @@ from activelearning.models import DatasetVersion, ModelVersion, RetrainRequest, 
 from activelearning.policy import DEFAULT_POLICY
 from activelearning.prelabel import Detector
 from activelearning.services import save_policy
-from activelearning.synthetic.scenes import SceneKind, encode_jpeg, render_scene
+from activelearning.synthetic.scenes import SceneKind, encode_jpeg, night_vision, render_scene
 from activelearning.training import run_training
 from annotations.models import Device, Membership, Project, Role
 from annotations.services import create_device
 
-# Where the demo champion is weakest (its card: crowds of 11+ and night light).
+# Where the demo champion is weakest (its card: crowds of 11+ and night light), seen by the night shift's
+# cameras in infrared night mode, which it never saw in training.
 HARD_LIGHTING = ("night", "dim")
 HARD_CROWD = (12, 26)
+FIELD, ORDINARY = "IR night, crowded", "ordinary"
 CAMERAS = ("entrance", "aisle-1", "aisle-2", "aisle-3", "tills", "exit")
 
 
@@ -75,11 +78,13 @@ class LoopReport:
 
 
 def _scene(seed: int, *, hard: bool, rng: np.random.Generator) -> Any:
+    """A field frame (hard: a night-mode camera on a dim or dark, crowded scene) or an ordinary one."""
     kind: SceneKind = "store" if seed % 2 == 0 else "bus"
-    if hard:
-        return render_scene(kind, seed, lighting=str(rng.choice(HARD_LIGHTING, p=[0.7, 0.3])),
-                            crowd=int(rng.integers(*HARD_CROWD)), layout=int(rng.integers(0, 8)))
-    return render_scene(kind, seed, layout=int(rng.integers(0, 8)))
+    if not hard:
+        return render_scene(kind, seed, layout=int(rng.integers(0, 8)))
+    scene = render_scene(kind, seed, lighting=str(rng.choice(HARD_LIGHTING, p=[0.7, 0.3])),
+                         crowd=int(rng.integers(*HARD_CROWD)), layout=int(rng.integers(0, 8)))
+    return replace(scene, image=night_vision(scene.image, rng))
 
 
 def _expect(response: Any, statuses: set[int], what: str) -> Any:
@@ -104,7 +109,7 @@ def _eval_sets(config: LoopConfig) -> list[tuple[bytes, list[dict[str, Any]], di
         scene = _scene(10_000_000 + config.seed * 1000 + i, hard=hard, rng=rng)
         truth = [{"label": b.label, "box": list(b.box)} for b in scene.boxes]
         frames.append((encode_jpeg(scene.image), truth, {
-            "field": "hard (night/dim, crowded)" if hard else "ordinary", "lighting": scene.meta.lighting,
+            "field": FIELD if hard else ORDINARY, "lighting": scene.meta.lighting,
             "crowd": crowd_bucket(len(truth))}))
     return frames
 
@@ -176,7 +181,8 @@ def _field(config: LoopConfig, project: Project, device: Client, report: LoopRep
         if any(r["status"] != "created" for r in results):
             raise LoopFailed(f"the server did not take every event: {results[:3]}")
     report.events = len(events)
-    say(f"field: {len(events)} hard frames (night/dim, 12–25 people) sent with the champion's predictions")
+    say(f"field: {len(events)} hard frames (IR night mode, night/dim, 12–25 people) sent with the champion's "
+        "predictions")
     return truths
 
 
@@ -251,9 +257,8 @@ def _f(value: float | None) -> str:
 
 
 def _field_gain(report: LoopReport) -> tuple[float, float]:
-    hard, ordinary = "hard (night/dim, crowded)", "ordinary"
     b, a = report.before["slices"]["field"], report.after["slices"]["field"]
-    return a[hard]["map50"] - b[hard]["map50"], a[ordinary]["map50"] - b[ordinary]["map50"]
+    return a[FIELD]["map50"] - b[FIELD]["map50"], a[ORDINARY]["map50"] - b[ORDINARY]["map50"]
 
 
 def _promote_and_deliver(config: LoopConfig, run: TrainingRun, admin: Client, device_client: Client, device: Device,

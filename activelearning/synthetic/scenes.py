@@ -273,6 +273,18 @@ def _apply_lighting(image: np.ndarray, lighting: str, rng: np.random.Generator) 
     return np.clip(out, 0, 255, out=out).astype(np.uint8)
 
 
+def night_vision(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """What a camera in infrared night mode records of the scene: no colour, the scene lifted by the camera's
+    own IR illuminator (bright in the middle, falling off to the corners), and heavy grain. The demo champion
+    never saw such frames; night-shift cameras send them."""
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    height, width = grey.shape
+    ys, xs = np.ogrid[:height, :width]
+    falloff = 1.0 - 0.55 * (((xs - width / 2) / (width / 2)) ** 2 + ((ys - height / 2) / (height / 2)) ** 2) / 2
+    grey = grey * (2.4 * falloff) + 18.0 + rng.standard_normal(grey.shape, dtype=np.float32) * 11.0
+    return cv2.cvtColor(np.clip(grey, 0, 255).astype(np.uint8), cv2.COLOR_GRAY2BGR)
+
+
 # --- People -------------------------------------------------------------------------------------
 
 

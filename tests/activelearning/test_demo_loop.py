@@ -31,5 +31,5 @@ def test_the_loop_closes_on_synthetic_data(postgres):
     assert AuditEvent.objects.filter(action="model.promoted", object_id=str(candidate.pk)).exists()
     # The device's predictions and the server's pre-labels both came from the demo champion.
     assert Prediction.objects.filter(source=PredictionSource.SERVER).count() >= 12
-    assert set(report.before["slices"]["field"]) == {"hard (night/dim, crowded)", "ordinary"}
+    assert set(report.before["slices"]["field"]) == {"IR night, crowded", "ordinary"}
     assert any(line.startswith("slice") for line in lines)

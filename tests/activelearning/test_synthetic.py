@@ -209,3 +209,15 @@ def test_field_reason_flags_unsure_frames_and_leaves_sure_ones_alone():
     assert reasons == {None, "audit_sample"}
     night = SceneMeta("store", "night", 3, 640, 360)
     assert "ood" in {synthetic.field_reason(sure, night, seed) for seed in range(20)}
+
+
+def test_night_vision_is_monochrome_lit_from_the_middle_and_repeatable():
+    from activelearning.synthetic.scenes import night_vision
+
+    flat = np.full((90, 160, 3), 60, np.uint8)
+    seen = night_vision(flat, np.random.default_rng(3))
+    assert seen.shape == flat.shape and seen.dtype == np.uint8
+    assert (seen[..., 0] == seen[..., 1]).all() and (seen[..., 1] == seen[..., 2]).all()  # no colour left
+    middle, corner = seen[35:55, 70:90].mean(), seen[:15, :25].mean()
+    assert middle > corner + 20  # the camera's own illuminator falls off toward the corners
+    assert (night_vision(flat, np.random.default_rng(3)) == seen).all()
