@@ -4,7 +4,8 @@ answers, and how far its counts are from what managers saw; an alert when a metr
 
 An alert fires on the transition only. Each camera's DriftState row remembers which metrics are alerting
 since when; a computation locks the project's rows, so two overlapping sweeps cannot both see a metric
-enter alerting. The metric re-arms when a computation finds it back under its threshold. An alert is an
+enter alerting. The metric re-arms when a computation finds it clearly back under its threshold (below
+REARM_FRACTION of it, so a metric hovering at the threshold does not alert again and again). An alert is an
 audit event and a `drift.alert` webhook delivery (the outbox, in the same transaction) and a `drift.alert`
 WebSocket push after the commit.
 
@@ -198,16 +199,22 @@ def thresholds(policy: DriftPolicy) -> dict[str, float]:
             COUNT_ERROR: policy.count_error_threshold}
 
 
+# An alerting metric re-arms only once it falls below this share of its threshold: a metric hovering at the
+# threshold would otherwise alert at every other computation.
+REARM_FRACTION = 0.8
+
+
 def next_alerting(previous: dict[str, str], values: dict[str, float | None], limits: dict[str, float],
                   *, now: str) -> dict[str, str]:
     """Which metrics alert after this computation, each with the time it started: at or over its threshold it
-    alerts (since its first time), under it it re-arms, without enough samples it keeps its state."""
+    alerts (since its first time); an alerting one stays so until it falls below REARM_FRACTION of its
+    threshold, then re-arms; without enough samples a metric keeps its state."""
     alerting: dict[str, str] = {}
     for metric, value in values.items():
         if value is None:
             if metric in previous:
                 alerting[metric] = previous[metric]
-        elif value >= limits[metric]:
+        elif value >= limits[metric] or (metric in previous and value >= limits[metric] * REARM_FRACTION):
             alerting[metric] = previous.get(metric, now)
     return alerting
 

@@ -68,6 +68,15 @@ def test_psi_refuses_empty_or_mismatched_histograms():
         psi([1, 1, 1], [1, 1])
 
 
+def test_an_alerting_metric_re_arms_only_clearly_under_its_threshold():
+    """Hysteresis: 0.19 against 0.2 keeps the alert (no second alert when it crosses again); 0.15 re-arms."""
+    limits = {"psi": 0.2}
+    alerting = next_alerting({}, {"psi": 0.21}, limits, now="t1")
+    assert next_alerting(alerting, {"psi": 0.19}, limits, now="t2") == {"psi": "t1"}
+    assert next_alerting(alerting, {"psi": 0.15}, limits, now="t2") == {}
+    assert next_alerting({}, {"psi": 0.19}, limits, now="t2") == {}  # a metric not alerting needs the threshold
+
+
 def test_confidence_histogram_has_fixed_bins_and_clips():
     counts = confidence_histogram([0.0, 0.05, 0.1, 0.3, 0.95, 1.0, 1.2, -0.1], bins=10)
     assert counts.tolist() == [3, 1, 0, 1, 0, 0, 0, 0, 0, 3]
