@@ -7,8 +7,8 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { type TrainerConfig, readTrainerConfig, updateTrainerConfig } from "../../api/endpoints";
 import { ErrorBanner } from "../../ui/ErrorBanner";
-import { FieldError } from "../../ui/FieldError";
-import { describedBy, focusFirstError, hasFieldError } from "../../ui/fieldErrors";
+import { FieldError, FormRefusals } from "../../ui/FieldError";
+import { describedBy, focusFirstError } from "../../ui/fieldErrors";
 import { SecretInput } from "../../ui/SecretInput";
 import { useAsync } from "../../ui/useAsync";
 import {
@@ -193,10 +193,7 @@ function SettingsForm({ project, config, onSaved }: { project: number; config: T
         </div>
       </fieldset>
 
-      {errors.form && <p class="banner banner-error" role="alert" data-testid={id("error")}>{errors.form}</p>}
-      {hasFieldError(errors, FIELDS) && (
-        <p class="sr-only" role="alert">Not saved: please check the highlighted fields.</p>
-      )}
+      <FormRefusals errors={errors} fields={FIELDS} testId={id("error")} />
       <div class="row">
         <button type="submit" class="primary" disabled={busy} data-testid={id("save")}>
           {busy ? "Saving…" : "Save settings"}</button>

@@ -5,8 +5,8 @@
 
 import { useRef, useState } from "preact/hooks";
 import type { WebhookEvent, WebhookRow } from "../../api/endpoints";
-import { FieldError } from "../../ui/FieldError";
-import { describedBy, focusFirstError, hasFieldError } from "../../ui/fieldErrors";
+import { FieldError, FormRefusals } from "../../ui/FieldError";
+import { describedBy, focusFirstError } from "../../ui/fieldErrors";
 import { SecretInput } from "../../ui/SecretInput";
 import { FIELDS, type FieldErrors, MIN_SECRET_LENGTH, WEBHOOK_EVENTS, fieldErrors } from "./fields";
 
@@ -100,10 +100,7 @@ export function WebhookForm({ webhook, onSave, onCancel }: Props) {
         Active (paused webhooks receive no events; “Send test” still works)
       </label>
 
-      {errors.form && <p class="banner banner-error" role="alert" data-testid={id("error")}>{errors.form}</p>}
-      {hasFieldError(errors, FIELDS) && (
-        <p class="sr-only" role="alert">Not saved: please check the highlighted fields.</p>
-      )}
+      <FormRefusals errors={errors} fields={FIELDS} testId={id("error")} />
       <div class="row">
         <button type="submit" class="primary" disabled={busy} data-testid={id("save")}>
           {busy ? "Saving…" : editing ? "Save changes" : "Add webhook"}</button>
