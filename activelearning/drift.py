@@ -172,9 +172,11 @@ def review_counts(*, project_id: int, windows: Windows) -> dict[int, tuple[int, 
 
 
 def flag_errors(*, project_id: int, windows: Windows) -> dict[int, tuple[int, float]]:
-    """Per camera: (count flags raised in the current window, mean |observed − model count| over them)."""
-    rows = (CountFlag.objects.filter(project_id=project_id, created_at__gte=windows.current_start,
-                                     created_at__lt=windows.end)
+    """Per camera: (count flags about the current window, mean |observed − model count| over them). A flag is
+    placed by the time it describes (its window's end), not by when it was raised: a manager who flags this
+    morning's counts in the evening speaks of this morning's model."""
+    rows = (CountFlag.objects.filter(project_id=project_id, window_end__gt=windows.current_start,
+                                     window_end__lte=windows.end)
             .values("camera_id").annotate(n=Count("id"), error=Avg(Abs(F("observed_count") - F("model_count"))))
             .order_by())
     return {row["camera_id"]: (int(row["n"]), float(row["error"] or 0.0)) for row in rows}

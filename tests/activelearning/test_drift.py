@@ -300,13 +300,15 @@ def accepted_review(project: Project, camera: Camera, *, diff: dict[str, int], v
                               verdict=verdict, diff=diff, submitted_at=at)
 
 
-def count_flag(project: Project, camera: Camera, *, observed: int, model: int, at: dt.datetime) -> None:
+def count_flag(project: Project, camera: Camera, *, observed: int, model: int, at: dt.datetime,
+               raised: dt.datetime | None = None) -> None:
+    """A manager's flag of the hour ending `at`, raised at `raised` (by default: then)."""
     item = ReviewItem.objects.create(project=project, site=camera.site, camera=camera, reason="count_flag",
                                      priority=0.5)
     flag = CountFlag.objects.create(project=project, camera=camera, flagged_by=User.objects.get(username="dana"),
                                     window_start=at - HOUR, window_end=at, observed_count=observed,
                                     model_count=model, review_item=item)
-    CountFlag.objects.filter(pk=flag.pk).update(created_at=at)
+    CountFlag.objects.filter(pk=flag.pk).update(created_at=raised or at)
 
 
 def test_corrections_and_count_flags_alert_from_what_people_saw(project, postgres,
@@ -321,6 +323,8 @@ def test_corrections_and_count_flags_alert_from_what_people_saw(project, postgre
     accepted_review(project, camera, diff=changed, at=NOW - 3 * DAY)  # outside the current window
     count_flag(project, camera, observed=7, model=4, at=NOW - HOUR)
     count_flag(project, camera, observed=2, model=7, at=NOW - HOUR)
+    # Raised now about last week's counts: it speaks of the model then, not of the current window.
+    count_flag(project, camera, observed=40, model=0, at=NOW - 5 * DAY, raised=NOW - HOUR)
 
     [state] = run(project, NOW, django_capture_on_commit_callbacks)
 
