@@ -28,6 +28,7 @@ from activelearning.urls_allowed import check_outbound_url
 from annotations import audit
 from annotations.errors import InvalidInput
 from annotations.models import Project
+from reviewer import realtime
 
 MAX_ATTEMPTS = 8
 BACKOFF_BASE = timedelta(seconds=10)
@@ -153,6 +154,10 @@ def _record(delivery: WebhookDelivery, *, now: datetime, status_code: int | None
         delivery.next_attempt_at = now + backoff(delivery.attempts)
     delivery.save(update_fields=["attempts", "last_status_code", "last_error", "status", "delivered_at",
                                  "next_attempt_at"])
+    # The admins' delivery log follows the outcome live (sent after this attempt's transaction commits).
+    realtime.publish(project_id=delivery.webhook.project_id, message={
+        "type": "webhook.delivery", "webhook": delivery.webhook_id, "delivery": delivery.pk,
+        "status": delivery.status, "attempts": delivery.attempts})
     return "retrying" if delivery.status == DeliveryStatus.PENDING else str(delivery.status)
 
 

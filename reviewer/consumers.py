@@ -10,8 +10,9 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
 from annotations.errors import NotFound
+from annotations.models import Role
 from annotations.selectors import access_project
-from reviewer.realtime import project_group
+from reviewer.realtime import project_admins_group, project_group
 from reviewer.selectors import queue_stats
 
 # Close codes in the 4000 range (application-defined), mirroring the HTTP statuses.
@@ -20,12 +21,13 @@ CLOSE_FORBIDDEN = 4403
 
 
 @database_sync_to_async
-def _is_member(user: AbstractBaseUser | AnonymousUser, project_id: int) -> bool:
+def _role_in(user: AbstractBaseUser | AnonymousUser, project_id: int) -> str | None:
+    """The user's role in the project; None for a non-member (or a project that does not exist)."""
     try:
-        access_project(user=user, project_id=project_id)
+        _, membership = access_project(user=user, project_id=project_id)
     except NotFound:
-        return False
-    return True
+        return None
+    return str(membership.role)
 
 
 class ProjectConsumer(AsyncJsonWebsocketConsumer):
@@ -35,7 +37,7 @@ class ProjectConsumer(AsyncJsonWebsocketConsumer):
     browsers as a bare 403 on the HTTP upgrade, without the code.
     """
 
-    group: str | None = None
+    groups_joined: tuple[str, ...] = ()  # the groups this connection joined (none if refused)
 
     async def connect(self) -> None:
         project_id = int(self.scope["url_route"]["kwargs"]["project_id"])
@@ -45,20 +47,23 @@ class ProjectConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         # A missing project and a foreign one look the same, so ids of other projects do not leak.
-        if not await _is_member(user, project_id):
+        role = await _role_in(user, project_id)
+        if role is None:
             await self.accept()
             await self.close(code=CLOSE_FORBIDDEN)
             return
         # Join before counting: a change committed in between arrives as an event after the snapshot.
-        self.group = project_group(project_id)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        self.groups_joined = ((project_group(project_id), project_admins_group(project_id)) if role == Role.ADMIN
+                              else (project_group(project_id),))
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
         stats = await database_sync_to_async(queue_stats)(project_id)
         await self.send_json({"type": "queue.stats", **stats})
 
     async def disconnect(self, code: int) -> None:
-        if self.group is not None:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        for group in self.groups_joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
 
     async def project_event(self, event: dict[str, Any]) -> None:
         """A message `reviewer.realtime.publish` sent to the project's group after commit."""

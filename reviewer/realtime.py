@@ -40,6 +40,12 @@ MESSAGE_TYPES = frozenset(
         "export.status",  # a dataset export's progress while it runs (at most every 2 s), then its end
     }
 )
+# Sent to the project's admins only (`publish(..., admins_only=True)`): what their settings pages follow.
+ADMIN_MESSAGE_TYPES = frozenset(
+    {
+        "webhook.delivery",  # an attempt's outcome: the delivery log updates without polling
+    }
+)
 # A request thread waits at most this long for the channel layer after its transaction committed.
 SEND_TIMEOUT_SECONDS = 2.0
 
@@ -49,16 +55,24 @@ def project_group(project_id: int) -> str:
     return f"project-{project_id}"
 
 
+def project_admins_group(project_id: int) -> str:
+    """The group only the project's admins' browsers join (webhook deliveries name receivers' outcomes)."""
+    return f"project-{project_id}-admins"
+
+
 def publish(*, project_id: int, message: dict[str, Any]) -> None:
     """Push `message` to the project's browsers once the current transaction commits; nothing if it rolls back.
 
-    `message["type"]` is one of MESSAGE_TYPES and its values are JSON (datetimes and UUIDs become strings
-    here). A bad message is a programming error and raises now, in the caller's tests.
+    `message["type"]` is one of MESSAGE_TYPES (ADMIN_MESSAGE_TYPES go to the project's admins only) and its
+    values are JSON (datetimes and UUIDs become strings here). A bad message is a programming error and
+    raises now, in the caller's tests.
     """
-    if message.get("type") not in MESSAGE_TYPES:
-        raise ValueError(f"unknown realtime message type {message.get('type')!r}")
+    kind = message.get("type")
+    if kind not in MESSAGE_TYPES and kind not in ADMIN_MESSAGE_TYPES:
+        raise ValueError(f"unknown realtime message type {kind!r}")
     payload = orjson.loads(orjson.dumps(message))
-    transaction.on_commit(partial(_send, project_id, payload))
+    group = project_admins_group(project_id) if kind in ADMIN_MESSAGE_TYPES else project_group(project_id)
+    transaction.on_commit(partial(_send, project_id, payload, group))
 
 
 def publish_queue_stats(*, project_id: int) -> None:
@@ -117,11 +131,11 @@ def _send_queue_stats(project_id: int) -> None:
     _send(project_id, {"type": "queue.stats", **stats})
 
 
-def _send(project_id: int, payload: dict[str, Any]) -> None:
+def _send(project_id: int, payload: dict[str, Any], group: str | None = None) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    group, event = project_group(project_id), {"type": "project.event", "payload": payload}
+    group, event = group or project_group(project_id), {"type": "project.event", "payload": payload}
     loop = _server_loop
     if loop is not None and loop.is_running():
         # A request thread of the server: hand the push to the server's loop and return at once (the loop

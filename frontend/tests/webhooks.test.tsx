@@ -1,11 +1,12 @@
 // @vitest-environment happy-dom
-import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/preact";
+import { act, cleanup, fireEvent, render, screen, waitFor } from "@testing-library/preact";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ApiError } from "../src/api/errors";
 import type { WebhookDeliveryRow, WebhookRow } from "../src/api/endpoints";
 import { parseRoute } from "../src/router";
 import { generateSecret } from "../src/ui/SecretInput";
 import { WEBHOOK_EVENTS, fieldErrors } from "../src/views/webhooks/fields";
+import { FakeSocket } from "./fakeSocket";
 
 const hook = (id: number, fields: Partial<WebhookRow> = {}): WebhookRow => ({
   id, project: 1, url: `https://hooks.example.com/${id}`, events: ["item.accepted"], active: true, created_by: "dana",
@@ -41,8 +42,10 @@ const notAllowed = new ApiError(400, "url_not_allowed", "This host is not in LOU
                                 { host: "evil.example.net" });
 
 async function renderView() {
+  vi.stubGlobal("WebSocket", FakeSocket);
+  const { ProjectLive } = await import("../src/realtime/ProjectLive");
   const { WebhooksView } = await import("../src/views/webhooks/WebhooksView");
-  return render(<WebhooksView project={1} />);
+  return render(<ProjectLive project={1}><WebhooksView project={1} /></ProjectLive>);
 }
 
 const input = (testId: string) => screen.getByTestId(testId) as HTMLInputElement;
@@ -142,7 +145,7 @@ describe("webhooks page", () => {
     await waitFor(() => expect(api.deleteWebhook).toHaveBeenCalledWith(1));
   });
 
-  it("sends a test and follows the pending ping in the log until it is delivered", async () => {
+  it("sends a test and shows the ping delivered when its outcome is pushed, without polling", async () => {
     api.listWebhooks.mockImplementation(async () => [hook(1)]);
     const pending = delivery(50, { event: "ping", status: "pending", attempts: 0, last_status_code: null,
                                    next_attempt_at: new Date().toISOString() });
@@ -151,8 +154,15 @@ describe("webhooks page", () => {
     await renderView();
     fireEvent.click(await screen.findByTestId("webhook-test-1"));
     await waitFor(() => expect(api.testWebhook).toHaveBeenCalledWith(1));
-    expect(await screen.findByTestId("delivery-status-50")).toBeTruthy();
-    await waitFor(() => expect(screen.getByTestId("delivery-status-50").textContent).toBe("delivered"), { timeout: 3000 });
+    expect((await screen.findByTestId("delivery-status-50")).textContent).toBe("pending");
+    const reads = api.listDeliveries.mock.calls.length;
+    act(() => FakeSocket.last!.push({ type: "webhook.delivery", webhook: 2, delivery: 60, status: "delivered",
+                                      attempts: 1 }));  // another webhook's: this log is not read again
+    expect(api.listDeliveries.mock.calls.length).toBe(reads);
+    act(() => FakeSocket.last!.push({ type: "webhook.delivery", webhook: 1, delivery: 50, status: "delivered",
+                                      attempts: 1 }));
+    await waitFor(() => expect(screen.getByTestId("delivery-status-50").textContent).toBe("delivered"));
+    expect(api.listDeliveries.mock.calls.length).toBe(reads + 1);
     expect(screen.getByTestId("delivery-50").textContent).toContain("200");
     expect(api.listDeliveries).toHaveBeenCalledWith(1, { limit: 21 });
   });

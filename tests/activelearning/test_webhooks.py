@@ -4,6 +4,7 @@ concurrent sweepers; the events wired where the changes happen; the admins' API.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -189,6 +190,40 @@ def test_a_receiver_answering_500_then_200_is_retried_after_the_backoff(project,
     first, second = receiver.received
     assert first[1] == second[1]  # the same bytes, the same id: the receiver can deduplicate
     assert first[0]["X-Loupe-Delivery"] == second[0]["X-Loupe-Delivery"]
+
+
+def test_each_attempts_outcome_is_pushed_to_the_projects_admins(project, receiver,
+                                                                django_capture_on_commit_callbacks):
+    """The admins' delivery log follows a delivery live (no polling): one `webhook.delivery` per attempt, on the
+    group only admins' sockets join."""
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    from reviewer.realtime import project_admins_group
+
+    webhook = hook(project, receiver, ["item.accepted"])
+    receiver.statuses = [503]
+    [delivery] = enqueue(project)
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(project_admins_group(project.pk), channel)
+    try:
+        start = timezone.now()
+        with django_capture_on_commit_callbacks(execute=True):
+            assert deliver_due(now=start) == {"retrying": 1}
+            assert deliver_due(now=start + timedelta(seconds=10)) == {"delivered": 1}
+
+        async def received(n: int) -> list[dict]:  # one event loop for the channel's receives
+            return [(await asyncio.wait_for(layer.receive(channel), timeout=5))["payload"] for _ in range(n)]
+
+        pushed = async_to_sync(received)(2)
+    finally:
+        async_to_sync(layer.group_discard)(project_admins_group(project.pk), channel)
+    assert pushed == [
+        {"type": "webhook.delivery", "webhook": webhook.pk, "delivery": delivery.pk, "status": "pending", "attempts": 1},
+        {"type": "webhook.delivery", "webhook": webhook.pk, "delivery": delivery.pk, "status": "delivered",
+         "attempts": 2},
+    ]
 
 
 def test_eight_failed_attempts_end_failed(project, receiver):

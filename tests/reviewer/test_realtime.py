@@ -238,6 +238,27 @@ async def test_committed_event_reaches_the_member_socket_as_json(cast):
 
 
 @pytest.mark.asyncio
+async def test_admin_only_messages_reach_the_projects_admins_and_no_one_else(cast):
+    """A webhook delivery's outcome goes to the admins' sockets (their delivery log), not to an annotator's."""
+    dana = await database_sync_to_async(make_user)("dana")
+    await database_sync_to_async(Membership.objects.create)(project=cast.project, user=dana, role=Role.ADMIN)
+    annotator = await connect_member(cast)
+    admin = communicator(cast.project.pk, await database_sync_to_async(session_cookie)(dana), ORIGIN)
+    assert (await admin.connect())[0]
+    assert (await admin.receive_json_from())["type"] == "queue.stats"
+    send = database_sync_to_async(publish_in_transaction)
+    await send(cast.project.pk, {"type": "webhook.delivery", "webhook": 3, "delivery": 9, "status": "delivered",
+                                 "attempts": 1}, roll_back=False)
+    await send(cast.project.pk, {"type": "item.leased", "item": 1}, roll_back=False)
+    assert (await admin.receive_json_from())["type"] == "webhook.delivery"
+    assert (await admin.receive_json_from())["type"] == "item.leased"
+    # The annotator's next message is the one for everyone: the admins' message came first and skipped them.
+    assert (await annotator.receive_json_from()) == {"type": "item.leased", "item": 1}
+    await admin.disconnect()
+    await annotator.disconnect()
+
+
+@pytest.mark.asyncio
 async def test_queue_stats_push_counts_the_committed_state(cast):
     comm = await connect_member(cast)
 

@@ -13,14 +13,16 @@ export type ProjectMessage =
       metrics: string[]; alerting: string[]; values: Record<string, number | null> }
   | { type: "model.promoted"; model: number; status: string; sha256: string; rolled_back?: number }
   | { type: "model.alert"; model: number; reason: string; out_of_service: boolean }
-  | { type: "export.status"; export: number; dataset: number; status: string; progress?: number };
+  | { type: "export.status"; export: number; dataset: number; status: string; progress?: number }
+  // Admins only: a webhook delivery attempt's outcome.
+  | { type: "webhook.delivery"; webhook: number; delivery: number; status: string; attempts: number };
 
 export type MessageType = ProjectMessage["type"];
 export type MessageOf<T extends MessageType> = Extract<ProjectMessage, { type: T }>;
 
 const KNOWN: ReadonlySet<string> = new Set<MessageType>([
   "queue.stats", "item.leased", "item.released", "item.accepted", "flag.created", "training.status", "drift.alert",
-  "model.promoted", "model.alert", "export.status",
+  "model.promoted", "model.alert", "export.status", "webhook.delivery",
 ]);
 
 /** Parse one frame; unknown types and malformed frames are dropped (a newer server may say more). */

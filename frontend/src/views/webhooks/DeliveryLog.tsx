@@ -1,26 +1,20 @@
 /**
  * One webhook's delivery log, newest first, a page at a time ("Show older" asks for the rows before the last one
- * shown). While a delivery is pending and due soon (a test just sent), the first page is read again a few times
- * with a growing pause, so its outcome shows up without a click; "Refresh" reads it on demand.
+ * shown). Each attempt's outcome is pushed to the project's admins (`webhook.delivery`), and the first page is
+ * read again when one of this webhook's arrives: a test's result shows up without a click or polling.
  */
 
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { type WebhookDeliveryRow, type WebhookRow, listDeliveries } from "../../api/endpoints";
+import { useProjectMessage } from "../../realtime/ProjectLive";
 import { ErrorBanner } from "../../ui/ErrorBanner";
 import { when } from "./fields";
 
 export const PAGE_SIZE = 20;
-/** Pauses before re-reading a log with a delivery due soon; then the admin refreshes by hand. */
-export const FOLLOW_DELAYS_MS = [500, 1000, 2000, 4000, 8000];
-const DUE_SOON_MS = 30_000;
 
 const STATUS_CLASS: Record<WebhookDeliveryRow["status"], string> = {
   delivered: "status-ok", pending: "status-warn", failed: "status-bad",
 };
-
-function dueSoon(rows: WebhookDeliveryRow[], now: number): boolean {
-  return rows.some((d) => d.status === "pending" && new Date(d.next_attempt_at).getTime() - now < DUE_SOON_MS);
-}
 
 interface Props {
   webhook: WebhookRow;
@@ -36,7 +30,6 @@ export function DeliveryLog({ webhook, refreshKey, onRead }: Props) {
   const [error, setError] = useState<unknown>(null);
   const [loading, setLoading] = useState(false);
   const [tick, setTick] = useState(0);
-  const [follow, setFollow] = useState(0); // how many follow-up reads were made since the last explicit one
   const onReadRef = useRef(onRead);
   onReadRef.current = onRead;
 
@@ -55,9 +48,6 @@ export function DeliveryLog({ webhook, refreshKey, onRead }: Props) {
     }
   }, [webhook.id]);
 
-  // An explicit read (first show, Refresh, a test sent) restarts the follow-ups.
-  useEffect(() => setFollow(0), [refreshKey, webhook.id]);
-
   useEffect(() => {
     let live = true;
     void readFirst().then((page) => {
@@ -69,11 +59,11 @@ export function DeliveryLog({ webhook, refreshKey, onRead }: Props) {
     return () => { live = false; };
   }, [readFirst, refreshKey, tick]);
 
-  useEffect(() => {
-    if (rows === null || follow >= FOLLOW_DELAYS_MS.length || !dueSoon(rows, Date.now())) return undefined;
-    const timer = window.setTimeout(() => { setFollow((n) => n + 1); setTick((t) => t + 1); }, FOLLOW_DELAYS_MS[follow]);
-    return () => window.clearTimeout(timer);
-  }, [rows, follow]);
+  // An attempt of this webhook ended (a test, a retry): read the first page again for its outcome.
+  const onDelivery = useCallback((m: { webhook: number }) => {
+    if (m.webhook === webhook.id) setTick((t) => t + 1);
+  }, [webhook.id]);
+  useProjectMessage("webhook.delivery", onDelivery);
 
   const older = async () => {
     const last = rows?.[rows.length - 1];
@@ -91,7 +81,7 @@ export function DeliveryLog({ webhook, refreshKey, onRead }: Props) {
     }
   };
 
-  const refresh = () => { setFollow(0); setTick((t) => t + 1); };
+  const refresh = () => setTick((t) => t + 1);
 
   return (
     <section class="card stack" aria-labelledby={`deliveries-${webhook.id}-title`} data-testid={`deliveries-${webhook.id}`}>
