@@ -36,7 +36,16 @@ from activelearning.selectors import drift_policy
 from activelearning.webhooks import enqueue_event
 from annotations import audit
 from annotations.geometry import is_correction
-from annotations.models import Annotation, Camera, Prediction, PredictionSource, Project, Site, Verdict
+from annotations.models import (
+    Annotation,
+    AnnotationOrigin,
+    Camera,
+    Prediction,
+    PredictionSource,
+    Project,
+    Site,
+    Verdict,
+)
 from reviewer import realtime
 from reviewer.models import CountFlag, ItemStatus, ReviewItem
 
@@ -153,11 +162,13 @@ def _score_histograms_python(*, project_id: int, windows: Windows, per_hour: int
 def review_counts(*, project_id: int, windows: Windows) -> dict[int, tuple[int, int]]:
     """Per camera: (accepted reviews, corrections) among the items accepted in the current window.
 
-    The accepted version is the item's latest; `unusable` verdicts say nothing about the model and are left
+    The accepted version is the item's latest person's version (a consensus has no diff of its own);
+    `unusable` verdicts say nothing about the model and are left
     out. A correction is annotations.geometry.is_correction: the person changed the boxes or the count (the
     verdict alone is not enough, the editor defaults it to `correct`). Bounded by what people accept a day.
     """
-    latest = Annotation.objects.filter(review_item_id=OuterRef("pk")).order_by("-version")
+    latest = (Annotation.objects.filter(review_item_id=OuterRef("pk"), origin=AnnotationOrigin.PERSON)
+              .order_by("-version"))
     rows = (ReviewItem.objects.filter(project_id=project_id, status=ItemStatus.ACCEPTED, camera__isnull=False,
                                       accepted_at__gte=windows.current_start, accepted_at__lt=windows.end)
             .annotate(verdict=Subquery(latest.values("verdict")[:1]), diff=Subquery(latest.values("diff")[:1]))

@@ -58,3 +58,47 @@ def is_correction(diff: Mapping[str, Any] | None) -> bool:
     if not diff:
         return False
     return any(diff.get(key) for key in ("added", "removed", "moved", "count_change"))
+
+
+def consolidate(versions: Sequence[Sequence[Mapping[str, Any]]], *, min_votes: int,
+                iou_threshold: float = 0.5) -> tuple[list[dict[str, Any]], list[int]]:
+    """The consensus of several annotators' boxes (each version one annotator's `{"label", "box", …}` list).
+
+    Per frame and label, each version's boxes are matched one to one (Hungarian, IoU ≥ threshold) to the
+    clusters built from the versions before it; a box that matches none starts a cluster. A cluster that at
+    least `min_votes` annotators drew becomes one box at the coordinate-wise median of its members' corners
+    (robust to one annotator's sloppy edge); the others are dropped. Returns the boxes, in a stable order
+    (frame, label, position), and each kept box's number of votes.
+    """
+    keys = {(box.get("frame_index"), str(box["label"])) for boxes in versions for box in boxes}
+    kept: list[tuple[tuple[int, str, float, float], dict[str, Any], int]] = []
+    for frame, label in keys:
+        clusters: list[list[Mapping[str, Any]]] = []
+        for boxes in versions:
+            mine = [b for b in boxes if b.get("frame_index") == frame and str(b["label"]) == label]
+            centres = [_median_box(c) for c in clusters]
+            matched = match_boxes(centres, [b["box"] for b in mine], iou_threshold=iou_threshold)
+            for i, j, _ in matched:
+                clusters[i].append(mine[j])
+            taken = {j for _, j, _ in matched}
+            clusters.extend([b] for j, b in enumerate(mine) if j not in taken)
+        for members in clusters:
+            if len(members) < min_votes:
+                continue
+            box = [round(v, 2) for v in _median_box(members)]
+            out: dict[str, Any] = {"label": label, "box": box}
+            if frame is not None:
+                out["frame_index"] = frame
+            track = next((m["track_id"] for m in members if m.get("track_id") is not None), None)
+            if track is not None:
+                out["track_id"] = track
+            kept.append(((frame or 0, label, box[1], box[0]), out, len(members)))
+    kept.sort(key=lambda k: k[0])
+    return [k[1] for k in kept], [k[2] for k in kept]
+
+
+def _median_box(members: Sequence[Mapping[str, Any]]) -> list[float]:
+    """[x, y, w, h] of the coordinate-wise median corners of the members' boxes."""
+    corners = np.array([[x, y, x + w, y + h] for x, y, w, h in (m["box"] for m in members)], dtype=float)
+    x0, y0, x1, y1 = np.median(corners, axis=0)
+    return [float(x0), float(y0), float(x1 - x0), float(y1 - y0)]

@@ -253,14 +253,22 @@ class Verdict(models.TextChoices):
     UNUSABLE = "unusable"
 
 
+class AnnotationOrigin(models.TextChoices):
+    PERSON = "person"  # one annotator's submission
+    CONSENSUS = "consensus"  # the majority of an overlap round's annotators, box by box (no author)
+
+
 class Annotation(AppendOnly, models.Model):
-    """One version of a person's boxes/count for an asset. Append-only: a change is a new version."""
+    """One version of a person's boxes/count for an asset, or of an overlap round's consensus. Append-only: a
+    change is a new version."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="annotations")
     asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="annotations")
     review_item_id = models.BigIntegerField(null=True, blank=True)
     version = models.PositiveIntegerField()
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="annotations")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="annotations",
+                               null=True, blank=True, help_text="Null only for a consensus version.")
+    origin = models.CharField(max_length=16, choices=AnnotationOrigin.choices, default=AnnotationOrigin.PERSON)
     source_prediction = models.ForeignKey(
         Prediction, on_delete=models.SET_NULL, null=True, blank=True, related_name="annotations"
     )
@@ -284,6 +292,9 @@ class Annotation(AppendOnly, models.Model):
                                    name="annotation_count_non_negative"),
             models.CheckConstraint(condition=Q(started_at__isnull=True) | Q(started_at__lte=F("submitted_at")),
                                    name="annotation_started_before_submitted"),
+            # A person's version has its author; only a consensus has none.
+            models.CheckConstraint(condition=Q(author__isnull=False) | Q(origin="consensus"),
+                                   name="annotation_author_unless_consensus"),
         ]
         indexes = [
             # The claim query's "never an item the caller already annotated" probe.

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from itertools import combinations
 from typing import Any
 
@@ -14,8 +16,8 @@ from django.utils import timezone
 
 from annotations import audit, rows
 from annotations.errors import Conflict
-from annotations.geometry import box_agreement, box_diff
-from annotations.models import Annotation, Asset, Prediction, Project, Verdict
+from annotations.geometry import box_agreement, box_diff, consolidate
+from annotations.models import Annotation, AnnotationOrigin, Asset, Prediction, Project, Verdict
 from reviewer import events, realtime
 from reviewer.flags import close_count_flag
 from reviewer.models import ItemStatus, ReviewItem
@@ -41,14 +43,38 @@ def _frame_boxes(boxes: list[dict[str, Any]]) -> list[list[float]]:
     return [b["box"] for b in boxes]
 
 
-def _round_agreement(item: ReviewItem) -> float:
-    """Mean pairwise box agreement of this round's versions (one per annotator)."""
-    versions = list(Annotation.objects.filter(review_item_id=item.pk).order_by("-version")
-                    .values_list("boxes", flat=True)[: item.required_overlap])
-    pairs = list(combinations(versions, 2))
+def _round_versions(item: ReviewItem) -> list[Annotation]:
+    """This overlap round's versions, one per annotator, newest first."""
+    return list(Annotation.objects.filter(review_item_id=item.pk, origin=AnnotationOrigin.PERSON)
+                .order_by("-version").only("id", "version", "boxes", "count", "verdict")[: item.required_overlap])
+
+
+def _round_agreement(versions: list[Annotation]) -> float:
+    """Mean pairwise box agreement of the round's versions."""
+    pairs = list(combinations([v.boxes for v in versions], 2))
     if not pairs:
         return 1.0
     return sum(box_agreement(_frame_boxes(a), _frame_boxes(b)) for a, b in pairs) / len(pairs)
+
+
+def _insert_consensus(item: ReviewItem, versions: list[Annotation], *, now: datetime) -> Annotation:
+    """The round's consensus as the item's next version (no author): each box that a majority of the
+    annotators drew, at the median of their boxes; the median count and the majority verdict. It is the
+    accepted version the datasets take. Call while holding the item's and its asset's locks."""
+    majority = len(versions) // 2 + 1
+    oldest_first = versions[::-1]
+    boxes, votes = consolidate([v.boxes for v in oldest_first], min_votes=majority)
+    counts = sorted(v.count for v in versions if v.count is not None)
+    verdicts = Counter(v.verdict for v in versions).most_common()
+    verdict = verdicts[0][0] if verdicts[0][1] >= majority else Verdict.CORRECT
+    assert item.asset_id is not None
+    return _insert_version(Annotation(
+        project_id=item.project_id, asset_id=item.asset_id, review_item_id=item.pk, author_id=None,
+        origin=AnnotationOrigin.CONSENSUS, source_prediction_id=item.prediction_id, boxes=boxes,
+        count=counts[(len(counts) - 1) // 2] if len(counts) >= majority else None, verdict=verdict,
+        note=f"Consensus of {len(versions)} annotators: the boxes at least {majority} drew (IoU ≥ 0.5), "
+             "at the median of theirs.",
+        diff={"consensus_of": [v.version for v in oldest_first], "votes": votes}, submitted_at=now))
 
 
 @transaction.atomic
@@ -89,9 +115,12 @@ def submit_annotation(*, item: ReviewItem, user: User, lease_token: str,
     if locked.annotations_count < locked.required_overlap:
         locked.status = ItemStatus.PENDING  # more annotators needed; this one is now excluded
     elif locked.required_overlap > 1:
-        locked.agreement = _round_agreement(locked)
+        versions = _round_versions(locked)
+        locked.agreement = _round_agreement(versions)
         low = locked.agreement < settings.LOUPE_AGREEMENT_THRESHOLD
         locked.status = ItemStatus.SUBMITTED if low else ItemStatus.ACCEPTED
+        if not low:
+            _insert_consensus(locked, versions, now=now)
     elif _qa_sampled(locked, locked.project.qa_sample_rate):
         locked.status = ItemStatus.SUBMITTED
     else:

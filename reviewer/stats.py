@@ -10,7 +10,7 @@ from django.db.models import Avg, Count, Q
 from django.utils import timezone
 
 from annotations.geometry import is_correction
-from annotations.models import Annotation, Project
+from annotations.models import Annotation, AnnotationOrigin, Project
 from reviewer.models import ItemStatus, ReviewItem
 from reviewer.selectors import queue_stats
 
@@ -18,12 +18,13 @@ from reviewer.selectors import queue_stats
 def project_stats(project: Project) -> dict[str, Any]:
     """Queue, throughput, time per item, agreement, correction rate and progress to retraining."""
     since = timezone.now() - timedelta(days=1)
-    recent = Annotation.objects.filter(project=project, submitted_at__gte=since)
+    people = Annotation.objects.filter(project=project, origin=AnnotationOrigin.PERSON)  # not the consensus versions
+    recent = people.filter(submitted_at__gte=since)
     throughput = {row["author__username"]: row["n"]
                   for row in recent.values("author__username").annotate(n=Count("id")).order_by("-n")[:100]}
-    times = [float(t) for t in Annotation.objects.filter(project=project, time_spent_seconds__isnull=False)
+    times = [float(t) for t in people.filter(time_spent_seconds__isnull=False)
              .order_by("-id").values_list("time_spent_seconds", flat=True)[:1000] if t is not None]
-    diffs = list(Annotation.objects.filter(project=project).order_by("-id").values_list("diff", flat=True)[:1000])
+    diffs = list(people.order_by("-id").values_list("diff", flat=True)[:1000])
     corrected = sum(1 for d in diffs if is_correction(d))
     items = ReviewItem.objects.filter(project=project).aggregate(
         agreement=Avg("agreement", filter=Q(agreement__isnull=False)),

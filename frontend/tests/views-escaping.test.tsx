@@ -11,7 +11,7 @@ vi.mock("../src/api/endpoints", () => ({
       id: 5, project: 1, reason: "low_confidence", priority: 0.5, score_parts: {}, status: "pending", site: null,
       camera: null, lease_token: "", lease_expires_at: null, last_comment: XSS, last_comment_region: null, asset: null, prelabel: null,
     },
-    versions: [{ id: 1, version: 1, author__username: "alice", boxes: [{ label: XSS, box: [0, 0, 1, 1] }], count: null,
+    versions: [{ id: 1, version: 1, origin: "person", author__username: "alice", boxes: [{ label: XSS, box: [0, 0, 1, 1] }], count: null,
                  verdict: "correct", note: XSS, diff: null, time_spent_seconds: 3, submitted_at: "2026-01-01T00:00:00Z" }],
     events: [{ id: 1, action: "item.rejected", actor__username: "bob", before: null, after: { comment: XSS },
                created_at: "2026-01-01T00:00:00Z" }],

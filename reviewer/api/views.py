@@ -94,7 +94,7 @@ class HistoryView(APIView):
         item, _ = access_review_item(user=request.user, item_id=item_id)
         versions = list(
             Annotation.objects.filter(review_item_id=item.pk).order_by("version").values(
-                "id", "version", "author__username", "boxes", "count", "verdict", "note", "diff",
+                "id", "version", "origin", "author__username", "boxes", "count", "verdict", "note", "diff",
                 "time_spent_seconds", "submitted_at")
         )
         events = list(

@@ -25,3 +25,20 @@ def test_agreement_and_diff():
     assert box_agreement(pre, fixed) == pytest.approx(2 * 1 / 5)
     assert box_diff(pre, fixed) == {"added": 2, "removed": 1, "moved": 1, "kept": 0}
     assert np.isclose(box_agreement(pre, []), 0.0)
+
+
+def test_consolidation_keeps_the_majoritys_boxes_at_their_median_per_frame_and_label():
+    from annotations.geometry import consolidate
+
+    a = [{"label": "person", "box": [0, 0, 10, 20]}, {"label": "bag", "box": [50, 50, 10, 10]},
+         {"label": "person", "box": [0, 0, 10, 20], "frame_index": 3, "track_id": 7}]
+    b = [{"label": "person", "box": [1, 0, 10, 20]}, {"label": "person", "box": [50, 50, 10, 10]},
+         {"label": "person", "box": [2, 0, 10, 20], "frame_index": 3}]
+    c = [{"label": "person", "box": [2, 2, 10, 20]}, {"label": "person", "box": [90, 90, 5, 5]}]
+    boxes, votes = consolidate([a, b, c], min_votes=2)
+    # The bag is one vote (b called it a person: labels are not merged); the far box is one vote.
+    assert boxes == [{"label": "person", "box": [1.0, 0.0, 10.0, 20.0]},
+                     {"label": "person", "box": [1.0, 0.0, 10.0, 20.0], "frame_index": 3, "track_id": 7}]
+    assert votes == [3, 2]
+    assert consolidate([a, b, c], min_votes=1)[1] == [1, 3, 1, 1, 2]  # bag, person, person ×2, frame 3
+    assert consolidate([[], []], min_votes=2) == ([], [])

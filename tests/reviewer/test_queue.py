@@ -187,6 +187,44 @@ def test_consensus_item_is_served_to_k_different_annotators_and_agreement_decide
     assert ReviewItem.objects.get(pk=item.pk).agreement == 0.0
 
 
+def test_an_agreeing_round_of_three_is_accepted_as_their_consensus_and_the_dataset_takes_it(project):
+    """A2I-style consolidation: a box a majority drew is kept at the median of theirs, one annotator's stray
+    box is dropped, a box only one annotator missed is kept; the consensus version has no author."""
+    from django.db import transaction
+
+    from activelearning.models import DatasetEntry
+    from activelearning.retraining import freeze_dataset
+
+    for name in ("erin", "finn"):
+        add_member(project, name, "annotator")
+    item = make_items(project, 1, overlap=3)[0]
+    door = lambda dx: {"label": "person", "box": [10.0 + dx, 20.0, 30.0, 60.0]}  # noqa: E731
+    till = lambda dx: {"label": "person", "box": [120.0 + dx, 40.0, 28.0, 56.0]}  # noqa: E731
+    shelf = lambda dx: {"label": "person", "box": [200.0 + dx, 10.0, 20.0, 30.0]}  # noqa: E731
+    stray = {"label": "person", "box": [300.0, 200.0, 20.0, 20.0]}
+    rounds = {"alice": [door(0), till(0), shelf(0), stray], "erin": [door(2), till(1), shelf(2)],
+              "finn": [door(4), till(3)]}  # agreement (0.857 + 0.667 + 0.8) / 3 = 0.77: accepted
+    for name, boxes in rounds.items():
+        token = claim(name, project).json()["lease_token"]
+        status = as_user(name).post(f"/api/v1/items/{item.pk}/submit", {"lease_token": token, "boxes": boxes},
+                                    format="json").json()["item_status"]
+    assert status == "accepted"
+    consensus = Annotation.objects.filter(review_item_id=item.pk).order_by("-version").first()
+    assert consensus.origin == "consensus" and consensus.author is None and consensus.version == 4
+    assert consensus.boxes == [{"label": "person", "box": [201.0, 10.0, 20.0, 30.0]},  # finn missed it: 2 of 3
+                               {"label": "person", "box": [12.0, 20.0, 30.0, 60.0]},
+                               {"label": "person", "box": [121.0, 40.0, 28.0, 56.0]}]  # the stray one is gone
+    assert consensus.diff == {"consensus_of": [1, 2, 3], "votes": [2, 3, 3]}
+    history = as_user("bob").get(f"/api/v1/items/{item.pk}/history").json()["versions"]
+    assert [(v["origin"], v["author__username"]) for v in history] == [
+        ("person", "alice"), ("person", "erin"), ("person", "finn"), ("consensus", None)]
+    project.retrain_threshold = 0
+    project.save()
+    with transaction.atomic():
+        version = freeze_dataset(project_id=project.pk)
+    assert DatasetEntry.objects.get(dataset_version=version).annotation_id == consensus.pk
+
+
 def test_qa_reject_returns_the_item_with_the_comment_and_accept_accepts(project):
     project.qa_sample_rate = 1.0
     project.save()

@@ -135,11 +135,18 @@ export interface SubmittedBox {
   track_id?: number;
 }
 
+/** Who made a version: its annotator, or "consensus" for the majority of an overlap round. */
+export function authorOf(v: { origin: "person" | "consensus"; author__username: string | null }): string {
+  return v.origin === "consensus" ? "consensus" : v.author__username ?? "?";
+}
+
 /** reviewer/api/views.py `HistoryView` */
 export interface AnnotationVersion {
   id: number;
   version: number;
-  author__username: string;
+  /** `consensus`: the majority of an overlap round's annotators (no author). */
+  origin: "person" | "consensus";
+  author__username: string | null;
   boxes: SubmittedBox[];
   count: number | null;
   verdict: Verdict;

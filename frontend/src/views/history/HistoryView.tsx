@@ -1,6 +1,7 @@
 /** An item's annotation versions and audit trail; every value renders as text. */
 
 import { itemHistory } from "../../api/endpoints";
+import { authorOf } from "../../api/shapes";
 import { href } from "../../router";
 import { ErrorBanner } from "../../ui/ErrorBanner";
 import { useAsync } from "../../ui/useAsync";
@@ -26,7 +27,7 @@ export function HistoryView({ project, item }: { project: number; item: number }
             <tbody>
               {h.versions.map((v) => (
                 <tr key={v.id}>
-                  <td>{v.version}</td><td>{v.author__username}</td><td>{new Date(v.submitted_at).toLocaleString()}</td>
+                  <td>{v.version}</td><td>{authorOf(v)}</td><td>{new Date(v.submitted_at).toLocaleString()}</td>
                   <td>{v.boxes.length}</td><td>{v.count ?? "–"}</td><td>{v.verdict}</td>
                   <td>{v.time_spent_seconds?.toFixed(1) ?? "–"}</td><td>{v.note}</td><td><pre>{json(v.diff)}</pre></td>
                 </tr>

@@ -6,7 +6,7 @@
 import { useState } from "preact/hooks";
 import { type ItemListQuery, assetUrl, frameUrl, itemHistory, listItems, readProject, review } from "../../api/endpoints";
 import { useProjectMessage } from "../../realtime/ProjectLive";
-import type { AnnotationVersion, ItemHistory } from "../../api/shapes";
+import { type AnnotationVersion, type ItemHistory, authorOf } from "../../api/shapes";
 import { agreement } from "../../editor/agreement";
 import { href } from "../../router";
 import { ErrorBanner } from "../../ui/ErrorBanner";
@@ -116,7 +116,7 @@ function QaItem({ project, item }: { project: number; item: number }) {
         {latest && (
           <div>
             <BoxesPreview url={url} size={size} labels={labels} testId="qa-latest"
-                          title={`v${latest.version} by ${latest.author__username}`} boxes={onFrame(latest.boxes, frame)}
+                          title={`v${latest.version} by ${authorOf(latest)}`} boxes={onFrame(latest.boxes, frame)}
                           region={region} onRegion={setRegion} />
             <p class="hint">Drag on this picture to pin your comment to a region.</p>
             <p>Verdict {latest.verdict}{latest.count !== null ? ` · count ${latest.count}` : ""}</p>
@@ -132,7 +132,7 @@ function QaItem({ project, item }: { project: number; item: number }) {
         {versions.slice(1).map((v) => (
           <div key={v.id}>
             <BoxesPreview url={url} size={size} labels={labels} testId={`qa-version-${v.version}`}
-                          title={`v${v.version} by ${v.author__username}`} boxes={onFrame(v.boxes, frame)} />
+                          title={`v${v.version} by ${authorOf(v)}`} boxes={onFrame(v.boxes, frame)} />
             {latest && <p>Agreement with v{latest.version}: {(agreement(latest.boxes, v.boxes) * 100).toFixed(0)} %</p>}
           </div>
         ))}
