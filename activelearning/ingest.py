@@ -19,7 +19,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from activelearning.events import Event, ParsedEvent, encode_detections, parse_batch
-from activelearning.policy import DEVICE_REASONS, Decision, EventFacts, route_event
+from activelearning.policy import DEVICE_REASONS, Decision, facts_for_event, route_event
 from activelearning.selectors import current_policy
 from activelearning.tasks import enqueue_prelabels
 from annotations.models import Asset, Camera, Device, Prediction, PredictionSource
@@ -183,15 +183,15 @@ def ingest_events(*, device: Device, body: bytes) -> list[EventResult]:
             continue
         decision = None
         if item.event.type != "count":
-            decision = route_event(policy, EventFacts(
+            decision = route_event(policy, facts_for_event(
                 event_type=item.event.type,
-                device_reason=item.event.reason,
-                scores=[d.score for d in item.event.detections],
-                labels=[d.label for d in item.event.detections],
+                reason=item.event.reason,
+                detections=[(d.label, d.score) for d in item.event.detections],
                 site=camera.site.name,
                 brightness=asset.brightness if asset else None,
                 blur=asset.blur if asset else None,
-                sample_key=f"{device.pk}:{item.event.id}",
+                device_id=device.pk,
+                event_id=item.event.id,
             ))
         rows.append(_Row(item.index, item.event, item.payload_hash, camera, asset, decision))
 

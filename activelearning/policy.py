@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -139,6 +139,35 @@ class EventFacts:
     brightness: float | None
     blur: float | None
     sample_key: str  # stable per event, so a re-send makes the same audit decision
+
+
+def facts_for_event(
+    *,
+    event_type: str,
+    reason: str | None,
+    detections: Iterable[tuple[str, float]],
+    site: str,
+    brightness: float | None,
+    blur: float | None,
+    device_id: int | None,
+    event_id: str,
+) -> EventFacts:
+    """The facts routing looks at for one device event (detections as (label, score) pairs).
+
+    The one place they are built: ingest calls it on an incoming event and the policy preview on a stored
+    prediction, so a replay decides exactly as ingest did (same audit draw, since the key is device and event id).
+    """
+    pairs = list(detections)
+    return EventFacts(
+        event_type=event_type,
+        device_reason=reason or None,  # stored predictions keep "no reason" as ""
+        scores=[score for _, score in pairs],
+        labels=[label for label, _ in pairs],
+        site=site,
+        brightness=brightness,
+        blur=blur,
+        sample_key=f"{device_id}:{event_id}",
+    )
 
 
 @dataclass

@@ -17,7 +17,7 @@ from activelearning.models import (
 )
 from activelearning.policy import DEFAULT_POLICY
 from annotations.errors import InvalidInput, NotFound
-from annotations.models import Camera, Project, Role
+from annotations.models import Camera, Prediction, PredictionSource, Project, Role
 from annotations.selectors import access_project
 
 
@@ -32,6 +32,19 @@ def current_policy(project: Project) -> tuple[int | None, dict[str, Any]]:
     if row is None:
         return None, DEFAULT_POLICY
     return row[0], row[1]
+
+
+def recent_device_predictions(project: Project, *, limit: int) -> list[Prediction]:
+    """The project's `limit` newest device predictions and disputes (by capture time), with camera, site and asset:
+    one query, walking the (project, captured_at) index backwards."""
+    return list(
+        Prediction.objects.filter(project=project, source=PredictionSource.DEVICE,
+                                  event_type__in=["prediction", "dispute"])
+        .select_related("camera__site", "asset")
+        .only("id", "device_id", "event_id", "event_type", "reason", "detections", "captured_at",
+              "camera__name", "camera__site__name", "asset__brightness", "asset__blur")
+        .order_by("-captured_at", "-id")[:limit]
+    )
 
 
 def access_model(*, user: AbstractBaseUser | AnonymousUser, model_id: int,

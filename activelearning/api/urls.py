@@ -39,6 +39,8 @@ urlpatterns = [
     path("models/<int:model_id>/rollback", model_views.RollbackView.as_view(), name="model-rollback"),
     path("projects/<int:project_id>/routing-policy", policy_views.RoutingPolicyView.as_view(),
          name="routing-policy"),
+    path("projects/<int:project_id>/routing-policy/preview", policy_views.RoutingPolicyPreviewView.as_view(),
+         name="routing-policy-preview"),
     path("projects/<int:project_id>/webhooks/", webhook_views.ProjectWebhooksView.as_view(), name="project-webhooks"),
     path("webhooks/<int:webhook_id>", webhook_views.WebhookView.as_view(), name="webhook"),
     path("webhooks/<int:webhook_id>/deliveries", webhook_views.WebhookDeliveriesView.as_view(),

@@ -763,6 +763,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/routing-policy/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description `POST /api/v1/projects/{id}/routing-policy/preview`: what a proposed policy would queue among the project's
+         *     recent device events, against the policy in force (admins). Stores nothing. Caps are not simulated (they
+         *     depend on live counters): queued events that are not exempt are reported as subject to caps.
+         */
+        post: operations["routing_policy_preview"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project_id}/trainer": {
         parameters: {
             query?: never;
@@ -985,6 +1006,19 @@ export interface components {
          * @enum {string}
          */
         CameraStatusStatusEnum: "ok" | "degraded" | "offline" | "error";
+        ChangedEvent: {
+            prediction: number;
+            camera: string;
+            site: string;
+            queued_before: boolean;
+            queued_after: boolean;
+            reason_before: string;
+            reason_after: string;
+            /** Format: double */
+            priority_before: number;
+            /** Format: double */
+            priority_after: number;
+        };
         /** @description The part of the frame a rejection comment is about, in image pixels (shown to the next annotator). */
         CommentRegionRequest: {
             /** @description [x, y, w, h] in pixels of the asset */
@@ -1446,6 +1480,60 @@ export interface components {
             readonly history: {
                 [key: string]: unknown;
             }[];
+        };
+        PolicyCaps: {
+            current: {
+                [key: string]: number | null;
+            };
+            proposed: {
+                [key: string]: number | null;
+            };
+        };
+        PolicyOutcome: {
+            /** @description Events replayed. */
+            events: number;
+            /** @description Events the policy queues, before caps. */
+            queued: number;
+            queued_by_reason: {
+                [key: string]: number;
+            };
+            queued_by_site: {
+                [key: string]: number;
+            };
+            /** @description All replayed events' priorities in 10 equal bins over [0, 1]. */
+            priority_histogram: number[];
+            /**
+             * Format: double
+             * @description Share of the queued events exempt from caps.
+             */
+            exempt_from_caps_share: number;
+            /** @description Queued events that are not exempt: caps (live counters, not simulated) may hold some back. */
+            subject_to_caps: number;
+        };
+        PolicyPreview: {
+            limit: number;
+            /** @description null while the built-in default is in force */
+            current_version: number | null;
+            /** @description Always false: caps depend on live counters. */
+            caps_simulated: boolean;
+            caps: components["schemas"]["PolicyCaps"];
+            current: components["schemas"]["PolicyOutcome"];
+            proposed: components["schemas"]["PolicyOutcome"];
+            /** @description Events queued by one policy and not the other. */
+            changed: number;
+            newly_queued: number;
+            no_longer_queued: number;
+            /** @description Up to 20 changed events, newest first. */
+            examples: components["schemas"]["ChangedEvent"][];
+        };
+        PolicyPreviewRequestRequest: {
+            /** @description The proposed policy, validated exactly as saving validates it. */
+            document: unknown;
+            /**
+             * @description How many of the newest device predictions and disputes to replay.
+             * @default 1000
+             */
+            limit: number;
         };
         PolicyWriteRequest: {
             document: unknown;
@@ -4652,6 +4740,96 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Policy"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid policy */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    routing_policy_preview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PolicyPreviewRequestRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["PolicyPreviewRequestRequest"];
+                "multipart/form-data": components["schemas"]["PolicyPreviewRequestRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PolicyPreview"];
                 };
             };
             400: {
