@@ -51,7 +51,7 @@ class RoutingPolicyView(APIView):
                          "history": []}, status=201)
 
 
-class PolicyPreviewRequestSerializer(serializers.Serializer):
+class PolicyProposalSerializer(serializers.Serializer):
     document = serializers.JSONField(help_text="The proposed policy, validated exactly as saving validates it.")
     limit = serializers.IntegerField(min_value=1, max_value=5000, default=1000,
                                      help_text="How many of the newest device predictions and disputes to replay.")
@@ -104,12 +104,12 @@ class RoutingPolicyPreviewView(APIView):
     recent device events, against the policy in force (admins). Stores nothing. Caps are not simulated (they
     depend on live counters): queued events that are not exempt are reported as subject to caps."""
 
-    @extend_schema(operation_id="routing_policy_preview", request=PolicyPreviewRequestSerializer,
+    @extend_schema(operation_id="routing_policy_preview", request=PolicyProposalSerializer,
                    responses={200: PolicyPreviewSerializer, **ERRORS,
                               422: OpenApiResponse(description="invalid policy")})
     def post(self, request: Request, project_id: int) -> Response:
         project, _ = access_project(user=request.user, project_id=project_id, roles=[Role.ADMIN])
-        payload = PolicyPreviewRequestSerializer(data=request.data)
+        payload = PolicyProposalSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         preview = preview_policy(project=project, document=payload.validated_data["document"],
                                  limit=payload.validated_data["limit"])

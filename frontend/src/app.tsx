@@ -18,6 +18,7 @@ import { AnnotateView } from "./views/editor/AnnotateView";
 import { HistoryView } from "./views/history/HistoryView";
 import { ModelsView } from "./views/models/ModelsView";
 import { QaView } from "./views/qa/QaView";
+import { RoutingView } from "./views/routing/RoutingView";
 import { DashboardView } from "./views/queue/DashboardView";
 import { WebhooksView } from "./views/webhooks/WebhooksView";
 
@@ -41,6 +42,8 @@ function ProjectView({ route }: { route: Exclude<Route, { name: "login" | "home"
       return <WebhooksView project={route.project} />;
     case "drift":
       return <DriftView project={route.project} />;
+    case "routing":
+      return <RoutingView project={route.project} />;
   }
 }
 
@@ -92,6 +95,7 @@ export function App() {
             <a href={href.models(project)}>Models</a>
             <a href={href.drift(project)}>Drift</a>
             <a href={href.devices(project)}>Devices</a>
+            {projectAdmin && <a href={href.routing(project)} data-testid="nav-routing">Routing</a>}
             {projectAdmin && <a href={href.webhooks(project)} data-testid="nav-webhooks">Webhooks</a>}
           </nav>
         )}

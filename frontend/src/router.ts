@@ -14,6 +14,7 @@ export type Route =
   | { name: "models"; project: number }
   | { name: "webhooks"; project: number }
   | { name: "drift"; project: number }
+  | { name: "routing"; project: number }
   | { name: "not_found" };
 
 export function parseRoute(hash: string): Route {
@@ -31,6 +32,7 @@ export function parseRoute(hash: string): Route {
   if (section === "models") return { name: "models", project };
   if (section === "webhooks") return { name: "webhooks", project };
   if (section === "drift") return { name: "drift", project };
+  if (section === "routing") return { name: "routing", project };
   if (section === "counts") return { name: "counts", project, camera: num(arg) };
   if (section === "qa") return { name: "qa", project, item: num(arg) };
   if (section === "items" && num(arg) !== null && leaf === "history") return { name: "history", project, item: num(arg)! };
@@ -50,6 +52,7 @@ export const href = {
   models: (project: number) => `#/projects/${project}/models`,
   webhooks: (project: number) => `#/projects/${project}/webhooks`,
   drift: (project: number) => `#/projects/${project}/drift`,
+  routing: (project: number) => `#/projects/${project}/routing`,
 };
 
 export function navigate(to: string): void {

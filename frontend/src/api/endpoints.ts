@@ -274,3 +274,30 @@ export async function updateTrainerConfig(projectId: number, changes: TrainerCha
     params: { path: { project_id: projectId } }, body: changes,
   }));
 }
+
+export type RoutingPolicy = Schemas["Policy"];
+export type PolicyPreview = Schemas["PolicyPreview"];
+export type PolicyOutcome = Schemas["PolicyOutcome"];
+export type ChangedEvent = Schemas["ChangedEvent"];
+
+/** The routing policy in force (its version, null for the built-in default), its JSON schema and past versions. */
+export async function readRoutingPolicy(projectId: number): Promise<RoutingPolicy> {
+  return unwrap(await api.GET("/api/v1/projects/{project_id}/routing-policy", {
+    params: { path: { project_id: projectId } },
+  }));
+}
+
+/** What `document` would queue among the project's newest device events, beside the policy in force (admins;
+ * stores nothing; 422 `invalid_policy` lists every error's path). */
+export async function previewRoutingPolicy(projectId: number, document: unknown, limit = 1000): Promise<PolicyPreview> {
+  return unwrap(await api.POST("/api/v1/projects/{project_id}/routing-policy/preview", {
+    params: { path: { project_id: projectId } }, body: { document, limit },
+  }));
+}
+
+/** Store `document` as the project's next routing policy version (admins). */
+export async function saveRoutingPolicy(projectId: number, document: unknown): Promise<RoutingPolicy> {
+  return unwrap(await api.PUT("/api/v1/projects/{project_id}/routing-policy", {
+    params: { path: { project_id: projectId } }, body: { document },
+  }));
+}

@@ -1526,7 +1526,7 @@ export interface components {
             /** @description Up to 20 changed events, newest first. */
             examples: components["schemas"]["ChangedEvent"][];
         };
-        PolicyPreviewRequestRequest: {
+        PolicyProposalRequest: {
             /** @description The proposed policy, validated exactly as saving validates it. */
             document: unknown;
             /**
@@ -4818,9 +4818,9 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["PolicyPreviewRequestRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["PolicyPreviewRequestRequest"];
-                "multipart/form-data": components["schemas"]["PolicyPreviewRequestRequest"];
+                "application/json": components["schemas"]["PolicyProposalRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["PolicyProposalRequest"];
+                "multipart/form-data": components["schemas"]["PolicyProposalRequest"];
             };
         };
         responses: {
