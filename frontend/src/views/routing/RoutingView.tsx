@@ -45,13 +45,13 @@ export function unionKeys(a: Record<string, number>, b: Record<string, number>):
 const pct = (v: number) => `${(v * 100).toFixed(1)} %`;
 const when = (iso: unknown) => (typeof iso === "string" ? new Date(iso).toLocaleString() : "—");
 
-function CountsTable({ title, testId, current, proposed }:
-  { title: string; testId: string; current: Record<string, number>; proposed: Record<string, number> }) {
+function CountsTable({ title, keyLabel, testId, current, proposed }:
+  { title: string; keyLabel: string; testId: string; current: Record<string, number>; proposed: Record<string, number> }) {
   const keys = unionKeys(current, proposed);
   return (
     <table data-testid={testId}>
       <caption>{title}</caption>
-      <thead><tr><th scope="col">{title.split(" ").pop()}</th><th scope="col">Current</th><th scope="col">Proposed</th></tr></thead>
+      <thead><tr><th scope="col">{keyLabel}</th><th scope="col">Current</th><th scope="col">Proposed</th></tr></thead>
       <tbody>
         {keys.length === 0 && <tr><td colSpan={3}>None queued.</td></tr>}
         {keys.map((k) => (
@@ -111,9 +111,9 @@ function PreviewResult({ preview }: { preview: PolicyPreview }) {
         </tbody>
       </table>
       <div class="row">
-        <CountsTable title="Queued by reason" testId="routing-by-reason" current={current.queued_by_reason}
+        <CountsTable title="Queued by reason" keyLabel="Reason" testId="routing-by-reason" current={current.queued_by_reason}
                      proposed={proposed.queued_by_reason} />
-        <CountsTable title="Queued by site" testId="routing-by-site" current={current.queued_by_site}
+        <CountsTable title="Queued by site" keyLabel="Site" testId="routing-by-site" current={current.queued_by_site}
                      proposed={proposed.queued_by_site} />
       </div>
       <PriorityHistogram current={current} proposed={proposed} />
@@ -190,7 +190,7 @@ function PolicyEditor({ project, policy, onSaved }: { project: number; policy: R
   };
 
   return (
-    <>
+    <div class="routing-layout">
       <form class="card stack" aria-label="Edit the routing policy" data-testid="routing-editor-form"
             onSubmit={(e) => { e.preventDefault(); void save(); }}>
         <h2>Edit</h2>
@@ -198,7 +198,7 @@ function PolicyEditor({ project, policy, onSaved }: { project: number; policy: R
           <label for="routing-document">Policy document (JSON)</label>
           <p class="hint" id="routing-document-hint">Preview with Ctrl+Enter. Tab leaves the editor. Weights,
             min_priority, audit_sample_rate, rules, caps: see README "Routing policy".</p>
-          <textarea id="routing-document" class="mono" rows={24} spellcheck={false} value={text}
+          <textarea id="routing-document" class="mono" rows={20} spellcheck={false} value={text}
                     data-testid="routing-document" data-field="document"
                     aria-invalid={errors.length > 0}
                     aria-describedby={describedBy("routing-document-hint", "routing-errors", errors.length > 0)}
@@ -221,7 +221,7 @@ function PolicyEditor({ project, policy, onSaved }: { project: number; policy: R
         </div>
       </form>
       {preview && <PreviewResult preview={preview} />}
-    </>
+    </div>
   );
 }
 
