@@ -63,7 +63,7 @@ frontend-test: frontend
 
 lint: install
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy config annotations reviewer activelearning
+	$(VENV)/bin/mypy config annotations reviewer activelearning edge
 
 ## make bench: ingest throughput vs raw COPY on PostgreSQL (needs DATABASE_URL or a local server)
 bench: install
