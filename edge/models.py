@@ -114,7 +114,7 @@ class ModelStore:
                 elif response.status_code in (200, 206):
                     mode = "ab" if response.status_code == 206 else "wb"  # 200: the server sends it all again
                     with part.open(mode) as f:
-                        for chunk in response.iter_bytes(CHUNK):
+                        for chunk in response.iter_bytes():  # as received: a break keeps all that came
                             f.write(chunk)
                         f.flush()
                         os.fsync(f.fileno())

@@ -140,6 +140,5 @@ class Spool:
         with self._lock:
             path = self.path(sha256)
             if path.is_file():
-                size = path.stat().st_size
                 os.replace(path, self.quarantine_dir / sha256)
-                self._used -= size
+                self._used = sum(p.stat().st_size for p in self._files())  # the file may have changed size
