@@ -76,6 +76,8 @@ def _error_of(response: httpx.Response) -> tuple[str, str]:
         error = response.json()["error"]
         return str(error.get("code", "error")), str(error.get("message", ""))
     except (ValueError, KeyError, TypeError, AttributeError):
+        if response.status_code in (401, 403):
+            return "token_refused", "the device token is revoked or unknown"
         return "http_" + str(response.status_code), response.text[:200]
 
 
@@ -181,6 +183,8 @@ class Uploader:
         try:
             if size >= self.head_min_bytes:
                 head = self.http.head(f"/api/v1/media/{sha256}")
+                if head.status_code in (401, 403):  # a HEAD answer has no body: ask why with a harmless GET
+                    _raise_for_common(self.http.get("/api/v1/models/current"), "model check")
                 _raise_for_common(head, "HEAD media")
                 if head.status_code == 200:
                     self._on_server.add(sha256)
