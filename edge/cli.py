@@ -42,6 +42,7 @@ def _uploading(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH, help="events per POST (server's limit)")
     p.add_argument("--head-min-bytes", type=int, default=0,
                    help="PUT media smaller than this without a HEAD first (0: always HEAD)")
+    p.add_argument("--upload-workers", type=int, default=4, help="concurrent media uploads")
     p.add_argument("--timeout", type=float, default=30.0)
 
 
@@ -114,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
     health = Health(state.data_dir, cameras=[{"name": c, "status": "ok"} for c in args.camera])
     with http_client(args.server, token, timeout=args.timeout) as http:
         uploader = Uploader(http=http, outbox=state.outbox, spool=state.spool, batch_size=args.batch_size,
-                            head_min_bytes=args.head_min_bytes)
+                            head_min_bytes=args.head_min_bytes, upload_workers=args.upload_workers)
         next_heartbeat = next_model_check = 0.0
         try:
             while True:
@@ -223,7 +224,7 @@ def simulate(args: argparse.Namespace) -> int:
         rendered = time.perf_counter()
         with http_client(args.server, args.token, timeout=args.timeout) as http:
             uploader = Uploader(http=http, outbox=state.outbox, spool=state.spool, batch_size=args.batch_size,
-                                head_min_bytes=args.head_min_bytes)
+                                head_min_bytes=args.head_min_bytes, upload_workers=args.upload_workers)
             report = uploader.drain()
         drained = time.perf_counter()
         summary = {"data_dir": str(data_dir), "queued": queued, "sent": report.sent, "rejected": report.rejected,

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -110,7 +112,8 @@ class Uploader:
 
     def __init__(self, *, http: httpx.Client, outbox: Outbox, spool: Spool, batch_size: int = DEFAULT_BATCH,
                  backoff: Backoff | None = None, clock: Callable[[], float] = time.time,
-                 sleep: Callable[[float], None] = time.sleep, head_min_bytes: int = 0) -> None:
+                 sleep: Callable[[float], None] = time.sleep, head_min_bytes: int = 0,
+                 upload_workers: int = 4) -> None:
         self.http = http
         self.outbox = outbox
         self.spool = spool
@@ -121,6 +124,8 @@ class Uploader:
         # Media smaller than this is PUT without asking first: a PUT of what the server has is a cheap 200,
         # and for small frames the HEAD round trip costs nearly as much as the upload.
         self.head_min_bytes = head_min_bytes
+        self.upload_workers = upload_workers  # concurrent media uploads (httpx.Client is thread-safe)
+        self._count_lock = threading.Lock()
         self.failures = 0  # consecutive transient failures
         self._on_server: set[str] = set()  # media the server is known to have (this process's lifetime)
 
@@ -155,18 +160,18 @@ class Uploader:
 
     def send_batch(self, batch: list[QueuedEvent], report: DrainReport) -> None:
         """Upload the batch's media, POST its events and store every event's outcome."""
-        ready: list[QueuedEvent] = []
-        refused: set[str] = set()  # media the server can never take: their events are rejected already
-        for event in batch:
-            if event.asset is not None and event.asset not in self._on_server:
-                if event.asset in refused:
-                    continue
-                problem = self.upload_media(event.asset, report)
-                if problem is not None:
-                    refused.add(event.asset)
-                    report.rejected += len(self.outbox.reject_asset(event.asset, problem))
-                    continue
-            ready.append(event)
+        missing = list(dict.fromkeys(e.asset for e in batch if e.asset is not None and e.asset not in self._on_server))
+        if len(missing) > 1 and self.upload_workers > 1:
+            # Uploads overlap: on a slow link (or a busy server) each one is mostly waiting.
+            with ThreadPoolExecutor(min(self.upload_workers, len(missing)), thread_name_prefix="upload") as pool:
+                problems = dict(zip(missing, pool.map(lambda sha: self.upload_media(sha, report), missing),
+                                    strict=True))
+        else:
+            problems = {sha: self.upload_media(sha, report) for sha in missing}
+        for sha, problem in problems.items():
+            if problem is not None:
+                report.rejected += len(self.outbox.reject_asset(sha, problem))
+        ready = [e for e in batch if e.asset is None or problems.get(e.asset) is None]
         if ready:
             self._post(ready, report)
 
@@ -201,7 +206,9 @@ class Uploader:
         _raise_for_common(response, "PUT media")
         if response.status_code in (200, 201):
             self._on_server.add(sha256)
-            report.media_uploaded += response.status_code == 201
+            if response.status_code == 201:
+                with self._count_lock:
+                    report.media_uploaded += 1
             return None
         code, message = _error_of(response)
         if response.status_code == 409:  # what we sent does not hash to its name: our copy is corrupt
