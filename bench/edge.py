@@ -5,8 +5,8 @@ N prediction events, each with its own small JPEG, go to Loupe's real ASGI serve
 edge client queues them (SQLite outbox, fsync per event; media spool, fsync per file) and drains them: HEAD
 each media, PUT the missing ones, POST batches of 500, store every result. The raw baseline posts the same
 media and the same batches with a bare httpx loop that remembers nothing (no HEAD, no outbox, no fsync), one
-request at a time; `raw-4` does the same with 4 concurrent PUTs, as the edge client uploads. A second edge
-variant PUTs small media without asking first (`--head-min-bytes`). Each round uses fresh devices
+request at a time; `raw-4` does the same with 4 concurrent PUTs, as the edge client uploads. The `edge-head`
+variant sends a HEAD before every PUT (`head_min_bytes=0`) to show what that round trip costs. Each round uses fresh devices
 and fresh frames; contenders alternate order between rounds; figures are medians.
 
     make bench-edge                   # = .venv/bin/python bench/edge.py
@@ -51,12 +51,11 @@ from harness import git as _git  # noqa: E402
 from harness import tail as _tail  # noqa: E402
 
 from edge.capture import capture  # noqa: E402
-from edge.client import Uploader  # noqa: E402
+from edge.client import HEAD_MIN_BYTES, Uploader  # noqa: E402
 from edge.device import DeviceState, http_client  # noqa: E402
 
 CAMERA = "door-1"
 FRAME = (64, 48)
-HEAD_SKIP_BYTES = 64 * 1024
 
 
 def _default_database_url() -> str:
@@ -205,9 +204,9 @@ def main(argv: list[str] | None = None) -> int:
         # Warm-up (untimed): one small batch each way.
         warm = make_frames(50, args.seed - 1)
         run_raw(url, new_device("warm"), make_events(f"warm-{stamp}", warm), warm, args.batch)
-        contenders = ["edge", "edge-put-small", "raw", "raw-4"]
+        contenders = ["edge", "edge-head", "raw", "raw-4"]
         rounds: list[dict[str, Any]] = []
-        print(f"\n{'round':>5} {'order':<33} {'edge ev/s':>10} {'edge PUT-small':>15} {'raw ev/s':>9} "
+        print(f"\n{'round':>5} {'order':<33} {'edge ev/s':>10} {'edge-head ev/s':>15} {'raw ev/s':>9} "
               f"{'raw-4 ev/s':>11} {'edge/raw':>9} {'edge/raw-4':>11} {'enqueue ev/s':>13}")
         for r in range(args.rounds):
             order = contenders if r % 2 == 0 else list(reversed(contenders))
@@ -220,26 +219,26 @@ def main(argv: list[str] | None = None) -> int:
                     row[name] = run_raw(url, token, events, frames, args.batch, 4 if name == "raw-4" else 1)
                 else:
                     row[name] = run_edge(url, token, events, frames, args.batch,
-                                         HEAD_SKIP_BYTES if name == "edge-put-small" else 0)
+                                         0 if name == "edge-head" else HEAD_MIN_BYTES)
             row["ratio"] = row["edge"]["events_per_s"] / row["raw"]["events_per_s"]
-            row["ratio_put_small"] = row["edge-put-small"]["events_per_s"] / row["raw"]["events_per_s"]
+            row["ratio_head"] = row["edge-head"]["events_per_s"] / row["raw"]["events_per_s"]
             row["ratio_same_concurrency"] = row["edge"]["events_per_s"] / row["raw-4"]["events_per_s"]
             rounds.append(row)
             print(f"{r:>5} {'>'.join(order):<33} {row['edge']['events_per_s']:>10,.0f} "
-                  f"{row['edge-put-small']['events_per_s']:>15,.0f} {row['raw']['events_per_s']:>9,.0f} "
+                  f"{row['edge-head']['events_per_s']:>15,.0f} {row['raw']['events_per_s']:>9,.0f} "
                   f"{row['raw-4']['events_per_s']:>11,.0f} {row['ratio']:>9.1%} {row['ratio_same_concurrency']:>11.1%} "
                   f"{row['edge']['enqueue_events_per_s']:>13,.0f}", flush=True)
         med = {name: statistics.median(r[name]["events_per_s"] for r in rounds) for name in contenders}
-        summary = {"edge_events_per_s": round(med["edge"], 1), "edge_put_small_events_per_s": round(med["edge-put-small"], 1),
+        summary = {"edge_events_per_s": round(med["edge"], 1), "edge_head_events_per_s": round(med["edge-head"], 1),
                    "raw_events_per_s": round(med["raw"], 1), "ratio": round(med["edge"] / med["raw"], 3),
-                   "ratio_put_small": round(med["edge-put-small"] / med["raw"], 3),
+                   "ratio_head": round(med["edge-head"] / med["raw"], 3),
                    "raw_4_events_per_s": round(med["raw-4"], 1),
                    "ratio_same_concurrency": round(med["edge"] / med["raw-4"], 3),
                    "enqueue_events_per_s": round(statistics.median(r["edge"]["enqueue_events_per_s"] for r in rounds), 1)}
-        print(f"\nmedian: edge {summary['edge_events_per_s']:,.0f} ev/s (HEAD first), "
-              f"{summary['edge_put_small_events_per_s']:,.0f} ev/s (small media PUT directly), raw "
+        print(f"\nmedian: edge {summary['edge_events_per_s']:,.0f} ev/s (defaults: small media PUT at once), "
+              f"{summary['edge_head_events_per_s']:,.0f} ev/s (a HEAD before every PUT), raw "
               f"{summary['raw_events_per_s']:,.0f} ev/s, raw with 4 concurrent PUTs {summary['raw_4_events_per_s']:,.0f} ev/s; "
-              f"edge/raw {summary['ratio']:.1%} (PUT-small {summary['ratio_put_small']:.1%}), edge/raw-4 "
+              f"edge/raw {summary['ratio']:.1%} (HEAD always {summary['ratio_head']:.1%}), edge/raw-4 "
               f"{summary['ratio_same_concurrency']:.1%}; queueing (outbox + spool, fsync each) "
               f"{summary['enqueue_events_per_s']:,.0f} ev/s")
         out = results_dir / f"edge-{stamp}.json"

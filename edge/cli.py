@@ -22,7 +22,7 @@ from typing import Any
 
 import edge
 from edge.capture import capture
-from edge.client import DEFAULT_BATCH, AuthError, TransientError, Uploader
+from edge.client import DEFAULT_BATCH, HEAD_MIN_BYTES, AuthError, TransientError, Uploader
 from edge.device import DEFAULT_BUDGET, DeviceState, http_client
 from edge.heartbeat import Health, send_heartbeat
 from edge.models import ModelCorrupt
@@ -40,8 +40,8 @@ def _common(p: argparse.ArgumentParser) -> None:
 def _uploading(p: argparse.ArgumentParser) -> None:
     p.add_argument("--server", required=True, help="e.g. https://loupe.example.com")
     p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH, help="events per POST (server's limit)")
-    p.add_argument("--head-min-bytes", type=int, default=0,
-                   help="PUT media smaller than this without a HEAD first (0: always HEAD)")
+    p.add_argument("--head-min-bytes", type=int, default=HEAD_MIN_BYTES,
+                   help="HEAD before uploading only media at least this large (0: always HEAD)")
     p.add_argument("--upload-workers", type=int, default=4, help="concurrent media uploads")
     p.add_argument("--timeout", type=float, default=30.0)
 
@@ -60,6 +60,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     run.add_argument("--camera", action="append", default=[], help="camera names to report (repeatable)")
     run.add_argument("--heartbeat-every", type=float, default=60.0, help="seconds")
     run.add_argument("--model-every", type=float, default=300.0, help="seconds between model checks")
+    run.add_argument("--keep-days", type=float, default=7.0, help="days to keep sent/rejected events")
     run.add_argument("--once", action="store_true",
                      help="one heartbeat and model check, then drain until the outbox is empty, and exit")
 
@@ -122,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
                 now = time.time()
                 if now >= next_heartbeat:
                     next_heartbeat = now + args.heartbeat_every
+                    state.outbox.forget_finished(before=now - args.keep_days * 86400)
                     desired = _heartbeat(http, health, state)
                     if desired is not None and desired != state.models.active_sha256:
                         next_model_check = now

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import httpx
@@ -36,7 +37,17 @@ def test_events_and_their_media_are_delivered_once_in_batches(device):
     report = uploader(device, server, clock, batch_size=5).drain()
     assert report.sent == 12 and report.batches == 3 and report.media_uploaded == 4
     assert len(server.events) == 12 and len(server.media) == 4 and device.outbox.depth() == 0
-    assert sum(1 for method, _ in server.calls if method == "PUT") == 4  # HEAD said the rest were there
+    assert sum(1 for method, _ in server.calls if method == "PUT") == 4  # once per media
+
+
+def test_large_media_is_asked_for_before_it_is_uploaded(device):
+    server, clock = FakeServer(), FakeClock()
+    big = b"\xff\xd8\xff" + bytes(100_000)
+    server.media[hashlib.sha256(big).hexdigest()] = big  # the server has it already
+    capture(outbox=device.outbox, spool=device.spool, event=event(1), media=big)
+    capture(outbox=device.outbox, spool=device.spool, event=event(2), media=frame(2))
+    uploader(device, server, clock, head_min_bytes=65536).drain()
+    assert [m for m, _ in server.calls] == ["HEAD", "PUT", "POST"]  # the big one: HEAD only; the small: PUT
 
 
 def test_transient_failures_back_off_exponentially_and_lose_nothing(device):
