@@ -5,8 +5,9 @@ N prediction events, each with its own small JPEG, go to Loupe's real ASGI serve
 edge client queues them (SQLite outbox, fsync per event; media spool, fsync per file) and drains them: HEAD
 each media, PUT the missing ones, POST batches of 500, store every result. The raw baseline posts the same
 media and the same batches with a bare httpx loop that remembers nothing (no HEAD, no outbox, no fsync), one
-request at a time; `raw-4` does the same with 4 concurrent PUTs, as the edge client uploads. The `edge-head`
-variant sends a HEAD before every PUT (`head_min_bytes=0`) to show what that round trip costs. Each round uses fresh devices
+request at a time; `raw-4` does the same with 4 concurrent PUTs, as the edge client uploads. The
+`edge-put-small` variant PUTs frames under 64 KiB without a HEAD first (`head_min_bytes`), to show what that
+round trip costs. Each round uses fresh devices
 and fresh frames; contenders alternate order between rounds; figures are medians.
 
     make bench-edge                   # = .venv/bin/python bench/edge.py
@@ -37,6 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
+import ingest  # noqa: E402  (its CPU accounting: server, PostgreSQL, client, the rest of the machine)
 import orjson  # noqa: E402
 from harness import (  # noqa: E402  (bench/ is on sys.path when a bench runs as a script)
     BenchFailure,
@@ -55,6 +57,7 @@ from edge.client import HEAD_MIN_BYTES, Uploader  # noqa: E402
 from edge.device import DeviceState, http_client  # noqa: E402
 
 CAMERA = "door-1"
+PUT_SMALL_BYTES = 64 * 1024  # the `edge-put-small` variant: frames under this are PUT without a HEAD
 FRAME = (64, 48)
 
 
@@ -176,6 +179,7 @@ def run_raw(url: str, token: str, events: list[dict[str, Any]], frames: list[byt
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    ingest._PG_DBNAME = urlsplit(args.database_url).path.lstrip("/")
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     results_dir = ROOT / "bench" / "results"
     results_dir.mkdir(parents=True, exist_ok=True)
@@ -204,9 +208,9 @@ def main(argv: list[str] | None = None) -> int:
         # Warm-up (untimed): one small batch each way.
         warm = make_frames(50, args.seed - 1)
         run_raw(url, new_device("warm"), make_events(f"warm-{stamp}", warm), warm, args.batch)
-        contenders = ["edge", "edge-head", "raw", "raw-4"]
+        contenders = ["edge", "edge-put-small", "raw", "raw-4"]
         rounds: list[dict[str, Any]] = []
-        print(f"\n{'round':>5} {'order':<33} {'edge ev/s':>10} {'edge-head ev/s':>15} {'raw ev/s':>9} "
+        print(f"\n{'round':>5} {'order':<33} {'edge ev/s':>10} {'put-small ev/s':>15} {'raw ev/s':>9} "
               f"{'raw-4 ev/s':>11} {'edge/raw':>9} {'edge/raw-4':>11} {'enqueue ev/s':>13}")
         for r in range(args.rounds):
             order = contenders if r % 2 == 0 else list(reversed(contenders))
@@ -215,32 +219,47 @@ def main(argv: list[str] | None = None) -> int:
                 frames = make_frames(args.events, args.seed + 10 * r + k)
                 events = make_events(f"{name}-{stamp}-{r}", frames)
                 token = new_device(f"{name}-{r}")
+                before = ingest.CpuSnapshot.take([servers[0].proc.pid])
                 if name.startswith("raw"):
                     row[name] = run_raw(url, token, events, frames, args.batch, 4 if name == "raw-4" else 1)
                 else:
                     row[name] = run_edge(url, token, events, frames, args.batch,
-                                         0 if name == "edge-head" else HEAD_MIN_BYTES)
+                                         PUT_SMALL_BYTES if name == "edge-put-small" else HEAD_MIN_BYTES)
+                # CPU ms per event: steadier than wall time when other work shares the cores (`other`).
+                cpu = ingest.CpuSnapshot.take([servers[0].proc.pid]).minus(before)
+                row[name]["cpu_ms_per_event"] = {k: round(1000 * v / args.events, 3) for k, v in cpu.items()}
             row["ratio"] = row["edge"]["events_per_s"] / row["raw"]["events_per_s"]
-            row["ratio_head"] = row["edge-head"]["events_per_s"] / row["raw"]["events_per_s"]
+            row["ratio_put_small"] = row["edge-put-small"]["events_per_s"] / row["raw"]["events_per_s"]
             row["ratio_same_concurrency"] = row["edge"]["events_per_s"] / row["raw-4"]["events_per_s"]
             rounds.append(row)
             print(f"{r:>5} {'>'.join(order):<33} {row['edge']['events_per_s']:>10,.0f} "
-                  f"{row['edge-head']['events_per_s']:>15,.0f} {row['raw']['events_per_s']:>9,.0f} "
+                  f"{row['edge-put-small']['events_per_s']:>15,.0f} {row['raw']['events_per_s']:>9,.0f} "
                   f"{row['raw-4']['events_per_s']:>11,.0f} {row['ratio']:>9.1%} {row['ratio_same_concurrency']:>11.1%} "
                   f"{row['edge']['enqueue_events_per_s']:>13,.0f}", flush=True)
+            for name in contenders:
+                c = row[name]["cpu_ms_per_event"]
+                print(f"{'':>5}   CPU ms/event {name:<14} server {c['servers']:.2f}  postgres {c['postgres']:.2f}  "
+                      f"client {c['client']:.2f}  other load {c['other']:.2f}  steal {c['steal']:.2f}", flush=True)
         med = {name: statistics.median(r[name]["events_per_s"] for r in rounds) for name in contenders}
-        summary = {"edge_events_per_s": round(med["edge"], 1), "edge_head_events_per_s": round(med["edge-head"], 1),
+        cpu_med = {name: {k: round(statistics.median(r[name]["cpu_ms_per_event"][k] for r in rounds), 3)
+                          for k in ("servers", "postgres", "client", "other")} for name in contenders}
+        summary = {"edge_events_per_s": round(med["edge"], 1), "edge_put_small_events_per_s": round(med["edge-put-small"], 1),
                    "raw_events_per_s": round(med["raw"], 1), "ratio": round(med["edge"] / med["raw"], 3),
-                   "ratio_head": round(med["edge-head"] / med["raw"], 3),
+                   "ratio_put_small": round(med["edge-put-small"] / med["raw"], 3),
                    "raw_4_events_per_s": round(med["raw-4"], 1),
                    "ratio_same_concurrency": round(med["edge"] / med["raw-4"], 3),
-                   "enqueue_events_per_s": round(statistics.median(r["edge"]["enqueue_events_per_s"] for r in rounds), 1)}
-        print(f"\nmedian: edge {summary['edge_events_per_s']:,.0f} ev/s (defaults: small media PUT at once), "
-              f"{summary['edge_head_events_per_s']:,.0f} ev/s (a HEAD before every PUT), raw "
+                   "enqueue_events_per_s": round(statistics.median(r["edge"]["enqueue_events_per_s"] for r in rounds), 1),
+                   "cpu_ms_per_event": cpu_med}
+        print(f"\nmedian: edge {summary['edge_events_per_s']:,.0f} ev/s (defaults: HEAD, then PUT), "
+              f"{summary['edge_put_small_events_per_s']:,.0f} ev/s (small media PUT without a HEAD), raw "
               f"{summary['raw_events_per_s']:,.0f} ev/s, raw with 4 concurrent PUTs {summary['raw_4_events_per_s']:,.0f} ev/s; "
-              f"edge/raw {summary['ratio']:.1%} (HEAD always {summary['ratio_head']:.1%}), edge/raw-4 "
+              f"edge/raw {summary['ratio']:.1%} (put-small {summary['ratio_put_small']:.1%}), edge/raw-4 "
               f"{summary['ratio_same_concurrency']:.1%}; queueing (outbox + spool, fsync each) "
               f"{summary['enqueue_events_per_s']:,.0f} ev/s")
+        for name in contenders:
+            c = cpu_med[name]
+            print(f"  CPU ms/event (median) {name:<14} server {c['servers']:.2f}  postgres {c['postgres']:.2f}  "
+                  f"client {c['client']:.2f}  other load {c['other']:.2f}")
         out = results_dir / f"edge-{stamp}.json"
         environment = {"python": platform.python_version(), "cpus": os.cpu_count(), "commit": _git("rev-parse", "HEAD"),
                        "dirty": bool(_git("status", "--porcelain"))}

@@ -40,7 +40,7 @@ def test_events_and_their_media_are_delivered_once_in_batches(device):
     assert sum(1 for method, _ in server.calls if method == "PUT") == 4  # once per media
 
 
-def test_large_media_is_asked_for_before_it_is_uploaded(device):
+def test_with_head_min_bytes_only_large_media_is_asked_for_before_it_is_uploaded(device):
     server, clock = FakeServer(), FakeClock()
     big = b"\xff\xd8\xff" + bytes(100_000)
     server.media[hashlib.sha256(big).hexdigest()] = big  # the server has it already
