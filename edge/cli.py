@@ -41,7 +41,7 @@ def _uploading(p: argparse.ArgumentParser) -> None:
     p.add_argument("--server", required=True, help="e.g. https://loupe.example.com")
     p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH, help="events per POST (server's limit)")
     p.add_argument("--head-min-bytes", type=int, default=HEAD_MIN_BYTES,
-                   help="PUT media smaller than this without a HEAD first (default 0: always HEAD)")
+                   help="PUT media smaller than this without a HEAD first (0: always HEAD)")
     p.add_argument("--upload-workers", type=int, default=4, help="concurrent media uploads")
     p.add_argument("--timeout", type=float, default=30.0)
 
