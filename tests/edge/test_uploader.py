@@ -151,3 +151,13 @@ def test_a_batch_too_large_for_the_server_is_halved(device):
         device.outbox.enqueue(event(i))
     up = uploader(device, server, clock, batch_size=8)
     assert up.drain().sent == 7 and up.batch_size <= 2 and len(server.events) == 7
+
+
+def test_a_head_refused_without_a_body_still_says_why(device):
+    server, clock = FakeServer(), FakeClock()
+    server.faults.append(lambda r: httpx.Response(401) if r.method == "HEAD" else httpx.Response(
+        401, json={"error": {"code": "token_revoked", "message": "This device token has been revoked."}}))
+    capture(outbox=device.outbox, spool=device.spool, event=event(1), media=frame(1))
+    with pytest.raises(AuthError, match="token_revoked.*revoked"):
+        uploader(device, server, clock, head_min_bytes=0).drain()
+    assert device.outbox.depth() == 1
