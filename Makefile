@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint bench bench-frontend bench-export bench-prelabel install install-train migrate seed serve
+.PHONY: run test lint bench bench-frontend bench-export bench-prelabel bench-edge install install-train migrate seed serve
 .PHONY: clean browser frontend frontend-test demo-detector
 
 $(STAMP): pyproject.toml
@@ -63,7 +63,7 @@ frontend-test: frontend
 
 lint: install
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy config annotations reviewer activelearning
+	$(VENV)/bin/mypy config annotations reviewer activelearning edge
 
 ## make bench: ingest throughput vs raw COPY on PostgreSQL (needs DATABASE_URL or a local server)
 bench: install
@@ -79,6 +79,10 @@ bench-export: install
 ## make bench-prelabel: Detector.detect end to end vs bare onnxruntime, NMS vs a Python loop (no database)
 bench-prelabel: install
 	$(PY) bench/prelabel.py
+
+## make bench-edge: the edge client draining 5,000 events with small frames vs a raw httpx loop (PostgreSQL)
+bench-edge: install
+	$(PY) bench/edge.py
 
 # Remake the committed demo detector (needs torch: the `train` extra; ~35 min on 2 cores).
 demo-detector: install-train

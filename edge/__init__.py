@@ -1,0 +1,8 @@
+"""Loupe's edge client: what a device (or the field simulator) runs to push events and fetch models.
+
+Framework-free on purpose (no Django): a device needs only the standard library and httpx. The pieces:
+`outbox` (durable SQLite queue of events), `spool` (content-addressed media with a disk budget), `client`
+(the uploader), `heartbeat`, `models` (over-the-air model updates) and `cli` (`loupe-edge`).
+"""
+
+__version__ = "0.1.0"
