@@ -335,7 +335,7 @@ def _queue_items(
         if row.decision is not None
     ]
     ReviewItem.objects.bulk_create(items)
-    enqueue_prelabels([item.pk for item in items if item.asset_id is not None])
+    enqueue_prelabels(project_id=device.project_id, item_ids=[item.pk for item in items if item.asset_id is not None])
     return {row.event.id: item.pk for row, item in zip(allowed, items, strict=True)}
 
 

@@ -98,7 +98,8 @@ def frame_bytes(asset: Asset, frame_index: int | None) -> bytes:
         return f.read()  # type: ignore[no-any-return]
 
 
-def _serving_model(project_id: int) -> ModelVersion | None:
+def serving_model(project_id: int) -> ModelVersion | None:
+    """The project's champion, unless it is out of service."""
     return ModelVersion.objects.filter(project_id=project_id, status=ModelStatus.CHAMPION,
                                        out_of_service=False).first()
 
@@ -110,7 +111,7 @@ def prelabel_items(*, item_ids: list[int]) -> dict[str, int]:
     champions: dict[int, ModelVersion | None] = {}
     for item in items:
         if item.project_id not in champions:
-            champions[item.project_id] = _serving_model(item.project_id)
+            champions[item.project_id] = serving_model(item.project_id)
         model = champions[item.project_id]
         if model is None or item.asset is None or model.out_of_service:
             tally["skipped"] += 1

@@ -13,11 +13,15 @@ def prelabel_items_task(*, item_ids: list[int]) -> dict[str, int]:
     return prelabel_items(item_ids=item_ids)
 
 
-def enqueue_prelabels(item_ids: list[int]) -> None:
-    """Call inside the transaction that created the items: the task is sent after it commits."""
+def enqueue_prelabels(*, project_id: int, item_ids: list[int]) -> None:
+    """Call inside the transaction that created the items: the task is sent after it commits. Nothing is sent
+    when the project has no champion in service (the task would skip every item: one indexed probe here saves
+    a task, and in the embedded mode the items' reload, on every ingest batch)."""
     from django.db import transaction
 
-    if item_ids:
+    from activelearning.prelabeling import serving_model
+
+    if item_ids and serving_model(project_id) is not None:
         transaction.on_commit(lambda: prelabel_items_task.delay(item_ids=list(item_ids)))
 
 
