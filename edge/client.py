@@ -157,7 +157,11 @@ class Uploader:
                 self.failures += 1
                 report.failures += 1
                 report.retried += len(batch)
-                delay = exc.retry_after if exc.retry_after is not None else self.backoff.delay(self.failures)
+                delay = self.backoff.delay(self.failures)
+                if exc.retry_after is not None:
+                    # The server's wait, but never sooner than our own backoff (a `Retry-After: 0` from an
+                    # overloaded proxy would otherwise spin) nor longer than its cap (a bogus far date).
+                    delay = max(delay, min(exc.retry_after, self.backoff.cap))
                 self.outbox.defer([e.id for e in batch], until=self.clock() + delay, error=str(exc))
                 report.errors.append(str(exc))
         return report

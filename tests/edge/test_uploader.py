@@ -85,6 +85,17 @@ def test_retry_after_is_honoured(device):
     assert clock.sleeps == [17.0] and device.outbox.counts()["sent"] == 1
 
 
+@pytest.mark.parametrize(("header", "waited"), [("0", 1.0), ("86400", 60.0)])
+def test_retry_after_is_floored_by_the_backoff_and_capped(device, header, waited):
+    """`Retry-After: 0` would spin against an overloaded server; a day would park the device."""
+    server, clock = FakeServer(), FakeClock()
+    answers = iter([httpx.Response(503, headers={"Retry-After": header})])
+    server.faults.append(lambda r: next(answers, None) if r.url.path == "/api/v1/events" else None)
+    device.outbox.enqueue(event(1))
+    uploader(device, server, clock).drain()
+    assert clock.sleeps == [waited] and device.outbox.counts()["sent"] == 1
+
+
 def test_asset_missing_uploads_the_media_again_and_retries(device):
     server, clock = FakeServer(), FakeClock()
     capture(outbox=device.outbox, spool=device.spool, event=event(1), media=frame(1))
