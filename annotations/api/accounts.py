@@ -10,6 +10,7 @@ from django.contrib.auth.models import User
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
@@ -183,8 +184,9 @@ class InvitationView(APIView):
                          project_id=project.pk, actor=request.user,
                          after={"username": user.username, "role": data["role"], "sites": data["sites"]})
         uid = urlsafe_base64_encode(force_bytes(user.pk))
-        link = f"/set-password?uid={uid}&token={default_token_generator.make_token(user)}"
+        link = reverse("set-password") + f"?uid={uid}&token={default_token_generator.make_token(user)}"
         user.email_user("You are invited to Loupe",
                         f"{request.user} invited you to {project.name} as {data['role']}.\n"
+                        f"Your username: {user.username}\n"
                         f"Set your password: {request.build_absolute_uri(link)}")
         return Response({"user": user.pk, "membership": membership.pk, "role": membership.role}, status=201)

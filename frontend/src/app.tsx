@@ -5,12 +5,13 @@ import { ApiError } from "./api/errors";
 import { logout, me as fetchMe } from "./api/endpoints";
 import type { Me } from "./api/shapes";
 import { ConnectionBadge, ProjectLive } from "./realtime/ProjectLive";
-import { type Route, href, navigate, useRoute } from "./router";
+import { type Route, href, navigate, setPasswordLink, useRoute } from "./router";
 import { SessionContext } from "./session";
 import { ErrorBanner } from "./ui/ErrorBanner";
 import { FlagToasts } from "./views/FlagToasts";
 import { HomeView } from "./views/HomeView";
 import { LoginView } from "./views/LoginView";
+import { SetPasswordView } from "./views/SetPasswordView";
 import { CountsView } from "./views/counts/CountsView";
 import { DevicesView } from "./views/devices/DevicesView";
 import { DriftView } from "./views/drift/DriftView";
@@ -48,6 +49,13 @@ function ProjectView({ route }: { route: Exclude<Route, { name: "login" | "home"
 }
 
 export function App() {
+  // The emailed set-password link is a real path (Django serves the shell there), read before any session check.
+  const link = setPasswordLink(window.location.pathname, window.location.search);
+  if (link) return <SetPasswordView uid={link.uid} token={link.token} />;
+  return <Shell />;
+}
+
+function Shell() {
   const route = useRoute();
   const [me, setMe] = useState<Me | null | undefined>(undefined);
   const [error, setError] = useState<unknown>(null);

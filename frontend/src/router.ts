@@ -55,6 +55,14 @@ export const href = {
   routing: (project: number) => `#/projects/${project}/routing`,
 };
 
+/** The uid and token of an invitation or password-reset link (`/set-password?uid=…&token=…`, served by Django
+ * as the app shell), or null on any other page. */
+export function setPasswordLink(pathname: string, search: string): { uid: string; token: string } | null {
+  if (pathname.replace(/\/$/, "") !== "/set-password") return null;
+  const query = new URLSearchParams(search);
+  return { uid: query.get("uid") ?? "", token: query.get("token") ?? "" };
+}
+
 export function navigate(to: string): void {
   window.location.hash = to;
 }

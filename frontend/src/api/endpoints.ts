@@ -17,6 +17,11 @@ export async function login(body: Schemas["LoginRequest"]): Promise<Me> {
   return unwrap(await api.POST("/api/v1/auth/login", { body })) as unknown as Me;
 }
 
+/** Set a password from an invitation or reset link (204); a weak one is refused with `weak_password`. */
+export async function setPassword(body: Schemas["PasswordSetRequest"]): Promise<void> {
+  unwrap(await api.POST("/api/v1/auth/password-set", { body }));
+}
+
 export async function logout(): Promise<void> {
   unwrap(await api.POST("/api/v1/auth/logout"));
 }
