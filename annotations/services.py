@@ -1,7 +1,8 @@
-"""Writes for projects, sites, cameras and devices, and the audit of originals viewed."""
+"""Writes for projects, members, sites, cameras and devices, and the audit of originals viewed."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -9,7 +10,18 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotations import audit
-from annotations.models import Asset, AuditEvent, Camera, Device, Project, Site
+from annotations.errors import InvalidInput, LastAdmin
+from annotations.models import (
+    SCOPED_ROLES,
+    Asset,
+    AuditEvent,
+    Camera,
+    Device,
+    Membership,
+    Project,
+    Role,
+    Site,
+)
 
 
 @dataclass
@@ -52,3 +64,65 @@ def record_original_view(*, user: AbstractBaseUser | AnonymousUser, asset: Asset
     """Audit that `user` was sent the unblurred original of `asset` (each time: originals are never cached)."""
     audit.record(action="asset.original_viewed", obj_type="asset", obj_id=asset.sha256, project_id=project_id,
                  actor=user, after={"sha256": asset.sha256, "view": view, "frame": frame})
+
+
+def project_sites(*, project: Project, site_ids: Iterable[int]) -> list[Site]:
+    """The project's sites with these ids; 400 `unknown_site` (details under `sites`) if any is not in it."""
+    wanted = set(site_ids)
+    sites = list(Site.objects.filter(project=project, pk__in=wanted).order_by("name"))
+    missing = sorted(wanted - {s.pk for s in sites})
+    if missing:
+        raise InvalidInput("Some sites are not in this project.", code="unknown_site",
+                           details={"sites": [f"Not a site of this project: {', '.join(map(str, missing))}."]})
+    return sites
+
+
+def _refuse_losing_the_last_admin(membership: Membership) -> None:
+    """409 `last_admin` if `membership` is its project's only admin. Locks the admin rows, in id order, so two
+    admins demoting each other at once are serialised and one of them is refused."""
+    admins = list(Membership.objects.select_for_update().filter(project_id=membership.project_id, role=Role.ADMIN)
+                  .order_by("pk").values_list("pk", flat=True))
+    if admins == [membership.pk]:
+        raise LastAdmin("A project needs at least one admin: make someone else admin first.",
+                        details={"membership": membership.pk})
+
+
+def _member_state(membership: Membership, sites: Iterable[Site]) -> dict[str, object]:
+    return {"username": membership.user.username, "role": membership.role, "sites": sorted(s.pk for s in sites)}
+
+
+@transaction.atomic
+def change_membership(*, membership: Membership, actor: AbstractBaseUser, role: str | None = None,
+                      site_ids: list[int] | None = None) -> Membership:
+    """Change a member's role and/or sites. Managers and operators need at least one site (they see only
+    theirs); other roles see every site, so their site list is cleared. Never demotes the last admin."""
+    membership = Membership.objects.select_for_update().select_related("user").get(pk=membership.pk)
+    before_sites = list(membership.sites.all())
+    before = _member_state(membership, before_sites)
+    new_role = role or membership.role
+    if membership.role == Role.ADMIN and new_role != Role.ADMIN:
+        _refuse_losing_the_last_admin(membership)
+    sites = project_sites(project=membership.project, site_ids=site_ids) if site_ids is not None else before_sites
+    if new_role not in SCOPED_ROLES:
+        sites = []
+    elif not sites:
+        raise InvalidInput("Choose the sites this member may see.", code="invalid",
+                           details={"sites": [f"A {new_role} sees only their sites: choose at least one."]})
+    membership.role = new_role
+    membership.save(update_fields=["role"])
+    membership.sites.set(sites)
+    audit.record(action="member.changed", obj_type="membership", obj_id=membership.pk,
+                 project_id=membership.project_id, actor=actor, before=before, after=_member_state(membership, sites))
+    return membership
+
+
+@transaction.atomic
+def remove_membership(*, membership: Membership, actor: AbstractBaseUser) -> None:
+    """Remove a member from the project (the account stays). Never removes the last admin."""
+    membership = Membership.objects.select_for_update().select_related("user").get(pk=membership.pk)
+    if membership.role == Role.ADMIN:
+        _refuse_losing_the_last_admin(membership)
+    before = _member_state(membership, membership.sites.all())
+    audit.record(action="member.removed", obj_type="membership", obj_id=membership.pk,
+                 project_id=membership.project_id, actor=actor, before=before)
+    membership.delete()

@@ -27,8 +27,9 @@ from rest_framework.views import APIView
 
 from annotations import audit
 from annotations.errors import InvalidInput, Unauthenticated
-from annotations.models import Membership, Role, Site
+from annotations.models import Membership, Role
 from annotations.selectors import access_project
+from annotations.services import project_sites
 
 
 class LoginSerializer(serializers.Serializer):
@@ -168,9 +169,7 @@ class InvitationView(APIView):
         body = InvitationSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        sites = list(Site.objects.filter(project=project, pk__in=data["sites"]))
-        if len(sites) != len(set(data["sites"])):
-            raise InvalidInput("Some sites are not in this project.", code="unknown_site")
+        sites = project_sites(project=project, site_ids=data["sites"])
         with transaction.atomic():
             user, created = User.objects.get_or_create(username=data["username"],
                                                        defaults={"email": data["email"], "is_active": False})

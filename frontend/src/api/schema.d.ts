@@ -698,6 +698,41 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/members/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description `GET /api/v1/projects/{id}/members/`: admins only (403 for other roles, 404 for outsiders). */
+        get: operations["project_members"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/members/{membership_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** @description Change a member's role and sites, or remove them from the project; never the last admin (409). */
+        delete: operations["project_member_remove"];
+        options?: never;
+        head?: never;
+        /** @description Change a member's role and sites, or remove them from the project; never the last admin (409). */
+        patch: operations["project_member_change"];
+        trace?: never;
+    };
     "/api/v1/projects/{project_id}/models/": {
         parameters: {
             query?: never;
@@ -1351,6 +1386,28 @@ export interface components {
             username: string;
             password: string;
         };
+        Member: {
+            readonly id: number;
+            user: number;
+            username: string;
+            /** Format: email */
+            email: string;
+            role: components["schemas"]["RoleEnum"];
+            sites: components["schemas"]["MemberSite"][];
+            /** @description Has set a password (an invitation not yet taken is not). */
+            readonly active: boolean;
+            /**
+             * Format: date-time
+             * @description When invited or added to the project.
+             */
+            added_at: string;
+            /** Format: date-time */
+            last_login: string | null;
+        };
+        MemberSite: {
+            readonly id: number;
+            name: string;
+        };
         ModelUploadRequest: {
             /**
              * Format: binary
@@ -1458,6 +1515,11 @@ export interface components {
             current_window_hours?: number;
             /** @description The days before the current window. */
             reference_window_days?: number;
+        };
+        PatchedMemberChangeRequest: {
+            role?: components["schemas"]["RoleEnum"];
+            /** @description Site ids of this project; kept only for managers and operators. */
+            sites?: number[];
         };
         /**
          * @description Shapes only; the rules (allow-listed URL, known events, secret length) are the service's, each with its
@@ -4346,6 +4408,139 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ItemRow"][];
                 };
+            };
+        };
+    };
+    project_members: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Member"][];
+                };
+            };
+            /** @description `{"error": {"code", "message", "details"}}` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `{"error": {"code", "message", "details"}}` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    project_member_remove: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                membership_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `{"error": {"code", "message", "details"}}` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `{"error": {"code", "message", "details"}}` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `{"error": {"code", "message", "details"}}` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    project_member_change: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                membership_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedMemberChangeRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["PatchedMemberChangeRequest"];
+                "multipart/form-data": components["schemas"]["PatchedMemberChangeRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Member"];
+                };
+            };
+            /** @description `{"error": {"code", "message", "details"}}` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `{"error": {"code", "message", "details"}}` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `{"error": {"code", "message", "details"}}` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `{"error": {"code", "message", "details"}}` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
