@@ -60,6 +60,16 @@ class ProjectMembersView(APIView):
         return Response(MemberSerializer(project_members(project=project), many=True).data)
 
 
+class ProjectSitesView(APIView):
+    """`GET /api/v1/projects/{id}/sites/`: the project's sites, for the members page's site pickers (admins)."""
+
+    @extend_schema(operation_id="project_sites", responses={200: MemberSiteSerializer(many=True), 403: _ERROR,
+                                                            404: _ERROR})
+    def get(self, request: Request, project_id: int) -> Response:
+        project, _ = access_project(user=request.user, project_id=project_id, roles=[Role.ADMIN])
+        return Response(MemberSiteSerializer(Site.objects.filter(project=project).order_by("name"), many=True).data)
+
+
 class MemberView(APIView):
     """Change a member's role and sites, or remove them from the project; never the last admin (409)."""
 

@@ -10,6 +10,7 @@ urlpatterns = [
     path("auth/password-reset", accounts.PasswordResetView.as_view(), name="auth-password-reset"),
     path("auth/password-set", accounts.PasswordSetView.as_view(), name="auth-password-set"),
     path("projects/<int:project_id>/invitations", accounts.InvitationView.as_view(), name="project-invite"),
+    path("projects/<int:project_id>/sites/", members.ProjectSitesView.as_view(), name="project-sites"),
     path("projects/<int:project_id>/members/", members.ProjectMembersView.as_view(), name="project-members"),
     path("projects/<int:project_id>/members/<int:membership_id>", members.MemberView.as_view(), name="project-member"),
     path("projects/<int:project_id>/devices/", devices.ProjectDevicesView.as_view(), name="project-devices"),

@@ -17,6 +17,7 @@ import { DevicesView } from "./views/devices/DevicesView";
 import { DriftView } from "./views/drift/DriftView";
 import { AnnotateView } from "./views/editor/AnnotateView";
 import { HistoryView } from "./views/history/HistoryView";
+import { MembersView } from "./views/members/MembersView";
 import { ModelsView } from "./views/models/ModelsView";
 import { QaView } from "./views/qa/QaView";
 import { RoutingView } from "./views/routing/RoutingView";
@@ -45,6 +46,8 @@ function ProjectView({ route }: { route: Exclude<Route, { name: "login" | "home"
       return <DriftView project={route.project} />;
     case "routing":
       return <RoutingView project={route.project} />;
+    case "members":
+      return <MembersView project={route.project} />;
   }
 }
 
@@ -105,6 +108,7 @@ function Shell() {
             <a href={href.devices(project)}>Devices</a>
             {projectAdmin && <a href={href.routing(project)} data-testid="nav-routing">Routing</a>}
             {projectAdmin && <a href={href.webhooks(project)} data-testid="nav-webhooks">Webhooks</a>}
+            {projectAdmin && <a href={href.members(project)} data-testid="nav-members">Members</a>}
           </nav>
         )}
         <span class="spacer" />

@@ -147,3 +147,12 @@ def test_admin_removes_a_member_who_then_sees_nothing_and_it_is_audited(project)
     assert as_user("alice").get(f"/api/v1/projects/{project.pk}/").status_code == 404
     event = AuditEvent.objects.get(action="member.removed")
     assert event.object_id == str(pk) and event.before["username"] == "alice" and event.actor.username == "dana"
+
+
+def test_admin_lists_the_project_sites_for_the_pickers(project):
+    Site.objects.create(project=project, name="Main St")
+    Site.objects.create(project=project, name="Depot")
+    assert [s["name"] for s in as_user("dana").get(f"/api/v1/projects/{project.pk}/sites/").json()] == \
+        ["Depot", "Main St"]
+    assert as_user("alice").get(f"/api/v1/projects/{project.pk}/sites/").status_code == 403
+    assert as_user("charlie").get(f"/api/v1/projects/{project.pk}/sites/").status_code == 404

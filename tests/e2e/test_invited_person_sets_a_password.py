@@ -1,4 +1,4 @@
-"""An invited person follows the emailed link: the app's "Set your password" page shows the server's password
+"""An admin invites someone from the Members page; the invited person follows the emailed link: the app's "Set your password" page shows the server's password
 rules beside the field, takes a good password, and the person signs in and sees the project."""
 
 from __future__ import annotations
@@ -16,14 +16,6 @@ from tests.factories import make_project
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def invite_through_the_api(page, project_id: int, username: str) -> None:
-    """The admin's browser session posts the invitation (the Members page's form does the same call)."""
-    csrf = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
-    response = page.request.post(f"/api/v1/projects/{project_id}/invitations", headers={"X-CSRFToken": csrf},
-                                 data={"email": f"{username}@example.com", "username": username, "role": "annotator"})
-    assert response.status == 201, response.text()
-
-
 def emailed_link(mail_dir: Path) -> str:
     [message] = [p.read_text() for p in mail_dir.iterdir()]
     match = re.search(r"http://\S+/set-password\?uid=\S+&token=\S+", message)
@@ -32,20 +24,25 @@ def emailed_link(mail_dir: Path) -> str:
 
 
 def test_invited_person_sets_a_password_from_the_email_and_sees_the_project(browser, make_user, start_server,
-                                                                            tmp_path):
+                                                                            tmp_path, screenshot):
     mail_dir = tmp_path / "mail"
     server = start_server(LOUPE_EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
                           LOUPE_EMAIL_FILE_PATH=str(mail_dir))
     project = make_project("night-store")
     password = add_browser_member(make_user, project, "dana", "admin")
-    admin = browser.new_context(base_url=server.url)
+    admin = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 720})
     admin.set_default_timeout(10_000)
     invitee = browser.new_context(base_url=server.url)
     invitee.set_default_timeout(10_000)
     try:
         admin_page = admin.new_page()
-        sign_in(admin_page, "dana", password)
-        invite_through_the_api(admin_page, project.pk, "mo")
+        sign_in(admin_page, "dana", password, then=f"/#/projects/{project.pk}/members")
+        admin_page.get_by_test_id("invite-username").fill("mo")
+        admin_page.get_by_test_id("invite-email").fill("mo@example.com")
+        admin_page.get_by_test_id("invite-role").select_option("annotator")
+        admin_page.get_by_test_id("invite-submit").click()
+        expect(admin_page.get_by_test_id("members-notice")).to_contain_text("Invited mo")
+        expect(admin_page.get_by_test_id("member-list")).to_contain_text("invited, no password yet")
         link = emailed_link(mail_dir)
 
         page = invitee.new_page()
@@ -68,6 +65,10 @@ def test_invited_person_sets_a_password_from_the_email_and_sees_the_project(brow
         expect(page.get_by_test_id(f"project-role-{project.pk}")).to_have_text("annotator")
         expect(page.get_by_test_id("project-list")).to_contain_text(project.name)
         assert AuditEvent.objects.filter(action="password.set").count() == 1
+        admin_page.reload()
+        expect(admin_page.get_by_test_id("member-list")).to_contain_text("mo@example.com")
+        expect(admin_page.get_by_test_id("member-list")).not_to_contain_text("invited, no password yet")
+        screenshot(admin_page, "members")
     finally:
         admin.close()
         invitee.close()

@@ -306,3 +306,37 @@ export async function saveRoutingPolicy(projectId: number, document: unknown): P
     params: { path: { project_id: projectId } }, body: { document },
   }));
 }
+
+export type MemberRow = Schemas["Member"];
+export type SiteRow = Schemas["MemberSite"];
+export type MemberChange = Schemas["PatchedMemberChangeRequest"];
+export type Invitation = Schemas["InvitationRequest"];
+
+/** The project's members with role, sites and whether they have set a password (admins only). */
+export async function listMembers(projectId: number): Promise<MemberRow[]> {
+  return unwrap(await api.GET("/api/v1/projects/{project_id}/members/", { params: { path: { project_id: projectId } } }));
+}
+
+/** The project's sites, for site pickers (admins only). */
+export async function listSites(projectId: number): Promise<SiteRow[]> {
+  return unwrap(await api.GET("/api/v1/projects/{project_id}/sites/", { params: { path: { project_id: projectId } } }));
+}
+
+/** Invite someone: an account without a password, a membership, and an email with the set-password link. */
+export async function inviteMember(projectId: number, body: Invitation): Promise<void> {
+  unwrap(await api.POST("/api/v1/projects/{project_id}/invitations", { params: { path: { project_id: projectId } }, body }));
+}
+
+/** Change a member's role and/or sites; the last admin is refused with 409 `last_admin`. */
+export async function changeMember(projectId: number, membershipId: number, body: MemberChange): Promise<MemberRow> {
+  return unwrap(await api.PATCH("/api/v1/projects/{project_id}/members/{membership_id}", {
+    params: { path: { project_id: projectId, membership_id: membershipId } }, body,
+  }));
+}
+
+/** Remove a member from the project (the account stays); the last admin is refused with 409 `last_admin`. */
+export async function removeMember(projectId: number, membershipId: number): Promise<void> {
+  unwrap(await api.DELETE("/api/v1/projects/{project_id}/members/{membership_id}", {
+    params: { path: { project_id: projectId, membership_id: membershipId } },
+  }));
+}
