@@ -145,3 +145,12 @@ def access_member(*, user: AbstractBaseUser | AnonymousUser, project_id: int, me
     if membership is None:
         raise NotFound("Not found.")
     return membership
+
+
+def access_device(*, user: AbstractBaseUser | AnonymousUser, device_id: int) -> Device:
+    """A device of a project the caller administers (404 if no such device or not a member, 403 if not admin)."""
+    device = Device.objects.filter(pk=device_id).first()
+    if device is None:
+        raise NotFound("Not found.")
+    access_project(user=user, project_id=device.project_id, roles=[Role.ADMIN])
+    return device

@@ -14,7 +14,6 @@ from annotations.errors import InvalidInput, LastAdmin
 from annotations.models import (
     SCOPED_ROLES,
     Asset,
-    AuditEvent,
     Camera,
     Device,
     Membership,
@@ -32,31 +31,39 @@ class IssuedDevice:
 
 @transaction.atomic
 def create_device(*, project: Project, site_name: str, camera_names: list[str], device_name: str | None = None,
-                  site_kind: str = "store") -> IssuedDevice:
-    """Register a device at a site (created if new) with its cameras, and issue its token."""
+                  site_kind: str = "store", actor: AbstractBaseUser | None = None) -> IssuedDevice:
+    """Register a device at a site (created if new) with its cameras, and issue its token.
+
+    400 (`invalid`, details by field) if the project already has a device of that name; a camera already at the
+    site moves to the new device (the new box replaces the old one).
+    """
+    name = device_name or f"{site_name}-{camera_names[0]}"
+    if Device.objects.filter(project=project, name=name).exists():
+        raise InvalidInput("This project already has a device of that name.",
+                           details={"name": [f"A device named {name!r} is already registered: choose another name."]})
     site, _ = Site.objects.get_or_create(project=project, name=site_name, defaults={"kind": site_kind})
     token = Device.new_token()
     device = Device.objects.create(
-        project=project, site=site, name=device_name or f"{site_name}-{camera_names[0]}",
-        token_hash=Device.hash_token(token), token_prefix=token[:10],
+        project=project, site=site, name=name, token_hash=Device.hash_token(token), token_prefix=token[:10],
     )
-    for name in camera_names:
-        camera, created = Camera.objects.get_or_create(site=site, name=name, defaults={"device": device})
+    for camera_name in camera_names:
+        camera, created = Camera.objects.get_or_create(site=site, name=camera_name, defaults={"device": device})
         if not created:
             camera.device = device  # the new box replaces the old one on this camera
             camera.save(update_fields=["device"])
-    AuditEvent.objects.create(project=project, action="device.created", object_type="device",
-                              object_id=str(device.pk), after={"name": device.name, "site": site.name,
-                                                               "cameras": camera_names})
+    audit.record(action="device.created", obj_type="device", obj_id=device.pk, project_id=project.pk, actor=actor,
+                 after={"name": device.name, "site": site.name, "cameras": camera_names})
     return IssuedDevice(device=device, token=token)
 
 
 @transaction.atomic
-def revoke_device(*, device: Device) -> None:
-    """Revoke a device's token; its later requests are refused with 401."""
-    Device.objects.filter(pk=device.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
-    AuditEvent.objects.create(project=device.project, action="device.revoked", object_type="device",
-                              object_id=str(device.pk))
+def revoke_device(*, device: Device, actor: AbstractBaseUser | None = None) -> Device:
+    """Revoke a device's token; its later requests are refused with 401. Revoking it again changes nothing."""
+    if Device.objects.filter(pk=device.pk, revoked_at__isnull=True).update(revoked_at=timezone.now()):
+        audit.record(action="device.revoked", obj_type="device", obj_id=device.pk, project_id=device.project_id,
+                     actor=actor, after={"name": device.name})
+    device.refresh_from_db(fields=["revoked_at"])
+    return device
 
 
 def record_original_view(*, user: AbstractBaseUser | AnonymousUser, asset: Asset, project_id: int,

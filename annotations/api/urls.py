@@ -14,6 +14,7 @@ urlpatterns = [
     path("projects/<int:project_id>/members/", members.ProjectMembersView.as_view(), name="project-members"),
     path("projects/<int:project_id>/members/<int:membership_id>", members.MemberView.as_view(), name="project-member"),
     path("projects/<int:project_id>/devices/", devices.ProjectDevicesView.as_view(), name="project-devices"),
+    path("devices/<int:device_id>/revoke", devices.DeviceRevokeView.as_view(), name="device-revoke"),
     path("assets/<str:sha256>", assets.AssetView.as_view(), name="asset"),
     # Any segment reaches the view, so a bad frame index gets a 400 with a reason, not a bare 404.
     re_path(r"^assets/(?P<sha256>[^/]+)/frames/(?P<n>[^/]+)\.jpg$", assets.FrameView.as_view(), name="asset-frame"),

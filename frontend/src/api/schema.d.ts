@@ -203,6 +203,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/devices/{device_id}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description `POST /api/v1/devices/{id}/revoke`: the device's token stops working (401); again is a no-op. Admins. */
+        post: operations["device_revoke"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/events": {
         parameters: {
             query?: never;
@@ -585,7 +602,8 @@ export interface paths {
         /** @description `GET /api/v1/projects/{id}/devices/`: project admins only (403 for other roles, 404 for outsiders). */
         get: operations["project_devices"];
         put?: never;
-        post?: never;
+        /** @description `GET /api/v1/projects/{id}/devices/`: project admins only (403 for other roles, 404 for outsiders). */
+        post: operations["project_device_register"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1160,6 +1178,14 @@ export interface components {
             dropped_frames: number | null;
             outbox_depth: number | null;
         };
+        DeviceRegisterRequest: {
+            /** @description Site name; created if the project has none of it. */
+            site: string;
+            /** @description Device name, unique in the project. */
+            name: string;
+            /** @description Names of the cameras the device serves at the site. */
+            cameras: string[];
+        };
         DeviceSite: {
             readonly id: number;
             name: string;
@@ -1357,6 +1383,11 @@ export interface components {
             username: string;
             role: components["schemas"]["RoleEnum"];
             sites?: number[];
+        };
+        IssuedDevice: {
+            device: components["schemas"]["Device"];
+            /** @description The device's bearer token: shown only in this answer, stored hashed. */
+            token: string;
         };
         ItemAssetRef: {
             sha256: string;
@@ -2416,6 +2447,41 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
+            };
+        };
+    };
+    device_revoke: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                device_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Device"];
+                };
+            };
+            /** @description `{"error": {"code", "message", "details"}}` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `{"error": {"code", "message", "details"}}` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
@@ -4042,6 +4108,54 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Device"][];
                 };
+            };
+            /** @description `{"error": {"code", "message", "details"}}` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `{"error": {"code", "message", "details"}}` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    project_device_register: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeviceRegisterRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["DeviceRegisterRequest"];
+                "multipart/form-data": components["schemas"]["DeviceRegisterRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IssuedDevice"];
+                };
+            };
+            /** @description `{"error": {"code", "message", "details"}}` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `{"error": {"code", "message", "details"}}` */
             403: {
