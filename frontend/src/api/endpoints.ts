@@ -118,6 +118,19 @@ export async function listDevices(projectId: number): Promise<DeviceRow[]> {
   return unwrap(await api.GET("/api/v1/projects/{project_id}/devices/", { params: { path: { project_id: projectId } } }));
 }
 
+export type DeviceRegistration = Schemas["DeviceRegisterRequest"];
+export type IssuedDevice = Schemas["IssuedDevice"];
+
+/** Register a device at a site with its cameras; the answer carries its token, which is never shown again. */
+export async function registerDevice(projectId: number, body: DeviceRegistration): Promise<IssuedDevice> {
+  return unwrap(await api.POST("/api/v1/projects/{project_id}/devices/", { params: { path: { project_id: projectId } }, body }));
+}
+
+/** Revoke a device's token (its calls then get 401); revoking it again changes nothing. */
+export async function revokeDevice(deviceId: number): Promise<DeviceRow> {
+  return unwrap(await api.POST("/api/v1/devices/{device_id}/revoke", { params: { path: { device_id: deviceId } } }));
+}
+
 export type ModelRow = Schemas["ModelVersion"];
 export type EvaluationRow = Schemas["Evaluation"];
 export type PrelabelRunRow = Schemas["PrelabelRun"];
