@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from annotations import audit
@@ -84,12 +85,18 @@ def project_sites(*, project: Project, site_ids: Iterable[int]) -> list[Site]:
     return sites
 
 
-def _refuse_losing_the_last_admin(membership: Membership) -> None:
-    """409 `last_admin` if `membership` is its project's only admin. Locks the admin rows, in id order, so two
-    admins demoting each other at once are serialised and one of them is refused."""
-    admins = list(Membership.objects.select_for_update().filter(project_id=membership.project_id, role=Role.ADMIN)
-                  .order_by("pk").values_list("pk", flat=True))
-    if admins == [membership.pk]:
+def _lock_member(membership: Membership) -> tuple[Membership, list[int]]:
+    """Lock the membership and its project's admin rows, in one statement and id order (so two admins demoting
+    each other at once queue up instead of deadlocking); return it fresh and the admins' ids."""
+    rows = list(Membership.objects.select_for_update(of=("self",)).select_related("user", "project")
+                .filter(Q(project_id=membership.project_id, role=Role.ADMIN) | Q(pk=membership.pk)).order_by("pk"))
+    locked = next(r for r in rows if r.pk == membership.pk)
+    return locked, [r.pk for r in rows if r.role == Role.ADMIN]
+
+
+def _refuse_losing_the_last_admin(membership: Membership, admins: list[int]) -> None:
+    """409 `last_admin` if `membership` is its project's only admin."""
+    if membership.role == Role.ADMIN and admins == [membership.pk]:
         raise LastAdmin("A project needs at least one admin: make someone else admin first.",
                         details={"membership": membership.pk})
 
@@ -103,12 +110,12 @@ def change_membership(*, membership: Membership, actor: AbstractBaseUser, role: 
                       site_ids: list[int] | None = None) -> Membership:
     """Change a member's role and/or sites. Managers and operators need at least one site (they see only
     theirs); other roles see every site, so their site list is cleared. Never demotes the last admin."""
-    membership = Membership.objects.select_for_update().select_related("user").get(pk=membership.pk)
+    membership, admins = _lock_member(membership)
     before_sites = list(membership.sites.all())
     before = _member_state(membership, before_sites)
     new_role = role or membership.role
-    if membership.role == Role.ADMIN and new_role != Role.ADMIN:
-        _refuse_losing_the_last_admin(membership)
+    if new_role != Role.ADMIN:
+        _refuse_losing_the_last_admin(membership, admins)
     sites = project_sites(project=membership.project, site_ids=site_ids) if site_ids is not None else before_sites
     if new_role not in SCOPED_ROLES:
         sites = []
@@ -126,9 +133,8 @@ def change_membership(*, membership: Membership, actor: AbstractBaseUser, role: 
 @transaction.atomic
 def remove_membership(*, membership: Membership, actor: AbstractBaseUser) -> None:
     """Remove a member from the project (the account stays). Never removes the last admin."""
-    membership = Membership.objects.select_for_update().select_related("user").get(pk=membership.pk)
-    if membership.role == Role.ADMIN:
-        _refuse_losing_the_last_admin(membership)
+    membership, admins = _lock_member(membership)
+    _refuse_losing_the_last_admin(membership, admins)
     before = _member_state(membership, membership.sites.all())
     audit.record(action="member.removed", obj_type="membership", obj_id=membership.pk,
                  project_id=membership.project_id, actor=actor, before=before)
