@@ -47,6 +47,12 @@ class Conflict(LoupeError):
     status, code = 409, "conflict"
 
 
+class LastAdmin(Conflict):
+    """Demoting or removing a project's only admin would leave nobody to administer it."""
+
+    code = "last_admin"
+
+
 class TooLarge(LoupeError):
     status, code = 413, "too_large"
 

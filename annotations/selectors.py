@@ -11,7 +11,17 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from annotations import rows
 from annotations.errors import Forbidden, NotFound
-from annotations.models import SCOPED_ROLES, Asset, Camera, Device, Membership, Prediction, Project, Role
+from annotations.models import (
+    SCOPED_ROLES,
+    Asset,
+    Camera,
+    Device,
+    Membership,
+    Prediction,
+    Project,
+    Role,
+    Site,
+)
 
 _ANY_SITE = object()
 
@@ -120,3 +130,27 @@ def project_devices(*, project: Project) -> QuerySet[Device]:
         .prefetch_related(Prefetch("cameras", queryset=Camera.objects.order_by("name")))
         .order_by("site__name", "name")
     )
+
+
+def project_members(*, project: Project) -> QuerySet[Membership]:
+    """The project's memberships with their user and sites (three queries however many), by username."""
+    return (Membership.objects.filter(project=project).select_related("user")
+            .prefetch_related(Prefetch("sites", queryset=Site.objects.order_by("name"))).order_by("user__username"))
+
+
+def access_member(*, user: AbstractBaseUser | AnonymousUser, project_id: int, membership_id: int) -> Membership:
+    """A membership of a project the caller administers; 404 if it is not in that project."""
+    project, _ = access_project(user=user, project_id=project_id, roles=[Role.ADMIN])
+    membership = Membership.objects.filter(project=project, pk=membership_id).select_related("user").first()
+    if membership is None:
+        raise NotFound("Not found.")
+    return membership
+
+
+def access_device(*, user: AbstractBaseUser | AnonymousUser, device_id: int) -> Device:
+    """A device of a project the caller administers (404 if no such device or not a member, 403 if not admin)."""
+    device = Device.objects.filter(pk=device_id).first()
+    if device is None:
+        raise NotFound("Not found.")
+    access_project(user=user, project_id=device.project_id, roles=[Role.ADMIN])
+    return device

@@ -14,6 +14,8 @@ urlpatterns = [
     # The browser app: one HTML shell for / and every client-side route under /app/.
     path("", spa.app_shell, name="app"),
     re_path(r"^app(?:/(?P<route>.*))?$", spa.app_shell, name="app-route"),
+    # Invitation and password-reset emails link here (`?uid=…&token=…`); the app reads the query.
+    path("set-password", spa.app_shell, name="set-password"),
     path("admin/", admin.site.urls),
     path("healthz", healthz),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),

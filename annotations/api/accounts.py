@@ -10,6 +10,7 @@ from django.contrib.auth.models import User
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
@@ -26,8 +27,9 @@ from rest_framework.views import APIView
 
 from annotations import audit
 from annotations.errors import InvalidInput, Unauthenticated
-from annotations.models import Membership, Role, Site
+from annotations.models import Membership, Role
 from annotations.selectors import access_project
+from annotations.services import project_sites
 
 
 class LoginSerializer(serializers.Serializer):
@@ -167,9 +169,7 @@ class InvitationView(APIView):
         body = InvitationSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        sites = list(Site.objects.filter(project=project, pk__in=data["sites"]))
-        if len(sites) != len(set(data["sites"])):
-            raise InvalidInput("Some sites are not in this project.", code="unknown_site")
+        sites = project_sites(project=project, site_ids=data["sites"])
         with transaction.atomic():
             user, created = User.objects.get_or_create(username=data["username"],
                                                        defaults={"email": data["email"], "is_active": False})
@@ -183,8 +183,9 @@ class InvitationView(APIView):
                          project_id=project.pk, actor=request.user,
                          after={"username": user.username, "role": data["role"], "sites": data["sites"]})
         uid = urlsafe_base64_encode(force_bytes(user.pk))
-        link = f"/set-password?uid={uid}&token={default_token_generator.make_token(user)}"
+        link = reverse("set-password") + f"?uid={uid}&token={default_token_generator.make_token(user)}"
         user.email_user("You are invited to Loupe",
                         f"{request.user} invited you to {project.name} as {data['role']}.\n"
+                        f"Your username: {user.username}\n"
                         f"Set your password: {request.build_absolute_uri(link)}")
         return Response({"user": user.pk, "membership": membership.pk, "role": membership.role}, status=201)

@@ -5,17 +5,19 @@ import { ApiError } from "./api/errors";
 import { logout, me as fetchMe } from "./api/endpoints";
 import type { Me } from "./api/shapes";
 import { ConnectionBadge, ProjectLive } from "./realtime/ProjectLive";
-import { type Route, href, navigate, useRoute } from "./router";
+import { type Route, href, navigate, setPasswordLink, useRoute } from "./router";
 import { SessionContext } from "./session";
 import { ErrorBanner } from "./ui/ErrorBanner";
 import { FlagToasts } from "./views/FlagToasts";
 import { HomeView } from "./views/HomeView";
 import { LoginView } from "./views/LoginView";
+import { SetPasswordView } from "./views/SetPasswordView";
 import { CountsView } from "./views/counts/CountsView";
 import { DevicesView } from "./views/devices/DevicesView";
 import { DriftView } from "./views/drift/DriftView";
 import { AnnotateView } from "./views/editor/AnnotateView";
 import { HistoryView } from "./views/history/HistoryView";
+import { MembersView } from "./views/members/MembersView";
 import { ModelsView } from "./views/models/ModelsView";
 import { QaView } from "./views/qa/QaView";
 import { RoutingView } from "./views/routing/RoutingView";
@@ -44,10 +46,19 @@ function ProjectView({ route }: { route: Exclude<Route, { name: "login" | "home"
       return <DriftView project={route.project} />;
     case "routing":
       return <RoutingView project={route.project} />;
+    case "members":
+      return <MembersView project={route.project} />;
   }
 }
 
 export function App() {
+  // The emailed set-password link is a real path (Django serves the shell there), read before any session check.
+  const link = setPasswordLink(window.location.pathname, window.location.search);
+  if (link) return <SetPasswordView uid={link.uid} token={link.token} />;
+  return <Shell />;
+}
+
+function Shell() {
   const route = useRoute();
   const [me, setMe] = useState<Me | null | undefined>(undefined);
   const [error, setError] = useState<unknown>(null);
@@ -97,6 +108,7 @@ export function App() {
             <a href={href.devices(project)}>Devices</a>
             {projectAdmin && <a href={href.routing(project)} data-testid="nav-routing">Routing</a>}
             {projectAdmin && <a href={href.webhooks(project)} data-testid="nav-webhooks">Webhooks</a>}
+            {projectAdmin && <a href={href.members(project)} data-testid="nav-members">Members</a>}
           </nav>
         )}
         <span class="spacer" />

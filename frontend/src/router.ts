@@ -15,6 +15,7 @@ export type Route =
   | { name: "webhooks"; project: number }
   | { name: "drift"; project: number }
   | { name: "routing"; project: number }
+  | { name: "members"; project: number }
   | { name: "not_found" };
 
 export function parseRoute(hash: string): Route {
@@ -33,6 +34,7 @@ export function parseRoute(hash: string): Route {
   if (section === "webhooks") return { name: "webhooks", project };
   if (section === "drift") return { name: "drift", project };
   if (section === "routing") return { name: "routing", project };
+  if (section === "members") return { name: "members", project };
   if (section === "counts") return { name: "counts", project, camera: num(arg) };
   if (section === "qa") return { name: "qa", project, item: num(arg) };
   if (section === "items" && num(arg) !== null && leaf === "history") return { name: "history", project, item: num(arg)! };
@@ -53,7 +55,16 @@ export const href = {
   webhooks: (project: number) => `#/projects/${project}/webhooks`,
   drift: (project: number) => `#/projects/${project}/drift`,
   routing: (project: number) => `#/projects/${project}/routing`,
+  members: (project: number) => `#/projects/${project}/members`,
 };
+
+/** The uid and token of an invitation or password-reset link (`/set-password?uid=…&token=…`, served by Django
+ * as the app shell), or null on any other page. */
+export function setPasswordLink(pathname: string, search: string): { uid: string; token: string } | null {
+  if (pathname.replace(/\/$/, "") !== "/set-password") return null;
+  const query = new URLSearchParams(search);
+  return { uid: query.get("uid") ?? "", token: query.get("token") ?? "" };
+}
 
 export function navigate(to: string): void {
   window.location.hash = to;

@@ -17,6 +17,11 @@ export async function login(body: Schemas["LoginRequest"]): Promise<Me> {
   return unwrap(await api.POST("/api/v1/auth/login", { body })) as unknown as Me;
 }
 
+/** Set a password from an invitation or reset link (204); a weak one is refused with `weak_password`. */
+export async function setPassword(body: Schemas["PasswordSetRequest"]): Promise<void> {
+  unwrap(await api.POST("/api/v1/auth/password-set", { body }));
+}
+
 export async function logout(): Promise<void> {
   unwrap(await api.POST("/api/v1/auth/logout"));
 }
@@ -111,6 +116,19 @@ export async function listItems(projectId: number, query: ItemListQuery = {}): P
 /** The project's devices with their health (admins only). */
 export async function listDevices(projectId: number): Promise<DeviceRow[]> {
   return unwrap(await api.GET("/api/v1/projects/{project_id}/devices/", { params: { path: { project_id: projectId } } }));
+}
+
+export type DeviceRegistration = Schemas["DeviceRegisterRequest"];
+export type IssuedDevice = Schemas["IssuedDevice"];
+
+/** Register a device at a site with its cameras; the answer carries its token, which is never shown again. */
+export async function registerDevice(projectId: number, body: DeviceRegistration): Promise<IssuedDevice> {
+  return unwrap(await api.POST("/api/v1/projects/{project_id}/devices/", { params: { path: { project_id: projectId } }, body }));
+}
+
+/** Revoke a device's token (its calls then get 401); revoking it again changes nothing. */
+export async function revokeDevice(deviceId: number): Promise<DeviceRow> {
+  return unwrap(await api.POST("/api/v1/devices/{device_id}/revoke", { params: { path: { device_id: deviceId } } }));
 }
 
 export type ModelRow = Schemas["ModelVersion"];
@@ -299,5 +317,39 @@ export async function previewRoutingPolicy(projectId: number, document: unknown,
 export async function saveRoutingPolicy(projectId: number, document: unknown): Promise<RoutingPolicy> {
   return unwrap(await api.PUT("/api/v1/projects/{project_id}/routing-policy", {
     params: { path: { project_id: projectId } }, body: { document },
+  }));
+}
+
+export type MemberRow = Schemas["Member"];
+export type SiteRow = Schemas["MemberSite"];
+export type MemberChange = Schemas["PatchedMemberChangeRequest"];
+export type Invitation = Schemas["InvitationRequest"];
+
+/** The project's members with role, sites and whether they have set a password (admins only). */
+export async function listMembers(projectId: number): Promise<MemberRow[]> {
+  return unwrap(await api.GET("/api/v1/projects/{project_id}/members/", { params: { path: { project_id: projectId } } }));
+}
+
+/** The project's sites, for site pickers (admins only). */
+export async function listSites(projectId: number): Promise<SiteRow[]> {
+  return unwrap(await api.GET("/api/v1/projects/{project_id}/sites/", { params: { path: { project_id: projectId } } }));
+}
+
+/** Invite someone: an account without a password, a membership, and an email with the set-password link. */
+export async function inviteMember(projectId: number, body: Invitation): Promise<void> {
+  unwrap(await api.POST("/api/v1/projects/{project_id}/invitations", { params: { path: { project_id: projectId } }, body }));
+}
+
+/** Change a member's role and/or sites; the last admin is refused with 409 `last_admin`. */
+export async function changeMember(projectId: number, membershipId: number, body: MemberChange): Promise<MemberRow> {
+  return unwrap(await api.PATCH("/api/v1/projects/{project_id}/members/{membership_id}", {
+    params: { path: { project_id: projectId, membership_id: membershipId } }, body,
+  }));
+}
+
+/** Remove a member from the project (the account stays); the last admin is refused with 409 `last_admin`. */
+export async function removeMember(projectId: number, membershipId: number): Promise<void> {
+  unwrap(await api.DELETE("/api/v1/projects/{project_id}/members/{membership_id}", {
+    params: { path: { project_id: projectId, membership_id: membershipId } },
   }));
 }

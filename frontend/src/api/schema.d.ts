@@ -203,6 +203,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/devices/{device_id}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description `POST /api/v1/devices/{id}/revoke`: the device's token stops working (401); again is a no-op. Admins. */
+        post: operations["device_revoke"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/events": {
         parameters: {
             query?: never;
@@ -585,7 +602,8 @@ export interface paths {
         /** @description `GET /api/v1/projects/{id}/devices/`: project admins only (403 for other roles, 404 for outsiders). */
         get: operations["project_devices"];
         put?: never;
-        post?: never;
+        /** @description `GET /api/v1/projects/{id}/devices/`: project admins only (403 for other roles, 404 for outsiders). */
+        post: operations["project_device_register"];
         delete?: never;
         options?: never;
         head?: never;
@@ -698,6 +716,41 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/members/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description `GET /api/v1/projects/{id}/members/`: admins only (403 for other roles, 404 for outsiders). */
+        get: operations["project_members"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/members/{membership_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** @description Change a member's role and sites, or remove them from the project; never the last admin (409). */
+        delete: operations["project_member_remove"];
+        options?: never;
+        head?: never;
+        /** @description Change a member's role and sites, or remove them from the project; never the last admin (409). */
+        patch: operations["project_member_change"];
+        trace?: never;
+    };
     "/api/v1/projects/{project_id}/models/": {
         parameters: {
             query?: never;
@@ -778,6 +831,23 @@ export interface paths {
          *     depend on live counters): queued events that are not exempt are reported as subject to caps.
          */
         post: operations["routing_policy_preview"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/sites/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description `GET /api/v1/projects/{id}/sites/`: the project's sites, for the members page's site pickers (admins). */
+        get: operations["project_sites"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1108,6 +1178,14 @@ export interface components {
             dropped_frames: number | null;
             outbox_depth: number | null;
         };
+        DeviceRegisterRequest: {
+            /** @description Site name; created if the project has none of it. */
+            site: string;
+            /** @description Device name, unique in the project. */
+            name: string;
+            /** @description Names of the cameras the device serves at the site. */
+            cameras: string[];
+        };
         DeviceSite: {
             readonly id: number;
             name: string;
@@ -1306,6 +1384,11 @@ export interface components {
             role: components["schemas"]["RoleEnum"];
             sites?: number[];
         };
+        IssuedDevice: {
+            device: components["schemas"]["Device"];
+            /** @description The device's bearer token: shown only in this answer, stored hashed. */
+            token: string;
+        };
         ItemAssetRef: {
             sha256: string;
             kind: string;
@@ -1350,6 +1433,28 @@ export interface components {
         LoginRequest: {
             username: string;
             password: string;
+        };
+        Member: {
+            readonly id: number;
+            user: number;
+            username: string;
+            /** Format: email */
+            email: string;
+            role: components["schemas"]["RoleEnum"];
+            sites: components["schemas"]["MemberSite"][];
+            /** @description Has set a password (an invitation not yet taken is not). */
+            readonly active: boolean;
+            /**
+             * Format: date-time
+             * @description When invited or added to the project.
+             */
+            added_at: string;
+            /** Format: date-time */
+            last_login: string | null;
+        };
+        MemberSite: {
+            readonly id: number;
+            name: string;
         };
         ModelUploadRequest: {
             /**
@@ -1458,6 +1563,11 @@ export interface components {
             current_window_hours?: number;
             /** @description The days before the current window. */
             reference_window_days?: number;
+        };
+        PatchedMemberChangeRequest: {
+            role?: components["schemas"]["RoleEnum"];
+            /** @description Site ids of this project; kept only for managers and operators. */
+            sites?: number[];
         };
         /**
          * @description Shapes only; the rules (allow-listed URL, known events, secret length) are the service's, each with its
@@ -2337,6 +2447,41 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
+            };
+        };
+    };
+    device_revoke: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                device_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Device"];
+                };
+            };
+            /** @description `{"error": {"code", "message", "details"}}` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `{"error": {"code", "message", "details"}}` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
@@ -3980,6 +4125,54 @@ export interface operations {
             };
         };
     };
+    project_device_register: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeviceRegisterRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["DeviceRegisterRequest"];
+                "multipart/form-data": components["schemas"]["DeviceRegisterRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IssuedDevice"];
+                };
+            };
+            /** @description `{"error": {"code", "message", "details"}}` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `{"error": {"code", "message", "details"}}` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `{"error": {"code", "message", "details"}}` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     project_drift: {
         parameters: {
             query?: never;
@@ -4346,6 +4539,139 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ItemRow"][];
                 };
+            };
+        };
+    };
+    project_members: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Member"][];
+                };
+            };
+            /** @description `{"error": {"code", "message", "details"}}` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `{"error": {"code", "message", "details"}}` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    project_member_remove: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                membership_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `{"error": {"code", "message", "details"}}` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `{"error": {"code", "message", "details"}}` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `{"error": {"code", "message", "details"}}` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    project_member_change: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                membership_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedMemberChangeRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["PatchedMemberChangeRequest"];
+                "multipart/form-data": components["schemas"]["PatchedMemberChangeRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Member"];
+                };
+            };
+            /** @description `{"error": {"code", "message", "details"}}` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `{"error": {"code", "message", "details"}}` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `{"error": {"code", "message", "details"}}` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `{"error": {"code", "message", "details"}}` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
@@ -4890,6 +5216,41 @@ export interface operations {
             };
             /** @description invalid policy */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    project_sites: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MemberSite"][];
+                };
+            };
+            /** @description `{"error": {"code", "message", "details"}}` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `{"error": {"code", "message", "details"}}` */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

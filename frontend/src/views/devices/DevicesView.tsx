@@ -1,11 +1,14 @@
 /**
  * Devices page (admins): each edge device with its site and cameras, when it last called in, its software and
  * model, and the health figures of its last heartbeat. A device silent for more than 10 minutes is marked.
+ * Admins register a device (its token is shown once) and revoke one (after a confirmation).
  */
 
-import { type DeviceRow, listDevices } from "../../api/endpoints";
+import { useState } from "preact/hooks";
+import { type DeviceRow, type IssuedDevice, listDevices, registerDevice, revokeDevice } from "../../api/endpoints";
 import { ErrorBanner } from "../../ui/ErrorBanner";
 import { useAsync } from "../../ui/useAsync";
+import { IssuedToken, RegisterDeviceForm } from "./RegisterDeviceForm";
 
 const STALE_MS = 10 * 60_000;
 
@@ -30,11 +33,36 @@ function status(device: DeviceRow, now: number): { text: string; cls: string } {
 
 export function DevicesView({ project }: { project: number }) {
   const devices = useAsync(() => listDevices(project), [project]);
+  const [issued, setIssued] = useState<IssuedDevice | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [notice, setNotice] = useState("");
   const now = Date.now();
+
+  const revoke = async (device: DeviceRow) => {
+    if (!window.confirm(`Revoke ${device.name}? Its token stops working at once: the device can no longer send `
+                        + "events or heartbeats until it is registered again.")) return;
+    setError(null);
+    try {
+      await revokeDevice(device.id);
+      setNotice(`Revoked ${device.name}.`);
+      devices.reload();
+    } catch (err) {
+      setError(err);
+    }
+  };
+
   return (
     <section class="card stack">
       <h1>Devices</h1>
-      <ErrorBanner error={devices.error} />
+      <ErrorBanner error={devices.error ?? error} />
+      <p role="status" class="notice" data-testid="devices-notice">{notice}</p>
+      {issued ? <IssuedToken issued={issued} origin={window.location.origin} onDone={() => setIssued(null)} />
+        : <RegisterDeviceForm onRegister={async (body) => {
+          const answer = await registerDevice(project, body);
+          setIssued(answer);
+          setNotice(`Registered ${answer.device.name}.`);
+          devices.reload();
+        }} />}
       {devices.loading && !devices.data && <p>Loading…</p>}
       {devices.data && devices.data.length === 0 && <p>No devices are registered in this project.</p>}
       {devices.data && devices.data.length > 0 && (
@@ -47,6 +75,7 @@ export function DevicesView({ project }: { project: number }) {
                 <th scope="col">Status</th><th scope="col">Last seen</th><th scope="col">Software</th>
                 <th scope="col">Model</th><th scope="col">FPS</th><th scope="col">Dropped</th>
                 <th scope="col">Outbox</th><th scope="col">Disk free</th><th scope="col">Temp.</th>
+                <th scope="col"><span class="sr-only">Actions</span></th>
               </tr>
             </thead>
             <tbody>
@@ -66,6 +95,10 @@ export function DevicesView({ project }: { project: number }) {
                     <td>{num(d.health.outbox_depth)}</td>
                     <td>{gb(d.health.disk_free_bytes)}</td>
                     <td>{num(d.health.temperature_c, " °C")}</td>
+                    <td>{!d.revoked && (
+                      <button type="button" data-testid={`device-revoke-${d.id}`} aria-label={`Revoke ${d.name}`}
+                              onClick={() => void revoke(d)}>Revoke…</button>
+                    )}</td>
                   </tr>
                 );
               })}

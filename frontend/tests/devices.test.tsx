@@ -1,0 +1,94 @@
+// @vitest-environment happy-dom
+import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/preact";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { DeviceRow, IssuedDevice } from "../src/api/endpoints";
+import { ApiError } from "../src/api/errors";
+import { edgeRunCommand, edgeSetupScript } from "../src/views/devices/edgeCommand";
+
+const device = (id: number, fields: Partial<DeviceRow> = {}): DeviceRow => ({
+  id, name: `box-${id}`, token_prefix: "ld_abcdefg", site: { id: 1, name: "Main St", kind: "store" },
+  cameras: [{ id: 1, name: "door-1", status: "ok", last_seen_at: null }], created_at: "2026-12-01T10:00:00Z",
+  last_seen_at: null, software_version: "", model_sha256: "", revoked: false, revoked_at: null,
+  health: { uptime_seconds: null, disk_free_bytes: null, temperature_c: null, fps: null, dropped_frames: null,
+            outbox_depth: null }, ...fields,
+});
+const TOKEN = "ld_secret-token-value";
+
+const api = {
+  listDevices: vi.fn<() => Promise<DeviceRow[]>>(async () => []),
+  registerDevice: vi.fn(async (_p: number, body: { name: string; cameras: string[] }): Promise<IssuedDevice> => ({
+    token: TOKEN,
+    device: device(7, { name: body.name, cameras: body.cameras.map((c, i) => ({ id: i, name: c, status: "", last_seen_at: null })) }),
+  })),
+  revokeDevice: vi.fn(async (id: number): Promise<DeviceRow> => device(id, { revoked: true })),
+};
+vi.mock("../src/api/endpoints", () => ({
+  listDevices: () => api.listDevices(),
+  registerDevice: (p: number, b: { name: string; cameras: string[] }) => api.registerDevice(p, b),
+  revokeDevice: (id: number) => api.revokeDevice(id),
+}));
+
+const { DevicesView } = await import("../src/views/devices/DevicesView");
+const input = (testId: string) => screen.getByTestId(testId) as HTMLInputElement;
+
+beforeEach(() => { for (const fn of Object.values(api)) fn.mockClear(); api.listDevices.mockImplementation(async () => []); });
+afterEach(() => { cleanup(); vi.unstubAllGlobals(); });
+
+describe("the edge command line", () => {
+  it("points the client at this server with its token file, data dir and cameras, shell-quoted", () => {
+    expect(edgeRunCommand("https://loupe.example.com", ["door-1", "till 2"])).toBe(
+      "loupe-edge run --server https://loupe.example.com --token-file /etc/loupe/token --data-dir /var/lib/loupe "
+      + "--camera door-1 --camera 'till 2'");
+    expect(edgeSetupScript("http://x", "ld_a-b", ["c"]).split("\n")[0]).toContain("printf '%s\\n' ld_a-b > /etc/loupe/token");
+  });
+});
+
+describe("devices page", () => {
+  it("registers a device and shows its token once, with a copy button and the lines to paste", async () => {
+    const writeText = vi.fn(async () => undefined);
+    vi.stubGlobal("navigator", { clipboard: { writeText } });
+    render(<DevicesView project={1} />);
+    fireEvent.input(input("register-site"), { target: { value: "Main St" } });
+    fireEvent.input(input("register-name"), { target: { value: "main-st-door" } });
+    fireEvent.input(input("register-cameras"), { target: { value: "door-1, tills" } });
+    fireEvent.click(screen.getByTestId("register-submit"));
+    await waitFor(() => expect(screen.getByTestId("issued-token-value").textContent).toBe(TOKEN));
+    expect(api.registerDevice).toHaveBeenCalledWith(1, { site: "Main St", name: "main-st-door", cameras: ["door-1", "tills"] });
+    expect(screen.getByTestId("issued-command").textContent).toContain(
+      "loupe-edge run --server http://localhost:3000 --token-file /etc/loupe/token --data-dir /var/lib/loupe");
+    fireEvent.click(screen.getByTestId("issued-token-copy"));
+    await waitFor(() => expect(writeText).toHaveBeenCalledWith(TOKEN));
+    fireEvent.click(screen.getByTestId("issued-done"));
+    expect(screen.queryByTestId("issued-token")).toBeNull();
+    expect(document.body.textContent).not.toContain(TOKEN);
+  });
+
+  it("shows refusals beside the fields and keeps what was typed", async () => {
+    api.registerDevice.mockRejectedValueOnce(new ApiError(400, "invalid", "Invalid input.",
+                                                          { name: ["A device named 'x' is already registered."] }));
+    render(<DevicesView project={1} />);
+    fireEvent.input(input("register-site"), { target: { value: "Main St" } });
+    fireEvent.input(input("register-name"), { target: { value: "x" } });
+    fireEvent.input(input("register-cameras"), { target: { value: "door-1" } });
+    fireEvent.click(screen.getByTestId("register-submit"));
+    await waitFor(() => expect(screen.getByTestId("register-name-error").textContent).toContain("already registered"));
+    expect(document.activeElement).toBe(input("register-name"));
+    expect(input("register-site").value).toBe("Main St");
+    expect(screen.queryByTestId("issued-token")).toBeNull();
+  });
+
+  it("revokes a device only after a confirmation", async () => {
+    const confirm = vi.fn(() => false);
+    vi.stubGlobal("confirm", confirm);
+    api.listDevices.mockImplementation(async () => [device(3), device(4, { revoked: true })]);
+    render(<DevicesView project={1} />);
+    await waitFor(() => expect(screen.getByTestId("device-revoke-3")).toBeTruthy());
+    expect(screen.queryByTestId("device-revoke-4")).toBeNull();
+    fireEvent.click(screen.getByTestId("device-revoke-3"));
+    expect(api.revokeDevice).not.toHaveBeenCalled();
+    confirm.mockReturnValue(true);
+    fireEvent.click(screen.getByTestId("device-revoke-3"));
+    await waitFor(() => expect(api.revokeDevice).toHaveBeenCalledWith(3));
+    await waitFor(() => expect(screen.getByTestId("devices-notice").textContent).toBe("Revoked box-3."));
+  });
+});
