@@ -45,7 +45,7 @@ export function IssuedToken({ issued, origin, onDone }: { issued: IssuedDevice; 
         <CopyButton text={issued.token} testId="issued-token-copy" label="Copy token" />
       </div>
       <p>On the device, store the token and start the edge client:</p>
-      <pre data-testid="issued-command">{script}</pre>
+      <pre class="commands" data-testid="issued-command">{script}</pre>
       <div class="row">
         <CopyButton text={script} testId="issued-command-copy" label="Copy commands" />
         <button type="button" class="primary" data-testid="issued-done" onClick={onDone}>I have stored the token</button>
