@@ -87,6 +87,7 @@ def publish_queue_stats(*, project_id: int) -> None:
 
 _scheduled: set[int] = set()
 _scheduled_lock = threading.Lock()
+_latest_change: dict[int, float] = {}  # when this process last committed a change to each project's queue
 # How long the last count of each project's queue took. Counting is O(pending items): on a queue of a
 # million items it takes most of a second, so the push interval stretches to keep counting under
 # STATS_DUTY_CYCLE of the time this process spends on it.
@@ -102,22 +103,75 @@ def _schedule_queue_stats(project_id: int) -> None:
         _send_queue_stats(project_id)
         return
     with _scheduled_lock:
+        _latest_change[project_id] = time.time()
         if project_id in _scheduled:
             return
         _scheduled.add(project_id)
-    interval = max(interval, _last_count_seconds.get(project_id, 0.0) / STATS_DUTY_CYCLE)
-    timer = threading.Timer(interval, _flush_queue_stats, args=(project_id,))
+    _start_timer(project_id, _push_interval(project_id))
+
+
+def _push_interval(project_id: int) -> float:
+    return max(float(settings.LOUPE_STATS_PUSH_INTERVAL), _last_count_seconds.get(project_id, 0.0) / STATS_DUTY_CYCLE)
+
+
+def _start_timer(project_id: int, delay: float) -> None:
+    timer = threading.Timer(delay, _flush_queue_stats, args=(project_id,))
     timer.daemon = True
     timer.start()
 
 
 def _flush_queue_stats(project_id: int) -> None:
     with _scheduled_lock:
+        changed_at = _latest_change.get(project_id, 0.0)
         _scheduled.discard(project_id)  # before counting: a change from now on schedules the next push
     try:
-        _send_queue_stats(project_id)
+        wait = _shared_turn(project_id, changed_at)
+        if wait is None:
+            _send_queue_stats(project_id)
+        elif wait > 0:
+            with _scheduled_lock:  # ask again when the other process's turn is over (unless already scheduled)
+                if project_id in _scheduled:
+                    return
+                _scheduled.add(project_id)
+            _start_timer(project_id, wait)
     finally:
         db.connection.close()  # this timer thread's own connection
+
+
+def _shared_turn(project_id: int, changed_at: float) -> float | None:
+    """Across the server's processes, one recount of a project's queue per interval (counting a large queue
+    is the costly part; every process used to do its own). None: this process counts now. 0: another process
+    began counting after this process's last change, so its snapshot shows it. > 0: another process counted
+    earlier in the interval; ask again in that many seconds. Without Redis (the embedded mode, one process)
+    every process counts. A Redis error counts anyway: a push is best effort, never lost to the lock."""
+    client = _redis()
+    if client is None:
+        return None
+    # Keyed by database too: servers of other databases (tests, benches) may share the Redis.
+    key, started = f"loupe:queue-stats:{settings.DATABASES['default']['NAME']}:{project_id}", time.time()
+    try:
+        if client.set(key, repr(started), nx=True, px=max(1, int(_push_interval(project_id) * 1000))):
+            return None
+        holder, ttl_ms = client.get(key), client.pttl(key)
+    except Exception:  # noqa: BLE001 - Redis down or slow: count here rather than leave browsers stale
+        logger.warning("queue stats turn for project %s: Redis failed; counting here", project_id, exc_info=True)
+        return None
+    if holder is not None and float(holder) >= changed_at:
+        return 0.0
+    return max(ttl_ms, 10) / 1000 if ttl_ms and ttl_ms > 0 else 0.01
+
+
+_redis_client: Any = None
+
+
+def _redis() -> Any:
+    """A client of REDIS_URL for the recount turns (None in the embedded mode)."""
+    global _redis_client
+    if _redis_client is None and settings.REDIS_URL:
+        import redis
+
+        _redis_client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1.0)
+    return _redis_client
 
 
 def _send_queue_stats(project_id: int) -> None:

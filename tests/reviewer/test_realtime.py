@@ -374,3 +374,38 @@ def test_a_slow_count_stretches_the_push_interval(settings, monkeypatch):
     realtime._schedule_queue_stats(777)
     realtime._scheduled.discard(777)
     assert started == [pytest.approx(9.0)]
+
+
+@pytest.mark.django_db
+def test_one_recount_per_interval_across_processes_and_a_later_change_is_not_lost(settings, monkeypatch):
+    """Every server process used to recount a project's queue each interval; now they take turns through
+    Redis. A process whose last change came after the other's count began asks again when that turn ends."""
+    import time
+
+    from reviewer import realtime
+
+    settings.LOUPE_STATS_PUSH_INTERVAL = 30.0  # a long turn: nothing here waits for it
+    project_id = 900_000 + int(time.time() * 1000) % 100_000  # a key no other run holds
+    before = time.time()
+    assert realtime._shared_turn(project_id, changed_at=before) is None  # first process: counts now
+    # Second process, whose change came before that count began: the snapshot being sent shows it.
+    assert realtime._shared_turn(project_id, changed_at=before - 1) == 0.0
+    # Third, whose change came after: it must not be dropped; it asks again when the turn is over.
+    wait = realtime._shared_turn(project_id, changed_at=time.time() + 1)
+    assert wait is not None and 29.0 < wait <= 30.0
+
+    sent: list[int] = []
+    timers: list[tuple[int, float]] = []
+    monkeypatch.setattr(realtime, "_send_queue_stats", sent.append)
+    monkeypatch.setattr(realtime, "_start_timer", lambda pid, delay: timers.append((pid, delay)))
+    realtime._latest_change[project_id] = time.time() + 1
+    realtime._flush_queue_stats(project_id)
+    assert sent == [] and timers and timers[0][0] == project_id and timers[0][1] > 29.0
+
+
+def test_without_redis_every_process_counts(settings):
+    from reviewer import realtime
+
+    settings.REDIS_URL = ""
+    realtime._redis_client = None
+    assert realtime._shared_turn(1, changed_at=0.0) is None
