@@ -13,6 +13,7 @@ import numpy as np
 from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from annotations.models import Asset, Device, Membership, Prediction, Project, Site
 from annotations.services import create_device
@@ -131,3 +132,11 @@ def add_member(project: Project, username: str, role: str, sites: list[Site] | N
     if sites:
         membership.sites.set(sites)
     return user
+
+
+def as_user(name: str | None) -> APIClient:
+    """An API client authenticated as `name` (None: anonymous)."""
+    client = APIClient()
+    if name is not None:
+        client.force_authenticate(User.objects.get(username=name))
+    return client

@@ -20,7 +20,6 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.contrib.auth.models import User
 from django.db import connection
-from rest_framework.test import APIClient
 
 from activelearning import drift, webhooks
 from activelearning.drift import Windows, compute_drift, compute_drift_everywhere, next_alerting
@@ -31,7 +30,7 @@ from annotations.models import Annotation, AuditEvent, Camera, Prediction, Proje
 from reviewer.models import CountFlag, ItemStatus, ReviewItem
 from reviewer.realtime import project_group
 from tests.activelearning.test_webhooks import Receiver, receiver  # noqa: F401 (the receiver fixture)
-from tests.factories import add_member, make_asset, make_device_kit, make_project
+from tests.factories import add_member, as_user, make_asset, make_device_kit, make_project
 
 NOW = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
 DAY, HOUR = dt.timedelta(days=1), dt.timedelta(hours=1)
@@ -394,20 +393,13 @@ def test_concurrent_computations_fire_one_alert(postgres):
 # --- API ------------------------------------------------------------------------------------------------------------
 
 
-def client_for(name: str | None) -> APIClient:
-    client = APIClient()
-    if name:
-        client.force_authenticate(User.objects.get(username=name))
-    return client
-
-
 def test_admins_and_reviewers_see_each_cameras_drift(project, postgres, django_capture_on_commit_callbacks):
     camera = camera_of(project)
     healthy(camera, NOW - 8 * DAY, NOW - DAY)
     shifted(camera, NOW - DAY, NOW)
     run(project, NOW, django_capture_on_commit_callbacks)
     for name in ("dana", "bob"):
-        response = client_for(name).get(f"/api/v1/projects/{project.pk}/drift/")
+        response = as_user(name).get(f"/api/v1/projects/{project.pk}/drift/")
         assert response.status_code == 200, response.content
         body = response.json()
         assert body["bins"] == 10 and body["policy"]["psi_threshold"] == 0.2 and body["policy"]["min_boxes"] == 100
@@ -418,7 +410,7 @@ def test_admins_and_reviewers_see_each_cameras_drift(project, postgres, django_c
 
 
 def test_a_camera_not_computed_yet_is_listed_without_metrics(project):
-    body = client_for("dana").get(f"/api/v1/projects/{project.pk}/drift/").json()
+    body = as_user("dana").get(f"/api/v1/projects/{project.pk}/drift/").json()
     [row] = body["cameras"]
     assert row["computed_at"] is None and row["psi"] is None and row["alerting"] == []
 
@@ -427,13 +419,13 @@ def test_a_camera_not_computed_yet_is_listed_without_metrics(project):
 def test_others_may_not_watch_drift(project, name, status):
     for method, path in (("get", "drift/"), ("get", "drift/policy"), ("patch", "drift/policy"),
                          ("post", "drift/compute")):
-        response = getattr(client_for(name), method)(f"/api/v1/projects/{project.pk}/{path}", {}, format="json")
+        response = getattr(as_user(name), method)(f"/api/v1/projects/{project.pk}/{path}", {}, format="json")
         assert response.status_code == status, (method, path)
         assert response.json()["error"]["code"]
 
 
 def test_reviewers_watch_but_do_not_change_the_policy_or_recompute(project):
-    bob = client_for("bob")
+    bob = as_user("bob")
     assert bob.patch(f"/api/v1/projects/{project.pk}/drift/policy", {"psi_threshold": 0.3},
                      format="json").status_code == 403
     assert bob.post(f"/api/v1/projects/{project.pk}/drift/compute").status_code == 403
@@ -441,7 +433,7 @@ def test_reviewers_watch_but_do_not_change_the_policy_or_recompute(project):
 
 
 def test_an_admin_changes_the_policy_and_it_is_audited(project):
-    response = client_for("dana").patch(f"/api/v1/projects/{project.pk}/drift/policy",
+    response = as_user("dana").patch(f"/api/v1/projects/{project.pk}/drift/policy",
                                         {"psi_threshold": 0.25, "current_window_hours": 12}, format="json")
     assert response.status_code == 200, response.content
     assert response.json()["psi_threshold"] == 0.25 and response.json()["updated_by"] == "dana"
@@ -454,8 +446,8 @@ def test_an_admin_changes_the_policy_and_it_is_audited(project):
 def test_the_first_policy_change_stores_the_defaults_for_the_rest(db):
     project = make_project("fresh")
     add_member(project, "dana", "admin")
-    assert client_for("dana").get(f"/api/v1/projects/{project.pk}/drift/policy").json()["psi_threshold"] == 0.2
-    client_for("dana").patch(f"/api/v1/projects/{project.pk}/drift/policy", {"min_flags": 5}, format="json")
+    assert as_user("dana").get(f"/api/v1/projects/{project.pk}/drift/policy").json()["psi_threshold"] == 0.2
+    as_user("dana").patch(f"/api/v1/projects/{project.pk}/drift/policy", {"min_flags": 5}, format="json")
     policy = DriftPolicy.objects.get(project=project)
     assert (policy.min_flags, policy.psi_threshold, policy.reference_window_days) == (5, 0.2, 7)
 
@@ -467,7 +459,7 @@ def test_the_first_policy_change_stores_the_defaults_for_the_rest(db):
 ])
 def test_bad_policy_input_is_refused_and_nothing_is_stored(project, body):
     before = DriftPolicy.objects.filter(project=project).values().get()
-    response = client_for("dana").patch(f"/api/v1/projects/{project.pk}/drift/policy", body, format="json")
+    response = as_user("dana").patch(f"/api/v1/projects/{project.pk}/drift/policy", body, format="json")
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid"
     assert set(response.json()["error"]["details"]) <= set(body)
@@ -479,14 +471,14 @@ def test_an_admin_recomputes_now(project, postgres):
     camera = camera_of(project)
     healthy(camera, dt.datetime.now(dt.UTC) - 8 * DAY, dt.datetime.now(dt.UTC) - DAY)
     shifted(camera, dt.datetime.now(dt.UTC) - DAY, dt.datetime.now(dt.UTC))
-    response = client_for("dana").post(f"/api/v1/projects/{project.pk}/drift/compute")
+    response = as_user("dana").post(f"/api/v1/projects/{project.pk}/drift/compute")
     assert response.status_code == 200
     assert [a["metric"] for a in response.json()["cameras"][0]["alerting"]] == ["psi"]
 
 
 def test_the_drift_list_costs_the_same_queries_for_many_cameras(project, django_assert_num_queries):
     site = camera_of(project).site
-    client = client_for("dana")
+    client = as_user("dana")
     url = f"/api/v1/projects/{project.pk}/drift/"
     with django_assert_num_queries(3):  # membership, policy, cameras with site and snapshot
         assert len(client.get(url).json()["cameras"]) == 1

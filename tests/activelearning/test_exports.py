@@ -21,7 +21,6 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 from label_studio_sdk.converter import Converter
-from rest_framework.test import APIClient
 
 from activelearning import archives
 from activelearning.exports import run_export
@@ -29,7 +28,7 @@ from activelearning.models import DatasetEntry, DatasetVersion, ExportJob
 from activelearning.retraining import freeze_dataset
 from annotations.models import Annotation, Asset, Camera, Prediction, Site
 from reviewer.models import ItemStatus, ReviewItem
-from tests.factories import add_member, jpeg_bytes, make_project, mp4_bytes
+from tests.factories import add_member, as_user, jpeg_bytes, make_project, mp4_bytes
 
 pytestmark = pytest.mark.usefixtures("postgres")
 
@@ -39,12 +38,6 @@ BOXES = [  # (label, box) per still, cycled
     [],
     [("person", [5.5, 6.5, 50.25, 60.75]), ("person", [200, 100, 40, 80]), ("bag", [300, 200, 20, 40])],
 ]
-
-
-def client_for(username: str) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(User.objects.get(username=username))
-    return client
 
 
 def store_asset(seed: int, *, kind: str = "frame") -> Asset:
@@ -98,7 +91,7 @@ def version(db) -> DatasetVersion:
 def export(version: DatasetVersion, fmt: str, capture, *, archive: str = "zip", images: bool = True,
            user: str = "bob") -> ExportJob:
     with capture(execute=True):
-        response = client_for(user).post(f"/api/v1/datasets/{version.pk}/exports",
+        response = as_user(user).post(f"/api/v1/datasets/{version.pk}/exports",
                                          {"format": fmt, "archive": archive, "include_images": images},
                                          format="json")
     assert response.status_code == 202, response.content
@@ -258,7 +251,7 @@ def test_a_reexport_and_a_rerun_after_an_interrupted_attempt_write_identical_byt
 
 
 def test_the_archive_downloads_with_range_and_is_409_until_done(version, django_capture_on_commit_callbacks):
-    bob = client_for("bob")
+    bob = as_user("bob")
     pending = bob.post(f"/api/v1/datasets/{version.pk}/exports", {"format": "yolo"}, format="json")
     assert pending.status_code == 202 and pending.json()["status"] == "queued"  # its task waits for the commit
     refused = bob.get(f"/api/v1/exports/{pending.json()['id']}/file")
@@ -278,21 +271,21 @@ def test_the_archive_downloads_with_range_and_is_409_until_done(version, django_
 def test_admins_and_reviewers_may_export_an_annotator_is_refused_and_an_outsider_sees_nothing(
         version, django_capture_on_commit_callbacks):
     job = export(version, "csv", django_capture_on_commit_callbacks, user="dana", images=False)
-    alice, charlie = client_for("alice"), client_for("charlie")
+    alice, charlie = as_user("alice"), as_user("charlie")
     before = ExportJob.objects.count()
     refused = alice.post(f"/api/v1/datasets/{version.pk}/exports", {"format": "coco"}, format="json")
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden"
     assert alice.get(f"/api/v1/exports/{job.pk}").status_code == 403
     for response in (charlie.post(f"/api/v1/datasets/{version.pk}/exports", {"format": "coco"}, format="json"),
                      charlie.get(f"/api/v1/exports/{job.pk}"), charlie.get(f"/api/v1/exports/{job.pk}/file"),
-                     client_for("bob").post("/api/v1/datasets/999999/exports", {"format": "coco"}, format="json")):
+                     as_user("bob").post("/api/v1/datasets/999999/exports", {"format": "coco"}, format="json")):
         assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
     assert ExportJob.objects.count() == before
 
 
 @pytest.mark.parametrize("body", [{"format": "pascal"}, {}, {"format": "coco", "archive": "rar"}])
 def test_a_bad_export_request_is_400_and_stores_nothing(version, body):
-    response = client_for("bob").post(f"/api/v1/datasets/{version.pk}/exports", body, format="json")
+    response = as_user("bob").post(f"/api/v1/datasets/{version.pk}/exports", body, format="json")
     assert response.status_code == 400 and response.json()["error"]["code"] == "invalid"
     assert not ExportJob.objects.exists()
 

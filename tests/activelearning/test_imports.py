@@ -8,19 +8,12 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from rest_framework.test import APIClient
 
 from annotations.models import AuditEvent, Prediction
 from reviewer.models import ReviewItem
-from tests.factories import add_member, make_asset, make_items, make_project
+from tests.factories import add_member, as_user, make_asset, make_items, make_project
 
 pytestmark = pytest.mark.usefixtures("postgres")
-
-
-def client_for(username: str) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(User.objects.get(username=username))
-    return client
 
 
 @pytest.fixture
@@ -58,7 +51,7 @@ def ls_tasks(shas: list[str]) -> list[dict[str, Any]]:
 def post(body: Any, user: str = "dana", project_id: int | None = None, raw: bytes | None = None):
     pid = project_id or ReviewItem.objects.values_list("project_id", flat=True).first()
     data = raw if raw is not None else json.dumps(body).encode()
-    return client_for(user).post(f"/api/v1/projects/{pid}/imports", data=data, content_type="application/json")
+    return as_user(user).post(f"/api/v1/projects/{pid}/imports", data=data, content_type="application/json")
 
 
 def stored() -> tuple[int, int, int]:

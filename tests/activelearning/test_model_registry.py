@@ -8,7 +8,6 @@ import os
 from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
 from rest_framework.test import APIClient
@@ -16,7 +15,7 @@ from rest_framework.test import APIClient
 from activelearning.models import ModelStatus, ModelVersion
 from activelearning.onnx_probe import Refused, probe
 from annotations.models import AuditEvent
-from tests.factories import add_member, make_device_kit, make_project
+from tests.factories import add_member, as_user, make_device_kit, make_project
 from tests.onnx_models import detector_bytes, external_data_model, slow_model
 
 pytestmark = pytest.mark.django_db
@@ -28,12 +27,6 @@ def kit():
     add_member(kit.project, "dana", "admin")
     add_member(kit.project, "alice", "annotator")
     return kit
-
-
-def as_user(name: str) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(User.objects.get(username=name))
-    return client
 
 
 def upload(project, data: bytes, user: str = "dana", **fields):

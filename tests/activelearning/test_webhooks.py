@@ -36,7 +36,7 @@ from activelearning.training import run_training
 from activelearning.webhooks import MAX_ATTEMPTS, backoff, deliver_due, enqueue_event
 from annotations.models import AuditEvent
 from tests.activelearning.test_retraining import accept, submitted_items
-from tests.factories import add_member, make_project
+from tests.factories import add_member, as_user, make_project
 from tests.http_receiver import receiving
 
 SECRET = "w" * 40
@@ -113,12 +113,6 @@ def hook(project, receiver: Receiver, events: list[str], **fields) -> Webhook:
 def enqueue(project, event: str = "item.accepted", **data) -> list[WebhookDelivery]:
     with transaction.atomic():
         return enqueue_event(project_id=project.pk, event=event, payload=data or {"item": 1})
-
-
-def as_user(username: str) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(User.objects.get(username=username))
-    return client
 
 
 # --- Delivery ----------------------------------------------------------------------------------------

@@ -14,7 +14,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from django.contrib.auth.models import User
 from django.db import connection
 from rest_framework.test import APIClient
 
@@ -23,6 +22,7 @@ from annotations.models import Asset
 from tests.clips import FRAMES, HEIGHT, WIDTH, bar_left, numbered_clip
 from tests.factories import (
     add_member,
+    as_user,
     jpeg_bytes,
     make_device_kit,
     make_items,
@@ -52,12 +52,6 @@ def decode(response) -> np.ndarray:
     pixels = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
     assert pixels is not None
     return pixels
-
-
-def client_for(username: str) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(User.objects.get(username=username))
-    return client
 
 
 def upload(body: bytes, content_type: str) -> str:
@@ -91,7 +85,7 @@ def test_every_frame_served_equals_the_sequential_read_and_the_clip_is_decoded_o
     reference = sequential_read(body)
     assert len(reference) == FRAMES
     sha = upload(body, "video/mp4")
-    alice = client_for("alice")
+    alice = as_user("alice")
     for n in [5, *range(FRAMES)]:  # a frame in the middle first: nothing depends on asking in order
         response = alice.get(f"/api/v1/assets/{sha}/frames/{n}.jpg")
         assert response.status_code == 200, response.content
@@ -112,7 +106,7 @@ def test_every_frame_served_equals_the_sequential_read_and_the_clip_is_decoded_o
 def test_frames_are_revalidated_with_an_etag(_media_root):
     """Not immutable: a project may start blurring faces, and then the browser must get the blurred frame."""
     sha = upload(numbered_clip(), "video/mp4")
-    alice = client_for("alice")
+    alice = as_user("alice")
     first = alice.get(f"/api/v1/assets/{sha}/frames/3.jpg")
     assert first["Cache-Control"] == "private, no-cache"
     assert first["X-Content-Type-Options"] == "nosniff"
@@ -134,7 +128,7 @@ def test_frames_are_revalidated_with_an_etag(_media_root):
 ])
 def test_bad_or_missing_frame_index_is_refused_with_a_json_error(extractions, n, status, code, _media_root):
     sha = upload(numbered_clip(), "video/mp4")
-    response = client_for("alice").get(f"/api/v1/assets/{sha}/frames/{n}.jpg")
+    response = as_user("alice").get(f"/api/v1/assets/{sha}/frames/{n}.jpg")
     assert response.status_code == status
     assert response.json()["error"]["code"] == code
     assert extractions == []  # refused before any decoding
@@ -145,10 +139,10 @@ def test_bad_or_missing_frame_index_is_refused_with_a_json_error(extractions, n,
 def test_outsiders_and_anonymous_callers_get_nothing(extractions, _media_root):
     sha = upload(numbered_clip(), "video/mp4")
     for path in (f"/api/v1/assets/{sha}/frames/0.jpg", f"/api/v1/assets/{sha}/thumb.jpg"):
-        response = client_for("charlie").get(path)
+        response = as_user("charlie").get(path)
         assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
         assert APIClient().get(path).status_code == 401
-    unknown = client_for("alice").get(f"/api/v1/assets/{'0' * 64}/frames/0.jpg")
+    unknown = as_user("alice").get(f"/api/v1/assets/{'0' * 64}/frames/0.jpg")
     assert unknown.status_code == 404
     assert extractions == []
 
@@ -157,7 +151,7 @@ def test_outsiders_and_anonymous_callers_get_nothing(extractions, _media_root):
 def test_frame_zero_of_a_jpeg_is_the_image_itself_and_there_is_no_frame_one(_media_root):
     body = jpeg_bytes(640, 480)
     sha = upload(body, "image/jpeg")
-    alice = client_for("alice")
+    alice = as_user("alice")
     response = alice.get(f"/api/v1/assets/{sha}/frames/0.jpg")
     assert response.status_code == 200 and b"".join(response.streaming_content) == body
     assert alice.get(f"/api/v1/assets/{sha}/frames/1.jpg").json()["error"]["code"] == "frame_out_of_range"
@@ -167,7 +161,7 @@ def test_frame_zero_of_a_jpeg_is_the_image_itself_and_there_is_no_frame_one(_med
 def test_frame_zero_of_a_png_is_served_as_jpeg(_media_root):
     body = png_bytes(64, 48)
     sha = upload(body, "image/png")
-    response = client_for("alice").get(f"/api/v1/assets/{sha}/frames/0.jpg")
+    response = as_user("alice").get(f"/api/v1/assets/{sha}/frames/0.jpg")
     assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
     assert decode(response).shape == (48, 64, 3)
 
@@ -177,7 +171,7 @@ def test_frame_zero_of_a_png_is_served_as_jpeg(_media_root):
 def test_thumbnail_is_a_small_jpeg_of_the_image_or_first_frame(kind, _media_root):
     body, content_type = (jpeg_bytes(640, 480), "image/jpeg") if kind == "image" else (numbered_clip(), "video/mp4")
     sha = upload(body, content_type)
-    response = client_for("alice").get(f"/api/v1/assets/{sha}/thumb.jpg")
+    response = as_user("alice").get(f"/api/v1/assets/{sha}/thumb.jpg")
     assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
     assert response["ETag"] and response["Cache-Control"] == "private, no-cache"
     thumb = decode(response)
@@ -196,7 +190,7 @@ def test_concurrent_first_requests_decode_the_clip_once(postgres, extractions, _
 
     def fetch(n: int) -> None:
         try:
-            client = client_for("alice")
+            client = as_user("alice")
             start.wait()
             statuses.append(client.get(f"/api/v1/assets/{sha}/frames/{n}.jpg").status_code)
         finally:
@@ -234,14 +228,14 @@ def test_claimed_item_carries_the_frame_url_template(_media_root):
     project = make_project("clips")
     [item] = make_items(project, 1)
     add_member(project, "alice", "annotator")
-    body = client_for("alice").post(f"/api/v1/projects/{project.pk}/queue/claim", {}, format="json").json()
+    body = as_user("alice").post(f"/api/v1/projects/{project.pk}/queue/claim", {}, format="json").json()
     assert body["asset"]["frames_url"] == f"/api/v1/assets/{item.asset.sha256}/frames/{{n}}.jpg"
 
 
 @pytest.mark.django_db
 def test_a_client_that_accepts_only_jpeg_gets_the_frame_and_json_errors(_media_root):
     sha = upload(numbered_clip(), "video/mp4")
-    alice = client_for("alice")
+    alice = as_user("alice")
     assert alice.get(f"/api/v1/assets/{sha}/frames/0.jpg", HTTP_ACCEPT="image/jpeg").status_code == 200
     assert alice.get(f"/api/v1/assets/{sha}/thumb.jpg", HTTP_ACCEPT="image/jpeg").status_code == 200
     missing = alice.get(f"/api/v1/assets/{sha}/frames/999.jpg", HTTP_ACCEPT="image/jpeg")
@@ -252,6 +246,6 @@ def test_a_client_that_accepts_only_jpeg_gets_the_frame_and_json_errors(_media_r
 def test_a_stored_clip_damaged_since_upload_is_422_not_500(_media_root):
     sha = upload(numbered_clip(), "video/mp4")
     (_media_root / Asset.objects.get(sha256=sha).file.name).write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\0" * 64)
-    response = client_for("alice").get(f"/api/v1/assets/{sha}/frames/0.jpg")
+    response = as_user("alice").get(f"/api/v1/assets/{sha}/frames/0.jpg")
     assert response.status_code == 422 and response.json()["error"]["code"] == "corrupt_media"
     assert not (_media_root / "frames" / sha / "done").exists()

@@ -13,21 +13,14 @@ import cv2
 import numpy as np
 import pytest
 from django.contrib.auth.models import User
-from rest_framework.test import APIClient
 
 from activelearning.synthetic.scenes import encode_mp4, render_scene
 from annotations import privacy
 from annotations.models import AuditEvent, Project
 from tests.faces import encode_jpeg, scene_with_face
-from tests.factories import add_member, make_device_kit, make_project, prediction_event
+from tests.factories import add_member, as_user, make_device_kit, make_project, prediction_event
 
 PATHS = ("", "/frames/0.jpg", "/thumb.jpg")
-
-
-def client_for(username: str) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(User.objects.get(username=username))
-    return client
 
 
 def body_of(response: Any) -> bytes:
@@ -75,7 +68,7 @@ def test_members_see_the_face_blurred_in_the_still_its_frame_and_its_thumbnail(p
     body = encode_jpeg(scene.image)
     sha = upload(blurring_project(), body, "image/jpeg")
     original = cv2.imdecode(np.frombuffer(body, np.uint8), cv2.IMREAD_COLOR).astype(np.int16)
-    alice = client_for("alice")
+    alice = as_user("alice")
     for path in ("", "/frames/0.jpg"):
         response = alice.get(f"/api/v1/assets/{sha}{path}")
         assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
@@ -95,7 +88,7 @@ def test_members_see_the_face_blurred_in_the_still_its_frame_and_its_thumbnail(p
 def test_the_blurred_variant_has_its_own_etag_so_a_browser_revalidating_the_original_gets_it(postgres):
     project = blurring_project(blur=False)
     sha = upload(project, encode_jpeg(scene_with_face().image), "image/jpeg")
-    alice = client_for("alice")
+    alice = as_user("alice")
     before = {path: alice.get(f"/api/v1/assets/{sha}{path}")["ETag"] for path in PATHS}
     project.blur_faces = True
     project.save(update_fields=["blur_faces"])
@@ -112,7 +105,7 @@ def test_the_blurred_variant_has_its_own_etag_so_a_browser_revalidating_the_orig
 def test_a_member_who_is_not_admin_asking_for_the_original_gets_403_and_no_audit(postgres, username):
     sha = upload(blurring_project(), encode_jpeg(scene_with_face().image), "image/jpeg")
     for path in PATHS:
-        response = client_for(username).get(f"/api/v1/assets/{sha}{path}?original=1")
+        response = as_user(username).get(f"/api/v1/assets/{sha}{path}?original=1")
         assert response.status_code == 403 and response.json()["error"]["code"] == "original_forbidden"
     assert originals_viewed() == []
 
@@ -123,7 +116,7 @@ def test_an_admin_gets_the_exact_original_never_stored_and_each_view_is_audited(
     body = encode_jpeg(scene.image)
     project = blurring_project()
     sha = upload(project, body, "image/jpeg")
-    ada = client_for("ada")
+    ada = as_user("ada")
     for _ in range(2):
         for path in PATHS:
             response = ada.get(f"/api/v1/assets/{sha}{path}?original=1")
@@ -150,7 +143,7 @@ def test_a_project_without_blur_faces_serves_originals_unchanged_and_audits_noth
     sha = upload(blurring_project(blur=False), body, "image/jpeg")
     for username in ("alice", "ada"):
         for query in ("", "?original=1", "?original=0"):
-            response = client_for(username).get(f"/api/v1/assets/{sha}{query}")
+            response = as_user(username).get(f"/api/v1/assets/{sha}{query}")
             assert response.status_code == 200 and body_of(response) == body
             assert response["ETag"] == f'"{sha}"'
     assert originals_viewed() == []
@@ -162,9 +155,9 @@ def test_a_clip_frame_is_blurred_and_the_clip_file_is_for_admins_only(postgres):
     frames = [np.roll(scene.image, shift, axis=1) for shift in (0, 2, 4)]  # a slow pan keeps the face whole
     body = encode_mp4(frames, fps=5.0)
     sha = upload(blurring_project(), body, "video/mp4")
-    alice = client_for("alice")
+    alice = as_user("alice")
     served = pixels(alice.get(f"/api/v1/assets/{sha}/frames/2.jpg"))
-    ada = client_for("ada")
+    ada = as_user("ada")
     original = pixels(ada.get(f"/api/v1/assets/{sha}/frames/2.jpg?original=1"))
     face = (scene.face[0] + 4, *scene.face[1:])
     assert np.abs(region(served, face) - region(original, face)).mean() > 12
@@ -182,7 +175,7 @@ def test_people_the_model_boxed_have_their_heads_blurred_and_a_new_box_gives_a_n
     project = blurring_project()
     body = encode_jpeg(frame.image)
     sha = upload(project, body, "image/jpeg", detections=detections[:1])
-    alice = client_for("alice")
+    alice = as_user("alice")
     first = alice.get(f"/api/v1/assets/{sha}/frames/0.jpg")
     original = cv2.imdecode(np.frombuffer(body, np.uint8), cv2.IMREAD_COLOR).astype(np.int16)
     served = pixels(first)
@@ -204,9 +197,9 @@ def test_blur_applies_if_any_project_of_the_caller_that_holds_the_asset_blurs(po
     sha = upload(open_project, body, "image/jpeg")
     strict = blurring_project()
     upload(strict, body, "image/jpeg", site="Depot", event_id="e2")
-    assert body_of(client_for("dora").get(f"/api/v1/assets/{sha}")) == body  # only in the open project
+    assert body_of(as_user("dora").get(f"/api/v1/assets/{sha}")) == body  # only in the open project
     add_member(strict, "dora", "annotator")
-    dora = client_for("dora")
+    dora = as_user("dora")
     assert body_of(dora.get(f"/api/v1/assets/{sha}")) != body  # now one of her projects blurs it
     forbidden = dora.get(f"/api/v1/assets/{sha}?original=1")  # admin elsewhere, not where it is blurred
     assert forbidden.status_code == 403 and forbidden.json()["error"]["code"] == "original_forbidden"
@@ -217,7 +210,7 @@ def test_blur_applies_if_any_project_of_the_caller_that_holds_the_asset_blurs(po
 def test_a_member_of_another_project_gets_404(postgres, query):
     sha = upload(blurring_project(), encode_jpeg(scene_with_face().image), "image/jpeg")
     for path in PATHS:
-        response = client_for("charlie").get(f"/api/v1/assets/{sha}{path}{query}")
+        response = as_user("charlie").get(f"/api/v1/assets/{sha}{path}{query}")
         assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
     assert originals_viewed() == []
 
@@ -227,7 +220,7 @@ def test_a_member_of_another_project_gets_404(postgres, query):
 def test_a_bad_original_parameter_is_400_and_nothing_is_made_or_audited(postgres, value, _media_root):
     sha = upload(blurring_project(), encode_jpeg(scene_with_face().image), "image/jpeg")
     for path in PATHS:
-        response = client_for("ada").get(f"/api/v1/assets/{sha}{path}?original={value}")
+        response = as_user("ada").get(f"/api/v1/assets/{sha}{path}?original={value}")
         assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_original"
     assert originals_viewed() == []
     assert not (_media_root / "frames").exists()

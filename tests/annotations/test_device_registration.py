@@ -6,22 +6,14 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from django.contrib.auth.models import User
 from django.test import Client
-from rest_framework.test import APIClient
 
 from annotations.models import AuditEvent, Camera, Device, Site
-from tests.factories import add_member, make_device_kit, make_project
+from tests.factories import add_member, as_user, make_device_kit, make_project
 
 pytestmark = pytest.mark.django_db
 
 BODY = {"site": "Main St", "name": "main-st-door", "cameras": ["door-1", "tills"]}
-
-
-def as_user(name: str) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(User.objects.get(username=name))
-    return client
 
 
 @pytest.fixture

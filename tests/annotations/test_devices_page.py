@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
 from annotations.services import create_device, revoke_device
-from tests.factories import add_member, make_device_kit, make_project
+from tests.factories import add_member, as_user, make_device_kit, make_project
 
 pytestmark = pytest.mark.django_db
 
 HEALTH = {"software_version": "1.4.2", "model_sha256": "a" * 64, "uptime_seconds": 3600,
           "disk_free_bytes": 10_000_000, "temperature_c": 61.5, "fps": 14.8, "dropped_frames": 12,
           "outbox_depth": 3, "cameras": [{"name": "door-1", "status": "ok", "fps": 14.8}]}
-
-
-def as_user(name: str) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(User.objects.get(username=name))
-    return client
 
 
 @pytest.fixture

@@ -5,18 +5,11 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import User
-from rest_framework.test import APIClient
 
 from annotations.models import AuditEvent, Membership, Site
-from tests.factories import add_member, make_project
+from tests.factories import add_member, as_user, make_project
 
 pytestmark = pytest.mark.django_db
-
-
-def as_user(name: str) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(User.objects.get(username=name))
-    return client
 
 
 @pytest.fixture

@@ -9,12 +9,11 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from annotations.models import AuditEvent, Camera, Prediction, Project, Site
 from reviewer import flags
 from reviewer.models import CountFlag, ReviewItem
-from tests.factories import add_member, make_asset, make_project
+from tests.factories import add_member, as_user, make_asset, make_project
 
 pytestmark = pytest.mark.django_db
 
@@ -44,13 +43,6 @@ def door() -> Camera:
 
 def bus_door() -> Camera:
     return Camera.objects.get(name="bus-door")
-
-
-def as_user(name: str | None) -> APIClient:
-    client = APIClient()
-    if name is not None:
-        client.force_authenticate(User.objects.get(username=name))
-    return client
 
 
 def count_event(camera: Camera, at: dt.datetime, value: int, name: str = "people_in") -> Prediction:

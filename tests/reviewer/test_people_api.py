@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 from annotations.models import AuditEvent, Membership
 from tests.factories import (
     add_member,
+    as_user,
     jpeg_bytes,
     make_device_kit,
     make_items,
@@ -31,12 +32,6 @@ def project():
     add_member(project, "dana", "admin")
     User.objects.create_user("charlie", password="pw-123456", email="charlie@example.com")
     return project
-
-
-def as_user(name: str) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(User.objects.get(username=name))
-    return client
 
 
 def test_session_login_me_and_logout():

@@ -8,11 +8,10 @@ import datetime as dt
 import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from annotations.models import AuditEvent, Camera, Site
 from reviewer.models import CountFlag, ItemStatus, ReviewItem
-from tests.factories import add_member, make_items, make_project
+from tests.factories import add_member, as_user, make_items, make_project
 
 pytestmark = pytest.mark.django_db
 
@@ -26,12 +25,6 @@ def project():
     add_member(project, "bob", "reviewer")
     add_member(project, "dana", "admin")
     return project
-
-
-def as_user(name: str) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(User.objects.get(username=name))
-    return client
 
 
 def claim_and_submit(name: str, project) -> int:

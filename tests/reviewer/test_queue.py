@@ -7,11 +7,10 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from annotations.models import Annotation, AuditEvent
 from reviewer.models import ReviewItem
-from tests.factories import add_member, make_items, make_project
+from tests.factories import add_member, as_user, make_items, make_project
 
 pytestmark = pytest.mark.django_db
 
@@ -26,12 +25,6 @@ def project():
     add_member(project, "dana", "admin")
     User.objects.create_user("charlie", password="pw-123456")
     return project
-
-
-def as_user(name: str) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(User.objects.get(username=name))
-    return client
 
 
 def claim(name: str, project, **body):
