@@ -33,6 +33,9 @@ class Project(models.Model):
     retrain_threshold = models.PositiveIntegerField(default=500)
     consensus_overlap = models.PositiveSmallIntegerField(default=1)
     qa_sample_rate = models.FloatField(default=0.1)
+    prelabel_threshold = models.FloatField(
+        default=0.5, help_text="Pre-labels scoring at least this are the annotator's starting boxes (kept unless "
+                               "deleted); those below are suggestions that count only when accepted.")
     blur_faces = models.BooleanField(
         default=False, help_text="Blur faces in every frame shown to members; only admins may ask for originals.")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -44,6 +47,10 @@ class Project(models.Model):
                 name="project_qa_rate_in_unit_interval",
             ),
             models.CheckConstraint(condition=Q(consensus_overlap__gte=1), name="project_overlap_positive"),
+            models.CheckConstraint(
+                condition=Q(prelabel_threshold__gte=0) & Q(prelabel_threshold__lte=1),
+                name="project_prelabel_threshold_in_unit_interval",
+            ),
         ]
 
     def __str__(self) -> str:

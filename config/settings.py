@@ -204,6 +204,12 @@ LOUPE_MAX_IMPORT_TASKS = env_int("LOUPE_MAX_IMPORT_TASKS", 10_000)
 LOUPE_MAX_CLOCK_SKEW_SECONDS = env_int("LOUPE_MAX_CLOCK_SKEW_SECONDS", 300)
 LOUPE_MAX_DETECTIONS = env_int("LOUPE_MAX_DETECTIONS", 1000)
 LOUPE_LEASE_SECONDS = env_int("LOUPE_LEASE_SECONDS", 600)
+# The browser claims the next item ahead; that lease is short (kept alive while the tab is open and in use).
+LOUPE_PREFETCH_LEASE_SECONDS = env_int("LOUPE_PREFETCH_LEASE_SECONDS", 120)
+# A skipped item is not offered to the same person again for this long.
+LOUPE_SKIP_MEMORY_SECONDS = env_int("LOUPE_SKIP_MEMORY_SECONDS", 3600)
+# Rejected work waits this long for its author before anyone else may take it.
+LOUPE_REWORK_HOLD_SECONDS = env_int("LOUPE_REWORK_HOLD_SECONDS", 1800)
 # Threads per server process that run HTTP requests (config/asgi.py); each holds at most one pooled connection.
 LOUPE_HTTP_THREADS = env_int("LOUPE_HTTP_THREADS", 8)
 # Live queue.stats snapshots are coalesced to one per project per this many seconds (0: at once).

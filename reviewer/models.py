@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from annotations.models import Asset, Camera, Prediction, Project, Site
+from annotations.models import Annotation, Asset, Camera, Prediction, Project, Site
 
 
 class Reason(models.TextChoices):
@@ -57,6 +57,15 @@ class ReviewItem(models.Model):
     )
     lease_token = models.CharField(max_length=64, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
+    lease_prefetch = models.BooleanField(
+        default=False, help_text="Claimed ahead of time by the browser: a short lease, at most one per person.")
+    rework_author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        help_text="Whose rejected work this is: they get it back first, until rework_until.")
+    rework_until = models.DateTimeField(null=True, blank=True)
+    rework_from = models.ForeignKey(
+        Annotation, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        help_text="The rejected version the rework starts from.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -86,6 +95,9 @@ class ReviewItem(models.Model):
             # Budget caps count a site's items in a time window.
             models.Index(fields=["project", "site", "created_at"], name="item_site_time"),
             models.Index(fields=["project", "created_at"], name="item_project_time"),
+            # Rejected work waiting for its author: found without scanning the pending queue.
+            models.Index("rework_author", "id", condition=Q(status="pending", rework_author__isnull=False),
+                         name="item_rework_pending"),
         ]
 
     def __str__(self) -> str:
@@ -130,3 +142,22 @@ class CountFlag(models.Model):
 
     def __str__(self) -> str:
         return f"count flag {self.pk} on camera {self.camera_id} ({self.status})"
+
+
+class ItemSkip(models.Model):
+    """A person skipped an item: it is not offered to them again for a while (`LOUPE_SKIP_MEMORY_SECONDS`),
+    and goes to someone else. Append-only; the reason is what they said."""
+
+    review_item = models.ForeignKey(ReviewItem, on_delete=models.CASCADE, related_name="skips")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            # The claim asks "did this person skip this item lately?" for each candidate.
+            models.Index(fields=["review_item", "user", "-created_at"], name="skip_item_user_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"item {self.review_item_id} skipped by {self.user_id}"
