@@ -37,19 +37,29 @@ class _JsonInteger(serializers.IntegerField):
 
 class ReviewSettingsSerializer(serializers.ModelSerializer):
     qa_sample_rate = _JsonNumber(
-        min_value=0.0, max_value=1.0, required=False,
+        min_value=0.0, max_value=1.0,
         help_text="Share of submitted items sent to QA review (0–1); low-agreement items always go.")
     prelabel_threshold = _JsonNumber(
-        min_value=0.0, max_value=1.0, required=False,
+        min_value=0.0, max_value=1.0,
         help_text="Pre-labels scoring at least this are the annotator's starting boxes (0–1); those below are "
                   "suggestions that count only when accepted.")
     consensus_overlap = _JsonInteger(
-        min_value=1, max_value=10, required=False,
+        min_value=1, max_value=10,
         help_text="Annotators each new item needs (1: no consensus); items already queued keep theirs.")
 
     class Meta:
         model = Project
         fields = list(REVIEW_SETTINGS)
+
+
+
+class ReviewSettingsChangeSerializer(ReviewSettingsSerializer):
+    """The PUT body: any of the settings, each optional (those not named keep their value)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.required = False
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         # A misspelt field would otherwise be dropped silently and the admin believe it saved.
@@ -71,11 +81,11 @@ class ReviewSettingsView(APIView):
         project, _ = access_project(user=request.user, project_id=project_id, roles=[Role.ADMIN])
         return Response(ReviewSettingsSerializer(project).data)
 
-    @extend_schema(operation_id="project_review_settings_update", request=ReviewSettingsSerializer,
+    @extend_schema(operation_id="project_review_settings_update", request=ReviewSettingsChangeSerializer,
                    responses={200: ReviewSettingsSerializer, **ERRORS})
     def put(self, request: Request, project_id: int) -> Response:
         project, _ = access_project(user=request.user, project_id=project_id, roles=[Role.ADMIN])
-        body = ReviewSettingsSerializer(project, data=request.data, partial=True)
+        body = ReviewSettingsChangeSerializer(project, data=request.data, partial=True)
         body.is_valid(raise_exception=True)
         project = configure_review(project=project, user=request.user,  # type: ignore[arg-type]
                                    changes=dict(body.validated_data))
