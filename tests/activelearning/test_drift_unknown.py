@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from activelearning.models import DriftState
+from activelearning.models import DriftPolicy, DriftState
 from annotations.models import Camera, Project
 from tests.activelearning.test_drift import DAY, NOW, camera_of, healthy, run, shifted
 from tests.factories import add_member, as_user, make_device_kit, make_project
@@ -18,6 +18,7 @@ ALL = ["psi", "correction_rate", "count_error"]
 def project(db) -> Project:
     project = make_device_kit(make_project("store-counts")).project
     add_member(project, "dana", "admin")
+    DriftPolicy.objects.create(project=project, min_boxes=100, min_reviews=4, min_flags=2)
     return project
 
 
