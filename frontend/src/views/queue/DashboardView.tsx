@@ -9,6 +9,7 @@ import { href } from "../../router";
 import { ErrorBanner } from "../../ui/ErrorBanner";
 import { useAsync } from "../../ui/useAsync";
 import { ROLE_WORK, mayOpen, seesQueueStats } from "../../roles";
+import { YourCameras } from "./YourCameras";
 
 function Breakdown({ title, counts, testId }: { title: string; counts: Record<string, number>; testId: string }) {
   const rows = Object.entries(counts).sort((a, b) => b[1] - a[1]);
@@ -68,6 +69,7 @@ export function DashboardView({ project }: { project: number }) {
           ))}
         </nav>
       )}
+      {p && !queueRole && <YourCameras project={project} />}
       {stats && queueRole && (
         <div class="grid">
           <section class="card stats" aria-label="Queue">
