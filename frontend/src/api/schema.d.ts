@@ -186,6 +186,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/cameras/{camera_id}/counts/window": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description `GET /api/v1/cameras/{id}/counts/window?from&to`: the model's count in a window as a flag would store
+         *     it, for the flag form (the one definition: `reviewer.flags.window_model_count`).
+         */
+        get: operations["camera_count_window"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/datasets/{dataset_id}/exports": {
         parameters: {
             query?: never;
@@ -1103,6 +1123,16 @@ export interface components {
             from: string;
             /** Format: date-time */
             to: string;
+        };
+        CountWindow: {
+            camera: number;
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            model_count: number;
+            /** @description frames/clips the reviewer will get */
+            assets: number;
         };
         DatasetVersion: {
             readonly id: number;
@@ -2348,6 +2378,64 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    camera_count_window: {
+        parameters: {
+            query: {
+                /** @description ISO 8601 with timezone */
+                from: string;
+                /** @description ISO 8601 with timezone */
+                to: string;
+            };
+            header?: never;
+            path: {
+                camera_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CountWindow"];
+                };
             };
             400: {
                 headers: {
