@@ -508,3 +508,14 @@ def test_more_bad_flags_name_the_field_and_store_nothing(recent, body, field):
     error = response.json()["error"]
     assert error["code"] == "invalid" and field in error["details"]
     assert not CountFlag.objects.exists() and not ReviewItem.objects.exists()
+
+
+def test_a_count_flag_items_context_costs_two_queries_whatever_its_frames(straddling, django_assert_num_queries):
+    post_flag("maria", door(), **{"from": iso(straddling["start"]), "to": iso(straddling["end"]),
+                                  "observed_count": 40})
+    item = ReviewItem.objects.get()
+    for seed in range(5):
+        frame_event(door(), straddling["start"] + dt.timedelta(minutes=10 + seed), 1, asset_seed=f"more-{seed}")
+    with django_assert_num_queries(2):  # the flag with its author and camera, then the window's frames/clips
+        context = flags.review_context(item=item)
+    assert context is not None and len(context["assets"]) == 7
