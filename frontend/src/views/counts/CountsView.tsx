@@ -103,7 +103,11 @@ function CameraCounts({ camera }: { camera: number }) {
   useProjectMessage("item.accepted", reloadFlags); // a flag's review may have concluded
   const bands = useMemo(() => (flags.data ?? []).map(bandOf), [flags.data]);
 
-  const onSelect = useCallback((a: number, b: number) => { setFrom(Math.floor(a)); setTo(Math.ceil(b)); }, []);
+  // The current bucket ends in the future, which a flag may not: a window dragged into it stops at now.
+  const onSelect = useCallback((a: number, b: number) => {
+    setFrom(Math.floor(a));
+    setTo(Math.min(Math.ceil(b), Math.floor(Date.now() / 1000)));
+  }, []);
   // The server counts the window exactly as the flag will store it: one definition, one number.
   const picked = from !== null && to !== null && to > from;
   const preview = useAsync(() => (picked ? countWindow(camera, { from: new Date(from * 1000).toISOString(),
