@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from annotations.audit import record
 from annotations.errors import InvalidInput, NotFound
-from annotations.models import SCOPED_ROLES, Camera, Membership, Prediction, Role
+from annotations.models import SCOPED_ROLES, Annotation, Camera, Membership, Prediction, Role
 from annotations.selectors import access_project
 from reviewer.models import CountFlag, FlagStatus, ItemStatus, Reason, ReviewItem
 from reviewer.realtime import publish, publish_queue_stats
@@ -105,7 +105,7 @@ def camera_counts(*, camera: Camera, window: Window, bucket: str) -> dict[str, A
     in_window = Prediction.objects.filter(camera=camera, captured_at__gte=window.start,
                                           captured_at__lt=window.end)
     series = (
-        in_window.filter(event_type=COUNT_EVENT)
+        count_events(camera=camera, window=window)
         .annotate(bucket_base=base, bucket_slot=slot)
         .values("bucket_base", "bucket_slot", "count_name")
         .annotate(value=Coalesce(Sum("count_value"), 0), events=Count("id"))
@@ -138,6 +138,31 @@ def camera_counts(*, camera: Camera, window: Window, bucket: str) -> dict[str, A
     }
 
 
+def count_events(*, camera: Camera, window: Window) -> QuerySet[Prediction]:
+    """The camera's `count` events in the half-open window [start, end): what "the model's count" sums.
+
+    The chart's buckets, the flag form, the stored flag, its review item and QA all count through this one
+    filter (via `window_model_count` or, per bucket, `camera_counts`), so they cannot disagree.
+    """
+    return Prediction.objects.filter(camera=camera, event_type=COUNT_EVENT, captured_at__gte=window.start,
+                                     captured_at__lt=window.end)
+
+
+def window_model_count(*, camera: Camera, window: Window) -> int:
+    """The model's count in a window: the sum of the camera's count events in [start, end), all count names."""
+    total: int = count_events(camera=camera, window=window).aggregate(
+        total=Coalesce(Sum("count_value"), 0))["total"]
+    return total
+
+
+def window_preview(*, camera: Camera, window: Window) -> dict[str, Any]:
+    """What the flag form shows before sending: the model's count and how many frames/clips the reviewer
+    will get, computed exactly as `create_count_flag` will store them."""
+    return {"camera": camera.pk, "from": window.start.isoformat(), "to": window.end.isoformat(),
+            "model_count": window_model_count(camera=camera, window=window),
+            "assets": len(_window_assets(camera=camera, window=window))}
+
+
 def flag_window(*, start: dt.datetime, end: dt.datetime, now: dt.datetime | None = None) -> Window:
     """A flaggable window: ordered, at most MAX_FLAG_WINDOW long, not in the future (beyond clock skew)."""
     now = now or timezone.now()
@@ -152,16 +177,20 @@ def flag_window(*, start: dt.datetime, end: dt.datetime, now: dt.datetime | None
     return Window(start=start, end=end)
 
 
-def _window_assets(*, camera: Camera, window: Window) -> list[tuple[int, str]]:
-    """The window's distinct frames/clips (id, sha256) in order of first appearance, capped; one query."""
-    rows = (
+def _window_asset_rows(*, camera: Camera, window: Window) -> list[dict[str, Any]]:
+    """The window's distinct frames/clips in order of first appearance, capped: one grouped query."""
+    return [dict(row) for row in (
         Prediction.objects.filter(camera=camera, captured_at__gte=window.start, captured_at__lt=window.end,
                                   asset__isnull=False)
-        .values("asset_id", "asset__sha256")
+        .values("asset_id", "asset__sha256", "asset__kind")
         .annotate(first_seen=Min("captured_at"))
         .order_by("first_seen", "asset_id")[:MAX_FLAG_ASSETS]
-    )
-    return [(row["asset_id"], row["asset__sha256"]) for row in rows]
+    )]
+
+
+def _window_assets(*, camera: Camera, window: Window) -> list[tuple[int, str]]:
+    """The window's distinct frames/clips as (id, sha256), in order of first appearance, capped."""
+    return [(row["asset_id"], row["asset__sha256"]) for row in _window_asset_rows(camera=camera, window=window)]
 
 
 def relative_error(*, observed: int, model_count: int) -> float:
@@ -177,9 +206,7 @@ def create_count_flag(*, camera: Camera, user: User, window: Window, observed_co
     The caller has checked access (`access_camera` with FLAG_ROLES) and the window (`flag_window`).
     """
     project_id = camera.site.project_id
-    model_count = Prediction.objects.filter(
-        camera=camera, event_type=COUNT_EVENT, captured_at__gte=window.start, captured_at__lt=window.end
-    ).aggregate(total=Coalesce(Sum("count_value"), 0))["total"]
+    model_count = window_model_count(camera=camera, window=window)
     assets = _window_assets(camera=camera, window=window)
     error = relative_error(observed=observed_count, model_count=model_count)
     item = ReviewItem.objects.create(
@@ -204,13 +231,19 @@ def create_count_flag(*, camera: Camera, user: User, window: Window, observed_co
 
 
 def close_count_flag(*, item: ReviewItem) -> int:
-    """Mark the item's count flag reviewed once the item is accepted; 0 for other items and other states.
+    """Store the review's outcome on the item's count flag once the item is accepted: status `reviewed`, the
+    count of the accepted (latest) version and when; 0 for other items and other states.
 
-    Call from the review workflow inside the transaction that accepts the item.
+    Call from the review workflow inside the transaction that accepts the item (the accepted version is
+    then the item's newest one: a person's submit, a consensus or QA's own fix).
     """
     if item.reason != Reason.COUNT_FLAG or item.status != ItemStatus.ACCEPTED:
         return 0
-    return CountFlag.objects.filter(review_item=item, status=FlagStatus.OPEN).update(status=FlagStatus.REVIEWED)
+    accepted = (Annotation.objects.filter(review_item_id=item.pk).order_by("-version")
+                .values_list("count", flat=True).first())
+    # The counts page hears `item.accepted` (published by the caller) and reloads its flags.
+    return CountFlag.objects.filter(review_item_id=item.pk, status=FlagStatus.OPEN).update(
+        status=FlagStatus.REVIEWED, reviewed_count=accepted, reviewed_at=item.accepted_at or timezone.now())
 
 
 def camera_flags(*, camera: Camera, membership: Membership) -> QuerySet[CountFlag]:
@@ -233,11 +266,39 @@ def flag_payload(flag: CountFlag) -> dict[str, Any]:
         "model_count": flag.model_count,
         "note": flag.note,
         "status": flag.status,
+        "reviewed_count": flag.reviewed_count,
+        "reviewed_at": flag.reviewed_at.isoformat() if flag.reviewed_at else None,
         "flagged_by": flag.flagged_by.get_username(),
         "review_item": {"id": flag.review_item_id, "status": flag.review_item.status,
                         "priority": flag.review_item.priority},
         "assets": flag.assets,
         "created_at": flag.created_at.isoformat(),
+    }
+
+
+def review_context(*, item: ReviewItem) -> dict[str, Any] | None:
+    """The flag behind a `count_flag` item, as its reviewer needs it: the window and its frames/clips to step
+    through (with when each was first seen), the flagger's note and both counts; None for other items.
+
+    Two queries, and none for other reasons: this runs on the claim hot path.
+    """
+    if item.reason != Reason.COUNT_FLAG:
+        return None
+    flag = CountFlag.objects.select_related("flagged_by", "camera").filter(review_item_id=item.pk).first()
+    if flag is None:
+        return None
+    rows = _window_asset_rows(camera=flag.camera, window=Window(start=flag.window_start, end=flag.window_end))
+    return {
+        "id": flag.pk,
+        "window_start": flag.window_start.isoformat(),
+        "window_end": flag.window_end.isoformat(),
+        "observed_count": flag.observed_count,
+        "model_count": flag.model_count,
+        "note": flag.note,
+        "flagged_by": flag.flagged_by.get_username(),
+        "camera": {"id": flag.camera_id, "name": flag.camera.name},
+        "assets": [{"sha256": row["asset__sha256"], "kind": row["asset__kind"],
+                    "captured_at": row["first_seen"].isoformat()} for row in rows],
     }
 
 

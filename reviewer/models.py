@@ -127,6 +127,10 @@ class CountFlag(models.Model):
     assets = models.JSONField(default=list, blank=True, help_text="sha256 of the window's frames/clips, capped.")
     status = models.CharField(max_length=16, choices=FlagStatus.choices, default=FlagStatus.OPEN)
     review_item = models.OneToOneField(ReviewItem, on_delete=models.PROTECT, related_name="count_flag")
+    # The outcome the flagger reads back: the count of the item's accepted version, and when it was accepted.
+    reviewed_count = models.PositiveIntegerField(null=True, blank=True,
+                                                 help_text="The true count the accepted review settled on.")
+    reviewed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { CameraCounts } from "../src/api/shapes";
-import { toColumns, totalIn } from "../src/counts/series";
+import { snapToBuckets, toColumns } from "../src/counts/series";
 
 const counts: CameraCounts = {
   camera: 1, camera_name: "door-1", site: "Main St", from: "2026-01-01T00:00:00Z", to: "2026-01-01T04:00:00Z", bucket: "1h",
@@ -19,12 +19,15 @@ describe("count columns", () => {
     expect(c.names).toEqual(["alighting", "boarding"]);
     expect(c.values).toEqual([[0, 0, 0, 1], [0, 5, 0, 2]]);
   });
+});
 
-  it("totals a window", () => {
-    const c = toColumns(counts);
-    const t0 = Date.parse("2026-01-01T01:00:00Z") / 1000;
-    expect(totalIn(c, t0, t0 + 3 * 3600)).toBe(8);
-    expect(totalIn(c, t0, t0 + 3600)).toBe(5);
+describe("a window picked on the chart", () => {
+  it("widens to whole UTC buckets", () => {
+    const t = (iso: string) => Date.parse(iso) / 1000;
+    expect(snapToBuckets("1h", t("2026-01-01T01:20:00Z"), t("2026-01-01T02:35:00Z")))
+      .toEqual([t("2026-01-01T01:00:00Z"), t("2026-01-01T03:00:00Z")]);
+    expect(snapToBuckets("15m", t("2026-01-01T01:20:00Z"), t("2026-01-01T01:20:30Z")))
+      .toEqual([t("2026-01-01T01:15:00Z"), t("2026-01-01T01:30:00Z")]);
   });
 });
 

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from django.utils.dateparse import parse_datetime
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -28,6 +28,7 @@ from reviewer.flags import (
     flag_payload,
     flag_window,
     visible_cameras,
+    window_preview,
 )
 
 ERRORS = {status: OpenApiResponse(ErrorSerializer) for status in (400, 401, 403, 404)}
@@ -86,6 +87,35 @@ class CameraCountsView(APIView):
         data = query.validated_data
         window = counts_window(start=data.get("from"), end=data.get("to"))
         return Response(camera_counts(camera=camera, window=window, bucket=data["bucket"]))
+
+
+class WindowQuerySerializer(serializers.Serializer):
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        fields["from"] = AwareDateTimeField()
+        fields["to"] = AwareDateTimeField()
+        return fields
+
+
+class CameraCountWindowView(APIView):
+    """`GET /api/v1/cameras/{id}/counts/window?from&to`: the model's count in a window as a flag would store
+    it, for the flag form (the one definition: `reviewer.flags.window_model_count`)."""
+
+    @extend_schema(
+        operation_id="camera_count_window",
+        parameters=[OpenApiParameter("from", str, required=True, description="ISO 8601 with timezone"),
+                    OpenApiParameter("to", str, required=True, description="ISO 8601 with timezone")],
+        responses={200: inline_serializer("CountWindow", {
+            "camera": serializers.IntegerField(), "from": serializers.DateTimeField(),
+            "to": serializers.DateTimeField(), "model_count": serializers.IntegerField(),
+            "assets": serializers.IntegerField(help_text="frames/clips the reviewer will get")}), **ERRORS},
+    )
+    def get(self, request: Request, camera_id: int) -> Response:
+        camera, _ = access_camera(user=request.user, camera_id=camera_id, roles=FLAG_ROLES)
+        query = WindowQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        return Response(window_preview(camera=camera, window=flag_window(start=data["from"], end=data["to"])))
 
 
 class CameraCountFlagsView(APIView):

@@ -7,6 +7,7 @@ from typing import Any
 from rest_framework import serializers
 
 from annotations.models import Annotation
+from reviewer.flags import review_context
 from reviewer.models import ReviewItem
 
 
@@ -44,7 +45,8 @@ def _rework(item: ReviewItem) -> dict[str, Any] | None:
 
 
 def item_payload(item: ReviewItem) -> dict[str, Any]:
-    """What an annotator needs to work on an item (kept lean: this is the claim hot path)."""
+    """What an annotator needs to work on an item (kept lean: this is the claim hot path; only a `count_flag`
+    item costs extra queries, for its flag's window, note and counts)."""
     asset = item.asset
     prediction = item.prediction
     return {
@@ -76,4 +78,5 @@ def item_payload(item: ReviewItem) -> dict[str, Any]:
             "frame_index": prediction.frame_index, "boxes": prediction.detections,
             "count": prediction.count_value, "captured_at": prediction.captured_at.isoformat(),
         },
+        "count_flag": review_context(item=item),
     }

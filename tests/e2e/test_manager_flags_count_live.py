@@ -69,6 +69,7 @@ def test_manager_flags_a_window_and_an_annotator_sees_it_live(browser, page, app
         expect(page.get_by_test_id("flag-to")).not_to_have_value("")
         expect(page.get_by_test_id("model-count")).to_contain_text(":")
         expect(page.get_by_test_id("model-count")).not_to_contain_text("–")
+        expect(page.get_by_test_id("model-count")).not_to_contain_text("…")
         page.get_by_test_id("flag-count").fill(str(OBSERVED))
         page.get_by_test_id("flag-note").fill("Queue at the door, the camera missed the pushchairs")
         page.get_by_test_id("flag-submit").click()
@@ -82,8 +83,14 @@ def test_manager_flags_a_window_and_an_annotator_sees_it_live(browser, page, app
         assert flag.window_end - flag.window_start <= dt.timedelta(hours=6)
         assert flag.window_start < flag.window_end <= timezone.now()
         assert flag.review_item.reason == Reason.COUNT_FLAG
+        # The number the form showed is the number the flag stored and its review item carries.
         model_text = page.get_by_test_id("model-count").text_content() or ""
         assert flag.model_count is not None and flag.model_count > 0, model_text
+        assert f"Model count in this window: {flag.model_count} " in model_text, model_text
+        assert flag.review_item.score_parts["model_count"] == flag.model_count
+        # The drag picked whole hour buckets: the window the chart showed selected is the one stored.
+        assert flag.window_start.minute == flag.window_start.second == 0
+        assert flag.window_end.minute == flag.window_end.second == 0
 
         # The annotator's page hears about it without a reload.
         toast = annotator.get_by_test_id("flag-toast")

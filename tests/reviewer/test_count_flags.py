@@ -10,10 +10,11 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from annotations.models import AuditEvent, Camera, Prediction, Project, Site
+from annotations.models import Asset, AuditEvent, Camera, Prediction, Project, Site
 from reviewer import flags
+from reviewer.api.serializers import item_payload
 from reviewer.models import CountFlag, ReviewItem
-from tests.factories import add_member, as_user, make_asset, make_project
+from tests.factories import add_member, as_user, make_asset, make_items, make_project
 
 pytestmark = pytest.mark.django_db
 
@@ -339,3 +340,182 @@ def test_flag_is_closed_when_an_annotator_settles_its_item_through_the_queue(rec
                           {"lease_token": claimed["lease_token"], "boxes": [], "count": 9}, format="json")
     assert response.status_code == 201 and response.json()["item_status"] == "accepted"
     assert CountFlag.objects.get().status == "reviewed"
+
+
+# --- One model count everywhere, the reviewer's context, and the outcome the flagger reads back ---------------
+
+
+@pytest.fixture
+def straddling(project: Project) -> dict[str, Any]:
+    """A 75-minute window that does not sit on hour buckets, with count events inside, at both edges and in
+    the parts of its first and last hour buckets outside it: summing whole buckets (the old form) gives 61,
+    the window holds 34."""
+    end = timezone.now().replace(minute=35, second=0, microsecond=0) - dt.timedelta(hours=2)
+    start = end - dt.timedelta(minutes=75)  # hh:20 → (hh+1):35
+    camera = door()
+    for minutes, value in ((-10, 9), (0, 10), (30, 12), (50, 7), (74, 5), (75, 18)):
+        count_event(camera, start + dt.timedelta(minutes=minutes), value)
+    frame_event(camera, start + dt.timedelta(minutes=40), 3, asset_seed="clip-in-window")
+    frame_event(camera, start + dt.timedelta(minutes=5), 2, asset_seed="frame-in-window")
+    Asset.objects.filter(sha256=make_sha("clip-in-window")).update(kind="clip")
+    return {"start": start, "end": end, "model_count": 10 + 12 + 7 + 5}
+
+
+def whole_buckets(series: list[dict[str, Any]], start: dt.datetime, end: dt.datetime) -> int:
+    """The old flag form's rule (series.ts `totalIn`): every bucket whose start falls in [from, to)."""
+    return sum(row["value"] for row in series
+               if start <= dt.datetime.fromisoformat(row["start"].replace("Z", "+00:00")) < end)
+
+
+def test_the_model_count_is_one_number_on_the_form_the_flag_the_item_and_qa(straddling, project):
+    window = {"from": iso(straddling["start"]), "to": iso(straddling["end"])}
+    hour_start = straddling["start"].replace(minute=0)
+    chart = get_counts("maria", door(), **{"from": iso(hour_start), "to": iso(hour_start + dt.timedelta(hours=3)),
+                                            "bucket": "1h"}).json()
+    # What the old form showed: whole buckets, so a different number from the stored flag's.
+    assert whole_buckets(chart["series"], straddling["start"], straddling["end"]) != straddling["model_count"]
+
+    form = as_user("maria").get(f"/api/v1/cameras/{door().pk}/counts/window", window)
+    assert form.status_code == 200, form.content
+    assert form.json()["model_count"] == straddling["model_count"] == 34
+    assert form.json()["assets"] == 2
+    created = post_flag("maria", door(), **window, observed_count=40, note="a school group came in")
+    flag = CountFlag.objects.get()
+    assert created.json()["model_count"] == flag.model_count == 34
+    assert flag.review_item.score_parts["model_count"] == 34
+    claimed = as_user("alice").post(f"/api/v1/projects/{project.pk}/queue/claim", {"reason": "count_flag"},
+                                    format="json").json()
+    assert claimed["count_flag"]["model_count"] == 34
+    qa = as_user("bob").get(f"/api/v1/items/{flag.review_item_id}/history").json()
+    assert qa["item"]["count_flag"]["model_count"] == 34
+    # On a window that sits on the buckets, the chart's buckets add up to the same number.
+    aligned = {"from": iso(hour_start), "to": iso(hour_start + dt.timedelta(hours=2))}
+    in_buckets = whole_buckets(chart["series"], hour_start, hour_start + dt.timedelta(hours=2))
+    assert as_user("maria").get(f"/api/v1/cameras/{door().pk}/counts/window", aligned).json()[
+        "model_count"] == in_buckets
+
+
+def test_a_claimed_count_flag_item_carries_its_window_note_counts_and_frames(straddling, project):
+    post_flag("maria", door(), **{"from": iso(straddling["start"]), "to": iso(straddling["end"]),
+                                  "observed_count": 40, "note": "a school group came in"})
+    flag = CountFlag.objects.get()
+    claimed = as_user("alice").post(f"/api/v1/projects/{project.pk}/queue/claim", {"reason": "count_flag"},
+                                    format="json").json()
+    assert claimed["id"] == flag.review_item_id
+    assert claimed["count_flag"] == {
+        "id": flag.pk, "window_start": straddling["start"].isoformat(), "window_end": straddling["end"].isoformat(),
+        "observed_count": 40, "model_count": 34, "note": "a school group came in", "flagged_by": "maria",
+        "camera": {"id": door().pk, "name": "door-1"},
+        "assets": [
+            {"sha256": make_sha("frame-in-window"), "kind": "frame",
+             "captured_at": (straddling["start"] + dt.timedelta(minutes=5)).isoformat()},
+            {"sha256": make_sha("clip-in-window"), "kind": "clip",
+             "captured_at": (straddling["start"] + dt.timedelta(minutes=40)).isoformat()},
+        ],
+    }
+
+
+def test_other_items_carry_no_count_flag_and_cost_no_query_for_it(project, django_assert_num_queries):
+    item = make_items(project, 1)[0]
+    item = ReviewItem.objects.select_related("asset", "prediction").get(pk=item.pk)
+    with django_assert_num_queries(0):
+        assert item_payload(item)["count_flag"] is None
+
+
+def test_accepting_the_item_stores_the_reviewed_count_on_the_flag_for_the_flagger(recent, project):
+    project.qa_sample_rate = 1.0  # every item goes through QA
+    project.save()
+    post_flag("maria", door(), **{"from": iso(recent["start"]), "to": iso(recent["end"]), "observed_count": 9})
+    alice = as_user("alice")
+    claimed = alice.post(f"/api/v1/projects/{project.pk}/queue/claim", {"reason": "count_flag"}, format="json").json()
+    submitted = alice.post(f"/api/v1/items/{claimed['id']}/submit",
+                           {"lease_token": claimed["lease_token"], "boxes": [], "count": 8}, format="json")
+    assert submitted.json()["item_status"] == "submitted"
+    flag = CountFlag.objects.get()
+    assert (flag.status, flag.reviewed_count, flag.reviewed_at) == ("open", None, None)  # not settled yet
+
+    decided = as_user("bob").post(f"/api/v1/items/{claimed['id']}/review", {"decision": "accept"}, format="json")
+    assert decided.status_code == 200, decided.content
+    flag.refresh_from_db()
+    item = ReviewItem.objects.get()
+    assert (flag.status, flag.reviewed_count, flag.reviewed_at) == ("reviewed", 8, item.accepted_at)
+    listed = as_user("maria").get(f"/api/v1/cameras/{door().pk}/count-flags").json()["results"][0]
+    assert (listed["status"], listed["reviewed_count"], listed["reviewed_at"]) == (
+        "reviewed", 8, item.accepted_at.isoformat())
+    assert (listed["observed_count"], listed["model_count"]) == (9, 6)
+
+
+def test_a_rejected_review_leaves_the_flag_open(recent, project):
+    project.qa_sample_rate = 1.0
+    project.save()
+    post_flag("maria", door(), **{"from": iso(recent["start"]), "to": iso(recent["end"]), "observed_count": 9})
+    alice = as_user("alice")
+    claimed = alice.post(f"/api/v1/projects/{project.pk}/queue/claim", {"reason": "count_flag"}, format="json").json()
+    alice.post(f"/api/v1/items/{claimed['id']}/submit",
+               {"lease_token": claimed["lease_token"], "boxes": [], "count": 3}, format="json")
+    as_user("bob").post(f"/api/v1/items/{claimed['id']}/review", {"decision": "reject", "comment": "recount"},
+                        format="json")
+    flag = CountFlag.objects.get()
+    assert (flag.status, flag.reviewed_count, flag.reviewed_at) == ("open", None, None)
+
+
+def bad_window_queries() -> list[tuple[str, dict[str, str], str]]:
+    now = timezone.now()
+    hour = dt.timedelta(hours=1)
+    return [
+        ("missing to", {"from": iso(now - hour)}, "invalid"),
+        ("naive time", {"from": "2026-11-20T08:00:00", "to": "2026-11-20T09:00:00"}, "invalid"),
+        ("not a time", {"from": "yesterday", "to": iso(now)}, "invalid"),
+        ("to before from", {"from": iso(now - hour), "to": iso(now - 2 * hour)}, "invalid_window"),
+        ("over 6 hours", {"from": iso(now - 8 * hour), "to": iso(now - hour)}, "window_too_long"),
+        ("in the future", {"from": iso(now), "to": iso(now + hour)}, "window_in_future"),
+    ]
+
+
+@pytest.mark.parametrize("case", range(len(bad_window_queries())), ids=[c[0] for c in bad_window_queries()])
+def test_bad_window_query_is_400_with_the_error_shape(project, case):
+    _, params, code = bad_window_queries()[case]
+    response = as_user("maria").get(f"/api/v1/cameras/{door().pk}/counts/window", params)
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["code"] == code and "message" in response.json()["error"]
+
+
+@pytest.mark.parametrize(("name", "status"), [("maria", 404), ("charlie", 404), ("eve", 404),
+                                              (None, 401)])
+def test_window_count_outside_the_callers_sites_or_project_is_refused(recent, name, status):
+    response = as_user(name).get(f"/api/v1/cameras/{bus_door().pk}/counts/window",
+                                 {"from": iso(recent["start"]), "to": iso(recent["end"])})
+    assert response.status_code == status
+
+
+def test_annotators_may_not_ask_for_a_flag_window(recent):
+    response = as_user("alice").get(f"/api/v1/cameras/{door().pk}/counts/window",
+                                    {"from": iso(recent["start"]), "to": iso(recent["end"])})
+    assert response.status_code == 403 and response.json()["error"]["code"] == "forbidden"
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"observed_count": "many"}, "observed_count"),
+    ({"observed_count": 1_000_001}, "observed_count"),
+    ({"observed_count": 2.5}, "observed_count"),
+    ({"observed_count": 3, "note": None}, "note"),
+    ({"observed_count": 3, "from": None}, "from"),
+])
+def test_more_bad_flags_name_the_field_and_store_nothing(recent, body, field):
+    window = {"from": iso(recent["start"]), "to": iso(recent["end"])}
+    response = post_flag("maria", door(), **(window | body))
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert error["code"] == "invalid" and field in error["details"]
+    assert not CountFlag.objects.exists() and not ReviewItem.objects.exists()
+
+
+def test_a_count_flag_items_context_costs_two_queries_whatever_its_frames(straddling, django_assert_num_queries):
+    post_flag("maria", door(), **{"from": iso(straddling["start"]), "to": iso(straddling["end"]),
+                                  "observed_count": 40})
+    item = ReviewItem.objects.get()
+    for seed in range(5):
+        frame_event(door(), straddling["start"] + dt.timedelta(minutes=10 + seed), 1, asset_seed=f"more-{seed}")
+    with django_assert_num_queries(2):  # the flag with its author and camera, then the window's frames/clips
+        context = flags.review_context(item=item)
+    assert context is not None and len(context["assets"]) == 7

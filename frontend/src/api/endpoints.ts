@@ -3,7 +3,7 @@
 import { api, readCookie, unwrap } from "./client";
 import type { components } from "./schema";
 import type {
-  Bucket, CameraCounts, ClaimedItem, CountFlag, ItemHistory, Me, ProjectDetail, ProjectSummary, SubmitResult,
+  Bucket, CameraCounts, ClaimedItem, CountFlag, CountWindow, ItemHistory, Me, ProjectDetail, ProjectSummary, SubmitResult,
 } from "./shapes";
 
 type Schemas = components["schemas"];
@@ -100,6 +100,13 @@ export async function cameraCounts(cameraId: number, query: { from?: string; to?
   return unwrap(await api.GET("/api/v1/cameras/{camera_id}/counts", {
     params: { path: { camera_id: cameraId }, query },
   })) as unknown as CameraCounts;
+}
+
+/** The model's count in a window exactly as a flag on it would store it (the one server-side definition). */
+export async function countWindow(cameraId: number, query: { from: string; to: string }): Promise<CountWindow> {
+  return unwrap(await api.GET("/api/v1/cameras/{camera_id}/counts/window", {
+    params: { path: { camera_id: cameraId }, query },
+  })) as unknown as CountWindow;
 }
 
 export async function listCountFlags(cameraId: number): Promise<CountFlag[]> {

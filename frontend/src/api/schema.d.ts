@@ -186,6 +186,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/cameras/{camera_id}/counts/window": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description `GET /api/v1/cameras/{id}/counts/window?from&to`: the model's count in a window as a flag would store
+         *     it, for the flag form (the one definition: `reviewer.flags.window_model_count`).
+         */
+        get: operations["camera_count_window"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/datasets/{dataset_id}/exports": {
         parameters: {
             query?: never;
@@ -1165,10 +1185,19 @@ export interface components {
             /** Format: date-time */
             to: string;
         };
+        CountWindow: {
+            camera: number;
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            model_count: number;
+            /** @description frames/clips the reviewer will get */
+            assets: number;
+        };
         DatasetVersion: {
             readonly id: number;
             project: number;
-            /** Format: int64 */
             number: number;
             parent?: number | null;
             request?: number | null;
@@ -1336,7 +1365,6 @@ export interface components {
             /** @description The version's number in its project (v1, v2, …). */
             readonly dataset_number: number | null;
             status?: components["schemas"]["EvaluationStatusEnum"];
-            /** Format: int64 */
             images?: number;
             /** @description {candidate, champion?}: mAP@0.5, mAP@0.5:0.95, precision, recall, count MAE, and `slices` per site, camera, lighting and crowd */
             report: unknown;
@@ -1390,7 +1418,6 @@ export interface components {
             size_bytes?: number | null;
             sha256?: string;
             error?: string;
-            /** Format: int64 */
             attempts?: number;
             /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
             readonly requested_by: string;
@@ -1551,21 +1578,15 @@ export interface components {
             readonly id: number;
             project: number;
             name: string;
-            /**
-             * Format: int64
-             * @description 1, 2, … per project, in upload order.
-             */
+            /** @description 1, 2, … per project, in upload order. */
             version: number;
             sha256: string;
             /** Format: int64 */
             size_bytes: number;
-            /** Format: int64 */
             input_width: number;
-            /** Format: int64 */
             input_height: number;
             /** @description Class names in output order. */
             classes: unknown;
-            /** Format: int64 */
             opset?: number | null;
             /**
              * Format: double
@@ -1757,13 +1778,9 @@ export interface components {
         RetrainRequest: {
             readonly id: number;
             project: number;
-            /** Format: int64 */
             epoch: number;
             trigger: components["schemas"]["TriggerEnum"];
-            /**
-             * Format: int64
-             * @description Acceptances counted toward the threshold.
-             */
+            /** @description Acceptances counted toward the threshold. */
             accepted_count: number;
             /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
             readonly requested_by: string;
@@ -1850,10 +1867,7 @@ export interface components {
             /** @description Whether a webhook secret is stored. */
             readonly webhook_secret_set: boolean;
             epochs?: number;
-            /**
-             * Format: int64
-             * @description Also retrain when one site's acceptances since the last dataset reach this (0: off).
-             */
+            /** @description Also retrain when one site's acceptances since the last dataset reach this (0: off). */
             per_site_threshold?: number;
             auto_promote?: boolean;
             /**
@@ -1876,10 +1890,7 @@ export interface components {
             webhook_url?: string;
             webhook_secret?: string;
             epochs?: number;
-            /**
-             * Format: int64
-             * @description Also retrain when one site's acceptances since the last dataset reach this (0: off).
-             */
+            /** @description Also retrain when one site's acceptances since the last dataset reach this (0: off). */
             per_site_threshold?: number;
             auto_promote?: boolean;
             /**
@@ -2488,6 +2499,64 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    camera_count_window: {
+        parameters: {
+            query: {
+                /** @description ISO 8601 with timezone */
+                from: string;
+                /** @description ISO 8601 with timezone */
+                to: string;
+            };
+            header?: never;
+            path: {
+                camera_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CountWindow"];
+                };
             };
             400: {
                 headers: {

@@ -113,6 +113,23 @@ export interface ClaimedItem {
   last_comment_region: CommentRegion | null;
   asset: Asset | null;
   prelabel: Prelabel | null;
+  /** A `count_flag` item's flag (reviewer/flags.py `review_context`); null or absent for other items. */
+  count_flag?: CountFlagContext | null;
+}
+
+/** What a reviewer of a count flag needs: the window, its frames/clips, the flagger's note and both counts. */
+export interface CountFlagContext {
+  id: number;
+  window_start: string;
+  window_end: string;
+  observed_count: number;
+  /** The model's count in the window (reviewer/flags.py `window_model_count`), frozen when flagged. */
+  model_count: number;
+  note: string;
+  flagged_by: string;
+  camera: { id: number; name: string };
+  /** In order of first appearance in the window. */
+  assets: { sha256: string; kind: "frame" | "clip"; captured_at: string }[];
 }
 
 export interface CommentRegion {
@@ -200,4 +217,17 @@ export interface CountFlag {
   review_item: { id: number; status: ItemStatus; priority: number };
   assets: string[];
   created_at: string;
+  /** The outcome once the item is accepted: the true count the review settled on, and when. */
+  reviewed_count: number | null;
+  reviewed_at: string | null;
+}
+
+/** reviewer/flags.py `window_preview`: what the flag form shows before sending. */
+export interface CountWindow {
+  camera: number;
+  from: string;
+  to: string;
+  model_count: number;
+  /** Frames/clips the reviewer will get. */
+  assets: number;
 }

@@ -34,11 +34,10 @@ export function toColumns(counts: CameraCounts): Columns {
   return { x, names, values };
 }
 
-/** The model's total over a window [from, to): what a flag is compared against. */
-export function totalIn(columns: Columns, from: number, to: number): number {
-  let total = 0;
-  columns.x.forEach((t, i) => {
-    if (t >= from && t < to) for (const v of columns.values) total += v[i] ?? 0;
-  });
-  return total;
+/** A window picked on the chart, widened to whole buckets (UTC-aligned, as the server buckets): the shaded
+ * selection then covers exactly the buckets the chart shows, and the server's count of it is their sum. */
+export function snapToBuckets(bucket: Bucket, from: number, to: number): [number, number] {
+  const step = BUCKET_SECONDS[bucket];
+  const start = Math.floor(from / step) * step;
+  return [start, Math.max(start + step, Math.ceil(to / step) * step)];
 }

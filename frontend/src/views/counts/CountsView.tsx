@@ -1,17 +1,20 @@
 /**
  * Manager counts: a camera's model counts over time, a window picked on the chart (or typed), the observed
- * count flagged, and the status of the camera's flags. New flags arrive live.
+ * count flagged, and what the review of each flag concluded (in the list and as shaded windows on the chart).
+ * The model's count of a window is always the server's (`countWindow`): the number the flag will store.
+ * New flags and accepted reviews arrive live.
  */
 
 import { useCallback, useMemo, useState } from "preact/hooks";
-import { cameraCounts, createCountFlag, listCameras, listCountFlags } from "../../api/endpoints";
-import type { Bucket } from "../../api/shapes";
-import { toColumns, totalIn } from "../../counts/series";
+import { cameraCounts, countWindow, createCountFlag, listCameras, listCountFlags } from "../../api/endpoints";
+import type { Bucket, CountFlag } from "../../api/shapes";
+import { toColumns } from "../../counts/series";
 import { useProjectMessage } from "../../realtime/ProjectLive";
 import { href } from "../../router";
 import { ErrorBanner } from "../../ui/ErrorBanner";
 import { useAsync } from "../../ui/useAsync";
-import { CountsChart } from "./CountsChart";
+import { windowText } from "../flags/FlagNumbers";
+import { CountsChart, type FlagBand } from "./CountsChart";
 
 const RANGES = { "24 h": 86400, "7 days": 7 * 86400, "30 days": 30 * 86400 } as const;
 
@@ -24,6 +27,19 @@ function toLocalInput(seconds: number): string {
 function fromLocalInput(value: string): number | null {
   const t = new Date(value).getTime();
   return Number.isFinite(t) ? t / 1000 : null;
+}
+
+/** What the review of a flag concluded, in words: the reviewed count and when, or that it is still waiting. */
+function outcomeText(f: CountFlag): string {
+  if (f.status !== "reviewed") return `Waiting for review (item ${f.review_item.status})`;
+  const when = f.reviewed_at ? ` on ${new Date(f.reviewed_at).toLocaleString()}` : "";
+  return f.reviewed_count === null ? `Reviewed${when}, no count given` : `Reviewed${when}: true count ${f.reviewed_count}`;
+}
+
+function bandOf(f: CountFlag): FlagBand {
+  const outcome = f.status === "reviewed" ? `reviewed: ${f.reviewed_count ?? "—"}` : "open";
+  return { id: f.id, from: Date.parse(f.from) / 1000, to: Date.parse(f.to) / 1000, reviewed: f.status === "reviewed",
+           label: `#${f.id} saw ${f.observed_count} · model ${f.model_count ?? "–"} · ${outcome}` };
 }
 
 /** The cameras the caller may see counts for (a manager or operator: their sites only), with open flags. */
@@ -84,9 +100,19 @@ function CameraCounts({ camera }: { camera: number }) {
   const reloadFlags = flags.reload;
   const onFlag = useCallback((m: { camera: number }) => { if (m.camera === camera) reloadFlags(); }, [camera, reloadFlags]);
   useProjectMessage("flag.created", onFlag);
+  useProjectMessage("item.accepted", reloadFlags); // a flag's review may have concluded
+  const bands = useMemo(() => (flags.data ?? []).map(bandOf), [flags.data]);
 
-  const onSelect = useCallback((a: number, b: number) => { setFrom(Math.floor(a)); setTo(Math.ceil(b)); }, []);
-  const modelTotal = columns && from !== null && to !== null ? totalIn(columns, from, to) : null;
+  // The current bucket ends in the future, which a flag may not: a window dragged into it stops at now.
+  const onSelect = useCallback((a: number, b: number) => {
+    setFrom(Math.floor(a));
+    setTo(Math.min(Math.ceil(b), Math.floor(Date.now() / 1000)));
+  }, []);
+  // The server counts the window exactly as the flag will store it: one definition, one number.
+  const picked = from !== null && to !== null && to > from;
+  const preview = useAsync(() => (picked ? countWindow(camera, { from: new Date(from * 1000).toISOString(),
+                                                                 to: new Date(to * 1000).toISOString() })
+                                         : Promise.resolve(null)), [camera, from, to]);
 
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -124,7 +150,7 @@ function CameraCounts({ camera }: { camera: number }) {
         </label>
       </div>
       <ErrorBanner error={counts.error} />
-      {columns && <CountsChart columns={columns} onSelect={onSelect} />}
+      {columns && <CountsChart columns={columns} bucket={counts.data!.bucket} bands={bands} onSelect={onSelect} />}
       <form class="card stack" onSubmit={submit} aria-label="Flag a count" data-testid="flag-form">
         <h2>Flag a window</h2>
         <p>Drag across the chart to pick the window, or type it.</p>
@@ -140,7 +166,11 @@ function CameraCounts({ camera }: { camera: number }) {
                    onInput={(e) => setTo(fromLocalInput(e.currentTarget.value))} />
           </label>
         </div>
-        <p data-testid="model-count">Model count in this window: {modelTotal ?? "–"}</p>
+        <p data-testid="model-count">
+          Model count in this window: {!picked ? "–" : preview.loading ? "…" : preview.data?.model_count ?? "–"}
+          {picked && preview.data && <small> ({preview.data.assets} frames or clips for the reviewer)</small>}
+        </p>
+        <ErrorBanner error={picked ? preview.error : null} testId="model-count-error" />
         <label>
           Observed count
           <input type="number" min={0} required value={observed} data-testid="flag-count"
@@ -157,22 +187,27 @@ function CameraCounts({ camera }: { camera: number }) {
       <section class="card" aria-label="Flags on this camera">
         <h2>Flags</h2>
         <ErrorBanner error={flags.error} />
+        <div class="table-scroll">
         <table data-testid="flag-list">
-          <thead><tr><th>#</th><th>Window</th><th>Observed</th><th>Model</th><th>Status</th><th>By</th><th>Note</th></tr></thead>
+          <thead><tr><th>#</th><th>Window</th><th>Counts</th><th>Status</th><th>Outcome</th><th>By</th><th>Note</th></tr></thead>
           <tbody>
             {flags.data?.map((f) => (
-              <tr key={f.id}>
+              <tr key={f.id} data-testid={`flag-row-${f.id}`}>
                 <td>{f.id}</td>
-                <td>{new Date(f.from).toLocaleString()} – {new Date(f.to).toLocaleTimeString()}</td>
-                <td>{f.observed_count}</td>
-                <td>{f.model_count ?? "–"}</td>
+                <td>{windowText(f.from, f.to)}</td>
+                <td data-testid={`flag-counts-${f.id}`}>
+                  saw {f.observed_count} · model {f.model_count ?? "–"}
+                  {f.status === "reviewed" && <> · <strong>review {f.reviewed_count ?? "—"}</strong></>}
+                </td>
                 <td data-testid={`flag-status-${f.id}`}>{f.status} (item {f.review_item.status})</td>
+                <td data-testid={`flag-outcome-${f.id}`}>{outcomeText(f)}</td>
                 <td>{f.flagged_by}</td>
                 <td>{f.note}</td>
               </tr>
             ))}
           </tbody>
         </table>
+        </div>
       </section>
     </section>
   );

@@ -22,6 +22,7 @@ import { href } from "../../router";
 import { ErrorBanner } from "../../ui/ErrorBanner";
 import { useAsync } from "../../ui/useAsync";
 import { ClipReviewer } from "../clip/ClipReviewer";
+import { FlagReview } from "../flags/FlagReview";
 import { FrameEditor, type SubmitBody } from "./FrameEditor";
 import { loadImage } from "./media";
 
@@ -187,6 +188,9 @@ export function AnnotateView({ project, initialReason = "" }: { project: number;
 
   const labels = detail.data?.label_classes ?? [];
   if (work && detail.data) {
+    if (work.item.reason === "count_flag" && work.item.count_flag) {
+      return <FlagReview key={work.item.id} item={work.item} flag={work.item.count_flag} onSubmit={onSubmit} onSkip={onSkip} />;
+    }
     return work.item.asset?.kind === "clip"
       ? <ClipReviewer key={work.item.id} item={work.item} firstFrame={work.image} labels={labels} onSubmit={onSubmit} onSkip={onSkip} />
       : <FrameEditor key={work.item.id} item={work.item} image={work.image} labels={labels} onSubmit={onSubmit} onSkip={onSkip} />;

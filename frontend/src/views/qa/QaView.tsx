@@ -11,6 +11,7 @@ import { agreement } from "../../editor/agreement";
 import { href } from "../../router";
 import { ErrorBanner } from "../../ui/ErrorBanner";
 import { useAsync } from "../../ui/useAsync";
+import { FlagOutcome } from "../flags/FlagOutcome";
 import { BoxesPreview } from "./BoxesPreview";
 
 const pct = (v: number | null) => (v === null ? "—" : `${(v * 100).toFixed(0)} %`);
@@ -126,7 +127,8 @@ function QaItem({ project, item }: { project: number; item: number }) {
         <div>
           <BoxesPreview url={url} size={size} labels={labels} testId="qa-prelabel" title="Model pre-label"
                         boxes={onFrame(prelabel, frame).map((d) => ({ label: d.label, box: d.box, dashed: true }))} />
-          {latest && <p data-testid="qa-agreement-prelabel">
+          {latest && h.item.count_flag && <FlagOutcome flag={h.item.count_flag} latest={latest} />}
+          {latest && !h.item.count_flag && <p data-testid="qa-agreement-prelabel">
             Agreement with the model: {(agreement(latest.boxes, prelabel) * 100).toFixed(0)} %</p>}
         </div>
         {versions.slice(1).map((v) => (
