@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -13,7 +14,16 @@ from annotations.errors import InvalidInput
 from annotations.models import Annotation, AuditEvent, Role
 from annotations.selectors import access_project
 from reviewer.access import access_review_item
-from reviewer.api.bodies import ClaimBody, LeaseBody, SubmitBody, box_problem, check_boxes, decode, schema_ref
+from reviewer.api.bodies import (
+    Box,
+    ClaimBody,
+    LeaseBody,
+    SubmitBody,
+    box_problem,
+    check_boxes,
+    decode,
+    schema_ref,
+)
 from reviewer.api.serializers import ReviewSerializer, item_payload
 from reviewer.queue import CLAIM_ROLES, ClaimFilter, claim_next, extend_lease, release_lease
 from reviewer.services import Submission, decide_review, submit_annotation
@@ -82,8 +92,10 @@ class ReviewView(APIView):
         region = data["region"]
         if region is not None and (problem := box_problem(region["box"], region["frame_index"], item.asset)):
             raise InvalidInput("The request is not valid.", code="invalid", details={"region": problem})
+        # A fix is checked like a submit's boxes: in the frame, finite, a project label, a real clip frame.
+        boxes = None if data["boxes"] is None else check_boxes(msgspec.convert(data["boxes"], list[Box]), item)
         item = decide_review(item=item, user=request.user, decision=data["decision"], comment=data["comment"],
-                             region=None if data["decision"] == "accept" else region)
+                             region=None if data["decision"] == "accept" else region, boxes=boxes)
         return Response({"id": item.pk, "status": item.status})
 
 
