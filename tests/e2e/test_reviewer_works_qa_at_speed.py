@@ -82,7 +82,7 @@ def test_reviewer_decides_by_keyboard_fixes_a_box_and_every_decision_is_stored(p
     expect(page.get_by_test_id("qa-list")).to_contain_text("v1 by alice")
     page.get_by_test_id("qa-ordering").select_option("updated_at")  # oldest first: the next items follow it
     expect(page.get_by_test_id(f"qa-item-{first.pk}")).to_be_visible()
-    screenshot(page, "qa-list")
+    screenshot(page, "qa-list-oldest-first")
 
     # What alice changed from the model's pre-label, drawn over the large picture, with a legend.
     page.get_by_test_id(f"qa-item-{first.pk}").click()
