@@ -1,6 +1,6 @@
 // @vitest-environment happy-dom
 import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/preact";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import * as endpoints from "../src/api/endpoints";
 import { ApiError } from "../src/api/errors";
 import type { ItemHistory } from "../src/api/shapes";
@@ -33,6 +33,7 @@ vi.mock("../src/views/editor/media", () => ({
   loadImage: vi.fn(async () => ({ naturalWidth: 640, naturalHeight: 360 })),
 }));
 
+beforeAll(async () => { await import("../src/views/qa/QaView"); }, 60_000); // a cold load is slow on a busy CI box
 beforeEach(() => {
   window.location.hash = "#/projects/1/qa/5";
   vi.mocked(endpoints.review).mockClear();
@@ -93,6 +94,13 @@ describe("QA at speed", () => {
     await open();
     fireEvent.click(screen.getByTestId("qa-accept"));
     await waitFor(() => expect(window.location.hash).toBe("#/projects/1/qa/6"));
+  });
+
+  it("n opens the next item without deciding", async () => {
+    await open();
+    fireEvent.keyDown(document.body, { key: "n" });
+    await waitFor(() => expect(window.location.hash).toBe("#/projects/1/qa/6"));
+    expect(endpoints.review).not.toHaveBeenCalled();
   });
 
   it("lists the QA shortcuts on ?", async () => {

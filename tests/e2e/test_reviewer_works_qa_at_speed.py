@@ -96,6 +96,12 @@ def test_reviewer_decides_by_keyboard_fixes_a_box_and_every_decision_is_stored(p
     canvas = page.get_by_test_id("qa-canvas")
     assert canvas.bounding_box()["width"] > 800  # the picture takes the free space (it was 445 px)
     screenshot(page, "qa-diff-overlay")
+    for width, height in ((1024, 768), (1440, 900)):  # no sideways scrolling; the decision needs no scrolling
+        page.set_viewport_size({"width": width, "height": height})
+        expect(page.get_by_test_id("qa-accept")).to_be_in_viewport()
+        expect(page.get_by_test_id("qa-reject")).to_be_in_viewport()
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), (width, height)
+    page.set_viewport_size({"width": 1280, "height": 720})
     with_diff = page.evaluate(OVERLAY_DIGEST_JS, "qa-canvas")
     page.keyboard.press("d")  # the toggle hides the overlay, and shows it again
     expect(page.get_by_test_id("qa-diff-toggle")).not_to_be_checked()
