@@ -263,11 +263,12 @@ class Verdict(models.TextChoices):
 class AnnotationOrigin(models.TextChoices):
     PERSON = "person"  # one annotator's submission
     CONSENSUS = "consensus"  # the majority of an overlap round's annotators, box by box (no author)
+    REVIEW = "review"  # a QA reviewer's fix of the submitted version, accepted as the ground truth
 
 
 class Annotation(AppendOnly, models.Model):
-    """One version of a person's boxes/count for an asset, or of an overlap round's consensus. Append-only: a
-    change is a new version."""
+    """One version of a person's boxes/count for an asset, an overlap round's consensus, or a QA reviewer's fix.
+    Append-only: a change is a new version."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="annotations")
     asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="annotations")

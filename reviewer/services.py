@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from annotations import audit, rows
 from annotations.errors import Conflict
-from annotations.geometry import box_agreement, consolidate, prelabel_diff, starting_boxes
+from annotations.geometry import box_agreement, box_diff, consolidate, prelabel_diff, starting_boxes
 from annotations.models import Annotation, AnnotationOrigin, Asset, Prediction, Project, Verdict
 from reviewer import events, realtime
 from reviewer.flags import close_count_flag
@@ -198,25 +198,33 @@ class NotAwaitingReview(Conflict):
 
 @transaction.atomic
 def decide_review(*, item: ReviewItem, user: User, decision: str, comment: str,
-                  region: dict[str, Any] | None = None) -> ReviewItem:
+                  region: dict[str, Any] | None = None, boxes: list[dict[str, Any]] | None = None) -> ReviewItem:
     """QA: accept the submitted work, or reject it back to the queue with a comment for the next annotator.
 
+    With `boxes` (accept only: "fix and accept") the reviewer's corrected boxes are stored as a new version
+    (origin `review`, authored by the reviewer) that becomes the item's accepted ground truth.
     The row lock makes concurrent decisions serial: the first wins, the second finds it decided (409).
     """
     locked = ReviewItem.objects.select_for_update().get(pk=item.pk)
     if locked.status != ItemStatus.SUBMITTED:
         raise NotAwaitingReview("This item is not awaiting review (already decided or not submitted).",
                                 details={"status": locked.status})
-    before = {"status": locked.status}
+    before: dict[str, Any] = {"status": locked.status}
+    after: dict[str, Any] = {}
     if decision == "accept":
-        locked.status, locked.accepted_at = ItemStatus.ACCEPTED, timezone.now()
+        now = timezone.now()
+        locked.status, locked.accepted_at = ItemStatus.ACCEPTED, now
+        if boxes is not None:
+            fix, base = _insert_review_version(locked, user=user, boxes=boxes, now=now)
+            before |= {"version": base.version, "boxes": base.boxes}
+            after |= {"version": fix.version, "annotation": fix.pk, "boxes": boxes, "diff": fix.diff}
     else:
         locked.status, locked.annotations_count, locked.last_comment = ItemStatus.PENDING, 0, comment
         locked.last_comment_region = region
         _hold_for_rework(locked)
     locked.save(update_fields=["status", "annotations_count", "last_comment", "last_comment_region", "accepted_at",
                                "rework_author", "rework_until", "rework_from", "updated_at"])
-    after: dict[str, Any] = {"status": locked.status, "comment": comment}
+    after |= {"status": locked.status, "comment": comment}
     if region is not None:
         after["region"] = region
     audit.record(action=f"item.{'accepted' if decision == 'accept' else 'rejected'}", obj_type="review_item",
@@ -244,3 +252,31 @@ def _publish_status(item: ReviewItem) -> None:
         events.emit("item_accepted", project_id=item.project_id, item_id=item.pk)
         realtime.publish(project_id=item.project_id, message={"type": "item.accepted", "item": item.pk})
     realtime.publish_queue_stats(project_id=item.project_id)
+
+
+class NothingToFix(Conflict):
+    code = "nothing_to_fix"
+
+
+def _insert_review_version(item: ReviewItem, *, user: User, boxes: list[dict[str, Any]],
+                           now: datetime) -> tuple[Annotation, Annotation]:
+    """Store the reviewer's corrected boxes as the item's next version, with the diff against the submitted
+    version it fixes (and against the pre-label); returns (the new version, the one it fixes). Call while
+    holding the item's row lock."""
+    assert item.asset_id is not None
+    Asset.objects.select_for_update().filter(pk=item.asset_id).values_list("pk").get()  # serialises versions
+    base = (Annotation.objects.filter(review_item_id=item.pk).order_by("-version")
+            .only("id", "version", "boxes", "count", "verdict").first())
+    if base is None:
+        raise NothingToFix("This item has no submitted version to fix.")
+    prelabel = item.prediction.detections if item.prediction is not None else []
+    fix = Annotation(
+        project_id=item.project_id, asset_id=item.asset_id, review_item_id=item.pk, author_id=user.pk,
+        origin=AnnotationOrigin.REVIEW, source_prediction_id=item.prediction_id, boxes=boxes, count=base.count,
+        # The reviewer looked at every box: an "unusable" or "model was right" verdict no longer holds.
+        verdict=Verdict.CORRECT, note="Fixed in QA and accepted.",
+        diff={**box_diff(_frame_boxes(base.boxes), _frame_boxes(boxes)), "base_version": base.version,
+              "vs_prelabel": box_diff(_frame_boxes(prelabel), _frame_boxes(boxes))},
+        started_at=None, submitted_at=now,
+    )
+    return _insert_version(fix), base

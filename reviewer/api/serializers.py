@@ -19,14 +19,30 @@ class CommentRegionSerializer(serializers.Serializer):
     frame_index = serializers.IntegerField(required=False, allow_null=True, min_value=0, default=None)
 
 
+class ReviewBoxSerializer(serializers.Serializer):
+    """One box of a reviewer's fix: the shape of a submit's boxes (reviewer/api/bodies.py `Box`)."""
+
+    label = serializers.CharField(min_length=1, max_length=64)
+    box = serializers.ListField(child=serializers.FloatField(), min_length=4, max_length=4,
+                                help_text="[x, y, w, h] in image pixels")
+    frame_index = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    track_id = serializers.IntegerField(required=False, allow_null=True)
+
+
 class ReviewSerializer(serializers.Serializer):
     decision = serializers.ChoiceField(choices=["accept", "reject"])
     comment = serializers.CharField(required=False, allow_blank=True, max_length=4000, default="")
     region = CommentRegionSerializer(required=False, allow_null=True, default=None)
+    boxes = ReviewBoxSerializer(
+        many=True, required=False, allow_null=True, default=None, max_length=2000,
+        help_text="Fix and accept: the reviewer's corrected boxes, stored as a new version (origin `review`) that "
+                  "becomes the accepted ground truth. Only with `accept`.")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["decision"] == "reject" and not attrs["comment"].strip():
             raise serializers.ValidationError({"comment": "A rejection needs a comment for the next annotator."})
+        if attrs["decision"] == "reject" and attrs["boxes"] is not None:
+            raise serializers.ValidationError({"boxes": "Boxes go only with an accept (fix and accept)."})
         return attrs
 
 

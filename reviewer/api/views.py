@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -14,6 +15,7 @@ from annotations.models import Annotation, AuditEvent, Role
 from annotations.selectors import access_project
 from reviewer.access import access_review_item
 from reviewer.api.bodies import (
+    Box,
     ClaimBody,
     HeartbeatBody,
     LeaseBody,
@@ -105,8 +107,10 @@ class ReviewView(APIView):
         region = data["region"]
         if region is not None and (problem := box_problem(region["box"], region["frame_index"], item.asset)):
             raise InvalidInput("The request is not valid.", code="invalid", details={"region": problem})
+        # A fix is checked like a submit's boxes: in the frame, finite, a project label, a real clip frame.
+        boxes = None if data["boxes"] is None else check_boxes(msgspec.convert(data["boxes"], list[Box]), item)
         item = decide_review(item=item, user=request.user, decision=data["decision"], comment=data["comment"],
-                             region=None if data["decision"] == "accept" else region)
+                             region=None if data["decision"] == "accept" else region, boxes=boxes)
         return Response({"id": item.pk, "status": item.status})
 
 

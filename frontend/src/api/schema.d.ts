@@ -1789,6 +1789,14 @@ export interface components {
             /** Format: date-time */
             dispatched_at?: string | null;
         };
+        /** @description One box of a reviewer's fix: the shape of a submit's boxes (reviewer/api/bodies.py `Box`). */
+        ReviewBoxRequest: {
+            label: string;
+            /** @description [x, y, w, h] in image pixels */
+            box: number[];
+            frame_index?: number | null;
+            track_id?: number | null;
+        };
         ReviewItemLease: {
             id: number;
             lease_token: string;
@@ -1800,6 +1808,8 @@ export interface components {
             /** @default  */
             comment: string;
             region?: components["schemas"]["CommentRegionRequest"] | null;
+            /** @description Fix and accept: the reviewer's corrected boxes, stored as a new version (origin `review`) that becomes the accepted ground truth. Only with `accept`. */
+            boxes?: components["schemas"]["ReviewBoxRequest"][] | null;
         };
         ReviewSettings: {
             /**

@@ -153,7 +153,7 @@ export interface SubmittedBox {
 }
 
 /** Who made a version: its annotator, or "consensus" for the majority of an overlap round. */
-export function authorOf(v: { origin: "person" | "consensus"; author__username: string | null }): string {
+export function authorOf(v: { origin: AnnotationVersion["origin"]; author__username: string | null }): string {
   return v.origin === "consensus" ? "consensus" : v.author__username ?? "?";
 }
 
@@ -161,8 +161,8 @@ export function authorOf(v: { origin: "person" | "consensus"; author__username: 
 export interface AnnotationVersion {
   id: number;
   version: number;
-  /** `consensus`: the majority of an overlap round's annotators (no author). */
-  origin: "person" | "consensus";
+  /** `consensus`: the majority of an overlap round's annotators (no author); `review`: a QA reviewer's fix. */
+  origin: "person" | "consensus" | "review";
   author__username: string | null;
   boxes: SubmittedBox[];
   count: number | null;

@@ -14,11 +14,12 @@ export interface KeyChord {
   mod?: boolean;
 }
 
-export interface Command {
+/** `E`: the effects a view handles (the editor's by default; QA declares its own table with its own effects). */
+export interface Command<E extends string = Effect> {
   id: string;
   label: string;
   keys: readonly KeyChord[];
-  run: EditorAction | { effect: Effect };
+  run: EditorAction | { effect: E };
 }
 
 const NUDGE = 1;
@@ -91,8 +92,10 @@ function matches(chord: KeyChord, event: KeyLike): boolean {
   return event.key.length === 1 ? event.key.toLowerCase() === chord.key.toLowerCase() : event.key === chord.key;
 }
 
-export function findCommand(event: KeyLike, commands: readonly Command[] = COMMANDS): Command | undefined {
-  return commands.find((c) => c.keys.some((chord) => matches(chord, event)));
+export function findCommand<E extends string = Effect>(event: KeyLike,
+                                                       commands?: readonly Command<E>[]): Command<E> | undefined {
+  const table = commands ?? (COMMANDS as unknown as readonly Command<E>[]);
+  return table.find((c) => c.keys.some((chord) => matches(chord, event)));
 }
 
 export function describeChord(chord: KeyChord): string {

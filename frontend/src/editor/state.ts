@@ -61,7 +61,8 @@ export type EditorAction =
       /** Keep zoom/pan and selection (the next frame of the same clip). */
       keepView?: boolean }
   | { type: "viewport"; w: number; h: number }
-  | { type: "pointer_down"; screen: Point; pan?: boolean }
+  /** `draw`: start a new rectangle even over a box (QA marks a comment region that way). */
+  | { type: "pointer_down"; screen: Point; pan?: boolean; draw?: boolean }
   | { type: "pointer_move"; screen: Point }
   | { type: "pointer_up" }
   | { type: "cancel" }
@@ -260,7 +261,7 @@ export function editorReducer(state: EditorState, action: EditorAction): EditorS
     }
     case "pointer_down": {
       if (state.gesture.kind !== "idle") return state;
-      const target = hitTest(state, screenToImage(state.view, action.screen));
+      const target: Target = action.draw ? { kind: "empty" } : hitTest(state, screenToImage(state.view, action.screen));
       return { ...state, gesture: { kind: "pointing", screen: action.screen, target, pan: action.pan ?? false,
                                     mark: snapshot(state) } };
     }

@@ -1,7 +1,7 @@
 /** The editor's side panels: why the item is here, the class picker, the box list, the shortcut help. */
 
 import type { ClaimedItem } from "../../api/shapes";
-import { COMMANDS, describeChord } from "../../editor/commands";
+import { type Command, COMMANDS, describeChord } from "../../editor/commands";
 import { boxCaption, labelColor } from "../../editor/draw";
 import type { EditorAction, EditorBox } from "../../editor/state";
 
@@ -79,13 +79,16 @@ export function BoxList({ boxes, selectedId, dispatch }: {
   );
 }
 
-export function ShortcutHelp({ onClose }: { onClose: () => void }) {
+/** The shortcuts of `commands` (the editor's by default), read from the one command table. */
+export function ShortcutHelp({ onClose, commands = COMMANDS }: {
+  onClose: () => void; commands?: readonly Pick<Command<string>, "id" | "label" | "keys">[];
+}) {
   return (
     <div class="dialog" role="dialog" aria-modal="true" aria-label="Keyboard shortcuts" data-testid="help-overlay">
       <h2>Keyboard shortcuts</h2>
       <table>
         <tbody>
-          {COMMANDS.map((c) => (
+          {commands.map((c) => (
             <tr key={c.id}><th scope="row">{c.keys.map(describeChord).join(" / ")}</th><td>{c.label}</td></tr>
           ))}
           <tr><th scope="row">Space+drag / middle drag / wheel</th><td>Pan / zoom at the pointer</td></tr>

@@ -9,8 +9,9 @@ export function isTyping(target: EventTarget | null): boolean {
   return !!el && (el.tagName === "INPUT" || el.tagName === "TEXTAREA" || el.tagName === "SELECT" || el.isContentEditable);
 }
 
-export function handleEditorKey(event: KeyboardEvent, dispatch: (a: EditorAction) => void,
-                                onEffect: (effect: Effect) => void, commands?: readonly Command[]): boolean {
+export function handleEditorKey<E extends string = Effect>(event: KeyboardEvent, dispatch: (a: EditorAction) => void,
+                                                          onEffect: (effect: E) => void,
+                                                          commands?: readonly Command<E>[]): boolean {
   if (isTyping(event.target)) return false;
   const command = findCommand(event, commands);
   if (!command) return false;
