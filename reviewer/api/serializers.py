@@ -7,6 +7,7 @@ from typing import Any
 from rest_framework import serializers
 
 from reviewer.models import ReviewItem
+from reviewer.selectors import dispute_context
 
 
 class CommentRegionSerializer(serializers.Serializer):
@@ -57,4 +58,5 @@ def item_payload(item: ReviewItem) -> dict[str, Any]:
             "frame_index": prediction.frame_index, "boxes": prediction.detections,
             "count": prediction.count_value, "captured_at": prediction.captured_at.isoformat(),
         },
+        "dispute": dispute_context(item),
     }
