@@ -8,6 +8,7 @@
 
 import type { Rect } from "../editor/geometry";
 import { type EditorAction, type EditorBox, type EditorState, editorReducer, initialState } from "../editor/state";
+import { type FrameDetection, mergeDetections } from "./merge";
 import { type Track, boxAt, setKeyframe } from "./tracks";
 
 export interface ClipState {
@@ -25,7 +26,11 @@ export type ClipAction =
   | EditorAction
   | { type: "frame"; frame: number }
   | { type: "step"; delta: number }
-  | { type: "keyframe_here" };
+  | { type: "keyframe_here" }
+  /** Home / End: the clip's first or last frame. */
+  | { type: "jump"; to: "first" | "last" }
+  /** The server model's boxes for the current frame, merged with the tracks there (one undo step). */
+  | { type: "merge_detections"; detections: readonly FrameDetection[] };
 
 const UNDO_LIMIT = 200;
 
@@ -96,9 +101,12 @@ export function clipReducer(state: ClipState, action: ClipAction): ClipState {
   const idle = state.editor.gesture.kind === "idle";
   switch (action.type) {
     case "frame":
-    case "step": {
+    case "step":
+    case "jump": {
       if (!idle) return state;
-      const target = action.type === "frame" ? action.frame : state.frame + action.delta;
+      const target = action.type === "frame" ? action.frame
+        : action.type === "jump" ? (action.to === "first" ? 0 : state.frameCount - 1)
+          : state.frame + action.delta;
       const frame = Math.min(state.frameCount - 1, Math.max(0, Math.round(target)));
       return frame === state.frame ? state : show(state, state.tracks, frame);
     }
@@ -122,6 +130,10 @@ export function clipReducer(state: ClipState, action: ClipAction): ClipState {
       const box = boxAt(track, state.frame) ?? nearest?.box;
       if (!box) return state;
       return withTracks(state, state.tracks.map((t) => (t.id === track.id ? setKeyframe(t, state.frame, box) : t)));
+    }
+    case "merge_detections": {
+      if (!idle) return state;
+      return withTracks(state, mergeDetections(state.tracks, state.frame, action.detections, state.editor.labels).tracks);
     }
     default: {
       const editor = editorReducer(state.editor, action);
