@@ -29,7 +29,7 @@ function ProjectView({ route }: { route: Exclude<Route, { name: "login" | "home"
     case "dashboard":
       return <DashboardView project={route.project} />;
     case "work":
-      return <AnnotateView project={route.project} />;
+      return <AnnotateView key={route.reason ?? ""} project={route.project} initialReason={route.reason ?? ""} />;
     case "counts":
       return <CountsView project={route.project} camera={route.camera} />;
     case "qa":

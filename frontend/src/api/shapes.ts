@@ -113,6 +113,17 @@ export interface ClaimedItem {
   last_comment_region: CommentRegion | null;
   asset: Asset | null;
   prelabel: Prelabel | null;
+  /** Both sides of a dispute (reviewer/selectors.py `dispute_context`); null for any other item. */
+  dispute?: DisputeContext | null;
+}
+
+export interface DisputeContext {
+  count_name: string;
+  /** What the camera said: its count, and its tracks when it sent them. */
+  device: { prediction: number; count: number | null; frame_index: number | null;
+            model: { name: string; version: string }; boxes: Detection[] };
+  /** The other count the camera's is disputed against, e.g. the ticket machine's. */
+  second_opinion: { source: string; count: number | null } | null;
 }
 
 export interface CommentRegion {

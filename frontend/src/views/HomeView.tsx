@@ -14,7 +14,8 @@ export const ROLE_WORK: Record<Role, { label: string; to: (project: number) => s
   annotator: [{ label: "Annotate", to: href.work }],
   reviewer: [{ label: "QA review", to: href.qa }, { label: "Counts", to: href.counts }],
   manager: [{ label: "Counts", to: href.counts }],
-  operator: [{ label: "Review disputed clips", to: href.work }, { label: "Counts", to: href.counts }],
+  operator: [{ label: "Review disputed clips", to: (p) => href.work(p, "disputed") },
+             { label: "Counts", to: href.counts }],
 };
 
 function ProjectRow({ project }: { project: ProjectSummary }) {

@@ -39,13 +39,13 @@ async function claimAndDecode(project: number, reason: string): Promise<Work | n
   return { item, image: await loadImage(url) };
 }
 
-export function AnnotateView({ project }: { project: number }) {
+export function AnnotateView({ project, initialReason = "" }: { project: number; initialReason?: string }) {
   const detail = useAsync(() => readProject(project), [project]);
   const [work, setWork] = useState<Work | null>(null);
   const [empty, setEmpty] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
-  const [reason, setReason] = useState("");
+  const [reason, setReason] = useState(initialReason);
   const current = useRef<Work | null>(null);
   current.current = work;
   /** The next item, claimed and decoded ahead (null: the queue had nothing more). */
