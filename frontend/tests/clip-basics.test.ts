@@ -58,7 +58,7 @@ describe("server boxes for a frame", () => {
 
   it("is one undo step in the clip reviewer", () => {
     let s = run(start(), { type: "frame", frame: 6 },
-                { type: "merge_detections", detections: [{ label: "person", box: [300, 100, 40, 80] }] });
+                { type: "merge_detections", frame: 6, detections: [{ label: "person", box: [300, 100, 40, 80] }] });
     expect(s.editor.boxes).toHaveLength(2);
     s = run(s, { type: "undo" });
     expect(s.tracks).toHaveLength(1);

@@ -29,8 +29,8 @@ export type ClipAction =
   | { type: "keyframe_here" }
   /** Home / End: the clip's first or last frame. */
   | { type: "jump"; to: "first" | "last" }
-  /** The server model's boxes for the current frame, merged with the tracks there (one undo step). */
-  | { type: "merge_detections"; detections: readonly FrameDetection[] };
+  /** The server model's boxes for `frame`, merged with the tracks there (one undo step). */
+  | { type: "merge_detections"; frame: number; detections: readonly FrameDetection[] };
 
 const UNDO_LIMIT = 200;
 
@@ -133,7 +133,7 @@ export function clipReducer(state: ClipState, action: ClipAction): ClipState {
     }
     case "merge_detections": {
       if (!idle) return state;
-      return withTracks(state, mergeDetections(state.tracks, state.frame, action.detections, state.editor.labels).tracks);
+      return withTracks(state, mergeDetections(state.tracks, action.frame, action.detections, state.editor.labels).tracks);
     }
     default: {
       const editor = editorReducer(state.editor, action);
