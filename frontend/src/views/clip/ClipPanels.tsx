@@ -10,7 +10,7 @@ export function ClipControls({ frame, frameCount, fps, playing, step, setFrame, 
 }) {
   return (
     <div class="toolbar row" role="toolbar" aria-label="Frames">
-      <button type="button" onClick={() => setFrame(0)} data-testid="frame-first" aria-keyshortcuts="Home">⏮ First</button>
+      <button type="button" onClick={() => setFrame(0)} data-testid="frame-first" aria-keyshortcuts="Home">« First</button>
       <button type="button" onClick={() => step(-10)} data-testid="frame-prev-10" aria-keyshortcuts="Shift+ArrowLeft">−10</button>
       <button type="button" onClick={() => step(-1)} data-testid="frame-prev" aria-keyshortcuts="ArrowLeft">← Frame</button>
       <button type="button" onClick={togglePlay} data-testid="play-toggle" aria-pressed={playing} aria-keyshortcuts="Space">
@@ -18,7 +18,7 @@ export function ClipControls({ frame, frameCount, fps, playing, step, setFrame, 
       </button>
       <button type="button" onClick={() => step(1)} data-testid="frame-next" aria-keyshortcuts="ArrowRight">Frame →</button>
       <button type="button" onClick={() => step(10)} data-testid="frame-next-10" aria-keyshortcuts="Shift+ArrowRight">+10</button>
-      <button type="button" onClick={() => setFrame(frameCount - 1)} data-testid="frame-last" aria-keyshortcuts="End">Last ⏭</button>
+      <button type="button" onClick={() => setFrame(frameCount - 1)} data-testid="frame-last" aria-keyshortcuts="End">Last »</button>
       <label>
         Frame
         <input type="range" min={0} max={frameCount - 1} value={frame} data-testid="frame-slider"

@@ -143,7 +143,7 @@ export function ClipReviewer({ item, firstFrame, labels, onSubmit, onSkip }: Pro
       const { added, matched } = mergeDetections(tracks, at, detections, labels);
       dispatch({ type: "merge_detections", frame: at, detections });
       setServerNote(`${modelCaption({ name: run.model.name, version: String(run.model.version) })} on frame ${at + 1}: `
-        + `${detections.length} boxes, ${added} new track${added === 1 ? "" : "s"}, ${matched} already tracked`);
+        + `${plural(detections.length, "box", "boxes")}, ${plural(added, "new track", "new tracks")}, ${matched} already tracked`);
     } catch (err) {
       setError(err);
     } finally {
@@ -278,4 +278,8 @@ export function ClipReviewer({ item, firstFrame, labels, onSubmit, onSkip }: Pro
       {help && <ClipShortcutHelp commands={CLIP_COMMANDS} onClose={() => setHelp(false)} />}
     </div>
   );
+}
+
+function plural(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
 }
