@@ -65,6 +65,19 @@ describe("server boxes for a frame", () => {
   });
 });
 
+describe("track ids", () => {
+  it("a new track never takes the id of a deleted one", () => {
+    const two: Track = { id: 4, label: "person", keyframes: [{ frame: 0, box: { x: 300, y: 0, w: 10, h: 20 } }] };
+    let s = run(start([track, two]), { type: "frame", frame: 2 }, { type: "select", id: 3 }, { type: "select", id: 4 });
+    s = run(s, { type: "frame", frame: 0 }, { type: "select", id: 4 }, { type: "delete_selected" });
+    expect(s.tracks.map((t) => t.id)).toEqual([3]);
+    s = run(s, { type: "pointer_down", screen: { x: 400, y: 200 } }, { type: "pointer_move", screen: { x: 430, y: 240 } },
+            { type: "pointer_up" });
+    expect(s.tracks.map((t) => t.id)).toEqual([3, 5]);
+    expect(s.editor.selectedId).toBe(5); // the box just drawn stays selected, as its track
+  });
+});
+
 describe("dragging the counting line", () => {
   const line = { a: { x: 0, y: 180 }, b: { x: 640, y: 180 } };
   const view = { scale: 0.5, tx: 10, ty: 20 }; // image (0,180) is at screen (10,110)

@@ -15,7 +15,14 @@ from activelearning.models import ModelStatus, ModelVersion, PrelabelRun
 from activelearning.synthetic.scenes import encode_mp4, render_clip
 from annotations.models import Annotation, Site
 from reviewer.models import ReviewItem
-from tests.e2e.helpers import add_browser_member, fitted_transform, post_events, sign_in, upload, wait_drawn_frame
+from tests.e2e.helpers import (
+    add_browser_member,
+    fitted_transform,
+    post_events,
+    sign_in,
+    upload,
+    wait_drawn_frame,
+)
 from tests.factories import jpeg_bytes, make_device_kit, make_project, prediction_event
 from tests.onnx_models import fixed_detector_bytes
 

@@ -15,9 +15,10 @@ export interface FrameDetection {
 export const MERGE_IOU = 0.5;
 
 export function mergeDetections(tracks: readonly Track[], frame: number, detections: readonly FrameDetection[],
-                                labels: readonly string[], threshold = MERGE_IOU):
-  { tracks: readonly Track[]; added: number; matched: number } {
-  let nextId = tracks.reduce((max, t) => Math.max(max, t.id), 0) + 1;
+                                labels: readonly string[],
+                                firstNewId = tracks.reduce((max, t) => Math.max(max, t.id), 0) + 1,
+                                threshold = MERGE_IOU): { tracks: readonly Track[]; added: number; matched: number } {
+  let nextId = firstNewId;
   const here = tracks.flatMap((t) => {
     const r = boxAt(t, frame);
     return r ? [{ label: t.label, rect: r }] : [];
