@@ -99,10 +99,13 @@ class PrelabelStatus(models.TextChoices):
 
 class PrelabelRun(models.Model):
     """The server model's pass over one review item: done (its boxes are a `server` Prediction) or failed with
-    the reason. One per (item, model version), so a re-delivered task does not run twice."""
+    the reason. One per (item, model version, frame), so a re-delivered task does not run twice."""
 
     review_item = models.ForeignKey("reviewer.ReviewItem", on_delete=models.CASCADE, related_name="prelabel_runs")
     model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="prelabel_runs")
+    frame_index = models.PositiveIntegerField(
+        null=True, blank=True,
+        help_text="The clip frame a person asked about in the clip reviewer; empty: the item's own frame.")
     status = models.CharField(max_length=8, choices=PrelabelStatus.choices)
     prediction = models.ForeignKey("annotations.Prediction", on_delete=models.SET_NULL, null=True, blank=True,
                                    related_name="+")
@@ -111,7 +114,9 @@ class PrelabelRun(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["review_item", "model_version"], name="prelabel_once")]
+        # NULLS NOT DISTINCT: the item's own pass (frame empty) is still once per model.
+        constraints = [models.UniqueConstraint(fields=["review_item", "model_version", "frame_index"],
+                                               nulls_distinct=False, name="prelabel_once_per_frame")]
 
     def __str__(self) -> str:
         return f"pre-label of item {self.review_item_id} by model {self.model_version_id}: {self.status}"

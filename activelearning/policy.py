@@ -243,7 +243,9 @@ def route_event(policy: dict[str, Any], facts: EventFacts) -> Decision:
     weights: dict[str, float] = policy["weights"]
     signals = uncertainty_signals(facts.scores)
     signals["device_reason"] = policy.get("device_reasons", {}).get(facts.device_reason or "", 0.0)
-    if facts.event_type == "dispute":
+    # A dispute is a dispute whether the device sent it as its own event type or as a prediction's reason.
+    dispute = facts.event_type == "dispute" or facts.device_reason == "disputed"
+    if dispute:
         signals["device_reason"] = max(signals["device_reason"], policy.get("device_reasons", {}).get("disputed", 1.0))
     signals["quality"] = quality_signal(facts.brightness, facts.blur, policy.get("quality", {}))
     parts: dict[str, Any] = {name: round(weights.get(name, 0.0) * value, 6) for name, value in signals.items()}
@@ -265,12 +267,12 @@ def route_event(policy: dict[str, Any], facts: EventFacts) -> Decision:
     skipped = any(rule.get("action") == "skip" for rule in matched)
     queued_by_rule = next((rule for rule in matched if rule.get("action", "queue") == "queue"), None)
     exempt = (facts.device_reason or "") in policy.get("exempt_from_caps", []) or (
-        facts.event_type == "dispute" and "disputed" in policy.get("exempt_from_caps", [])
+        dispute and "disputed" in policy.get("exempt_from_caps", [])
     )
 
     if skipped:
         return Decision(queue=False, reason="", priority=priority, parts=parts)
-    if facts.event_type == "dispute":
+    if dispute:
         return Decision(queue=True, reason="disputed", priority=priority, parts=parts, exempt_from_caps=exempt)
     if priority >= policy["min_priority"]:
         reason = facts.device_reason if facts.device_reason in DEVICE_REASONS else "low_confidence"

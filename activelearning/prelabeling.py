@@ -121,45 +121,60 @@ def prelabel_items(*, item_ids: list[int]) -> dict[str, int]:
     return tally
 
 
-def prelabel_item(*, item: ReviewItem, model: ModelVersion) -> PrelabelRun | None:
-    """Run `model` on the item's frame once (None if it already ran); store the boxes or the failure."""
-    if PrelabelRun.objects.filter(review_item=item, model_version=model).exists():
+def prelabel_item(*, item: ReviewItem, model: ModelVersion, frame_index: int | None = None) -> PrelabelRun | None:
+    """Run `model` on the item's frame once (None if it already ran); store the boxes or the failure.
+
+    With `frame_index` (a clip item), run it on that frame of the clip instead, on demand from the clip
+    reviewer: once per frame, and without rerouting the item (only the item's own frame decides its route).
+    """
+    if PrelabelRun.objects.filter(review_item=item, model_version=model, frame_index=frame_index).exists():
         return None
     asset = item.asset
     assert asset is not None
-    frame_index = item.prediction.frame_index if item.prediction is not None else None
+    if frame_index is None:
+        on_frame = item.prediction.frame_index if item.prediction is not None else None
+    else:
+        on_frame = frame_index
     try:
         request = InferenceRequest(
             model_path=str(local_model_path(model)), model_sha256=model.sha256, class_names=list(model.classes),
-            imgsz=model.input_width, image=frame_bytes(asset, frame_index),
+            imgsz=model.input_width, image=frame_bytes(asset, on_frame),
             intra_op_threads=settings.LOUPE_PRELABEL_THREADS, conf_threshold=model.conf_threshold)
         boxes, times = worker().infer(request, timeout=settings.LOUPE_PRELABEL_TIMEOUT_SECONDS)
     except InferenceFailed as exc:
-        return _record_failure(item=item, model=model, reason=f"{exc.kind}: {exc.reason}")
+        return _record_failure(item=item, model=model, frame_index=frame_index, reason=f"{exc.kind}: {exc.reason}")
     except (OSError, frame_cache.frames.FramesUnreadable) as exc:
-        return _record_failure(item=item, model=model, reason=f"unreadable: {exc}")
-    return _record_success(item=item, model=model, boxes=boxes, times=times, frame_index=frame_index)
+        return _record_failure(item=item, model=model, frame_index=frame_index, reason=f"unreadable: {exc}")
+    return _record_success(item=item, model=model, boxes=boxes, times=times, on_frame=on_frame,
+                           frame_index=frame_index)
+
+
+def is_dispute(item: ReviewItem) -> bool:
+    """Whether the item settles a dispute (a `dispute` event, or a device that gave `disputed` as its reason)."""
+    prediction = item.prediction
+    return item.reason == Reason.DISPUTED or (
+        prediction is not None and (prediction.event_type == "dispute" or prediction.reason == Reason.DISPUTED))
 
 
 @transaction.atomic
 def _record_success(*, item: ReviewItem, model: ModelVersion, boxes: list[dict[str, Any]],
-                    times: dict[str, float], frame_index: int | None) -> PrelabelRun:
+                    times: dict[str, float], on_frame: int | None, frame_index: int | None) -> PrelabelRun:
     now = timezone.now()
     field = item.prediction
     prediction = Prediction.objects.create(
         project_id=item.project_id, camera_id=item.camera_id, asset=item.asset, source=PredictionSource.SERVER,
         event_type="prediction", payload_hash="", captured_at=field.captured_at if field else now, received_at=now,
         model_name=model.name, model_version=str(model.version), model_sha256=model.sha256,
-        frame_index=frame_index, detections=boxes, detection_count=len(boxes))
+        frame_index=on_frame, detections=boxes, detection_count=len(boxes))
     run, created = PrelabelRun.objects.get_or_create(
-        review_item=item, model_version=model,
+        review_item=item, model_version=model, frame_index=frame_index,
         defaults={"status": PrelabelStatus.DONE, "prediction": prediction,
                   "timings_ms": {k: round(v, 2) for k, v in times.items()}})
     if not created:  # a concurrent delivery of the same task stored it first
         prediction.delete()
         return run
     ModelVersion.objects.filter(pk=model.pk).update(consecutive_failures=0)
-    if field is not None:
+    if field is not None and frame_index is None:
         _route_disagreement(item=item, field_boxes=field.detections, server_boxes=boxes, model=model)
     return run
 
@@ -168,7 +183,9 @@ def _route_disagreement(*, item: ReviewItem, field_boxes: list[dict[str, Any]], 
                         model: ModelVersion) -> None:
     found = disagreement(field_boxes, server_boxes)
     parts = {**item.score_parts, "model_disagreement": found.as_parts() | {"model": model.pk}}
-    raise_it = found.score >= DISAGREEMENT_THRESHOLD
+    # A dispute stays queued as `disputed`: that is the work the operator's "disputed" filter looks for, and
+    # a dispute comes with no boxes of its own, so every server box would "disagree" with it anyway.
+    raise_it = found.score >= DISAGREEMENT_THRESHOLD and not is_dispute(item)
     fields: dict[str, Any] = {"score_parts": parts}
     if raise_it:
         parts["field_reason"] = item.reason
@@ -185,9 +202,9 @@ def _route_disagreement(*, item: ReviewItem, field_boxes: list[dict[str, Any]], 
         realtime.publish_queue_stats(project_id=item.project_id)
 
 
-def _record_failure(*, item: ReviewItem, model: ModelVersion, reason: str) -> PrelabelRun:
+def _record_failure(*, item: ReviewItem, model: ModelVersion, frame_index: int | None, reason: str) -> PrelabelRun:
     with transaction.atomic():
-        run, _ = PrelabelRun.objects.get_or_create(review_item=item, model_version=model,
+        run, _ = PrelabelRun.objects.get_or_create(review_item=item, model_version=model, frame_index=frame_index,
                                                    defaults={"status": PrelabelStatus.FAILED, "error": reason[:2000]})
         ModelVersion.objects.filter(pk=model.pk).update(consecutive_failures=F("consecutive_failures") + 1)
         model.refresh_from_db(fields=["consecutive_failures", "out_of_service"])

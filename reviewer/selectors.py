@@ -10,7 +10,7 @@ from typing import Any
 from django.db.models import Count, F, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from annotations.models import Annotation
+from annotations.models import Annotation, Prediction, PredictionSource
 from reviewer.models import ItemStatus, ReviewItem
 
 
@@ -108,3 +108,50 @@ def list_review_items(*, project_id: int, filters: ItemFilter) -> list[dict[str,
             "version": r["latest_version"], "author": r["latest_author"],
             "submitted_at": r["latest_submitted_at"], "verdict": r["latest_verdict"]},
     } for r in rows]
+
+
+def dispute_context(item: ReviewItem) -> dict[str, Any] | None:
+    """For an item settling a dispute, both sides of it: the device's count and tracks, and the second opinion
+    (e.g. the ticket machine's count); None for any other item. One query, only for disputes.
+
+    Devices say it two ways: the dispute event carries the device's own count and tracks (a second opinion
+    such as `tickets` in its context), or it carries the second opinion's count (`context.source`, e.g.
+    "ticketing") with the camera's count in `context.camera_count` and the camera's tracks in the device's
+    own prediction on the same clip.
+    """
+    dispute = item.prediction
+    if dispute is None or not (dispute.event_type == "dispute" or item.reason == "disputed"):
+        return None
+    context = dispute.context if isinstance(dispute.context, dict) else {}
+    counted_by_other = bool(context.get("source"))
+    own = None
+    if dispute.asset_id is not None and (counted_by_other or not dispute.detections):
+        camera = Q(camera_id=dispute.camera_id) if dispute.camera_id is not None else Q(camera__isnull=True)
+        own = (Prediction.objects.filter(camera, asset_id=dispute.asset_id, source=PredictionSource.DEVICE,
+                                         event_type="prediction")
+               .order_by("-captured_at", "-id").first())
+    device = own if own is not None else dispute
+
+    device_count = _int_or_none(context.get("camera_count"))
+    if device_count is None and own is not None:
+        device_count = own.count_value
+    if device_count is None and not counted_by_other:
+        device_count = dispute.count_value
+    second: dict[str, Any] | None
+    if counted_by_other:
+        second = {"source": str(context["source"]), "count": dispute.count_value}
+    else:
+        other = next((k for k in ("ticketing_count", "tickets", "second_opinion_count") if k in context), None)
+        second = {"source": "ticketing" if other in ("ticketing_count", "tickets") else "second opinion",
+                  "count": _int_or_none(context.get(other))} if other else None
+    return {
+        "count_name": dispute.count_name,
+        "device": {"prediction": device.pk, "count": device_count, "frame_index": device.frame_index,
+                   "model": {"name": device.model_name, "version": device.model_version},
+                   "boxes": dispute.detections or (own.detections if own is not None else [])},
+        "second_opinion": second,
+    }
+
+
+def _int_or_none(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

@@ -13,8 +13,8 @@ from rest_framework.views import APIView
 from activelearning.models import ModelStatus, ModelVersion, PrelabelRun
 from activelearning.prelabeling import prelabel_item
 from annotations.api.errors import ErrorSerializer
-from annotations.errors import Conflict, NotFound
-from annotations.models import Role
+from annotations.errors import Conflict, InvalidInput, NotFound
+from annotations.models import Asset, AssetKind, Role
 from reviewer.access import access_review_item
 
 ERRORS = {status: OpenApiResponse(ErrorSerializer) for status in (400, 401, 403, 404, 409)}
@@ -31,6 +31,7 @@ class RunModelSerializer(serializers.Serializer):
 class PrelabelRunSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     model = RunModelSerializer(source="model_version")
+    frame_index = serializers.IntegerField(allow_null=True, help_text="The clip frame it ran on; null: the item's own")
     status = serializers.CharField()
     boxes = serializers.SerializerMethodField()
     error = serializers.CharField()
@@ -43,6 +44,18 @@ class PrelabelRunSerializer(serializers.Serializer):
 
 class RunRequestSerializer(serializers.Serializer):
     model = serializers.IntegerField(required=False, help_text="A model of the project (admins); default: champion")
+    frame_index = serializers.IntegerField(required=False, min_value=0,
+                                           help_text="A clip item only: run on this frame of the clip (0-based)")
+
+
+def check_clip_frame(asset: Asset, frame_index: int) -> None:
+    """Refuse a frame number on a still, or past the clip's last frame, before anything runs."""
+    if asset.kind != AssetKind.CLIP:
+        raise InvalidInput("Only a clip has frames to choose from.", code="not_a_clip",
+                         details={"frame_index": ["Leave it out for a still frame."]})
+    if asset.frame_count is not None and frame_index >= asset.frame_count:
+        raise InvalidInput(f"The clip has {asset.frame_count} frames (0 to {asset.frame_count - 1}).",
+                         code="frame_out_of_range", details={"frame_index": [f"At most {asset.frame_count - 1}."]})
 
 
 class ItemPrelabelsView(APIView):
@@ -70,7 +83,11 @@ class ItemPrelabelsView(APIView):
                 raise Conflict("This project has no champion model in service.", code="no_champion")
         if item.asset is None:
             raise Conflict("This item has no frame to run a model on.", code="no_media")
-        run = prelabel_item(item=item, model=model)
+        frame_index = body.validated_data.get("frame_index")
+        if frame_index is not None:
+            check_clip_frame(item.asset, frame_index)
+        run = prelabel_item(item=item, model=model, frame_index=frame_index)
         created = run is not None
-        run = PrelabelRun.objects.select_related("model_version", "prediction").get(review_item=item, model_version=model)
+        run = PrelabelRun.objects.select_related("model_version", "prediction").get(
+            review_item=item, model_version=model, frame_index=frame_index)
         return Response(PrelabelRunSerializer(run).data, status=201 if created else 200)

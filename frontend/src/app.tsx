@@ -47,7 +47,7 @@ function ProjectView({ route, role }: { route: ProjectRoute; role: Role | undefi
     case "dashboard":
       return <DashboardView project={route.project} />;
     case "work":
-      return <AnnotateView project={route.project} />;
+      return <AnnotateView key={route.reason ?? ""} project={route.project} initialReason={route.reason ?? ""} />;
     case "counts":
       return <CountsView project={route.project} camera={route.camera} />;
     case "qa":

@@ -54,7 +54,7 @@ export const ROLE_WORK: Record<Role, NavLink[]> = {
   ],
   manager: [{ page: "counts", label: "Counts", to: href.counts }],
   operator: [
-    { page: "work", label: "Review disputed clips", to: href.work },
+    { page: "work", label: "Review disputed clips", to: (p: number) => href.work(p, "disputed") },
     { page: "counts", label: "Counts", to: href.counts },
   ],
 };

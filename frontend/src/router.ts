@@ -6,7 +6,8 @@ export type Route =
   | { name: "login" }
   | { name: "home" }
   | { name: "dashboard"; project: number }
-  | { name: "work"; project: number }
+  /** `reason`: claim only items queued for it (the operator's disputed clips). */
+  | { name: "work"; project: number; reason: string | null }
   | { name: "counts"; project: number; camera: number | null }
   | { name: "qa"; project: number; item: number | null }
   | { name: "history"; project: number; item: number }
@@ -29,7 +30,7 @@ export function parseRoute(hash: string): Route {
   if (project === null) return { name: "not_found" };
   const [, , section, arg, leaf] = parts;
   if (section === undefined) return { name: "dashboard", project };
-  if (section === "work") return { name: "work", project };
+  if (section === "work") return { name: "work", project, reason: arg && /^[a-z_]+$/.test(arg) ? arg : null };
   if (section === "devices") return { name: "devices", project };
   if (section === "models") return { name: "models", project };
   if (section === "webhooks") return { name: "webhooks", project };
@@ -48,7 +49,7 @@ export const href = {
   home: () => "#/",
   login: () => "#/login",
   dashboard: (project: number) => `#/projects/${project}`,
-  work: (project: number) => `#/projects/${project}/work`,
+  work: (project: number, reason?: string) => `#/projects/${project}/work${reason ? `/${reason}` : ""}`,
   counts: (project: number, camera?: number) => `#/projects/${project}/counts${camera ? `/${camera}` : ""}`,
   qa: (project: number, item?: number) => `#/projects/${project}/qa${item ? `/${item}` : ""}`,
   history: (project: number, item: number) => `#/projects/${project}/items/${item}/history`,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ClaimedItem } from "../src/api/shapes";
-import { tracksFromPrelabel } from "../src/views/clip/prelabel";
+import { modelCaption, tracksFromPrelabel } from "../src/views/clip/prelabel";
 
 const base = { id: 1, project: 1, reason: "disputed", priority: 0, score_parts: {}, status: "leased", site: null,
                camera: null, lease_token: "t", lease_expires_at: null, last_comment: "", last_comment_region: null, asset: null } as const;
@@ -14,5 +14,22 @@ describe("tracks from a clip's pre-label", () => {
               { label: "person", score: 0.5, box: [50, 0, 10, 10] }] } };
     const tracks = tracksFromPrelabel(item);
     expect(tracks.map((t) => [t.id, t.keyframes.map((k) => k.frame)])).toEqual([[4, [0, 2]], [5, [0]]]);
+  });
+});
+
+describe("a dispute's device tracks and model name", () => {
+  it("takes the device's own boxes when the dispute came without any", () => {
+    const item: ClaimedItem = { ...base, prelabel: {
+      prediction: 1, model: { name: "", version: "" }, frame_index: null, count: 5, captured_at: "", boxes: [] },
+      dispute: { count_name: "boarding", second_opinion: { source: "ticketing", count: 5 },
+                 device: { prediction: 2, count: 3, frame_index: 12, model: { name: "people-det", version: "3" },
+                           boxes: [{ label: "person", score: 0.9, box: [0, 0, 10, 10], track_id: 1 }] } } };
+    expect(tracksFromPrelabel(item).map((t) => [t.id, t.keyframes.map((k) => k.frame)])).toEqual([[1, [12]]]);
+  });
+
+  it("never shows a blank model name", () => {
+    expect(modelCaption({ name: "people-det", version: "3" })).toBe("people-det v3");
+    expect(modelCaption({ name: "", version: "" })).toContain("not named");
+    expect(modelCaption(null)).toContain("not named");
   });
 });

@@ -9,6 +9,7 @@ from rest_framework import serializers
 from annotations.models import Annotation
 from reviewer.flags import review_context
 from reviewer.models import ReviewItem
+from reviewer.selectors import dispute_context
 
 
 class CommentRegionSerializer(serializers.Serializer):
@@ -95,4 +96,5 @@ def item_payload(item: ReviewItem) -> dict[str, Any]:
             "count": prediction.count_value, "captured_at": prediction.captured_at.isoformat(),
         },
         "count_flag": review_context(item=item),
+        "dispute": dispute_context(item),
     }

@@ -210,6 +210,12 @@ export async function runPrelabel(itemId: number): Promise<PrelabelRunRow> {
   return unwrap(await api.POST("/api/v1/items/{item_id}/prelabels", { params: { path: { item_id: itemId } }, body: {} }));
 }
 
+/** The champion on one frame of a clip item (run once per frame, then served from the stored run). */
+export async function runPrelabelOnFrame(itemId: number, frameIndex: number): Promise<PrelabelRunRow> {
+  return unwrap(await api.POST("/api/v1/items/{item_id}/prelabels", { params: { path: { item_id: itemId } },
+                                                                        body: { frame_index: frameIndex } }));
+}
+
 export type TrainingRunRow = Schemas["TrainingRun"];
 export type DatasetRow = Schemas["DatasetVersion"];
 

@@ -1752,6 +1752,8 @@ export interface components {
         PrelabelRun: {
             id: number;
             model: components["schemas"]["RunModel"];
+            /** @description The clip frame it ran on; null: the item's own */
+            frame_index: number | null;
             status: string;
             readonly boxes: {
                 [key: string]: unknown;
@@ -1858,6 +1860,8 @@ export interface components {
         RunRequestRequest: {
             /** @description A model of the project (admins); default: champion */
             model?: number;
+            /** @description A clip item only: run on this frame of the clip (0-based) */
+            frame_index?: number;
         };
         /**
          * @description * `shadow` - shadow

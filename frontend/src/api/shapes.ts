@@ -115,6 +115,17 @@ export interface ClaimedItem {
   prelabel: Prelabel | null;
   /** A `count_flag` item's flag (reviewer/flags.py `review_context`); null or absent for other items. */
   count_flag?: CountFlagContext | null;
+  /** Both sides of a dispute (reviewer/selectors.py `dispute_context`); null for any other item. */
+  dispute?: DisputeContext | null;
+}
+
+export interface DisputeContext {
+  count_name: string;
+  /** What the camera said: its count, and its tracks when it sent them. */
+  device: { prediction: number; count: number | null; frame_index: number | null;
+            model: { name: string; version: string }; boxes: Detection[] };
+  /** The other count the camera's is disputed against, e.g. the ticketing count. */
+  second_opinion: { source: string; count: number | null } | null;
 }
 
 /** What a reviewer of a count flag needs: the window, its frames/clips, the flagger's note and both counts. */

@@ -8,6 +8,7 @@
 
 import type { Rect } from "../editor/geometry";
 import { type EditorAction, type EditorBox, type EditorState, editorReducer, initialState } from "../editor/state";
+import { type FrameDetection, mergeDetections } from "./merge";
 import { type Track, boxAt, setKeyframe } from "./tracks";
 
 export interface ClipState {
@@ -19,13 +20,19 @@ export interface ClipState {
   shown: readonly EditorBox[];
   past: readonly (readonly Track[])[];
   future: readonly (readonly Track[])[];
+  /** The id a new track gets: never one a deleted track had, so a model track's id is never reused. */
+  nextTrackId: number;
 }
 
 export type ClipAction =
   | EditorAction
   | { type: "frame"; frame: number }
   | { type: "step"; delta: number }
-  | { type: "keyframe_here" };
+  | { type: "keyframe_here" }
+  /** Home / End: the clip's first or last frame. */
+  | { type: "jump"; to: "first" | "last" }
+  /** The server model's boxes for `frame`, merged with the tracks there (one undo step). */
+  | { type: "merge_detections"; frame: number; detections: readonly FrameDetection[] };
 
 const UNDO_LIMIT = 200;
 
@@ -44,7 +51,7 @@ function sameRect(a: Rect, b: Rect): boolean {
 
 /** The tracks after an edit on `frame` that turned `shown` into `edited`; the same array if nothing changed. */
 export function applyEdit(tracks: readonly Track[], frame: number, shown: readonly EditorBox[],
-                          edited: readonly EditorBox[]): readonly Track[] {
+                          edited: readonly EditorBox[], firstNewId = maxTrackId(tracks) + 1): readonly Track[] {
   const before = new Map(shown.map((b) => [b.id, b]));
   const after = new Map(edited.map((b) => [b.id, b]));
   let changed = false;
@@ -63,13 +70,17 @@ export function applyEdit(tracks: readonly Track[], frame: number, shown: readon
       next.push(t);
     }
   }
-  let nextId = tracks.reduce((max, t) => Math.max(max, t.id), 0) + 1;
+  let nextId = firstNewId;
   for (const box of edited) {
     if (before.has(box.id)) continue;
     changed = true;
     next.push({ id: nextId++, label: box.label, keyframes: [{ frame, box: { x: box.x, y: box.y, w: box.w, h: box.h } }] });
   }
   return changed ? next : tracks;
+}
+
+function maxTrackId(tracks: readonly Track[]): number {
+  return tracks.reduce((max, t) => Math.max(max, t.id), 0);
 }
 
 function show(state: ClipState, tracks: readonly Track[], frame: number): ClipState {
@@ -84,21 +95,26 @@ export function initialClipState(args: { image: { w: number; h: number }; labels
   const shown = boxesOnFrame(args.tracks, 0);
   const editor = editorReducer(initialState(args.labels), { type: "load", image: args.image, boxes: shown,
                                                             labels: args.labels });
-  return { editor, tracks: args.tracks, frame: 0, frameCount: Math.max(1, args.frameCount), shown, past: [], future: [] };
+  return { editor, tracks: args.tracks, frame: 0, frameCount: Math.max(1, args.frameCount), shown, past: [], future: [],
+           nextTrackId: maxTrackId(args.tracks) + 1 };
 }
 
 function withTracks(state: ClipState, tracks: readonly Track[]): ClipState {
   if (tracks === state.tracks) return state;
-  return show({ ...state, past: [...state.past, state.tracks].slice(-UNDO_LIMIT), future: [] }, tracks, state.frame);
+  return show({ ...state, past: [...state.past, state.tracks].slice(-UNDO_LIMIT), future: [],
+                nextTrackId: Math.max(state.nextTrackId, maxTrackId(tracks) + 1) }, tracks, state.frame);
 }
 
 export function clipReducer(state: ClipState, action: ClipAction): ClipState {
   const idle = state.editor.gesture.kind === "idle";
   switch (action.type) {
     case "frame":
-    case "step": {
+    case "step":
+    case "jump": {
       if (!idle) return state;
-      const target = action.type === "frame" ? action.frame : state.frame + action.delta;
+      const target = action.type === "frame" ? action.frame
+        : action.type === "jump" ? (action.to === "first" ? 0 : state.frameCount - 1)
+          : state.frame + action.delta;
       const frame = Math.min(state.frameCount - 1, Math.max(0, Math.round(target)));
       return frame === state.frame ? state : show(state, state.tracks, frame);
     }
@@ -123,6 +139,11 @@ export function clipReducer(state: ClipState, action: ClipAction): ClipState {
       if (!box) return state;
       return withTracks(state, state.tracks.map((t) => (t.id === track.id ? setKeyframe(t, state.frame, box) : t)));
     }
+    case "merge_detections": {
+      if (!idle) return state;
+      return withTracks(state, mergeDetections(state.tracks, action.frame, action.detections, state.editor.labels,
+                                               state.nextTrackId).tracks);
+    }
     default: {
       const editor = editorReducer(state.editor, action);
       if (editor === state.editor) return state;
@@ -130,7 +151,12 @@ export function clipReducer(state: ClipState, action: ClipAction): ClipState {
       // Compared with what was loaded, not with the previous step: a drag changes the boxes while it moves
       // and only the release (which changes nothing itself) makes the edit final.
       if (editor.gesture.kind !== "idle" || editor.boxes === state.shown) return next;
-      return withTracks(next, applyEdit(state.tracks, state.frame, state.shown, editor.boxes));
+      const tracks = applyEdit(state.tracks, state.frame, state.shown, editor.boxes, state.nextTrackId);
+      // A box drawn here became a track with a new id (applyEdit numbers them in order): keep it selected.
+      const shownIds = new Set(state.shown.map((b) => b.id));
+      const drawnAt = editor.boxes.filter((b) => !shownIds.has(b.id)).findIndex((b) => b.id === editor.selectedId);
+      const selectedId = drawnAt >= 0 ? state.nextTrackId + drawnAt : editor.selectedId;
+      return withTracks({ ...next, editor: { ...editor, selectedId } }, tracks);
     }
   }
 }

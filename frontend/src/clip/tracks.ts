@@ -72,3 +72,34 @@ export function expandTracks(tracks: readonly Track[]): { label: string; box: nu
   }
   return out;
 }
+
+/** Where `frame` lies on a track: on a keyframe, between two (interpolated), or outside its span. */
+export type TrackStatus = "keyframe" | "interpolated" | "before first keyframe" | "after last keyframe" | "empty";
+
+export function trackStatus(track: Track, frame: number): TrackStatus {
+  const first = track.keyframes[0];
+  const last = track.keyframes[track.keyframes.length - 1];
+  if (!first || !last) return "empty";
+  if (frame < first.frame) return "before first keyframe";
+  if (frame > last.frame) return "after last keyframe";
+  return isKeyframe(track, frame) ? "keyframe" : "interpolated";
+}
+
+/** The status line for the selected track on `frame`, saying plainly when the track is not on this frame. */
+export function describeTrackStatus(track: Track, frame: number): string {
+  const status = trackStatus(track, frame);
+  const first = track.keyframes[0];
+  const last = track.keyframes[track.keyframes.length - 1];
+  switch (status) {
+    case "keyframe":
+      return `Track #${track.id}: keyframe on this frame`;
+    case "interpolated":
+      return `Track #${track.id}: interpolated between keyframes`;
+    case "before first keyframe":
+      return `Track #${track.id}: not tracked here (starts at frame ${first!.frame + 1}); press e to extend it back to this frame`;
+    case "after last keyframe":
+      return `Track #${track.id}: not tracked here (after its last keyframe, frame ${last!.frame + 1}); press e to extend it to this frame`;
+    default:
+      return `Track #${track.id}: no keyframes`;
+  }
+}

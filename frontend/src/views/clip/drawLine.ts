@@ -1,7 +1,7 @@
 import type { CountingLine } from "../../clip/crossing";
 import { type ViewTransform, imageToScreen } from "../../editor/geometry";
 
-/** The counting line on the overlay, in screen space so it stays 2 px wide at any zoom. */
+/** The counting line and its end handles on the overlay, in screen space so they keep their size at any zoom. */
 export function drawCountingLine(ctx: CanvasRenderingContext2D, view: ViewTransform, dpr: number, line: CountingLine) {
   const a = imageToScreen(view, line.a);
   const b = imageToScreen(view, line.b);
@@ -15,6 +15,12 @@ export function drawCountingLine(ctx: CanvasRenderingContext2D, view: ViewTransf
   ctx.stroke();
   ctx.setLineDash([]);
   ctx.fillStyle = "#ff3b3b";
+  // The ends are handles: drag them to move the line (clip/line.ts grabs within LINE_HANDLE_PX).
+  for (const p of [a, b]) {
+    ctx.beginPath();
+    ctx.arc(p.x, p.y, 6, 0, 2 * Math.PI);
+    ctx.fill();
+  }
   ctx.font = "12px system-ui, sans-serif";
   ctx.fillText("in ↓", (a.x + b.x) / 2 + 6, (a.y + b.y) / 2 + 14);
 }
