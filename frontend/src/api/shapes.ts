@@ -113,6 +113,26 @@ export interface ClaimedItem {
   last_comment_region: CommentRegion | null;
   asset: Asset | null;
   prelabel: Prelabel | null;
+  /** The project's pre-label threshold (0..1): pre-labels at or above it are the starting answer. */
+  prelabel_threshold?: number;
+  /** The person's own leased item, handed back (reload, second tab). */
+  resumed?: boolean;
+  /** Claimed ahead of time (a short lease, released on page hide). */
+  prefetch?: boolean;
+  /** Rejected work back with its author: start from this version, QA comment on top. */
+  rework?: Rework | null;
+}
+
+/** reviewer/api/serializers.py `item_payload` `rework`: the rejected version and the reviewer's word on it. */
+export interface Rework {
+  version: number;
+  author: string | null;
+  boxes: SubmittedBox[];
+  count: number | null;
+  verdict: string;
+  note: string;
+  comment: string;
+  region: CommentRegion | null;
 }
 
 export interface CommentRegion {
