@@ -229,6 +229,10 @@ export function FrameEditor({ item, image, labels, onSubmit, onSkip }: Props) {
       <aside class="editor-side">
         <div class="side-scroll">
           <ReviewerComment item={item} />
+          {item.resumed && (
+            <p class="hint" data-testid="resumed-note">Your item from before, still leased to you: it starts over
+              from its {item.rework ? "rejected version" : "pre-label"}.</p>
+          )}
           <LeaseCountdown lease={lease} />
           <ErrorBanner error={error ?? lease.error} />
           <ClassPicker labels={labels} active={state.activeLabel} dispatch={dispatch} />
