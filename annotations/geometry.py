@@ -52,12 +52,64 @@ def box_diff(before: Sequence[Box], after: Sequence[Box], *, moved_below: float 
     }
 
 
+MOVED_PIXELS = 0.5  # a coordinate that changed by more than this (after the editor's rounding) moved
+
+
+def prelabel_diff(prelabels: Sequence[Mapping[str, Any]], boxes: Sequence[Mapping[str, Any]], *,
+                  threshold: float) -> dict[str, int]:
+    """What a person did with the model's pre-label, honestly (DESIGN.md, "Review").
+
+    Pre-labels scoring at least `threshold` are the person's starting boxes: each is `kept` (unchanged),
+    `moved` and/or `relabelled`, or `deleted`. Those below are suggestions: `suggestions_accepted` or
+    `suggestions_left`. A box names the pre-label it started from by `prelabel_index`; boxes that name none
+    (API clients that do not send it) are matched by IoU ≥ 0.5, same frame and label first, to the pre-labels
+    nobody named; what is left is `added`. `removed` (= deleted) is kept for older readers.
+    """
+    named = {b["prelabel_index"]: b for b in boxes if b.get("prelabel_index") is not None}
+    unnamed = [b for b in boxes if b.get("prelabel_index") is None]
+    free = [i for i in range(len(prelabels)) if i not in named]
+    for frame in {b.get("frame_index") for b in unnamed}:
+        mine = [b for b in unnamed if b.get("frame_index") == frame]
+        candidates = [i for i in free if prelabels[i].get("frame_index") == frame]
+        for i, j, _ in match_boxes([prelabels[i]["box"] for i in candidates], [b["box"] for b in mine]):
+            named[candidates[i]] = mine[j]
+    out = dict.fromkeys(("kept", "moved", "relabelled", "deleted", "added", "suggestions_accepted",
+                         "suggestions_left"), 0)
+    out["added"] = len(boxes) - len(named)
+    for i, pre in enumerate(prelabels):
+        box = named.get(i)
+        starting = float(pre.get("score", 1.0)) >= threshold
+        if box is None:
+            out["deleted" if starting else "suggestions_left"] += 1
+            continue
+        if not starting:
+            out["suggestions_accepted"] += 1
+            continue
+        moved = any(abs(float(a) - float(b)) > MOVED_PIXELS for a, b in zip(pre["box"], box["box"], strict=True))
+        relabelled = str(pre["label"]) != str(box["label"])
+        out["moved"] += moved
+        out["relabelled"] += relabelled
+        out["kept"] += not (moved or relabelled)
+    out["removed"] = out["deleted"]
+    return out
+
+
+def starting_boxes(prelabels: Sequence[Mapping[str, Any]], *, threshold: float) -> list[dict[str, Any]]:
+    """The model's boxes a person starts from (score at least `threshold`), as annotation boxes with their
+    `prelabel_index`: what "Model was right" stores."""
+    keep = ("label", "box", "frame_index", "track_id")
+    return [{**{k: pre[k] for k in keep if pre.get(k) is not None}, "prelabel_index": i}
+            for i, pre in enumerate(prelabels) if float(pre.get("score", 1.0)) >= threshold]
+
+
 def is_correction(diff: Mapping[str, Any] | None) -> bool:
-    """Whether an annotation's diff (box_diff plus `count_change`) changed the model's answer: a box added,
-    removed or moved, or the count changed. The one definition of a "correction" (dashboards, drift)."""
+    """Whether an annotation's diff (prelabel_diff plus `count_change`) changed the model's answer: a box
+    added, removed, moved or relabelled, a suggestion accepted, or the count changed. The one definition of
+    a "correction" (dashboards, drift)."""
     if not diff:
         return False
-    return any(diff.get(key) for key in ("added", "removed", "moved", "count_change"))
+    return any(diff.get(key) for key in ("added", "removed", "moved", "relabelled", "suggestions_accepted",
+                                         "count_change"))
 
 
 def consolidate(versions: Sequence[Sequence[Mapping[str, Any]]], *, min_votes: int,

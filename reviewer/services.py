@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import combinations
 from typing import Any
 
@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from annotations import audit, rows
 from annotations.errors import Conflict
-from annotations.geometry import box_agreement, box_diff, consolidate
+from annotations.geometry import box_agreement, consolidate, prelabel_diff, starting_boxes
 from annotations.models import Annotation, AnnotationOrigin, Asset, Prediction, Project, Verdict
 from reviewer import events, realtime
 from reviewer.flags import close_count_flag
@@ -26,7 +26,8 @@ from reviewer.queue import LeaseLost, _now_sql
 
 @dataclass
 class Submission:
-    boxes: list[dict[str, Any]]
+    #: None with verdict "confirm": the model's starting boxes (at or above the pre-label threshold).
+    boxes: list[dict[str, Any]] | None
     count: int | None = None
     verdict: str = Verdict.CORRECT
     note: str = ""
@@ -96,13 +97,15 @@ def submit_annotation(*, item: ReviewItem, user: User, lease_token: str,
     assert locked.asset_id is not None  # the lock joins the asset
     prediction = locked.prediction
     prelabel = prediction.detections if prediction else []
+    threshold = locked.project.prelabel_threshold
+    boxes = submission.boxes if submission.boxes is not None else starting_boxes(prelabel, threshold=threshold)
     now = timezone.now()
     started_at = submission.started_at or locked.updated_at
     annotation = _insert_version(Annotation(
         project_id=locked.project_id, asset_id=locked.asset_id, review_item_id=locked.pk, author_id=user.pk,
-        source_prediction_id=locked.prediction_id, boxes=submission.boxes, count=submission.count,
+        source_prediction_id=locked.prediction_id, boxes=[_stored(b) for b in boxes], count=submission.count,
         verdict=submission.verdict, note=submission.note, lease_token=lease_token,
-        diff={**box_diff(_frame_boxes(prelabel), _frame_boxes(submission.boxes)),
+        diff={**prelabel_diff(prelabel, boxes, threshold=threshold),
               "count_change": (submission.count - prediction.count_value)
               if submission.count is not None and prediction and prediction.count_value is not None
               else None,
@@ -127,7 +130,8 @@ def submit_annotation(*, item: ReviewItem, user: User, lease_token: str,
         locked.status = ItemStatus.ACCEPTED
     audit.update_logged(
         f"UPDATE {ReviewItem._meta.db_table} SET status = %s, annotations_count = %s, agreement = %s, "  # noqa: S608
-        f"lease_holder_id = NULL, lease_token = '', lease_expires_at = NULL, updated_at = {_now_sql()}, "
+        f"lease_holder_id = NULL, lease_token = '', lease_expires_at = NULL, lease_prefetch = false, "
+        f"rework_author_id = NULL, rework_until = NULL, rework_from_id = NULL, updated_at = {_now_sql()}, "
         f"accepted_at = CASE WHEN %s THEN {_now_sql()} ELSE accepted_at END "
         "WHERE id = %s RETURNING id, project_id",
         [locked.status, locked.annotations_count, locked.agreement, locked.status == ItemStatus.ACCEPTED, locked.pk],
@@ -137,6 +141,11 @@ def submit_annotation(*, item: ReviewItem, user: User, lease_token: str,
     )
     _publish_status(locked)
     return annotation, True, locked.status
+
+
+def _stored(box: dict[str, Any]) -> dict[str, Any]:
+    """A submitted box as the annotation stores it: where it came from lives in the diff, not in the box."""
+    return {k: v for k, v in box.items() if k != "prelabel_index"}
 
 
 def _lock_for_submit(item_id: int) -> tuple[ReviewItem, bool]:
@@ -204,8 +213,9 @@ def decide_review(*, item: ReviewItem, user: User, decision: str, comment: str,
     else:
         locked.status, locked.annotations_count, locked.last_comment = ItemStatus.PENDING, 0, comment
         locked.last_comment_region = region
+        _hold_for_rework(locked)
     locked.save(update_fields=["status", "annotations_count", "last_comment", "last_comment_region", "accepted_at",
-                               "updated_at"])
+                               "rework_author", "rework_until", "rework_from", "updated_at"])
     after: dict[str, Any] = {"status": locked.status, "comment": comment}
     if region is not None:
         after["region"] = region
@@ -213,6 +223,18 @@ def decide_review(*, item: ReviewItem, user: User, decision: str, comment: str,
                  obj_id=locked.pk, project_id=locked.project_id, actor=user, before=before, after=after)
     _publish_status(locked)
     return locked
+
+
+def _hold_for_rework(item: ReviewItem) -> None:
+    """Rejected work goes back to its author first (for `LOUPE_REWORK_HOLD_SECONDS`, then to anyone), starting
+    from the rejected version. A consensus round has no single author: it goes back to the pool."""
+    version = (Annotation.objects.filter(review_item_id=item.pk).order_by("-version")
+               .only("id", "author_id", "origin").first())
+    item.rework_from = version
+    person = item.required_overlap == 1 and version is not None and version.origin == AnnotationOrigin.PERSON
+    item.rework_author_id = version.author_id if person and version is not None else None
+    item.rework_until = (timezone.now() + timedelta(seconds=settings.LOUPE_REWORK_HOLD_SECONDS)
+                         if item.rework_author_id else None)
 
 
 def _publish_status(item: ReviewItem) -> None:

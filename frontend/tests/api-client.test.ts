@@ -35,7 +35,7 @@ describe("the HTTP client", () => {
     };
     const client = makeApi(fake, "http://testserver");
     const result = await client.POST("/api/v1/items/{item_id}/heartbeat", {
-      params: { path: { item_id: 4 } }, body: { lease_token: "t" },
+      params: { path: { item_id: 4 } }, body: { lease_token: "t", prefetch: false },
     });
     expect(() => unwrap(result)).toThrowError(ApiError);
     expect(seen[0]!.headers.get("X-CSRFToken")).toBe("tok=en");

@@ -26,10 +26,24 @@ ReasonName = Literal[tuple(Reason.values)]  # type: ignore[valid-type]  # the mo
 class ClaimBody(msgspec.Struct):
     reason: ReasonName | None = None  # type: ignore[valid-type]
     site: Annotated[int, Meta(ge=1)] | None = None
+    prefetch: Annotated[bool, Meta(description="Claim the next item ahead of time: a short lease, at most one "
+                                               "per person (a second prefetch returns the same item).")] = False
 
 
 class LeaseBody(msgspec.Struct):
     lease_token: LeaseToken
+
+
+class HeartbeatBody(msgspec.Struct):
+    lease_token: LeaseToken
+    prefetch: Annotated[bool, Meta(description="true: keep a waiting (prefetched) item's short lease; false: "
+                                               "this item is on screen (full lease; a prefetched item becomes "
+                                               "the current one).")] = False
+
+
+class SkipBody(msgspec.Struct):
+    lease_token: LeaseToken
+    reason: Annotated[str, Meta(max_length=200, description="Why the person skipped it (shown in the audit).")] = ""
 
 
 class Box(msgspec.Struct, omit_defaults=True):
@@ -37,11 +51,16 @@ class Box(msgspec.Struct, omit_defaults=True):
     box: Annotated[list[float], Meta(min_length=4, max_length=4, description="[x, y, w, h] in image pixels")]
     frame_index: Annotated[int, Meta(ge=0)] | None = None
     track_id: int | None = None
+    prelabel_index: Annotated[int, Meta(ge=0, description="The pre-label box (index into the claim's "
+                                                          "prelabel.boxes) this box started from; omitted for "
+                                                          "boxes the person drew.")] | None = None
 
 
 class SubmitBody(msgspec.Struct):
     lease_token: LeaseToken
-    boxes: Annotated[list[Box], Meta(max_length=2000)]
+    boxes: Annotated[list[Box], Meta(max_length=2000, description="Omit with verdict 'confirm' to store the "
+                                                                  "model's boxes at or above the project's "
+                                                                  "pre-label threshold.")] | None = None
     count: Annotated[int, Meta(ge=0, le=1_000_000)] | None = None
     verdict: Literal["confirm", "correct", "unusable"] = "correct"
     note: Annotated[str, Meta(max_length=4000)] = ""
@@ -84,15 +103,24 @@ def box_problem(box: list[float], frame_index: int | None, asset: Asset | None) 
 
 
 def check_boxes(boxes: list[Box], item: ReviewItem) -> list[dict[str, Any]]:
-    """Boxes must lie (at least partly) in the frame, have a finite size, a project label and a real frame;
-    returned as the JSON stored on the annotation."""
+    """Boxes must lie (at least partly) in the frame, have a finite size, a project label and a real frame,
+    and name each pre-label they started from at most once; returned as plain dicts (`prelabel_index` kept
+    for the diff, not stored)."""
     labels = set(item.project.label_classes or ())
+    n_prelabels = len(item.prediction.detections) if item.prediction is not None else 0
     errors: dict[str, str] = {}
+    seen: set[int] = set()
     for i, entry in enumerate(boxes):
         if labels and entry.label not in labels:
             errors[str(i)] = f"unknown label {entry.label!r}"
         elif problem := box_problem(entry.box, entry.frame_index, item.asset):
             errors[str(i)] = problem
+        elif entry.prelabel_index is not None and entry.prelabel_index >= n_prelabels:
+            errors[str(i)] = f"prelabel_index {entry.prelabel_index} names no pre-label (there are {n_prelabels})"
+        elif entry.prelabel_index is not None and entry.prelabel_index in seen:
+            errors[str(i)] = f"prelabel_index {entry.prelabel_index} is used by two boxes"
+        if entry.prelabel_index is not None:
+            seen.add(entry.prelabel_index)
     if errors:
         raise InvalidInput("The request is not valid.", code="invalid", details={"boxes": errors})
     return msgspec.to_builtins(boxes)  # type: ignore[no-any-return]
@@ -100,7 +128,7 @@ def check_boxes(boxes: list[Box], item: ReviewItem) -> list[dict[str, Any]]:
 
 def json_schema_components() -> dict[str, Any]:
     """OpenAPI components for these bodies (added by the schema post-processing hook)."""
-    _, components = msgspec.json.schema_components([ClaimBody, LeaseBody, SubmitBody],
+    _, components = msgspec.json.schema_components([ClaimBody, LeaseBody, HeartbeatBody, SkipBody, SubmitBody],
                                                    ref_template="#/components/schemas/{name}")
     return components  # type: ignore[no-any-return]
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from annotations.models import Annotation
 from reviewer.models import ReviewItem
 
 
@@ -28,6 +29,20 @@ class ReviewSerializer(serializers.Serializer):
         return attrs
 
 
+def _rework(item: ReviewItem) -> dict[str, Any] | None:
+    """The rejected version this item's rework starts from, with the reviewer's comment (one query, only for
+    rejected work)."""
+    if item.rework_from_id is None:
+        return None
+    version = Annotation.objects.filter(pk=item.rework_from_id).values(
+        "version", "author__username", "boxes", "count", "verdict", "note").first()
+    if version is None:
+        return None
+    return {"version": version["version"], "author": version["author__username"], "boxes": version["boxes"],
+            "count": version["count"], "verdict": version["verdict"], "note": version["note"],
+            "comment": item.last_comment, "region": item.last_comment_region}
+
+
 def item_payload(item: ReviewItem) -> dict[str, Any]:
     """What an annotator needs to work on an item (kept lean: this is the claim hot path)."""
     asset = item.asset
@@ -45,6 +60,10 @@ def item_payload(item: ReviewItem) -> dict[str, Any]:
         "lease_expires_at": item.lease_expires_at.isoformat() if item.lease_expires_at else None,
         "last_comment": item.last_comment,
         "last_comment_region": item.last_comment_region,
+        "prelabel_threshold": item.project.prelabel_threshold,
+        "prefetch": item.lease_prefetch,
+        "resumed": bool(getattr(item, "resumed", False)),
+        "rework": _rework(item),
         "asset": None if asset is None else {
             "sha256": asset.sha256, "kind": asset.kind, "content_type": asset.content_type,
             "width": asset.width, "height": asset.height, "fps": asset.fps, "frame_count": asset.frame_count,

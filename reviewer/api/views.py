@@ -13,9 +13,19 @@ from annotations.errors import InvalidInput
 from annotations.models import Annotation, AuditEvent, Role
 from annotations.selectors import access_project
 from reviewer.access import access_review_item
-from reviewer.api.bodies import ClaimBody, LeaseBody, SubmitBody, box_problem, check_boxes, decode, schema_ref
+from reviewer.api.bodies import (
+    ClaimBody,
+    HeartbeatBody,
+    LeaseBody,
+    SkipBody,
+    SubmitBody,
+    box_problem,
+    check_boxes,
+    decode,
+    schema_ref,
+)
 from reviewer.api.serializers import ReviewSerializer, item_payload
-from reviewer.queue import CLAIM_ROLES, ClaimFilter, claim_next, extend_lease, release_lease
+from reviewer.queue import CLAIM_ROLES, ClaimFilter, claim_next, extend_lease, release_lease, skip_item
 from reviewer.services import Submission, decide_review, submit_annotation
 
 ERRORS = {status: OpenApiResponse(ErrorSerializer) for status in (400, 401, 403, 404, 409)}
@@ -32,18 +42,18 @@ class ClaimView(APIView):
         _, membership = access_project(user=request.user, project_id=project_id, roles=CLAIM_ROLES)
         body = decode(ClaimBody, request.body)
         item = claim_next(user=request.user, membership=membership,
-                          claim=ClaimFilter(reason=body.reason, site_id=body.site))
+                          claim=ClaimFilter(reason=body.reason, site_id=body.site, prefetch=body.prefetch))
         if item is None:
             return Response(status=204)
         return Response(item_payload(item))
 
 
 class HeartbeatView(APIView):
-    @extend_schema(operation_id="item_heartbeat", request=schema_ref(LeaseBody), responses={200: ITEM, **ERRORS})
+    @extend_schema(operation_id="item_heartbeat", request=schema_ref(HeartbeatBody), responses={200: ITEM, **ERRORS})
     def post(self, request: Request, item_id: int) -> Response:
         item, _ = access_review_item(user=request.user, item_id=item_id, roles=CLAIM_ROLES)
-        body = decode(LeaseBody, request.body)
-        item = extend_lease(item=item, user=request.user, lease_token=body.lease_token)
+        body = decode(HeartbeatBody, request.body)
+        item = extend_lease(item=item, user=request.user, lease_token=body.lease_token, prefetch=body.prefetch)
         return Response({"id": item.pk, "lease_expires_at": item.lease_expires_at})
 
 
@@ -56,6 +66,15 @@ class ReleaseView(APIView):
         return Response(status=204)
 
 
+class SkipView(APIView):
+    @extend_schema(operation_id="item_skip", request=schema_ref(SkipBody), responses={204: None, **ERRORS})
+    def post(self, request: Request, item_id: int) -> Response:
+        item, _ = access_review_item(user=request.user, item_id=item_id, roles=CLAIM_ROLES)
+        body = decode(SkipBody, request.body)
+        skip_item(item=item, user=request.user, lease_token=body.lease_token, reason=body.reason.strip())
+        return Response(status=204)
+
+
 class SubmitView(APIView):
     @extend_schema(operation_id="item_submit", request=schema_ref(SubmitBody),
                    responses={201: OpenApiResponse(description="new version"),
@@ -63,9 +82,13 @@ class SubmitView(APIView):
     def post(self, request: Request, item_id: int) -> Response:
         item, _ = access_review_item(user=request.user, item_id=item_id, roles=CLAIM_ROLES)
         body = decode(SubmitBody, request.body)
+        if body.boxes is None and body.verdict != "confirm":
+            raise InvalidInput("The request is not valid.", code="invalid",
+                               details={"boxes": "required unless the verdict is 'confirm' (the model was right)"})
         annotation, created, item_status = submit_annotation(
             item=item, user=request.user, lease_token=body.lease_token,
-            submission=Submission(boxes=check_boxes(body.boxes, item), count=body.count, verdict=body.verdict,
+            submission=Submission(boxes=None if body.boxes is None else check_boxes(body.boxes, item),
+                                  count=body.count, verdict=body.verdict,
                                   note=body.note, started_at=body.started_at, wrong_tracks=body.wrong_tracks),
         )
         return Response({"annotation": annotation.pk, "version": annotation.version, "item_status": item_status,

@@ -103,7 +103,7 @@ def test_cameras_list_is_scoped_to_a_managers_sites(project, django_assert_max_n
     assert as_user("olga").get(url).status_code == 404
 
 
-def test_rejection_pinned_to_a_region_reaches_the_next_annotator(project):
+def test_rejection_pinned_to_a_region_reaches_the_author_and_then_the_next_annotator(project):
     make_items(project, 1)
     item_id = claim_and_submit("alice", project)
     region = {"box": [40, 50, 20, 30], "frame_index": None}
@@ -111,6 +111,10 @@ def test_rejection_pinned_to_a_region_reaches_the_next_annotator(project):
                                    {"decision": "reject", "comment": "<b>the child</b> by the door",
                                     "region": region}, format="json")
     assert rejected.status_code == 200
+    served = as_user("alice").post(f"/api/v1/projects/{project.pk}/queue/claim", {}, format="json").json()
+    assert served["id"] == item_id and served["rework"]["region"]["box"] == [40.0, 50.0, 20.0, 30.0]
+    as_user("alice").post(f"/api/v1/items/{item_id}/release", {"lease_token": served["lease_token"]}, format="json")
+    ReviewItem.objects.filter(pk=item_id).update(rework_until=timezone.now() - dt.timedelta(hours=1))  # the hold ran out
     add_member(project, "erin", "annotator")
     served = as_user("erin").post(f"/api/v1/projects/{project.pk}/queue/claim", {}, format="json").json()
     assert served["id"] == item_id

@@ -52,7 +52,7 @@ def test_claim_leases_the_highest_priority_item_with_its_prelabel(project):
     item = ReviewItem.objects.get(pk=items[0].pk)
     assert (item.status, item.lease_holder.username) == ("leased", "alice")
     assert AuditEvent.objects.filter(action="item.leased", object_id=str(item.pk)).exists()
-    assert claim("alice", project).json()["id"] == items[1].pk
+    assert claim("alice", project, prefetch=True).json()["id"] == items[1].pk  # the next one, claimed ahead
 
 
 def test_claim_returns_204_when_nothing_is_left(project):
@@ -86,7 +86,8 @@ def test_submit_stores_a_version_with_its_diff_and_accepts(project):
     assert response.status_code == 201, response.content
     annotation = Annotation.objects.get()
     assert annotation.version == 1 and annotation.source_prediction == item.prediction
-    assert annotation.diff["kept"] + annotation.diff["moved"] == 1
+    # The 0.4 pre-label is below the project's 0.5 threshold: a suggestion, which the person accepted.
+    assert annotation.diff["suggestions_accepted"] == 1 and annotation.diff["added"] == 0
     assert annotation.note == "<script>alert(1)</script>"  # stored as text; JSON escapes it on the way out
     assert response.json()["item_status"] == "accepted"
     history = as_user("bob").get(f"/api/v1/items/{item.pk}/history").json()
@@ -228,9 +229,11 @@ def test_qa_reject_returns_the_item_with_the_comment_and_accept_accepts(project)
     rejected = as_user("bob").post(f"/api/v1/items/{item.pk}/review",
                                    {"decision": "reject", "comment": "missed the child by the door"}, format="json")
     assert rejected.status_code == 200 and rejected.json()["status"] == "pending"
-    served = claim("erin", project).json()
+    assert claim("erin", project).status_code == 204  # rejected work waits for its author first
+    served = claim("alice", project).json()
     assert served["last_comment"] == "missed the child by the door"
-    submit("erin", item.pk, served["lease_token"])
+    assert served["rework"]["comment"] == "missed the child by the door"
+    submit("alice", item.pk, served["lease_token"])
     accepted = as_user("bob").post(f"/api/v1/items/{item.pk}/review", {"decision": "accept"}, format="json")
     assert accepted.json()["status"] == "accepted"
     again = as_user("bob").post(f"/api/v1/items/{item.pk}/review", {"decision": "accept"}, format="json")
@@ -272,7 +275,7 @@ def test_operator_only_claims_items_of_their_sites(project):
     mine = make_items(project, 1, site=depot)[0]
     add_member(project, "olga", "operator", sites=[depot])
     assert claim("olga", project).json()["id"] == mine.pk
-    assert claim("olga", project).status_code == 204
+    assert claim("olga", project, prefetch=True).status_code == 204
 
 
 def test_session_post_without_csrf_is_403(project):

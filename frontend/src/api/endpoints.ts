@@ -1,6 +1,6 @@
 /** One function per backend call the app makes; request bodies are checked against the generated schema. */
 
-import { api, unwrap } from "./client";
+import { api, readCookie, unwrap } from "./client";
 import type { components } from "./schema";
 import type {
   Bucket, CameraCounts, ClaimedItem, CountFlag, ItemHistory, Me, ProjectDetail, ProjectSummary, SubmitResult,
@@ -40,7 +40,7 @@ export async function readProject(projectId: number): Promise<ProjectDetail> {
 }
 
 /** The next item for the caller, or null when the queue is empty (204). */
-export async function claimNext(projectId: number, body: Schemas["ClaimBody"] = {}): Promise<ClaimedItem | null> {
+export async function claimNext(projectId: number, body: Schemas["ClaimBody"] = { prefetch: false }): Promise<ClaimedItem | null> {
   const result = await api.POST("/api/v1/projects/{project_id}/queue/claim", {
     params: { path: { project_id: projectId } }, body,
   });
@@ -48,10 +48,28 @@ export async function claimNext(projectId: number, body: Schemas["ClaimBody"] = 
   return unwrap(result) as unknown as ClaimedItem;
 }
 
-export async function heartbeat(itemId: number, leaseToken: string): Promise<{ lease_expires_at: string }> {
+/** Keep a lease alive; `prefetch: true` for a waiting item (short lease), false for the one on screen. */
+export async function heartbeat(itemId: number, leaseToken: string, prefetch = false): Promise<{ lease_expires_at: string }> {
   return unwrap(await api.POST("/api/v1/items/{item_id}/heartbeat", {
-    params: { path: { item_id: itemId } }, body: { lease_token: leaseToken },
+    params: { path: { item_id: itemId } }, body: { lease_token: leaseToken, prefetch },
   }));
+}
+
+/** Skip: give the item back; the queue does not offer it to this person again for a while. */
+export async function skip(itemId: number, leaseToken: string, reason = ""): Promise<void> {
+  unwrap(await api.POST("/api/v1/items/{item_id}/skip", {
+    params: { path: { item_id: itemId } }, body: { lease_token: leaseToken, reason },
+  }));
+}
+
+/** Release from a page that is going away (pagehide): a keepalive request outlives the page. */
+export function releaseOnUnload(itemId: number, leaseToken: string): void {
+  const token = readCookie("csrftoken");
+  void fetch(`/api/v1/items/${itemId}/release`, {
+    method: "POST", keepalive: true, credentials: "same-origin",
+    headers: { "Content-Type": "application/json", ...(token ? { "X-CSRFToken": token } : {}) },
+    body: JSON.stringify({ lease_token: leaseToken }),
+  }).catch(() => undefined);
 }
 
 export async function release(itemId: number, leaseToken: string): Promise<void> {

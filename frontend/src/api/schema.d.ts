@@ -387,6 +387,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/items/{item_id}/skip": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["item_skip"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/items/{item_id}/submit": {
         parameters: {
             query?: never;
@@ -1924,15 +1940,35 @@ export interface components {
         ClaimBody: {
             reason?: ("audit_sample" | "count_flag" | "disputed" | "low_confidence" | "model_disagreement" | "ood" | "policy_rule" | "qa" | "uncertainty") | null;
             site?: number | null;
+            /**
+             * @description Claim the next item ahead of time: a short lease, at most one per person (a second prefetch returns the same item).
+             * @default false
+             */
+            prefetch: boolean;
         };
         /** LeaseBody */
         LeaseBody: {
             lease_token: string;
         };
+        /** HeartbeatBody */
+        HeartbeatBody: {
+            lease_token: string;
+            /**
+             * @description true: keep a waiting (prefetched) item's short lease; false: this item is on screen (full lease; a prefetched item becomes the current one).
+             * @default false
+             */
+            prefetch: boolean;
+        };
+        /** SkipBody */
+        SkipBody: {
+            lease_token: string;
+            /** @description Why the person skipped it (shown in the audit). */
+            reason?: string;
+        };
         /** SubmitBody */
         SubmitBody: {
             lease_token: string;
-            boxes: components["schemas"]["Box"][];
+            boxes?: components["schemas"]["Box"][] | null;
             count?: number | null;
             /**
              * @default correct
@@ -1951,6 +1987,7 @@ export interface components {
             box: number[];
             frame_index?: number | null;
             track_id?: number | null;
+            prelabel_index?: number | null;
         };
     };
     responses: never;
@@ -2890,7 +2927,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/json": components["schemas"]["LeaseBody"];
+                "application/json": components["schemas"]["HeartbeatBody"];
             };
         };
         responses: {
@@ -3228,6 +3265,70 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ReviewItemLease"];
                 };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    item_skip: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                item_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["SkipBody"];
+            };
+        };
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: {
                 headers: {
