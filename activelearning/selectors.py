@@ -8,6 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from activelearning.models import (
+    DriftMetric,
     DriftPolicy,
     DriftState,
     ModelVersion,
@@ -123,4 +124,29 @@ def drift_overview(project: Project) -> list[dict[str, Any]]:
                          for metric, since in sorted((state.alerting or {}).items())] if state else [],
             "last_alert_at": state.last_alert_at if state else None,
         })
+        rows[-1].update(drift_status(rows[-1]))
     return rows
+
+
+# What a camera's drift amounts to. Unknown is not OK: a camera with no metric measured has `not_enough_data`,
+# one measured on some metrics only is `partial` (with the rest listed), never a plain `ok`.
+DRIFT_STATUSES = ("alerting", "ok", "partial", "not_enough_data", "not_computed")
+
+
+def drift_status(row: dict[str, Any]) -> dict[str, Any]:
+    """The camera's status and the metrics with too few samples to say anything (`unknown_metrics`)."""
+    unknown = [m.value for m in DriftMetric if row[m.value] is None]
+    if row["computed_at"] is None:
+        status = "not_computed"
+    elif row["alerting"]:
+        status = "alerting"
+    elif len(unknown) == len(DriftMetric):
+        status = "not_enough_data"
+    else:
+        status = "partial" if unknown else "ok"
+    return {"status": status, "unknown_metrics": unknown}
+
+
+def drift_summary(rows: list[dict[str, Any]]) -> dict[str, int]:
+    """How many cameras are in each status, so a page never calls "no camera is drifting" what it cannot know."""
+    return {"cameras": len(rows), **{status: sum(r["status"] == status for r in rows) for status in DRIFT_STATUSES}}

@@ -139,3 +139,22 @@ def remove_membership(*, membership: Membership, actor: AbstractBaseUser) -> Non
     audit.record(action="member.removed", obj_type="membership", obj_id=membership.pk,
                  project_id=membership.project_id, actor=actor, before=before)
     membership.delete()
+
+
+# The review settings an admin may change in the app (before this, only in Django admin).
+REVIEW_SETTINGS = ("qa_sample_rate", "prelabel_threshold", "consensus_overlap")
+
+
+@transaction.atomic
+def configure_review(*, project: Project, user: AbstractBaseUser, changes: dict[str, object]) -> Project:
+    """Change a project's review settings (values already validated: rates in [0, 1], overlap >= 1); one audit
+    event with the values before and after. Fields not named keep their value."""
+    project = Project.objects.select_for_update().get(pk=project.pk)
+    fields = [f for f in REVIEW_SETTINGS if f in changes]
+    before = {f: getattr(project, f) for f in fields}
+    for field in fields:
+        setattr(project, field, changes[field])
+    project.save(update_fields=fields)
+    audit.record(action="review_settings.configured", obj_type="project", obj_id=project.pk, project_id=project.pk,
+                 actor=user, before=before, after={f: getattr(project, f) for f in fields})
+    return project

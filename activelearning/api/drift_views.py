@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from activelearning.drift import POLICY_FIELDS, compute_drift, update_drift_policy
 from activelearning.metrics import CONFIDENCE_BINS
 from activelearning.models import DriftMetric, DriftPolicy
-from activelearning.selectors import drift_overview, drift_policy
+from activelearning.selectors import DRIFT_STATUSES, drift_overview, drift_policy, drift_summary
 from annotations.api.errors import ErrorSerializer
 from annotations.models import Project, Role
 from annotations.selectors import access_project
@@ -74,17 +74,34 @@ class CameraDriftSerializer(serializers.Serializer):
     histogram_current = serializers.ListField(child=serializers.IntegerField())
     alerting = DriftAlertSerializer(many=True)
     last_alert_at = serializers.DateTimeField(allow_null=True)
+    status = serializers.ChoiceField(choices=DRIFT_STATUSES, help_text=(
+        "alerting: a metric is over its threshold; ok: every metric measured and none over; partial: none over, "
+        "but some metrics have too few samples (unknown_metrics); not_enough_data: no metric could be measured; "
+        "not_computed: never computed. Unknown is never reported as ok."))
+    unknown_metrics = serializers.ListField(child=serializers.ChoiceField(choices=DriftMetric.choices),
+                                            help_text="Metrics with too few samples in the window to be measured.")
+
+
+class DriftSummarySerializer(serializers.Serializer):
+    cameras = serializers.IntegerField()
+    alerting = serializers.IntegerField()
+    ok = serializers.IntegerField()
+    partial = serializers.IntegerField()
+    not_enough_data = serializers.IntegerField()
+    not_computed = serializers.IntegerField()
 
 
 class DriftOverviewSerializer(serializers.Serializer):
     bins = serializers.IntegerField(help_text="Equal-width confidence bins over [0, 1].")
     policy = DriftPolicySerializer()
     cameras = CameraDriftSerializer(many=True)
+    summary = DriftSummarySerializer(help_text="Cameras per status.")
 
 
 def _overview(project: Project) -> dict[str, Any]:
-    return DriftOverviewSerializer({"bins": CONFIDENCE_BINS, "policy": drift_policy(project),
-                                    "cameras": drift_overview(project)}).data
+    cameras = drift_overview(project)
+    return DriftOverviewSerializer({"bins": CONFIDENCE_BINS, "policy": drift_policy(project), "cameras": cameras,
+                                    "summary": drift_summary(cameras)}).data
 
 
 class ProjectDriftView(APIView):

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from annotations.api import accounts, assets, devices, members
+from annotations.api import accounts, assets, devices, members, projects
 
 urlpatterns = [
     path("auth/login", accounts.LoginView.as_view(), name="auth-login"),
@@ -13,6 +13,8 @@ urlpatterns = [
     path("projects/<int:project_id>/sites/", members.ProjectSitesView.as_view(), name="project-sites"),
     path("projects/<int:project_id>/members/", members.ProjectMembersView.as_view(), name="project-members"),
     path("projects/<int:project_id>/members/<int:membership_id>", members.MemberView.as_view(), name="project-member"),
+    path("projects/<int:project_id>/review-settings", projects.ReviewSettingsView.as_view(),
+         name="project-review-settings"),
     path("projects/<int:project_id>/devices/", devices.ProjectDevicesView.as_view(), name="project-devices"),
     path("devices/<int:device_id>/revoke", devices.DeviceRevokeView.as_view(), name="device-revoke"),
     path("assets/<str:sha256>", assets.AssetView.as_view(), name="asset"),

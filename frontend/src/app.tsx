@@ -3,8 +3,9 @@
 import { useEffect, useState } from "preact/hooks";
 import { ApiError } from "./api/errors";
 import { logout, me as fetchMe } from "./api/endpoints";
-import type { Me } from "./api/shapes";
+import type { Me, Role } from "./api/shapes";
 import { ConnectionBadge, ProjectLive } from "./realtime/ProjectLive";
+import { mayOpen, navLinks } from "./roles";
 import { type Route, href, navigate, setPasswordLink, useRoute } from "./router";
 import { SessionContext } from "./session";
 import { ErrorBanner } from "./ui/ErrorBanner";
@@ -22,9 +23,26 @@ import { ModelsView } from "./views/models/ModelsView";
 import { QaView } from "./views/qa/QaView";
 import { RoutingView } from "./views/routing/RoutingView";
 import { DashboardView } from "./views/queue/DashboardView";
+import { SettingsView } from "./views/settings/SettingsView";
 import { WebhooksView } from "./views/webhooks/WebhooksView";
 
-function ProjectView({ route }: { route: Exclude<Route, { name: "login" | "home" | "not_found" }> }) {
+type ProjectRoute = Exclude<Route, { name: "login" | "home" | "not_found" }>;
+
+/** A page the caller's role cannot use, opened by its address: one plain sentence, nothing of the page under it
+ * (no form that the API would refuse). */
+function NotForRole({ project, role }: { project: number; role: Role }) {
+  return (
+    <section class="card stack" data-testid="not-for-role">
+      <h1>Not available for your role</h1>
+      <p>This page is not part of the {role}'s work in this project, so it is not shown. If you need it, ask a
+        project admin to change your role.</p>
+      <p><a class="button primary" href={href.dashboard(project)} data-testid="not-for-role-back">Back to your work</a></p>
+    </section>
+  );
+}
+
+function ProjectView({ route, role }: { route: ProjectRoute; role: Role | undefined }) {
+  if (role !== undefined && !mayOpen(route.name, role)) return <NotForRole project={route.project} role={role} />;
   switch (route.name) {
     case "dashboard":
       return <DashboardView project={route.project} />;
@@ -48,6 +66,8 @@ function ProjectView({ route }: { route: Exclude<Route, { name: "login" | "home"
       return <RoutingView project={route.project} />;
     case "members":
       return <MembersView project={route.project} />;
+    case "settings":
+      return <SettingsView project={route.project} />;
   }
 }
 
@@ -85,10 +105,11 @@ function Shell() {
   if (me === null) return <LoginView onSignedIn={setMe} />;
 
   const project = "project" in route ? route.project : null;
-  const projectAdmin = me.memberships.some((m) => m.project === project && m.role === "admin");
+  // Not a member: no role, no links; the page's own API call answers 404 ("not found"), leaking nothing.
+  const role = me.memberships.find((m) => m.project === project)?.role;
   const body = route.name === "home" || route.name === "login" ? <HomeView />
     : route.name === "not_found" ? <p>Nothing here. <a href={href.home()}>Back to your projects</a>.</p>
-    : <ProjectView route={route} />;
+    : <ProjectView route={route} role={role} />;
 
   return (
     <SessionContext.Provider value={{ me, signOut }}>
@@ -97,18 +118,12 @@ function Shell() {
       </a>
       <header class="topbar">
         <a class="brand" href={href.home()}>Loupe</a>
-        {project !== null && (
-          <nav aria-label="Project">
-            <a href={href.dashboard(project)}>Queue</a>
-            <a href={href.work(project)}>Annotate</a>
-            <a href={href.qa(project)}>QA</a>
-            <a href={href.counts(project)}>Counts</a>
-            <a href={href.models(project)}>Models</a>
-            <a href={href.drift(project)}>Drift</a>
-            <a href={href.devices(project)}>Devices</a>
-            {projectAdmin && <a href={href.routing(project)} data-testid="nav-routing">Routing</a>}
-            {projectAdmin && <a href={href.webhooks(project)} data-testid="nav-webhooks">Webhooks</a>}
-            {projectAdmin && <a href={href.members(project)} data-testid="nav-members">Members</a>}
+        {project !== null && role !== undefined && (
+          <nav aria-label="Project" data-testid="project-nav">
+            {navLinks(role).map((link) => (
+              <a href={link.to(project)} key={link.page} data-testid={`nav-${link.page}`}
+                 aria-current={"name" in route && route.name === link.page ? "page" : undefined}>{link.label}</a>
+            ))}
           </nav>
         )}
         <span class="spacer" />

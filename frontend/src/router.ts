@@ -16,6 +16,7 @@ export type Route =
   | { name: "drift"; project: number }
   | { name: "routing"; project: number }
   | { name: "members"; project: number }
+  | { name: "settings"; project: number }
   | { name: "not_found" };
 
 export function parseRoute(hash: string): Route {
@@ -35,6 +36,7 @@ export function parseRoute(hash: string): Route {
   if (section === "drift") return { name: "drift", project };
   if (section === "routing") return { name: "routing", project };
   if (section === "members") return { name: "members", project };
+  if (section === "settings") return { name: "settings", project };
   if (section === "counts") return { name: "counts", project, camera: num(arg) };
   if (section === "qa") return { name: "qa", project, item: num(arg) };
   if (section === "items" && num(arg) !== null && leaf === "history") return { name: "history", project, item: num(arg)! };
@@ -56,6 +58,7 @@ export const href = {
   drift: (project: number) => `#/projects/${project}/drift`,
   routing: (project: number) => `#/projects/${project}/routing`,
   members: (project: number) => `#/projects/${project}/members`,
+  settings: (project: number) => `#/projects/${project}/settings`,
 };
 
 /** The uid and token of an invitation or password-reset link (`/set-password?uid=…&token=…`, served by Django

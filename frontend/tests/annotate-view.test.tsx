@@ -7,6 +7,9 @@ vi.mock("../src/api/endpoints", () => ({
   readProject: vi.fn(async () => ({ id: 1, name: "P", label_classes: ["person"], role: "operator", stats: {} })),
   claimNext: vi.fn(async () => null),
   release: vi.fn(async () => undefined),
+  releaseOnUnload: vi.fn(),
+  heartbeat: vi.fn(async () => ({ lease_expires_at: "2026-12-02T00:00:00Z" })),
+  skip: vi.fn(async () => undefined),
   submit: vi.fn(async () => undefined),
   assetUrl: (s: string) => `/a/${s}`,
   frameUrl: (s: string, n: number) => `/a/${s}/${n}`,
@@ -24,6 +27,16 @@ describe("the work loop", () => {
     fireEvent.change(select);
     fireEvent.click(screen.getByTestId("claim-button"));
     await screen.findByTestId("queue-empty");
-    expect(endpoints.claimNext).toHaveBeenCalledWith(1, { reason: "disputed" });
+    expect(endpoints.claimNext).toHaveBeenCalledWith(1, { reason: "disputed", prefetch: false });
+  });
+
+  it("resumes at once after a reload of a working tab", async () => {
+    sessionStorage.setItem("loupe.working.1", "1");
+    vi.mocked(endpoints.claimNext).mockClear();
+    const { AnnotateView } = await import("../src/views/editor/AnnotateView");
+    render(<AnnotateView project={1} />);
+    await screen.findByTestId("queue-empty");
+    expect(endpoints.claimNext).toHaveBeenCalledWith(1, { prefetch: false });
+    expect(sessionStorage.getItem("loupe.working.1")).toBeNull(); // nothing left: the tab stops resuming
   });
 });

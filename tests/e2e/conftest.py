@@ -8,6 +8,7 @@ Without Chromium or PostgreSQL these tests skip on a laptop and fail under REQUI
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -18,7 +19,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.contrib.auth.models import User
 from django.db import connection
-from PIL import Image
+from PIL import Image, ImageChops
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
 from tests.server import ROOT, LiveServer
@@ -101,16 +102,37 @@ def page(context: BrowserContext) -> Page:
     return context.new_page()
 
 
+# A committed screenshot is rewritten only when the page looks different: fewer than this share of pixels
+# changing by more than a few levels (a lease countdown, antialiasing, palette rounding) is the same picture.
+SAME_PICTURE_CHANGED_SHARE = 0.003
+
+
+def same_picture(old: Path, new_png: bytes) -> bool:
+    """Whether `new_png` shows what the committed `old` shows (same size, next to no pixel visibly changed)."""
+    if not old.exists():
+        return False
+    with Image.open(old) as a, Image.open(io.BytesIO(new_png)) as b:
+        if a.size != b.size:
+            return False
+        diff = ImageChops.difference(a.convert("RGB"), b.convert("RGB")).convert("L")
+        changed = sum(diff.point(lambda v: 255 if v > 24 else 0).histogram()[255:])
+        return changed / (a.size[0] * a.size[1]) < SAME_PICTURE_CHANGED_SHARE
+
+
 @pytest.fixture
 def screenshot() -> Callable[[Page, str], Path]:
-    """`screenshot(page, "queue-dashboard")` saves docs/screenshots/queue-dashboard.png for the README."""
+    """`screenshot(page, "queue-dashboard")` saves docs/screenshots/queue-dashboard.png for the README, only
+    when the page looks different from the committed picture (so a test run does not churn the files)."""
 
     def save(page: Page, name: str) -> Path:
         if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", name):
             raise ValueError(f"screenshot names are kebab-case: {name!r}")
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{name}.png"
-        page.screenshot(path=str(path), full_page=False)
+        png = page.screenshot(full_page=False)
+        if same_picture(path, png):
+            return path
+        path.write_bytes(png)
         if path.stat().st_size > SCREENSHOT_BUDGET:
             # Photos (scenes, clip frames) make big truecolour PNGs: a 256-colour palette keeps them committable.
             with Image.open(path) as image:

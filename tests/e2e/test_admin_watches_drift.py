@@ -35,11 +35,16 @@ def test_admin_sees_the_drifting_camera_alert_live_and_its_histograms(page, make
     sign_in(page, "dana", password, then=f"/#/projects/{project.pk}/drift")
 
     expect(page.get_by_test_id(f"drift-status-{door.pk}")).to_have_text("Not computed yet")
+    # Nothing measured yet is not "no camera is drifting": unknown is not OK.
+    expect(page.get_by_test_id("drift-summary")).to_have_text(
+        "Not enough data: no camera has enough samples yet to tell whether it drifts.")
     page.get_by_test_id("drift-recompute").click()
 
     expect(page.get_by_test_id("drift-announcement")).to_have_text("Drift alert on Main St / door-1: Confidence PSI.")
     expect(page.get_by_test_id(f"drift-status-{door.pk}")).to_contain_text("Confidence PSI alert")
-    expect(page.get_by_test_id(f"drift-status-{tills.pk}")).to_have_text("OK")
+    # Its confidences were measured and held; no reviews or flags yet, so that part is said to be unknown.
+    expect(page.get_by_test_id(f"drift-status-{tills.pk}")).to_have_text(
+        "OK so far · not enough data for Correction rate, Count error")
     expect(page.get_by_test_id("drift-summary")).to_have_text("1 of 2 cameras alerting.")
     row = page.get_by_test_id(f"drift-row-{door.pk}")
     row.get_by_text("Confidence histograms").click()

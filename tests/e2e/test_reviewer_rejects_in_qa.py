@@ -1,6 +1,6 @@
 """A reviewer picks a submitted item from the QA list and rejects it with a comment pinned to a region of the
-frame; the item goes back to the queue and the annotator who claims it next sees the comment and the region. The author of the rejected version is not
-given the item again (the queue never hands a person an item they have annotated: DESIGN.md, "Claiming")."""
+frame; the item goes back to its author first (DESIGN.md, "Work comes back to its owner"), who sees the comment
+and the region on top; another annotator does not get it while it waits for its author."""
 
 from __future__ import annotations
 
@@ -83,16 +83,18 @@ def test_rejected_item_returns_to_the_queue_with_the_reviewers_comment(browser, 
         expect(bob.get_by_test_id("history-events")).to_contain_text(COMMENT)
         screenshot(bob, "item-history")
 
-        # alice does not get her own work back; the next annotator does, with the comment on it.
-        page.get_by_test_id("claim-button").click()
-        expect(page.get_by_test_id("queue-empty")).to_be_visible()
+        # Another annotator does not get it while it waits for alice; alice does, with the comment on it.
         carol = annotator_2.new_page()
         sign_in(carol, "carol", carol_pw, then=f"/#/projects/{project.pk}/work")
         carol.get_by_test_id("claim-button").click()
-        expect(carol.get_by_test_id("editor-canvas")).to_be_visible()
-        expect(carol.get_by_test_id("last-comment")).to_contain_text(f"Reviewer: {COMMENT}")
-        expect(carol.get_by_test_id("last-comment")).to_contain_text("pinned to the orange region")
-        screenshot(carol, "returned-item")
+        expect(carol.get_by_test_id("queue-empty")).to_be_visible()
+        page.get_by_test_id("claim-button").click()
+        expect(page.get_by_test_id("editor-canvas")).to_be_visible()
+        expect(page.get_by_test_id("last-comment")).to_contain_text(COMMENT)
+        expect(page.get_by_test_id("last-comment")).to_contain_text("pinned to the orange region")
+        screenshot(page, "returned-item")
+        item.refresh_from_db()
+        assert item.lease_holder.username == "alice" and item.rework_author.username == "alice"
     finally:
         reviewer.close()
         annotator_2.close()

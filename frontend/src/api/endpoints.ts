@@ -311,6 +311,23 @@ export async function updateTrainerConfig(projectId: number, changes: TrainerCha
   }));
 }
 
+export type ReviewSettings = Schemas["ReviewSettings"];
+export type ReviewSettingsChange = Schemas["ReviewSettingsChangeRequest"];
+
+/** The project's QA sample rate, pre-label threshold and consensus overlap (admins only). */
+export async function readReviewSettings(projectId: number): Promise<ReviewSettings> {
+  return unwrap(await api.GET("/api/v1/projects/{project_id}/review-settings", {
+    params: { path: { project_id: projectId } },
+  }));
+}
+
+/** Change the settings named in `changes` (the others stay); a refusal names its field in `details`. */
+export async function updateReviewSettings(projectId: number, changes: ReviewSettingsChange): Promise<ReviewSettings> {
+  return unwrap(await api.PUT("/api/v1/projects/{project_id}/review-settings", {
+    params: { path: { project_id: projectId } }, body: changes,
+  }));
+}
+
 export type RoutingPolicy = Schemas["Policy"];
 export type PolicyPreview = Schemas["PolicyPreview"];
 export type PolicyOutcome = Schemas["PolicyOutcome"];

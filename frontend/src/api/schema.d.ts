@@ -816,6 +816,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/review-settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description `GET/PUT /api/v1/projects/{id}/review-settings` (admins; 403 for other roles, 404 for outsiders). PUT
+         *     changes only the fields it names; a refused change stores nothing.
+         */
+        get: operations["project_review_settings"];
+        /**
+         * @description `GET/PUT /api/v1/projects/{id}/review-settings` (admins; 403 for other roles, 404 for outsiders). PUT
+         *     changes only the fields it names; a refused change stores nothing.
+         */
+        put: operations["project_review_settings_update"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project_id}/routing-policy": {
         parameters: {
             query?: never;
@@ -1069,7 +1093,28 @@ export interface components {
             alerting: components["schemas"]["DriftAlert"][];
             /** Format: date-time */
             last_alert_at: string | null;
+            /**
+             * @description alerting: a metric is over its threshold; ok: every metric measured and none over; partial: none over, but some metrics have too few samples (unknown_metrics); not_enough_data: no metric could be measured; not_computed: never computed. Unknown is never reported as ok.
+             *
+             *     * `alerting` - alerting
+             *     * `ok` - ok
+             *     * `partial` - partial
+             *     * `not_enough_data` - not_enough_data
+             *     * `not_computed` - not_computed
+             */
+            status: components["schemas"]["CameraDriftStatusEnum"];
+            /** @description Metrics with too few samples in the window to be measured. */
+            unknown_metrics: components["schemas"]["DriftMetricEnum"][];
         };
+        /**
+         * @description * `alerting` - alerting
+         *     * `ok` - ok
+         *     * `partial` - partial
+         *     * `not_enough_data` - not_enough_data
+         *     * `not_computed` - not_computed
+         * @enum {string}
+         */
+        CameraDriftStatusEnum: "alerting" | "ok" | "partial" | "not_enough_data" | "not_computed";
         CameraSite: {
             readonly id: number;
             name: string;
@@ -1123,7 +1168,6 @@ export interface components {
         DatasetVersion: {
             readonly id: number;
             project: number;
-            /** Format: int64 */
             number: number;
             parent?: number | null;
             request?: number | null;
@@ -1226,6 +1270,8 @@ export interface components {
             bins: number;
             policy: components["schemas"]["DriftPolicy"];
             cameras: components["schemas"]["CameraDrift"][];
+            /** @description Cameras per status. */
+            summary: components["schemas"]["DriftSummary"];
         };
         DriftPolicy: {
             /** @description The periodic sweep computes this project's drift. */
@@ -1262,6 +1308,14 @@ export interface components {
              */
             readonly updated_at: string | null;
         };
+        DriftSummary: {
+            cameras: number;
+            alerting: number;
+            ok: number;
+            partial: number;
+            not_enough_data: number;
+            not_computed: number;
+        };
         Error: {
             error: components["schemas"]["ErrorDetail"];
         };
@@ -1281,7 +1335,6 @@ export interface components {
             /** @description The version's number in its project (v1, v2, …). */
             readonly dataset_number: number | null;
             status?: components["schemas"]["EvaluationStatusEnum"];
-            /** Format: int64 */
             images?: number;
             /** @description {candidate, champion?}: mAP@0.5, mAP@0.5:0.95, precision, recall, count MAE, and `slices` per site, camera, lighting and crowd */
             report: unknown;
@@ -1335,7 +1388,6 @@ export interface components {
             size_bytes?: number | null;
             sha256?: string;
             error?: string;
-            /** Format: int64 */
             attempts?: number;
             /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
             readonly requested_by: string;
@@ -1496,21 +1548,15 @@ export interface components {
             readonly id: number;
             project: number;
             name: string;
-            /**
-             * Format: int64
-             * @description 1, 2, … per project, in upload order.
-             */
+            /** @description 1, 2, … per project, in upload order. */
             version: number;
             sha256: string;
             /** Format: int64 */
             size_bytes: number;
-            /** Format: int64 */
             input_width: number;
-            /** Format: int64 */
             input_height: number;
             /** @description Class names in output order. */
             classes: unknown;
-            /** Format: int64 */
             opset?: number | null;
             /**
              * Format: double
@@ -1702,13 +1748,9 @@ export interface components {
         RetrainRequest: {
             readonly id: number;
             project: number;
-            /** Format: int64 */
             epoch: number;
             trigger: components["schemas"]["TriggerEnum"];
-            /**
-             * Format: int64
-             * @description Acceptances counted toward the threshold.
-             */
+            /** @description Acceptances counted toward the threshold. */
             accepted_count: number;
             /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
             readonly requested_by: string;
@@ -1728,6 +1770,35 @@ export interface components {
             /** @default  */
             comment: string;
             region?: components["schemas"]["CommentRegionRequest"] | null;
+        };
+        ReviewSettings: {
+            /**
+             * Format: double
+             * @description Share of submitted items sent to QA review (0–1); low-agreement items always go.
+             */
+            qa_sample_rate: number;
+            /**
+             * Format: double
+             * @description Pre-labels scoring at least this are the annotator's starting boxes (0–1); those below are suggestions that count only when accepted.
+             */
+            prelabel_threshold: number;
+            /** @description Annotators each new item needs (1: no consensus); items already queued keep theirs. */
+            consensus_overlap: number;
+        };
+        /** @description The PUT body: any of the settings, each optional (those not named keep their value). */
+        ReviewSettingsChangeRequest: {
+            /**
+             * Format: double
+             * @description Share of submitted items sent to QA review (0–1); low-agreement items always go.
+             */
+            qa_sample_rate?: number;
+            /**
+             * Format: double
+             * @description Pre-labels scoring at least this are the annotator's starting boxes (0–1); those below are suggestions that count only when accepted.
+             */
+            prelabel_threshold?: number;
+            /** @description Annotators each new item needs (1: no consensus); items already queued keep theirs. */
+            consensus_overlap?: number;
         };
         /**
          * @description * `admin` - Admin
@@ -1766,10 +1837,7 @@ export interface components {
             /** @description Whether a webhook secret is stored. */
             readonly webhook_secret_set: boolean;
             epochs?: number;
-            /**
-             * Format: int64
-             * @description Also retrain when one site's acceptances since the last dataset reach this (0: off).
-             */
+            /** @description Also retrain when one site's acceptances since the last dataset reach this (0: off). */
             per_site_threshold?: number;
             auto_promote?: boolean;
             /**
@@ -1792,10 +1860,7 @@ export interface components {
             webhook_url?: string;
             webhook_secret?: string;
             epochs?: number;
-            /**
-             * Format: int64
-             * @description Also retrain when one site's acceptances since the last dataset reach this (0: off).
-             */
+            /** @description Also retrain when one site's acceptances since the last dataset reach this (0: off). */
             per_site_threshold?: number;
             auto_promote?: boolean;
             /**
@@ -5069,6 +5134,118 @@ export interface operations {
                 };
             };
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    project_review_settings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReviewSettings"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    project_review_settings_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ReviewSettingsChangeRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["ReviewSettingsChangeRequest"];
+                "multipart/form-data": components["schemas"]["ReviewSettingsChangeRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReviewSettings"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

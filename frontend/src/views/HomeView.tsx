@@ -1,21 +1,14 @@
 /** The signed-in user's projects, each with their role and the work that role allows. */
 
 import { listProjects } from "../api/endpoints";
-import type { ProjectSummary, Role } from "../api/shapes";
+import type { ProjectSummary } from "../api/shapes";
+import { ROLE_WORK, seesQueueStats } from "../roles";
 import { href } from "../router";
 import { ErrorBanner } from "../ui/ErrorBanner";
 import { useAsync } from "../ui/useAsync";
 
-/** What each role does here (annotations.models.Role; claim roles from reviewer/queue.py CLAIM_ROLES). */
-export const ROLE_WORK: Record<Role, { label: string; to: (project: number) => string }[]> = {
-  admin: [{ label: "Annotate", to: href.work }, { label: "QA review", to: href.qa },
-          { label: "Counts", to: href.counts }, { label: "Devices", to: href.devices },
-          { label: "Webhooks", to: href.webhooks }],
-  annotator: [{ label: "Annotate", to: href.work }],
-  reviewer: [{ label: "QA review", to: href.qa }, { label: "Counts", to: href.counts }],
-  manager: [{ label: "Counts", to: href.counts }],
-  operator: [{ label: "Review disputed clips", to: href.work }, { label: "Counts", to: href.counts }],
-};
+// Each role's work lives in roles.ts (one table for the top bar, these pages and the page guard).
+export { ROLE_WORK } from "../roles";
 
 function ProjectRow({ project }: { project: ProjectSummary }) {
   return (
@@ -24,12 +17,13 @@ function ProjectRow({ project }: { project: ProjectSummary }) {
         <a href={href.dashboard(project.id)} data-testid={`project-link-${project.id}`}>{project.name}</a>
       </h2>
       <p>
-        Your role: <strong data-testid={`project-role-${project.id}`}>{project.role}</strong> ·{" "}
-        {project.pending} pending
+        Your role: <strong data-testid={`project-role-${project.id}`}>{project.role}</strong>
+        {seesQueueStats(project.role) && <> · {project.pending} pending</>}
       </p>
       <nav class="row" aria-label={`Work in ${project.name}`}>
-        {ROLE_WORK[project.role].map((w) => (
-          <a class="button" href={w.to(project.id)} key={w.label}>{w.label}</a>
+        {ROLE_WORK[project.role].map((w, i) => (
+          <a class={i === 0 ? "button primary" : "button"} href={w.to(project.id)} key={w.label}
+             data-testid={`home-work-${project.id}-${w.page}`}>{w.label}</a>
         ))}
       </nav>
     </li>

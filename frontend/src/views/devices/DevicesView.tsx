@@ -6,6 +6,7 @@
 
 import { useState } from "preact/hooks";
 import { type DeviceRow, type IssuedDevice, listDevices, registerDevice, revokeDevice } from "../../api/endpoints";
+import { ApiError } from "../../api/errors";
 import { ErrorBanner } from "../../ui/ErrorBanner";
 import { useAsync } from "../../ui/useAsync";
 import { IssuedToken, RegisterDeviceForm } from "./RegisterDeviceForm";
@@ -50,6 +51,17 @@ export function DevicesView({ project }: { project: number }) {
       setError(err);
     }
   };
+
+  // The app's guard keeps other roles out; should the API still refuse (a role changed meanwhile), say so and
+  // render no form under the refusal.
+  if (devices.error instanceof ApiError && devices.error.status === 403) {
+    return (
+      <section class="card stack" data-testid="not-for-role">
+        <h1>Not available for your role</h1>
+        <p>Only project admins see and register devices.</p>
+      </section>
+    );
+  }
 
   return (
     <section class="card stack">

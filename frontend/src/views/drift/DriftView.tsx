@@ -7,7 +7,7 @@
 
 import { useCallback, useState } from "preact/hooks";
 import {
-  type CameraDrift, type DriftMetric, type DriftPolicy, type DriftPolicyChange, computeDrift, readDrift, readProject,
+  type CameraDrift, type DriftMetric, type DriftOverview, type DriftPolicy, type DriftPolicyChange, computeDrift, readDrift, readProject,
   updateDriftPolicy,
 } from "../../api/endpoints";
 import type { MessageOf } from "../../realtime/messages";
@@ -35,6 +35,42 @@ const when = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleSt
 export function shares(counts: number[]): number[] {
   const total = counts.reduce((a, b) => a + b, 0);
   return counts.map((c) => (total ? c / total : 0));
+}
+
+type Summary = DriftOverview["summary"];
+
+/** The page's one-line verdict. Unknown is not OK: "no camera is drifting" only when every camera was measured
+ * (on at least one metric) and none alerts; cameras without enough data are named as such. */
+export function summaryText(s: Summary): string {
+  const unknown = s.not_enough_data + s.not_computed;
+  const measured = s.ok + s.partial;
+  const unknownText = unknown === 1 ? "1 camera has not enough data" : `${unknown} cameras have not enough data`;
+  if (s.alerting > 0) {
+    return `${s.alerting} of ${s.cameras} cameras alerting.${unknown > 0 ? ` ${unknownText} to tell.` : ""}`;
+  }
+  if (measured === 0) return "Not enough data: no camera has enough samples yet to tell whether it drifts.";
+  if (unknown > 0) return `No drift on the ${measured} of ${s.cameras} cameras measured; ${unknownText} to tell.`;
+  return "No camera is drifting.";
+}
+
+/** A camera's status cell: alerts, OK (every metric measured), partly measured, or not enough data. */
+function StatusCell({ row }: { row: CameraDrift }) {
+  const missing = row.unknown_metrics.map((k) => LABEL.get(k) ?? k).join(", ");
+  switch (row.status) {
+    case "not_computed":
+      return <>Not computed yet</>;
+    case "not_enough_data":
+      return <span class="status-warn">Not enough data</span>;
+    case "ok":
+      return <span class="status-ok">OK</span>;
+    case "partial":
+      return <><span class="status-ok">OK so far</span> <small>· not enough data for {missing}</small></>;
+    case "alerting":
+      return <>{row.alerting.map((a) => (
+        <span key={a.metric} class="drift-alert" title={`since ${when(a.since)}`}>
+          {LABEL.get(a.metric) ?? a.metric} alert<span class="sr-only"> since {when(a.since)}</span>
+        </span>))}</>;
+  }
 }
 
 /** Cameras with alerting metrics first (most alerting first), then the server's order (site, name). */
@@ -74,7 +110,8 @@ function MetricCell({ row, metric, policy }: { row: CameraDrift; metric: MetricS
   const limit = policy[metric.threshold];
   return (
     <td class={alerting ? "status-bad" : ""} data-testid={`drift-${metric.key}-${row.camera}`}>
-      {value === null ? <span title="Too few samples in the window">—</span> : metric.format(value)}
+      {value === null ? <span title="Too few samples in the window">— <span class="sr-only">not enough data</span></span>
+        : metric.format(value)}
       {limit !== undefined && <small> / {metric.format(limit)}</small>}
       {alerting && <span class="sr-only"> (over the threshold)</span>}
     </td>
@@ -164,7 +201,6 @@ export function DriftView({ project }: { project: number }) {
   };
   const data = drift.data;
   const rows = alertingFirst(data?.cameras ?? []);
-  const alertingCount = rows.filter((r) => r.alerting.length > 0).length;
   return (
     <section class="stack">
       <h1>Drift</h1>
@@ -179,8 +215,7 @@ export function DriftView({ project }: { project: number }) {
       {data && rows.length === 0 && <p>No cameras yet.</p>}
       {data && rows.length > 0 && (
         <>
-          <p data-testid="drift-summary">{alertingCount === 0 ? "No camera is drifting."
-            : `${alertingCount} of ${rows.length} cameras alerting.`}</p>
+          <p data-testid="drift-summary">{summaryText(data.summary)}</p>
           <div class="table-scroll">
             <table data-testid="drift-table">
               <caption class="sr-only">Drift per camera, value / threshold</caption>
@@ -200,12 +235,7 @@ export function DriftView({ project }: { project: number }) {
                     <td><small>{row.boxes_reference} / {row.boxes_current} boxes · {row.reviews} reviews
                       · {row.flags} flags</small></td>
                     <td data-testid={`drift-status-${row.camera}`}>
-                      {row.computed_at === null ? "Not computed yet"
-                        : row.alerting.length === 0 ? <span class="status-ok">OK</span>
-                          : row.alerting.map((a) => (
-                            <span key={a.metric} class="drift-alert" title={`since ${when(a.since)}`}>
-                              {LABEL.get(a.metric) ?? a.metric} alert<span class="sr-only"> since {when(a.since)}</span>
-                            </span>))}
+                      <StatusCell row={row} />
                     </td>
                     <td>{when(row.computed_at)}</td>
                   </tr>

@@ -8,7 +8,8 @@ import type { ProjectMessage } from "../../realtime/messages";
 import { href } from "../../router";
 import { ErrorBanner } from "../../ui/ErrorBanner";
 import { useAsync } from "../../ui/useAsync";
-import { ROLE_WORK } from "../HomeView";
+import { ROLE_WORK, mayOpen, seesQueueStats } from "../../roles";
+import { YourCameras } from "./YourCameras";
 
 function Breakdown({ title, counts, testId }: { title: string; counts: Record<string, number>; testId: string }) {
   const rows = Object.entries(counts).sort((a, b) => b[1] - a[1]);
@@ -54,10 +55,12 @@ export function DashboardView({ project }: { project: number }) {
   const p = detail.data;
   const stats: QueueStats | undefined = live ?? p?.stats;
   const progress = p?.stats.threshold_progress;
+  // Store managers and bus operators get their work, not the whole project's queue figures.
+  const queueRole = p !== undefined && seesQueueStats(p.role);
   return (
     <section>
       <ErrorBanner error={detail.error} />
-      <h1>{p?.name ?? "Project"} <small>queue</small></h1>
+      <h1>{p?.name ?? "Project"} {queueRole && <small>queue</small>}</h1>
       {p && (
         <nav class="row" aria-label="Your work">
           {ROLE_WORK[p.role].map((w, i) => (
@@ -66,7 +69,8 @@ export function DashboardView({ project }: { project: number }) {
           ))}
         </nav>
       )}
-      {stats && (
+      {p && !queueRole && <YourCameras project={project} />}
+      {stats && queueRole && (
         <div class="grid">
           <section class="card stats" aria-label="Queue">
             <h2>Queue</h2>
@@ -93,13 +97,13 @@ export function DashboardView({ project }: { project: number }) {
           )}
         </div>
       )}
-      <section class="card" aria-label="Live activity">
+      {queueRole && <section class="card" aria-label="Live activity">
         <h2>Live activity</h2>
         <ol class="feed" data-testid="live-feed" aria-live="polite">
           {feed.map((f, i) => <li key={i}><time>{f.at}</time> {f.text}</li>)}
         </ol>
-        <p><a href={href.qa(project)}>Open the QA review</a></p>
-      </section>
+        {p && mayOpen("qa", p.role) && <p><a href={href.qa(project)}>Open the QA review</a></p>}
+      </section>}
     </section>
   );
 }
