@@ -138,7 +138,7 @@ export function SkipDialog({ onSkip, onCancel }: { onSkip: (reason: string) => v
       <h2>Skip this item</h2>
       <p class="hint">It goes to someone else and will not come back to you for a while. Why? (optional)</p>
       <div class="stack tight">
-        <button type="button" ref={first} class="primary" data-testid="skip-no-reason" onClick={() => onSkip("")}>
+        <button type="button" ref={first} class="primary" data-testid="skip-confirm" onClick={() => onSkip("")}>
           Skip without a reason (Enter)
         </button>
         {SKIP_REASONS.map((reason, i) => (
