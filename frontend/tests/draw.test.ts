@@ -46,3 +46,33 @@ describe("drawing 500 boxes", () => {
     expect(calls.strokeRect).toBe(5); // the box and its four handles
   });
 });
+
+describe("captions and the image filter", () => {
+  it("captions each box with its label on the canvas, but not past 150 boxes", () => {
+    const few = boxes.slice(0, 12).map((b) => ({ ...b, w: 60 }));
+    let state = editorReducer(initialState(["person", "bag"]),
+                              { type: "load", image: { w: 1000, h: 500 }, boxes: few, labels: ["person", "bag"] });
+    state = { ...state, view: { scale: 1, tx: 0, ty: 0 } };
+    const { ctx, calls } = fakeContext();
+    drawBase(ctx, state, null, 1, null);
+    expect(calls.fillText).toBe(12);
+    const crowd = editorReducer(initialState(["person", "bag"]),
+                                { type: "load", image: { w: 1000, h: 500 }, boxes, labels: ["person", "bag"] });
+    const many = fakeContext();
+    drawBase(many.ctx, crowd, null, 1, null);
+    expect(many.calls.fillText ?? 0).toBe(0);
+  });
+
+  it("brightens the image only: the filter is set for drawImage and cleared before the boxes", () => {
+    let state = editorReducer(initialState(["person"]),
+                              { type: "load", image: { w: 100, h: 50 }, boxes: [], labels: ["person"] });
+    state = editorReducer(state, { type: "adjust_image", brightness: 1.25 });
+    const filters: string[] = [];
+    const { ctx } = fakeContext();
+    const image = {} as CanvasImageSource;
+    (ctx as unknown as { drawImage: () => void }).drawImage = () => filters.push(ctx.filter);
+    drawBase(ctx, state, image, 1, null);
+    expect(filters).toEqual(["brightness(1.25) contrast(1)"]);
+    expect(ctx.filter).toBe("none");
+  });
+});

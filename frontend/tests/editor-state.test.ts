@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { imageToScreen, screenToImage } from "../src/editor/geometry";
 import {
-  type EditorAction, type EditorBox, type EditorState, boxesFromDetections, editorReducer, initialState,
-  submittedBoxes,
+  type EditorAction, type EditorBox, type EditorState, boxesFromDetections, boxesFromVersion, editorReducer,
+  initialState, iou, newBoxes, submittedBoxes, suggestionsLeft,
 } from "../src/editor/state";
 
 const LABELS = ["person", "bag"];
@@ -104,13 +104,13 @@ describe("move and resize", () => {
     expect(s.boxes[0]).toMatchObject({ x: 100, y: 100, w: 100, h: 80 });
   });
 
-  it("editing a pre-label accepts it; untouched pre-labels are not submitted", () => {
+  it("editing a suggestion accepts it; an untouched suggestion is not submitted", () => {
     const pre = boxesFromDetections([
-      { label: "person", score: 0.9, box: [100, 100, 50, 50] },
+      { label: "person", score: 0.3, box: [100, 100, 50, 50] },
       { label: "person", score: 0.3, box: [400, 100, 50, 50] },
     ]);
     const s = run(loaded(pre), ...drag([120, 120], [130, 130]), { type: "pointer_up" });
-    expect(submittedBoxes(s)).toEqual([{ label: "person", box: [110, 110, 50, 50] }]);
+    expect(submittedBoxes(s)).toEqual([{ label: "person", box: [110, 110, 50, 50], prelabel_index: 0 }]);
     const all = run(s, { type: "accept_all" });
     expect(submittedBoxes(all)).toHaveLength(2);
   });
@@ -140,7 +140,7 @@ describe("selection and delete", () => {
   });
 
   it("hidden pre-labels are skipped by selection and hit testing", () => {
-    const pre = boxesFromDetections([{ label: "person", score: 0.9, box: [100, 100, 50, 50] }]);
+    const pre = boxesFromDetections([{ label: "person", score: 0.2, box: [100, 100, 50, 50] }]);
     let s = run(loaded([...pre, box(9, 300, 300, 20, 20)]), { type: "toggle_prelabels" });
     s = run(s, { type: "select_next" });
     expect(s.selectedId).toBe(9);
@@ -196,14 +196,107 @@ describe("Esc rolls back the gesture", () => {
 });
 
 describe("server model boxes", () => {
-  it("are added as pre-labels with fresh ids, not submitted until accepted, and undo removes them in one step", () => {
+  it("are added with fresh ids by the threshold rule, without a pre-label index, and undo removes them in one step", () => {
     const start = loaded([box(1, 10, 10, 20, 20, { origin: "person", accepted: true })]);
     const added = run(start, { type: "add_prelabels", boxes: boxesFromDetections([
-      { label: "person", score: 0.9, box: [50, 50, 30, 60] }, { label: "person", score: 0.3, box: [5, 5, 10, 10] }] ) });
+      { label: "person", score: 0.9, box: [50, 50, 30, 60] }, { label: "person", score: 0.3, box: [5, 5, 10, 10] }],
+      0.5, { indexed: false }) });
     expect(added.boxes.map((b) => b.id)).toEqual([1, 2, 3]);
-    expect(added.boxes.slice(1).every((b) => b.origin === "model" && !b.accepted)).toBe(true);
-    expect(submittedBoxes(added)).toHaveLength(1);
+    expect(added.boxes.slice(1).map((b) => [b.origin, b.accepted])).toEqual([["model", true], ["model", false]]);
+    expect(submittedBoxes(added)).toEqual([{ label: "person", box: [10, 10, 20, 20] },
+                                           { label: "person", box: [50, 50, 30, 60] }]);
     expect(submittedBoxes(run(added, { type: "accept_all" }))).toHaveLength(3);
     expect(run(added, { type: "undo" }).boxes).toHaveLength(1);
+  });
+
+  it("merge with the boxes on the frame: the same label at IoU ≥ 0.5 is not added again", () => {
+    const onFrame = [box(1, 100, 100, 50, 100), box(2, 300, 100, 50, 100, { label: "bag" })];
+    const server = boxesFromDetections([
+      { label: "person", score: 0.9, box: [104, 102, 50, 100] }, // the same person, a little off
+      { label: "person", score: 0.9, box: [300, 100, 50, 100] }, // where the bag is: another class, kept
+      { label: "person", score: 0.8, box: [600, 100, 50, 100] }, // new
+      { label: "person", score: 0.7, box: [602, 101, 50, 100] }, // a duplicate within the server's own answer
+    ], 0.5, { indexed: false });
+    const fresh = newBoxes(onFrame, server);
+    expect(fresh.map((b) => b.x)).toEqual([300, 600]);
+    const twice = run(loaded(onFrame), { type: "add_prelabels", boxes: fresh });
+    expect(newBoxes(twice.boxes, server)).toEqual([]); // asking again adds nothing
+    expect(iou(box(1, 0, 0, 10, 10), box(2, 5, 0, 10, 10))).toBeCloseTo(1 / 3);
+    expect(iou(box(1, 0, 0, 10, 10), box(2, 20, 0, 10, 10))).toBe(0);
+  });
+});
+
+describe("pre-labels are the starting answer (DESIGN.md Review)", () => {
+  const eleven = Array.from({ length: 11 }, (_, i) => ({ label: "person", score: 0.6 + i * 0.03,
+                                                        box: [i * 80, 100, 40, 90] }));
+
+  it("splits the pre-label at the threshold: at or above accepted, below a suggestion", () => {
+    const boxes = boxesFromDetections([
+      { label: "person", score: 0.5, box: [0, 0, 10, 10] }, { label: "person", score: 0.49, box: [20, 0, 10, 10] },
+      { label: "bag", score: 0.95, box: [40, 0, 10, 10], track_id: 7 }], 0.5);
+    expect(boxes.map((b) => [b.accepted, b.prelabelIndex, b.origin])).toEqual(
+      [[true, 0, "model"], [false, 1, "model"], [true, 2, "model"]]);
+    expect(boxes[2]!.trackId).toBe(7);
+    expect(boxesFromDetections([{ label: "person", score: 0.6, box: [0, 0, 1, 1] }], 0.8)[0]!.accepted).toBe(false);
+  });
+
+  it("submits every untouched starting box with its pre-label index (11 of 11)", () => {
+    const s = loaded(boxesFromDetections(eleven, 0.5));
+    expect(suggestionsLeft(s)).toBe(0);
+    const sent = submittedBoxes(s);
+    expect(sent).toHaveLength(11);
+    expect(sent.map((b) => b.prelabel_index)).toEqual([...Array(11).keys()]);
+    expect(sent[3]).toEqual({ label: "person", box: [240, 100, 40, 90], prelabel_index: 3 });
+  });
+
+  it("nudging one of eleven still submits eleven, the moved one with its index", () => {
+    const s = run(loaded(boxesFromDetections(eleven, 0.5)), { type: "select", id: 5 },
+                  { type: "nudge", dx: 10, dy: 0, resize: false });
+    const sent = submittedBoxes(s);
+    expect(sent).toHaveLength(11);
+    expect(sent[4]).toEqual({ label: "person", box: [330, 100, 40, 90], prelabel_index: 4 });
+  });
+
+  it("a deleted starting box is not submitted; a drawn box carries no index", () => {
+    const s = run(loaded(boxesFromDetections(eleven.slice(0, 2), 0.5)), { type: "select", id: 1 },
+                  { type: "delete_selected" }, ...drag([500, 300], [560, 380]), { type: "pointer_up" });
+    expect(submittedBoxes(s)).toEqual([{ label: "person", box: [80, 100, 40, 90], prelabel_index: 1 },
+                                       { label: "person", box: [500, 300, 60, 80] }]);
+  });
+
+  it("counts suggestions left, and accept-all stores them with their indexes", () => {
+    const pre = boxesFromDetections([
+      { label: "person", score: 0.9, box: [0, 0, 10, 10] }, { label: "person", score: 0.3, box: [20, 0, 10, 10] },
+      { label: "person", score: 0.2, box: [40, 0, 10, 10] }, { label: "bag", score: 0.1, box: [60, 0, 10, 10] }], 0.5);
+    const s = loaded(pre);
+    expect(suggestionsLeft(s)).toBe(3);
+    expect(submittedBoxes(s).map((b) => b.prelabel_index)).toEqual([0]);
+    const hidden = run(s, { type: "toggle_prelabels" });
+    expect(suggestionsLeft(hidden)).toBe(3); // hidden suggestions still are not stored: still counted
+    const all = run(s, { type: "accept_all" });
+    expect(suggestionsLeft(all)).toBe(0);
+    expect(submittedBoxes(all).map((b) => b.prelabel_index)).toEqual([0, 1, 2, 3]);
+    expect(run(all, { type: "undo" }).boxes).toEqual(s.boxes); // one undo step
+  });
+
+  it("rework starts from the rejected version's boxes: all the person's, no indexes", () => {
+    const boxes = boxesFromVersion([{ label: "bag", box: [10, 20, 30, 40] }, { label: "person", box: [1, 2, 3, 4] }]);
+    const s = loaded(boxes);
+    expect(suggestionsLeft(s)).toBe(0);
+    expect(s.boxes.every((b) => b.origin === "person" && b.accepted)).toBe(true);
+    expect(submittedBoxes(s)).toEqual([{ label: "bag", box: [10, 20, 30, 40] }, { label: "person", box: [1, 2, 3, 4] }]);
+  });
+});
+
+describe("image brightness and contrast", () => {
+  it("multiplies within bounds, survives the next frame, and resets", () => {
+    let s = run(loaded(), { type: "adjust_image", brightness: 1.25 }, { type: "adjust_image", brightness: 1.25 },
+                { type: "adjust_image", contrast: 0.8 });
+    expect(s.imageFilter).toEqual({ brightness: 1.56, contrast: 0.8 });
+    for (let i = 0; i < 20; i++) s = run(s, { type: "adjust_image", brightness: 1.25 });
+    expect(s.imageFilter.brightness).toBe(5);
+    s = run(s, { type: "load", image: { w: 10, h: 10 }, boxes: [], labels: LABELS, keepView: true });
+    expect(s.imageFilter.brightness).toBe(5);
+    expect(run(s, { type: "reset_image" }).imageFilter).toEqual({ brightness: 1, contrast: 1 });
   });
 });

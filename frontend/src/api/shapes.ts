@@ -117,6 +117,14 @@ export interface ClaimedItem {
   count_flag?: CountFlagContext | null;
   /** Both sides of a dispute (reviewer/selectors.py `dispute_context`); null for any other item. */
   dispute?: DisputeContext | null;
+  /** The project's pre-label threshold (0..1): pre-labels at or above it are the starting answer. */
+  prelabel_threshold?: number;
+  /** The person's own leased item, handed back (reload, second tab). */
+  resumed?: boolean;
+  /** Claimed ahead of time (a short lease, released on page hide). */
+  prefetch?: boolean;
+  /** Rejected work back with its author: start from this version, QA comment on top. */
+  rework?: Rework | null;
 }
 
 export interface DisputeContext {
@@ -141,6 +149,18 @@ export interface CountFlagContext {
   camera: { id: number; name: string };
   /** In order of first appearance in the window. */
   assets: { sha256: string; kind: "frame" | "clip"; captured_at: string }[];
+}
+
+/** reviewer/api/serializers.py `item_payload` `rework`: the rejected version and the reviewer's word on it. */
+export interface Rework {
+  version: number;
+  author: string | null;
+  boxes: SubmittedBox[];
+  count: number | null;
+  verdict: string;
+  note: string;
+  comment: string;
+  region: CommentRegion | null;
 }
 
 export interface CommentRegion {

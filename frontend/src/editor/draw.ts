@@ -29,11 +29,13 @@ function setImageTransform(ctx: CanvasRenderingContext2D, view: ViewTransform, d
   ctx.setTransform(dpr * view.scale, 0, 0, dpr * view.scale, dpr * view.tx, dpr * view.ty);
 }
 
-type Style = "person" | "prelabel" | "prelabel_low";
+/** Above this many boxes on a frame the base layer draws no captions (the hover tag still names a box). */
+const CAPTION_LIMIT = 150;
 
-function styleOf(box: EditorBox, lowConfidence: number): Style {
-  if (!isPrelabel(box)) return "person";
-  return box.score !== null && box.score < lowConfidence ? "prelabel_low" : "prelabel";
+/** The CSS filter for the image layer (brightness/contrast), or "none". */
+export function imageFilterCss(state: EditorState): string {
+  const { brightness, contrast } = state.imageFilter;
+  return brightness === 1 && contrast === 1 ? "none" : `brightness(${brightness}) contrast(${contrast})`;
 }
 
 function strokeGroup(ctx: CanvasRenderingContext2D, boxes: readonly EditorBox[], include: (b: EditorBox) => boolean,
@@ -61,13 +63,16 @@ export function drawBase(ctx: CanvasRenderingContext2D, state: EditorState, imag
   setImageTransform(ctx, view, dpr);
   // Past 2× the pixels themselves are the information: show them crisp rather than blurred.
   ctx.imageSmoothingEnabled = view.scale < 2;
-  if (image) ctx.drawImage(image, 0, 0, state.image.w, state.image.h);
+  if (image) {
+    // The filter brightens the picture only: boxes and captions keep their colours.
+    ctx.filter = imageFilterCss(state);
+    ctx.drawImage(image, 0, 0, state.image.w, state.image.h);
+    ctx.filter = "none";
+  }
   const px = 1 / view.scale;
   const shown = (b: EditorBox) => b.id !== skipId && (state.showPrelabels || !isPrelabel(b));
-  const low = state.lowConfidence;
-  strokeGroup(ctx, state.boxes, (b) => shown(b) && styleOf(b, low) === "prelabel", PRELABEL_COLOR, 2 * px, []);
-  strokeGroup(ctx, state.boxes, (b) => shown(b) && styleOf(b, low) === "prelabel_low", PRELABEL_COLOR, 2 * px,
-              [6 * px, 4 * px]);
+  // Suggestions (pre-labels below the threshold, not accepted) are dashed: they count only once accepted.
+  strokeGroup(ctx, state.boxes, (b) => shown(b) && isPrelabel(b), PRELABEL_COLOR, 2 * px, [6 * px, 4 * px]);
   const labels = new Set<string>();
   for (const b of state.boxes) if (shown(b) && !isPrelabel(b)) labels.add(b.label);
   for (const label of labels) {
@@ -75,23 +80,32 @@ export function drawBase(ctx: CanvasRenderingContext2D, state: EditorState, imag
                 labelColor(state.labels, label), 2 * px, []);
   }
   ctx.setLineDash([]);
+  const captioned = state.boxes.filter(shown);
+  if (captioned.length <= CAPTION_LIMIT) {
+    for (const b of captioned) {
+      if (b.w * view.scale < 16) continue; // too small on screen for a caption to say which box it is
+      tag(ctx, view, dpr, b, b.label, isPrelabel(b) ? PRELABEL_COLOR : labelColor(state.labels, b.label), 14);
+    }
+  }
 }
 
-function tag(ctx: CanvasRenderingContext2D, view: ViewTransform, dpr: number, box: Rect, text: string, color: string) {
+/** A caption above a box's top-left corner, in screen pixels (readable at any zoom). */
+function tag(ctx: CanvasRenderingContext2D, view: ViewTransform, dpr: number, box: Rect, text: string, color: string,
+             height = 18) {
   const p = imageToScreen(view, { x: box.x, y: box.y });
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-  ctx.font = "12px system-ui, sans-serif";
-  const w = ctx.measureText(text).width + 8;
-  const y = Math.max(0, p.y - 18);
+  ctx.font = `${height - 6}px system-ui, sans-serif`;
+  const w = ctx.measureText(text).width + 6;
+  const y = Math.max(0, p.y - height);
   ctx.fillStyle = "rgba(0,0,0,0.75)";
-  ctx.fillRect(p.x, y, w, 18);
+  ctx.fillRect(p.x, y, w, height);
   ctx.fillStyle = color;
-  ctx.fillText(text, p.x + 4, y + 13);
+  ctx.fillText(text, p.x + 3, y + height - 4);
 }
 
 export function boxCaption(box: EditorBox): string {
   const score = box.score === null ? "" : ` ${(box.score * 100).toFixed(0)}%`;
-  const source = isPrelabel(box) ? " (model)" : "";
+  const source = isPrelabel(box) ? " (suggestion)" : box.origin === "model" ? " (model)" : "";
   const track = box.trackId === null ? "" : ` #${box.trackId}`;
   return `${box.label}${track}${score}${source}`;
 }
@@ -108,7 +122,7 @@ export function drawOverlay(ctx: CanvasRenderingContext2D, state: EditorState, d
     const color = isPrelabel(selected) ? PRELABEL_COLOR : labelColor(state.labels, selected.label);
     ctx.lineWidth = 3 * px;
     ctx.strokeStyle = color;
-    ctx.setLineDash(isPrelabel(selected) && (selected.score ?? 1) < state.lowConfidence ? [6 * px, 4 * px] : []);
+    ctx.setLineDash(isPrelabel(selected) ? [6 * px, 4 * px] : []);
     ctx.strokeRect(selected.x, selected.y, selected.w, selected.h);
     ctx.setLineDash([]);
     ctx.fillStyle = "#ffffff";

@@ -15,12 +15,18 @@ import {
 export interface EditorBox extends Rect {
   id: number;
   label: string;
-  /** `model`: a pre-label from the field model; `person`: drawn here. */
+  /** `model`: a pre-label (the field model's, or the server model's on request); `person`: drawn here, or a
+   * box of the rejected version being reworked. */
   origin: "model" | "person";
-  /** A model box counts as the annotator's once accepted (explicitly, or by editing it). */
+  /**
+   * Whether the box is part of the answer. Pre-labels at or above the project's threshold start accepted (the
+   * starting answer, stored unless deleted); those below are suggestions until accepted or edited.
+   */
   accepted: boolean;
   score: number | null;
   trackId: number | null;
+  /** The index into the claim's `prelabel.boxes` this box started from (sent with it, so the diff is honest). */
+  prelabelIndex?: number | null;
 }
 
 interface Snapshot {
@@ -48,13 +54,22 @@ export interface EditorState {
   labels: readonly string[];
   activeLabel: string;
   showPrelabels: boolean;
-  /** Model boxes scoring below this are drawn dashed. */
-  lowConfidence: number;
+  /** Brightness and contrast of the image layer only (1 = as captured): night clips are very dark. */
+  imageFilter: ImageFilter;
   gesture: Gesture;
   past: readonly Snapshot[];
   future: readonly Snapshot[];
   nextId: number;
 }
+
+export interface ImageFilter {
+  brightness: number;
+  contrast: number;
+}
+
+export const NEUTRAL_FILTER: ImageFilter = { brightness: 1, contrast: 1 };
+const FILTER_MIN = 0.2;
+const FILTER_MAX = 5;
 
 export type EditorAction =
   | { type: "load"; image: { w: number; h: number }; boxes: readonly EditorBox[]; labels: readonly string[];
@@ -80,6 +95,9 @@ export type EditorAction =
   | { type: "fit" }
   | { type: "pan_by"; dx: number; dy: number }
   | { type: "toggle_prelabels" }
+  /** Multiply brightness/contrast of the image layer; boxes are unaffected. */
+  | { type: "adjust_image"; brightness?: number; contrast?: number }
+  | { type: "reset_image" }
   /** More model boxes (e.g. the server model's), added as pre-labels; one undo step. */
   | { type: "add_prelabels"; boxes: readonly EditorBox[] };
 
@@ -91,7 +109,8 @@ const UNDO_LIMIT = 200;
 export function initialState(labels: readonly string[] = []): EditorState {
   return {
     image: { w: 0, h: 0 }, viewport: { w: 0, h: 0 }, view: IDENTITY, boxes: [], selectedId: null, hoverId: null,
-    labels, activeLabel: labels[0] ?? "object", showPrelabels: true, lowConfidence: 0.5,
+    labels, activeLabel: labels[0] ?? "object", showPrelabels: true,
+    imageFilter: NEUTRAL_FILTER,
     gesture: { kind: "idle" }, past: [], future: [], nextId: 1,
   };
 }
@@ -249,7 +268,7 @@ export function editorReducer(state: EditorState, action: EditorAction): EditorS
       const nextId = action.boxes.reduce((max, b) => Math.max(max, b.id), 0) + 1;
       const fresh = initialState(action.labels);
       return { ...fresh, viewport: state.viewport, image: action.image, boxes: action.boxes, nextId,
-               showPrelabels: state.showPrelabels, activeLabel: action.labels.includes(state.activeLabel)
+               showPrelabels: state.showPrelabels, imageFilter: state.imageFilter, activeLabel: action.labels.includes(state.activeLabel)
                  ? state.activeLabel : fresh.activeLabel,
                view: fitTransform(action.image, state.viewport),
                ...(action.keepView ? { view: state.view, selectedId: state.selectedId } : {}) };
@@ -299,7 +318,8 @@ export function editorReducer(state: EditorState, action: EditorAction): EditorS
     }
     case "add_prelabels": {
       if (action.boxes.length === 0) return state;
-      const added = action.boxes.map((b, i) => ({ ...b, id: state.nextId + i, origin: "model" as const, accepted: false }));
+      // The caller decides which are accepted (the threshold rule, boxesFromDetections); ids are renumbered here.
+      const added = action.boxes.map((b, i) => ({ ...b, id: state.nextId + i, origin: "model" as const }));
       return { ...edit(state, [...state.boxes, ...added], state.selectedId), nextId: state.nextId + added.length };
     }
     case "add_box": {
@@ -339,6 +359,14 @@ export function editorReducer(state: EditorState, action: EditorAction): EditorS
       return { ...state, view: fitTransform(state.image, state.viewport) };
     case "pan_by":
       return { ...state, view: { ...state.view, tx: state.view.tx + action.dx, ty: state.view.ty + action.dy } };
+    case "adjust_image": {
+      const clamp = (v: number) => Math.min(FILTER_MAX, Math.max(FILTER_MIN, Math.round(v * 100) / 100));
+      const f = state.imageFilter;
+      return { ...state, imageFilter: { brightness: clamp(f.brightness * (action.brightness ?? 1)),
+                                        contrast: clamp(f.contrast * (action.contrast ?? 1)) } };
+    }
+    case "reset_image":
+      return { ...state, imageFilter: NEUTRAL_FILTER };
     case "toggle_prelabels": {
       const showPrelabels = !state.showPrelabels;
       const selected = state.boxes.find((b) => b.id === state.selectedId);
@@ -354,20 +382,77 @@ export function draftRect(state: EditorState): Rect | null {
   return g.kind === "drawing" ? rectFromPoints(g.from, g.to) : null;
 }
 
-/** Boxes from a claim's pre-label, ready to load. */
-export function boxesFromDetections(
-  detections: readonly { label: string; score: number; box: readonly number[]; track_id?: number | null }[],
-): EditorBox[] {
+type DetectionLike = { label: string; score: number; box: readonly number[]; track_id?: number | null };
+
+/**
+ * Boxes from a claim's pre-label, ready to load: at or above `threshold` they are the starting answer
+ * (accepted), below it dashed suggestions. `indexed` (the claim's own pre-label) records each box's index
+ * into `prelabel.boxes`; the server model's boxes on request are not indexed.
+ */
+export function boxesFromDetections(detections: readonly DetectionLike[], threshold = 0.5,
+                                    { indexed = true }: { indexed?: boolean } = {}): EditorBox[] {
   return detections.map((d, i) => ({
     id: i + 1, x: d.box[0] ?? 0, y: d.box[1] ?? 0, w: d.box[2] ?? 0, h: d.box[3] ?? 0, label: d.label,
-    origin: "model", accepted: false, score: d.score, trackId: d.track_id ?? null,
+    origin: "model", accepted: d.score >= threshold, score: d.score, trackId: d.track_id ?? null,
+    prelabelIndex: indexed ? i : null,
   }));
 }
 
-/** What the annotator submits: every box they drew or accepted, in image pixels, [x, y, w, h]. */
-export function submittedBoxes(state: EditorState): { label: string; box: number[] }[] {
+/** The rejected version's boxes, to rework: the person's own answer, nothing to accept. */
+export function boxesFromVersion(
+  boxes: readonly { label: string; box: readonly number[]; track_id?: number | null }[],
+): EditorBox[] {
+  return boxes.map((b, i) => ({
+    id: i + 1, x: b.box[0] ?? 0, y: b.box[1] ?? 0, w: b.box[2] ?? 0, h: b.box[3] ?? 0, label: b.label,
+    origin: "person", accepted: true, score: null, trackId: b.track_id ?? null, prelabelIndex: null,
+  }));
+}
+
+/** Intersection over union of two boxes (0 when either is empty). */
+export function iou(a: Rect, b: Rect): number {
+  const w = Math.min(a.x + a.w, b.x + b.w) - Math.max(a.x, b.x);
+  const h = Math.min(a.y + a.h, b.y + b.h) - Math.max(a.y, b.y);
+  if (w <= 0 || h <= 0) return 0;
+  const inter = w * h;
+  return inter / (a.w * a.h + b.w * b.h - inter);
+}
+
+/** A box this close (IoU) to one already there with the same label is the same object. */
+export const SAME_OBJECT_IOU = 0.5;
+
+/**
+ * The incoming boxes (e.g. the server model's) that are not already on the frame: one with the same label and
+ * IoU ≥ 0.5 to a box there (or to one kept before it) is the same object, so asking twice adds nothing.
+ */
+export function newBoxes(existing: readonly EditorBox[], incoming: readonly EditorBox[]): EditorBox[] {
+  const kept: EditorBox[] = [];
+  for (const box of incoming) {
+    const seen = (b: EditorBox) => b.label === box.label && iou(b, box) >= SAME_OBJECT_IOU;
+    if (!existing.some(seen) && !kept.some(seen)) kept.push(box);
+  }
+  return kept;
+}
+
+/** Suggestions not accepted: they will not be stored (hidden ones included). */
+export function suggestionsLeft(state: EditorState): number {
+  return state.boxes.filter(isPrelabel).length;
+}
+
+export interface SubmittedEditorBox {
+  label: string;
+  box: number[];
+  prelabel_index?: number;
+}
+
+/**
+ * What the annotator submits, in image pixels, [x, y, w, h]: every box on the frame except suggestions not
+ * accepted — starting boxes the person left untouched are part of the answer. A box that started from the
+ * claim's pre-label carries its index so the stored diff says kept / moved / relabelled honestly.
+ */
+export function submittedBoxes(state: EditorState): SubmittedEditorBox[] {
   const round = (v: number) => Math.round(v * 100) / 100;
   return state.boxes
     .filter((b) => !isPrelabel(b))
-    .map((b) => ({ label: b.label, box: [round(b.x), round(b.y), round(b.w), round(b.h)] }));
+    .map((b) => ({ label: b.label, box: [round(b.x), round(b.y), round(b.w), round(b.h)],
+                   ...(b.prelabelIndex != null ? { prelabel_index: b.prelabelIndex } : {}) }));
 }

@@ -55,7 +55,7 @@ export function EditorCanvas({ state, dispatch, image, label, testId = "editor-c
     // While a box is edited the others are those of the gesture's mark: unchanged, so no base redraw.
     const g = state.gesture;
     const others = g.kind === "moving" || g.kind === "resizing" ? g.mark.boxes : state.boxes;
-    const key = [image, state.view, state.showPrelabels, skip, others, state.image, state.lowConfidence, dpr];
+    const key = [image, state.view, state.showPrelabels, skip, others, state.image, state.imageFilter, dpr];
     const baseCtx = b.getContext("2d");
     const ctx = o.getContext("2d");
     if (!baseCtx || !ctx) return; // no 2D canvas (a DOM without one, e.g. tests)

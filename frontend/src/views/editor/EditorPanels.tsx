@@ -1,5 +1,9 @@
-/** The editor's side panels: why the item is here, the class picker, the box list, the shortcut help. */
+/**
+ * The editor's side panels: the reviewer's comment on reworked work, the class picker, the box list, why the
+ * item is here (collapsed: the work comes first), the skip reasons and the shortcut help.
+ */
 
+import { useEffect, useRef } from "preact/hooks";
 import type { ClaimedItem } from "../../api/shapes";
 import { type Command, COMMANDS, describeChord } from "../../editor/commands";
 import { boxCaption, labelColor } from "../../editor/draw";
@@ -13,13 +17,14 @@ function formatPart(value: unknown): string {
   return String(value);
 }
 
+/** Why the queue chose this item: a collapsed panel under the work, the score table wrapping within it. */
 export function ItemReason({ item }: { item: ClaimedItem }) {
+  const model = item.prelabel?.model;
   return (
-    <section class="card" aria-label="Why this item">
-      <h2>Why this item</h2>
-      <p data-testid="item-reason">{item.reason} · priority {item.priority.toFixed(3)}</p>
+    <details class="card why" data-testid="why-item">
+      <summary>Why this item: <span data-testid="item-reason">{item.reason} · priority {item.priority.toFixed(3)}</span></summary>
       {Object.keys(item.score_parts).length > 0 && (
-        <table data-testid="score-parts">
+        <table data-testid="score-parts" class="score-parts">
           <tbody>
             {Object.entries(item.score_parts).map(([k, v]) => (
               <tr key={k}><th scope="row">{k}</th><td>{formatPart(v)}</td></tr>
@@ -27,14 +32,36 @@ export function ItemReason({ item }: { item: ClaimedItem }) {
           </tbody>
         </table>
       )}
-      {item.prelabel && <p>Model {item.prelabel.model.name} v{item.prelabel.model.version}</p>}
-      {item.last_comment && (
-        <p class="banner banner-warn" data-testid="last-comment">
-          Reviewer: {item.last_comment}
-          {item.last_comment_region && <> (pinned to the <span class="pin-swatch">orange</span> region
-            {item.last_comment_region.frame_index !== null ? ` on frame ${item.last_comment_region.frame_index}` : ""})</>}
+      {model && <p>Pre-label by {model.name || "the field model"}{model.version ? ` v${model.version}` : ""}</p>}
+    </details>
+  );
+}
+
+/**
+ * The reviewer's word, on top and impossible to miss: for reworked work the rejected version it starts from,
+ * and where on the frame the comment is pinned (the orange region on the canvas).
+ */
+export function ReviewerComment({ item }: { item: ClaimedItem }) {
+  const rework = item.rework ?? null;
+  const comment = rework ? rework.comment : item.last_comment;
+  const region = rework ? rework.region : item.last_comment_region;
+  if (!rework && !comment) return null;
+  return (
+    <section class="banner banner-warn reviewer-comment" aria-label="Reviewer's comment" data-testid="rework-banner">
+      {rework && (
+        <p class="rework-title" data-testid="rework-version">
+          Rework: QA rejected version {rework.version}{rework.author ? ` by ${rework.author}` : ""}. You start from
+          it ({rework.boxes.length} {rework.boxes.length === 1 ? "box" : "boxes"}).
         </p>
       )}
+      {comment && (
+        <p data-testid="last-comment">
+          Reviewer: {comment}
+          {region && <> (pinned to the <span class="pin-swatch">orange</span> region
+            {region.frame_index !== null ? ` on frame ${region.frame_index}` : ""})</>}
+        </p>
+      )}
+      {rework?.note && <p class="hint">Your note on it: {rework.note}</p>}
     </section>
   );
 }
@@ -95,6 +122,35 @@ export function ShortcutHelp({ onClose, commands = COMMANDS }: {
         </tbody>
       </table>
       <button type="button" onClick={onClose} autoFocus>Close</button>
+    </div>
+  );
+}
+
+export const SKIP_REASONS = ["Can't tell", "Needs another expert", "Image problem", "Other"] as const;
+
+/**
+ * Why skip? A small modal choice, quick by keyboard: Enter skips without a reason (k, Enter), 1–4 pick one,
+ * Esc goes back to the item.
+ */
+export function SkipDialog({ onSkip, onCancel }: { onSkip: (reason: string) => void; onCancel: () => void }) {
+  const first = useRef<HTMLButtonElement>(null);
+  useEffect(() => first.current?.focus(), []);
+  return (
+    <div class="dialog dialog-small" role="dialog" aria-modal="true" aria-label="Skip this item"
+         data-testid="skip-dialog">
+      <h2>Skip this item</h2>
+      <p class="hint">It goes to someone else and will not come back to you for a while. Why? (optional)</p>
+      <div class="stack tight">
+        <button type="button" ref={first} class="primary" data-testid="skip-confirm" onClick={() => onSkip("")}>
+          Skip without a reason (Enter)
+        </button>
+        {SKIP_REASONS.map((reason, i) => (
+          <button type="button" key={reason} data-testid={`skip-reason-${i + 1}`} onClick={() => onSkip(reason)}>
+            {i + 1} · {reason}
+          </button>
+        ))}
+        <button type="button" data-testid="skip-cancel" onClick={onCancel}>Back to the item (Esc)</button>
+      </div>
     </div>
   );
 }
