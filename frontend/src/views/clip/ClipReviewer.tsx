@@ -18,14 +18,14 @@ import { describeTrackStatus, expandTracks } from "../../clip/tracks";
 import { COMMANDS, type Effect } from "../../editor/commands";
 import { ErrorBanner } from "../../ui/ErrorBanner";
 import { EditorCanvas } from "../editor/EditorCanvas";
-import { ItemReason } from "../editor/EditorPanels";
+import { ItemReason, ReviewerComment } from "../editor/EditorPanels";
 import type { SubmitBody } from "../editor/FrameEditor";
 import { handleEditorKey, isTyping, useDocumentKeys } from "../editor/keyboard";
 import { loadImage } from "../editor/media";
 import { LeaseCountdown, useLease } from "../editor/useLease";
 import { ClipControls, ClipShortcutHelp, CountingPanel } from "./ClipPanels";
 import { drawCountingLine } from "./drawLine";
-import { deviceDetections, modelCaption, tracksFromPrelabel } from "./prelabel";
+import { deviceDetections, modelCaption, startingTracks } from "./prelabel";
 
 /** Arrows step frames here, and Space plays: the editor's arrow nudges are left out. */
 const CLIP_COMMANDS = COMMANDS.filter((c) => !c.keys.some((k) => k.key.startsWith("Arrow")));
@@ -46,7 +46,7 @@ export function ClipReviewer({ item, firstFrame, labels, onSubmit, onSkip }: Pro
   const size = { w: asset.width, h: asset.height };
 
   const [clip, dispatch] = useReducer(clipReducer, null, () => initialClipState({
-    image: size, labels, tracks: tracksFromPrelabel(item), frameCount,
+    image: size, labels, tracks: startingTracks(item), frameCount,
   }));
   const { editor: state, tracks, frame } = clip;
   const [image, setImage] = useState<HTMLImageElement>(firstFrame);
@@ -54,7 +54,7 @@ export function ClipReviewer({ item, firstFrame, labels, onSubmit, onSkip }: Pro
   const [line, setLine] = useState<CountingLine>({ a: { x: 0, y: size.h / 2 }, b: { x: size.w, y: size.h / 2 } });
   const [verdict, setVerdict] = useState<Verdict>("correct");
   const [wrongTracks, setWrongTracks] = useState<number[]>([]);
-  const [count, setCount] = useState<number | null>(null);
+  const [count, setCount] = useState<number | null>(item.rework?.count ?? null);
   const [note, setNote] = useState("");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -260,6 +260,7 @@ export function ClipReviewer({ item, firstFrame, labels, onSubmit, onSkip }: Pro
         </div>
       </div>
       <aside class="editor-side">
+        <ReviewerComment item={item} />
         <LeaseCountdown lease={lease} />
         <ErrorBanner error={error ?? lease.error} />
         {/* The model is captioned in the counting panel: a dispute's own pre-label often names none. */}

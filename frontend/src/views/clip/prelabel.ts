@@ -10,9 +10,22 @@ export function deviceDetections(item: ClaimedItem): { boxes: Detection[]; frame
   return { boxes: [], frame: 0 };
 }
 
+/** What the person starts from: the rejected version's boxes for rework (DESIGN.md "Work comes back to its
+ * owner"), else the model's. */
+export function startingTracks(item: ClaimedItem): Track[] {
+  if (item.rework) return tracksFromBoxes(item.rework.boxes, 0);
+  const { boxes, frame } = deviceDetections(item);
+  return tracksFromBoxes(boxes, frame);
+}
+
 /** The model's boxes as tracks: one keyframe per detection, on its frame; detections without a track id get one. */
 export function tracksFromPrelabel(item: ClaimedItem): Track[] {
-  const { boxes, frame: defaultFrame } = deviceDetections(item);
+  const { boxes, frame } = deviceDetections(item);
+  return tracksFromBoxes(boxes, frame);
+}
+
+function tracksFromBoxes(boxes: readonly { label: string; box: readonly number[]; frame_index?: number | null;
+                                          track_id?: number | null }[], defaultFrame: number): Track[] {
   const byId = new Map<number, Track>();
   let fresh = Math.max(0, ...boxes.map((d) => d.track_id ?? 0)) + 1;
   for (const d of boxes) {
