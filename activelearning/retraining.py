@@ -178,7 +178,7 @@ def freeze_dataset(*, project_id: int, request: RetrainRequest | None = None) ->
     for row in items.iterator(chunk_size=2000):
         if row["annotation_id"] is None or row["verdict"] == Verdict.UNUSABLE or row["asset_id"] in rows:
             continue
-        rows[row["asset_id"]] = row
+        rows[row["asset_id"]] = dict(row)
     previous = DatasetVersion.objects.filter(project_id=project_id).order_by("-number").first()
     splits, rule = assign_splits(project_id=project_id, previous=previous, frames=[
         FrameRef(asset_id=r["asset_id"], sha256=r["asset__sha256"], camera_id=r["camera_id"]) for r in rows.values()])
@@ -187,15 +187,15 @@ def freeze_dataset(*, project_id: int, request: RetrainRequest | None = None) ->
     per_class: Counter[str] = Counter()
     per_split: Counter[str] = Counter()
     per_slice: dict[str, Counter[str]] = defaultdict(Counter)
-    for row in rows.values():
-        boxes = row["boxes"] or []
+    for frame in rows.values():
+        boxes = frame["boxes"] or []
         labels = sorted(b["label"] for b in boxes)
-        split = splits[row["asset_id"]]
-        slices = frame_slices(site=row["site__name"], camera=row["camera__name"], brightness=row["asset__brightness"],
+        split = splits[frame["asset_id"]]
+        slices = frame_slices(site=frame["site__name"], camera=frame["camera__name"], brightness=frame["asset__brightness"],
                               people=len(boxes))
-        entries[row["asset_id"]] = DatasetEntry(asset_id=row["asset_id"], annotation_id=row["annotation_id"],
-                                                review_item_id=row["pk"], split=split, slices=slices)
-        digest.update(json.dumps([row["asset__sha256"], row["annotation_id"], labels, split]).encode())
+        entries[frame["asset_id"]] = DatasetEntry(asset_id=frame["asset_id"], annotation_id=frame["annotation_id"],
+                                                review_item_id=frame["pk"], split=split, slices=slices)
+        digest.update(json.dumps([frame["asset__sha256"], frame["annotation_id"], labels, split]).encode())
         per_class.update(labels)
         per_split[split] += 1
         for key, value in slices.items():
