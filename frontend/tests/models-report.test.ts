@@ -16,6 +16,7 @@ describe("evaluation verdicts", () => {
 
   it("says which frames were evaluated, never 'no dataset version yet' when one exists", () => {
     expect(framesLabel("dataset_test", 5, 1)).toBe("5 frames of dataset v1's test split");
+    expect(framesLabel("dataset_test", 1, 2)).toBe("1 frame of dataset v2's test split");
     expect(framesLabel("held_out_no_test_split", 5, null)).toContain("no dataset version has a test split");
     expect(framesLabel("held_out_no_dataset", 5, null)).toContain("no dataset version frozen yet");
   });

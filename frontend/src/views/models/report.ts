@@ -29,9 +29,10 @@ export function thresholdSource(source: string | undefined): string {
 
 /** What the evaluated frames were, in words (EvaluationSerializer `frames_source`). */
 export function framesLabel(source: string, images: number, datasetNumber: number | null | undefined): string {
-  if (source === "dataset_test" && datasetNumber != null) return `${images} frames of dataset v${datasetNumber}'s test split`;
-  if (source === "held_out_no_test_split") return `${images} held-out frames (no dataset version has a test split yet; none of them was trained on)`;
-  return `${images} held-out frames (no dataset version frozen yet)`;
+  const frames = images === 1 ? "1 frame" : `${images} frames`;
+  if (source === "dataset_test" && datasetNumber != null) return `${frames} of dataset v${datasetNumber}'s test split`;
+  if (source === "held_out_no_test_split") return `${frames} held out (no dataset version has a test split yet; none of them was trained on)`;
+  return `${frames} held out (no dataset version frozen yet)`;
 }
 
 export interface ComparisonRow {
