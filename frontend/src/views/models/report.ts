@@ -30,7 +30,7 @@ export function thresholdSource(source: string | undefined): string {
 /** What the evaluated frames were, in words (EvaluationSerializer `frames_source`). */
 export function framesLabel(source: string, images: number, datasetNumber: number | null | undefined): string {
   const frames = images === 1 ? "1 frame" : `${images} frames`;
-  if (source === "dataset_test" && datasetNumber != null) return `${frames} of dataset v${datasetNumber}'s test split`;
+  if ((source === "dataset_test" || !source) && datasetNumber != null) return `${frames} of dataset v${datasetNumber}'s test split`;
   if (source === "held_out_no_test_split") return `${frames} held out (no dataset version has a test split yet; none of them was trained on)`;
   return `${frames} held out (no dataset version frozen yet)`;
 }
