@@ -1,7 +1,8 @@
 """An admin re-uploads the champion's own weights on the models page and evaluates them: the numbers equal the
 champion's on the same frames (the copy takes the champion's operating threshold), the page names both models
 by their display names, says which frames were used and that they are too few to call a difference (nothing
-coloured better or worse), and the stored evaluation row holds those same numbers."""
+coloured better or worse), and the stored evaluation row holds those same numbers. The training panel shows a
+failed run's log without server paths or library warnings (the raw one folded away for admins)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from activelearning.evaluation import MIN_COMPARISON_FRAMES
-from activelearning.models import DatasetEntry, ModelEvaluation, ModelStatus, ModelVersion
+from activelearning.models import DatasetEntry, ModelEvaluation, ModelStatus, ModelVersion, TrainingRun
 from activelearning.retraining import freeze_dataset
 from annotations.models import Annotation, Asset, AuditEvent, Camera, Site
 from reviewer.models import ItemStatus, ReviewItem
@@ -79,6 +80,13 @@ def test_admin_re_uploads_the_champions_weights_and_sees_identical_numbers(brows
         version = freeze_dataset(project_id=project.pk)
     test_frames = DatasetEntry.objects.filter(dataset_version=version, split="test").count()
     assert test_frames >= 1  # a first version of a one-camera project still has a test split
+    # A failed run whose trainer printed server paths and a library warning.
+    run = TrainingRun.objects.create(project=project, dataset_version=version, backend="command", status="failed",
+                                     error="the trainer exited with code 1", log=(
+        "loading /tmp/loupe-train-1-x8k2/dataset/data.yaml\n"
+        "/srv/venv/lib/python3.11/site-packages/torch/nn/modules/conv.py:456: UserWarning: slow path\n"
+        "  return F.conv2d(input, weight)\n"
+        "out of memory\n"))
     password = add_browser_member(make_user, project, "dana", "admin")
     context = browser.new_context(base_url=eval_server.url, viewport={"width": 1280, "height": 900})
     context.set_default_timeout(20_000)
@@ -86,6 +94,12 @@ def test_admin_re_uploads_the_champions_weights_and_sees_identical_numbers(brows
         page = context.new_page()
         page.on("dialog", lambda dialog: dialog.accept())  # the confirmations
         sign_in(page, "dana", password, then=f"/#/projects/{project.pk}/models")
+
+        log = page.get_by_test_id(f"training-log-{run.pk}")
+        expect(log).to_have_text("loading <run>/dataset/data.yaml\nout of memory\n(1 library warning hidden)")
+        expect(page.get_by_test_id(f"training-raw-log-{run.pk}")).to_contain_text("Raw log (admins)")
+        log.scroll_into_view_if_needed()
+        screenshot(page, "training-log-clean")
 
         upload_in_browser(page, "people-detector", WEIGHTS)
         expect(page.get_by_test_id("model-list")).to_contain_text("people-detector v1", timeout=SLOW)
