@@ -114,3 +114,31 @@ def test_without_a_dataset_version_the_api_says_so_and_that_the_frames_are_few()
     shown = admin.get(f"/api/v1/models/{model.pk}/evaluation").json()
     assert shown["status"] == "done" and shown["dataset_version"] is None
     assert shown["frames_source"] == "held_out_no_dataset" and shown["too_few_frames"] is True
+
+
+def test_versions_without_a_test_split_evaluate_on_held_out_frames_never_trained_on_and_say_so():
+    from activelearning.evaluation import split_of
+    from activelearning.models import DatasetEntry, DatasetVersion
+
+    project = make_project("eval-legacy")
+    add_member(project, "dana", "admin")
+    accepted_frames(project, 20)
+    items = list(ReviewItem.objects.filter(project=project).select_related("asset").order_by("pk"))
+    # A version frozen before every version had a test split (its frames in train and val); ten frames since.
+    legacy = DatasetVersion.objects.create(project=project, number=1, content_hash="0" * 64)
+    for i, item in enumerate(items[:10]):
+        DatasetEntry.objects.create(dataset_version=legacy, asset=item.asset, review_item=item, split=(
+            "train" if i % 2 else "val"), annotation=Annotation.objects.get(review_item_id=item.pk))
+    path = default_storage.path(default_storage.save("models/y.onnx", ContentFile(fixed_detector_bytes(CANDIDATES))))
+    from pathlib import Path
+
+    model = register_model_file(project=project, path=Path(path), name="people-detector", user=None)
+    admin = as_user("dana")
+    started = admin.post(f"/api/v1/models/{model.pk}/evaluation", {}, format="json")
+    evaluation = run_evaluation(evaluation_id=started.json()["id"])
+    never_in_a_version = [item for item in items[10:] if split_of(item.asset.sha256) == "heldout"]
+    held_out = [item for item in items if split_of(item.asset.sha256) == "heldout"]
+    assert len(held_out) > len(never_in_a_version) > 0  # the seeds put held-out frames on both sides
+    assert evaluation.status == "done" and evaluation.images == len(never_in_a_version)
+    shown = admin.get(f"/api/v1/models/{model.pk}/evaluation").json()
+    assert shown["frames_source"] == "held_out_no_test_split" and shown["dataset_version"] is None
