@@ -2,10 +2,19 @@
 annotations by `metrics.evaluate_detections`, overall and per slice (site, camera, lighting, crowd size).
 
 The held-out frames are a dataset version's test split: by default the project's latest version that has
-one, the split the gate uses and that no version ever trains on (cameras keep their split, CameraSplit).
-A project with no dataset version yet (a model uploaded before any freeze) is evaluated on the frames whose
-sha256 falls in the hash held-out share (`split_of`); once a version exists that fallback is never used,
-because its frames may sit in a version's train split.
+one, the split the gate uses and that no version ever trains on (frames never change split, see
+`activelearning.splits`). A project with no such version (a model uploaded before any freeze, or only versions
+frozen before every version had a test split) is evaluated on the frames whose sha256 falls in the hash
+held-out share (`split_of`), minus every frame any version put in train or val, so nothing trained on is scored.
+The report says which frames were used (`frames.source`).
+
+Both models are scored on the same frames and each at its own operating point (`ModelVersion.conf_threshold`,
+stored in the report beside its numbers): identical weights at the same threshold give identical numbers, and
+a new upload takes the champion's threshold unless one is given (`registry.operating_point`).
+
+Too few frames: below `MIN_COMPARISON_FRAMES` a difference is mostly noise (one frame's miscount moves count MAE
+by 1/n of it, a single box moves precision by several points), so the report flags the comparison as not
+significant and the page shows the numbers without calling either model better or worse.
 """
 
 from __future__ import annotations
@@ -35,6 +44,7 @@ from annotations.models import Annotation, Verdict
 from reviewer.models import ItemStatus, ReviewItem
 
 HELD_OUT_PERCENT = 20
+MIN_COMPARISON_FRAMES = 30
 EVAL_CONF_THRESHOLD = 0.001  # mAP wants the whole ranked list, as COCO evaluates
 MAX_EVAL_IMAGES = 2000
 EVAL_TIMEOUT_SECONDS = 60.0
@@ -79,9 +89,12 @@ def held_out_frames(project_id: int, limit: int = MAX_EVAL_IMAGES) -> list[HeldO
              .select_related("asset", "prediction", "site", "camera")
              .annotate(truth=Subquery(latest.values("boxes")[:1]), verdict=Subquery(latest.values("verdict")[:1]))
              .order_by("pk"))
+    trained = set(DatasetEntry.objects.filter(dataset_version__project_id=project_id)
+                  .exclude(split=Split.TEST).values_list("asset_id", flat=True))
     frames: list[HeldOutFrame] = []
     for item in items.iterator(chunk_size=500):
-        if item.verdict == Verdict.UNUSABLE or split_of(item.asset.sha256) != "heldout":  # type: ignore[attr-defined, union-attr]
+        if (item.verdict == Verdict.UNUSABLE or split_of(item.asset.sha256) != "heldout"  # type: ignore[attr-defined, union-attr]
+                or item.asset_id in trained):
             continue
         frame = item.prediction.frame_index if item.prediction is not None else None
         truth = [{"label": b["label"], "box": b["box"]} for b in item.truth or []  # type: ignore[attr-defined]
@@ -128,6 +141,18 @@ def latest_test_split(project_id: int) -> int | None:
             .order_by("-number").values_list("pk", flat=True).first())
 
 
+def frames_summary(evaluation: ModelEvaluation, count: int) -> dict[str, Any]:
+    """Which frames an evaluation used, and whether that is enough to call a difference (MIN_COMPARISON_FRAMES)."""
+    if evaluation.dataset_version_id is not None:
+        source = "dataset_test"
+    elif DatasetVersion.objects.filter(project_id=evaluation.model_version.project_id).exists():
+        source = "held_out_no_test_split"  # versions exist, none with a test split (frozen before the rule)
+    else:
+        source = "held_out_no_dataset"
+    return {"source": source, "count": count, "min_for_comparison": MIN_COMPARISON_FRAMES,
+            "too_few": count < MIN_COMPARISON_FRAMES}
+
+
 def start_evaluation(*, model: ModelVersion, user: User | None, dataset_version_id: int | None = None) -> ModelEvaluation:
     """Record an evaluation of `model` (and the champion) on `dataset_version_id`'s test split, by default the
     latest version's; run it with `run_evaluation`."""
@@ -158,11 +183,14 @@ def run_evaluation(*, evaluation_id: int) -> ModelEvaluation:
 
     def score(subject: ModelVersion) -> dict[str, Any]:
         # mAP ranks every box; precision, recall and counts are at each model's own operating point.
-        return evaluate_detections(_predict(subject, frames), truths, score_threshold=subject.conf_threshold,
-                                   slices=slices).as_dict()
+        scored = evaluate_detections(_predict(subject, frames), truths, score_threshold=subject.conf_threshold,
+                                     slices=slices).as_dict()
+        return {**scored, "model": subject.pk, "display_name": subject.display_name,
+                "score_threshold": subject.conf_threshold,
+                "threshold_source": (subject.metadata.get("operating_point") or {}).get("source", "recorded")}
 
     try:
-        report: dict[str, Any] = {"candidate": score(model)}
+        report: dict[str, Any] = {"candidate": score(model), "frames": frames_summary(evaluation, len(frames))}
         if evaluation.baseline is not None:
             report["champion"] = score(evaluation.baseline)
     except (InferenceFailed, OSError) as exc:

@@ -21,6 +21,10 @@ def decide(report: dict[str, Any], config: TrainerConfig) -> dict[str, Any]:
     candidate, champion = report.get("candidate") or {}, report.get("champion")
     if champion is None:
         return {"auto_promote": False, "reason": "no champion to compare with: an admin decides"}
+    frames = report.get("frames") or {}
+    if frames.get("too_few"):
+        return {"auto_promote": False, "reason": f"too few test frames to compare (n={frames.get('count')}, "
+                                                 f"at least {frames.get('min_for_comparison')}): an admin decides"}
     cand_map, champ_map = candidate.get("map50"), champion.get("map50")
     if cand_map is None or champ_map is None:
         return {"auto_promote": False, "reason": "the test split has no ground truth"}

@@ -91,6 +91,11 @@ class ModelVersion(models.Model):
     def __str__(self) -> str:
         return f"{self.project.slug} {self.name} v{self.version} ({self.status})"
 
+    @property
+    def display_name(self) -> str:
+        """The one name people see for this version on every page ("people-detector v3")."""
+        return f"{self.name} v{self.version}"
+
 
 class PrelabelStatus(models.TextChoices):
     DONE = "done"

@@ -133,6 +133,22 @@ def register_model_file(*, project: Project, path: Path, name: str, user: User |
                           classes=None, input_size=None, conf_threshold=conf_threshold)
 
 
+DEFAULT_CONF_THRESHOLD = 0.25
+
+
+def operating_point(*, project: Project, given: float | None) -> tuple[float, dict[str, Any]]:
+    """The score threshold a new model runs at, and where it came from (stored with the model and shown beside
+    its evaluation): the one given at upload, else the champion's (a re-upload of the champion's weights must
+    score exactly as the champion does), else the default."""
+    if given is not None:
+        return given, {"score_threshold": given, "source": "given"}
+    champion = champion_of(project.pk)
+    if champion is not None:
+        return champion.conf_threshold, {"score_threshold": champion.conf_threshold, "source": "champion",
+                                         "champion": champion.display_name}
+    return DEFAULT_CONF_THRESHOLD, {"score_threshold": DEFAULT_CONF_THRESHOLD, "source": "default"}
+
+
 def _register_path(*, project: Project, user: User | None, path: Path, sha256: str, size: int, name: str,
                    classes: list[str] | None, input_size: tuple[int, int] | None,
                    conf_threshold: float | None) -> ModelVersion:
@@ -151,8 +167,7 @@ def _register_path(*, project: Project, user: User | None, path: Path, sha256: s
                 default_storage.save(stored, File(f))
     finally:
         path.unlink(missing_ok=True)
-    if conf_threshold is not None:
-        facts["conf_threshold"] = conf_threshold
+    facts["conf_threshold"], facts["operating_point"] = operating_point(project=project, given=conf_threshold)
     return _create_version(project=project, user=user, name=name, file=stored, sha256=sha256, size=size,
                            facts=facts)
 
@@ -166,9 +181,9 @@ def _create_version(*, project: Project, user: User | None, name: str, file: str
                 model = ModelVersion.objects.create(
                     project=project, name=name, version=number, file=file, sha256=sha256, size_bytes=size,
                     input_width=facts["input_width"], input_height=facts["input_height"], classes=facts["classes"],
-                    opset=facts.get("opset"), uploaded_by=user, conf_threshold=facts.get("conf_threshold", 0.25),
+                    opset=facts.get("opset"), uploaded_by=user, conf_threshold=facts["conf_threshold"],
                     metadata={k: facts[k] for k in ("num_candidates", "test_inference_ms", "producer", "metadata",
-                                                    "output_shape") if k in facts},
+                                                    "output_shape", "operating_point") if k in facts},
                 )
                 audit.record(action="model.uploaded", obj_type="model_version", obj_id=model.pk,
                              project_id=project.pk, actor=user, after={"sha256": sha256, "version": number})

@@ -29,18 +29,17 @@ from django.utils import timezone
 
 from activelearning.evaluation import frame_slices
 from activelearning.models import (
-    CameraSplit,
     DatasetEntry,
     DatasetVersion,
     RetrainRequest,
     RetrainState,
     RetrainTrigger,
     SiteRetrainCount,
-    Split,
     TrainerConfig,
     TrainingRun,
     WebhookEvent,
 )
+from activelearning.splits import FrameRef, assign_splits
 from activelearning.webhooks import enqueue_event
 from annotations import audit
 from annotations.errors import Conflict
@@ -48,46 +47,9 @@ from annotations.models import Annotation, Project, Verdict
 from reviewer import realtime
 from reviewer.models import ItemStatus, ReviewItem
 
-SPLIT_SHARES = ((Split.TRAIN, 70), (Split.VAL, 15), (Split.TEST, 15))
-
 
 class AlreadyRequested(Conflict):
     code = "retrain_already_requested"
-
-
-def split_for(key: str) -> str:
-    """train/val/test from a stable hash of `key` (an asset without a camera): 70/15/15."""
-    bucket = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) % 100
-    for split, share in SPLIT_SHARES:
-        if bucket < share:
-            return split
-        bucket -= share
-    return Split.TEST
-
-
-def camera_splits(project_id: int, camera_ids: set[int]) -> dict[int, str]:
-    """The cameras' splits: kept if decided, else decided now, each new camera (in id order) going to the split
-    furthest below its share of the project's cameras, so even a handful of cameras fill train, val and test."""
-    decided = dict(CameraSplit.objects.filter(camera_id__in=camera_ids).values_list("camera_id", "split"))
-    new = sorted(camera_ids - set(decided))
-    if new:
-        counts = Counter(CameraSplit.objects.filter(camera__site__project_id=project_id)
-                         .values_list("split", flat=True))
-        for camera_id in new:
-            total = sum(counts.values()) + 1
-            split = max(SPLIT_SHARES, key=lambda ss: share_deficit(ss, counts, total))[0]
-            counts[split] += 1
-            decided[camera_id] = split
-        CameraSplit.objects.bulk_create([CameraSplit(camera_id=c, split=decided[c]) for c in new],
-                                        ignore_conflicts=True)
-        # A concurrent freeze may have decided one first: its decision stands.
-        decided.update(dict(CameraSplit.objects.filter(camera_id__in=new).values_list("camera_id", "split")))
-    return decided
-
-
-def share_deficit(split_share: tuple[str, int], counts: Counter[str], total: int) -> float:
-    split, share = split_share
-    return share / 100 * total - counts[split]
 
 
 def count_acceptance(*, project_id: int, item_id: int) -> None:
@@ -212,37 +174,37 @@ def freeze_dataset(*, project_id: int, request: RetrainRequest | None = None) ->
              .values("pk", "asset_id", "asset__sha256", "asset__brightness", "camera_id", "camera__name",
                      "site__name", "annotation_id", "verdict", "boxes")
              .order_by("asset__sha256", "pk"))
+    rows: dict[int, dict[str, Any]] = {}
+    for row in items.iterator(chunk_size=2000):
+        if row["annotation_id"] is None or row["verdict"] == Verdict.UNUSABLE or row["asset_id"] in rows:
+            continue
+        rows[row["asset_id"]] = dict(row)
+    previous = DatasetVersion.objects.filter(project_id=project_id).order_by("-number").first()
+    splits, rule = assign_splits(project_id=project_id, previous=previous, frames=[
+        FrameRef(asset_id=r["asset_id"], sha256=r["asset__sha256"], camera_id=r["camera_id"]) for r in rows.values()])
     entries: dict[int, DatasetEntry] = {}
     digest = hashlib.sha256()
     per_class: Counter[str] = Counter()
     per_split: Counter[str] = Counter()
     per_slice: dict[str, Counter[str]] = defaultdict(Counter)
-    cameras = (ReviewItem.objects.filter(project_id=project_id, status=ItemStatus.ACCEPTED, camera__isnull=False)
-               .values_list("camera_id", flat=True).distinct())
-    splits = camera_splits(project_id, set(cameras))
-    for row in items.iterator(chunk_size=2000):
-        if row["annotation_id"] is None or row["verdict"] == Verdict.UNUSABLE or row["asset_id"] in entries:
-            continue
-        boxes = row["boxes"] or []
+    for frame in rows.values():
+        boxes = frame["boxes"] or []
         labels = sorted(b["label"] for b in boxes)
-        # A camera's frames share its persisted split; a frame with no camera goes by its own hash.
-        split = (splits[row["camera_id"]] if row["camera_id"] is not None
-                 else split_for(f"asset:{row['asset__sha256']}"))
-        slices = frame_slices(site=row["site__name"], camera=row["camera__name"], brightness=row["asset__brightness"],
+        split = splits[frame["asset_id"]]
+        slices = frame_slices(site=frame["site__name"], camera=frame["camera__name"], brightness=frame["asset__brightness"],
                               people=len(boxes))
-        entries[row["asset_id"]] = DatasetEntry(asset_id=row["asset_id"], annotation_id=row["annotation_id"],
-                                                review_item_id=row["pk"], split=split, slices=slices)
-        digest.update(json.dumps([row["asset__sha256"], row["annotation_id"], labels, split]).encode())
+        entries[frame["asset_id"]] = DatasetEntry(asset_id=frame["asset_id"], annotation_id=frame["annotation_id"],
+                                                review_item_id=frame["pk"], split=split, slices=slices)
+        digest.update(json.dumps([frame["asset__sha256"], frame["annotation_id"], labels, split]).encode())
         per_class.update(labels)
         per_split[split] += 1
         for key, value in slices.items():
             per_slice[key][value] += 1
-    previous = DatasetVersion.objects.filter(project_id=project_id).order_by("-number").first()
     version = DatasetVersion.objects.create(
         project_id=project_id, number=(previous.number if previous else 0) + 1, parent=previous, request=request,
         content_hash=digest.hexdigest(),
         stats={"items": len(entries), "boxes": sum(per_class.values()), "boxes_per_class": dict(per_class),
-               "per_split": dict(per_split), "per_slice": {k: dict(v) for k, v in per_slice.items()},
+               "per_split": dict(per_split), "split_rule": rule, "per_slice": {k: dict(v) for k, v in per_slice.items()},
                "epoch": state.epoch})
     for entry in entries.values():
         entry.dataset_version = version

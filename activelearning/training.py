@@ -48,6 +48,7 @@ from activelearning.models import (
     WebhookEvent,
 )
 from activelearning.prelabeling import local_file
+from activelearning.training_log import clean_log
 from activelearning.webhooks import enqueue_event
 from annotations import audit
 from annotations.errors import Conflict, Forbidden, InvalidInput
@@ -198,7 +199,9 @@ class _LiveLog:
         TrainingRun.objects.filter(pk=self.run.pk, status=TrainingStatus.RUNNING).update(
             log=self.text(), metrics={"progress": self.progress} if self.progress is not None else {})
         with transaction.atomic():  # the push goes out on commit
-            _publish(self.run, progress=self.progress, log_tail=list(self.lines)[-LIVE_TAIL_LINES:])
+            # Every member's browser hears this: the cleaned tail, never server paths or raw warnings.
+            _publish(self.run, progress=self.progress, log_tail=clean_log(
+                list(self.lines)[-3 * LIVE_TAIL_LINES:], app_dir=str(settings.BASE_DIR))[-LIVE_TAIL_LINES:])
 
 
 def _run_command(argv: list[str], *, dataset: Path, output: Path, run: TrainingRun | None = None) -> str:

@@ -235,6 +235,13 @@ class Prediction(models.Model):
     def __str__(self) -> str:
         return f"{self.event_type} {self.event_id}"
 
+    @property
+    def model_display_name(self) -> str:
+        """The model's one display name, "<name> v<version>" as on the models page; a device that did not name
+        its model shows as "field model" (a server pre-label as "server model"), never as a blank "Model v"."""
+        name = self.model_name or ("server model" if self.source == PredictionSource.SERVER else "field model")
+        return f"{name} v{self.model_version}" if self.model_version else name
+
 
 class AppendOnlyError(RuntimeError):
     """An attempt to change or delete an append-only record."""

@@ -19,8 +19,8 @@ from rest_framework.views import APIView
 from activelearning.api.serializers import DesiredModelSerializer
 from activelearning.api.views import DeviceView
 from activelearning.downloads import ranged_file_response
-from activelearning.evaluation import start_evaluation
-from activelearning.models import ModelEvaluation, ModelStatus, ModelVersion
+from activelearning.evaluation import MIN_COMPARISON_FRAMES, start_evaluation
+from activelearning.models import EvaluationStatus, ModelEvaluation, ModelStatus, ModelVersion
 from activelearning.registry import (
     ModelUpload,
     desired_model,
@@ -48,10 +48,11 @@ class ModelVersionSerializer(serializers.ModelSerializer):
     uploaded_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     approved_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     file_url = serializers.SerializerMethodField()
+    display_name = serializers.CharField(read_only=True, help_text='The one name every page shows: "<name> v<version>".')
 
     class Meta:
         model = ModelVersion
-        fields = [*MODEL_FIELDS, "uploaded_by", "approved_by", "file_url"]
+        fields = [*MODEL_FIELDS, "display_name", "uploaded_by", "approved_by", "file_url"]
 
     def get_file_url(self, model: ModelVersion) -> str:
         return f"/api/v1/models/{model.pk}/file"
@@ -173,15 +174,35 @@ class EvaluationSerializer(serializers.ModelSerializer):
                                               help_text="The version's number in its project (v1, v2, …).")
     baseline = serializers.IntegerField(source="baseline_id", allow_null=True)
     requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    report = serializers.JSONField(help_text="{candidate, champion?}: mAP@0.5, mAP@0.5:0.95, precision, recall, "
-                                             "count MAE, and `slices` per site, camera, lighting and crowd")
+    report = serializers.JSONField(help_text="{candidate, champion?, frames}: mAP@0.5, mAP@0.5:0.95, precision, "
+                                             "recall, count MAE, the score threshold each was scored at and its "
+                                             "source, and `slices` per site, camera, lighting and crowd")
+    frames_source = serializers.SerializerMethodField(help_text=(
+        "dataset_test: a dataset version's test split; held_out_no_dataset: hash held-out frames, no version "
+        "frozen yet; held_out_no_test_split: hash held-out frames minus every trained frame, no version has a "
+        "test split"))
+    min_frames = serializers.SerializerMethodField(help_text="Frames needed before a difference is called.")
+    too_few_frames = serializers.SerializerMethodField(help_text=(
+        "Fewer frames than min_frames: the numbers are shown, no model is called better or worse."))
 
     class Meta:
         model = ModelEvaluation
-        fields = ["id", "model", "baseline", "dataset_version", "dataset_number", "status", "images", "report", "error", "requested_by",
-                  "created_at", "finished_at"]
+        fields = ["id", "model", "baseline", "dataset_version", "dataset_number", "status", "images", "report",
+                  "frames_source", "min_frames", "too_few_frames", "error", "requested_by", "created_at",
+                  "finished_at"]
         extra_kwargs = {"dataset_version": {"help_text": "The dataset version whose test split was evaluated; "
                                                          "null: the hash held-out frames (no version existed)."}}
+
+
+    def get_frames_source(self, evaluation: ModelEvaluation) -> str:
+        frames = (evaluation.report or {}).get("frames") or {}
+        return str(frames.get("source") or ("dataset_test" if evaluation.dataset_version_id else "held_out_no_dataset"))
+
+    def get_min_frames(self, evaluation: ModelEvaluation) -> int:
+        return MIN_COMPARISON_FRAMES
+
+    def get_too_few_frames(self, evaluation: ModelEvaluation) -> bool:
+        return evaluation.status == EvaluationStatus.DONE and evaluation.images < MIN_COMPARISON_FRAMES
 
 
 class EvaluationRequestSerializer(serializers.Serializer):

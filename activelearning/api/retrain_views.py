@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from activelearning.models import DatasetVersion, RetrainRequest, TrainerConfig, TrainingRun
 from activelearning.retraining import configure_retraining, request_retrain
 from activelearning.training import accept_callback, trainer_config
+from activelearning.training_log import clean_line, clean_log
 from activelearning.urls_allowed import check_outbound_url
 from annotations.api.errors import ErrorSerializer
 from annotations.errors import InvalidInput, NotFound
@@ -41,15 +42,32 @@ class DatasetVersionSerializer(serializers.ModelSerializer):
 
 
 class TrainingRunSerializer(serializers.ModelSerializer):
-    log_tail = serializers.SerializerMethodField(help_text="The last lines of the trainer's output.")
+    """A run as people see it: the log and error without server paths or library warnings
+    (`training_log.clean_log`); the raw tail only for the project's admins (`context["admin"]`)."""
+
+    log_tail = serializers.SerializerMethodField(help_text=(
+        "The last lines of the trainer's output, cleaned: no server paths, library warnings collapsed."))
+    raw_log_tail = serializers.SerializerMethodField(help_text="The raw last lines (admins only; null for others).")
+    error = serializers.SerializerMethodField(help_text="Why the run failed, without server paths.")
+    model_display_name = serializers.SerializerMethodField(help_text='The candidate it produced ("<name> v<version>").')
 
     class Meta:
         model = TrainingRun
         fields = ["id", "project", "dataset_version", "request", "backend", "status", "metrics", "model_version",
-                  "error", "log_tail", "created_at", "started_at", "finished_at"]
+                  "model_display_name", "error", "log_tail", "raw_log_tail", "created_at", "started_at",
+                  "finished_at"]
 
     def get_log_tail(self, run: TrainingRun) -> list[str]:
-        return run.log[-4000:].splitlines()[-20:]
+        return clean_log(run.log[-8000:].splitlines()[-60:], app_dir=str(settings.BASE_DIR))[-20:]
+
+    def get_raw_log_tail(self, run: TrainingRun) -> list[str] | None:
+        return run.log[-4000:].splitlines()[-20:] if self.context.get("admin") else None
+
+    def get_error(self, run: TrainingRun) -> str:
+        return clean_line(run.error, app_dir=str(settings.BASE_DIR))
+
+    def get_model_display_name(self, run: TrainingRun) -> str | None:
+        return run.model_version.display_name if run.model_version is not None else None
 
 
 class RetrainView(APIView):
@@ -73,9 +91,12 @@ class DatasetListView(APIView):
 class TrainingRunListView(APIView):
     @extend_schema(operation_id="project_training_runs", responses={200: TrainingRunSerializer(many=True), **ERRORS})
     def get(self, request: Request, project_id: int) -> Response:
-        project, _ = access_project(user=request.user, project_id=project_id, roles=[Role.ADMIN, Role.REVIEWER])
-        runs = TrainingRun.objects.filter(project=project).order_by("-created_at", "-id")[:100]
-        return Response(TrainingRunSerializer(runs, many=True).data)
+        project, membership = access_project(user=request.user, project_id=project_id,
+                                             roles=[Role.ADMIN, Role.REVIEWER])
+        runs = (TrainingRun.objects.filter(project=project).select_related("model_version")
+                .order_by("-created_at", "-id")[:100])
+        return Response(TrainingRunSerializer(runs, many=True,
+                                              context={"admin": membership.role == Role.ADMIN}).data)
 
 
 class TrainerConfigSerializer(serializers.ModelSerializer):

@@ -21,9 +21,11 @@ const api = {
     device: device(7, { name: body.name, cameras: body.cameras.map((c, i) => ({ id: i, name: c, status: "", last_seen_at: null })) }),
   })),
   revokeDevice: vi.fn(async (id: number): Promise<DeviceRow> => device(id, { revoked: true })),
+  listModels: vi.fn(async () => [{ sha256: "ab".repeat(32), display_name: "people-detector v3" }]),
 };
 vi.mock("../src/api/endpoints", () => ({
   listDevices: () => api.listDevices(),
+  listModels: () => api.listModels(),
   registerDevice: (p: number, b: { name: string; cameras: string[] }) => api.registerDevice(p, b),
   revokeDevice: (id: number) => api.revokeDevice(id),
 }));
@@ -90,5 +92,15 @@ describe("devices page", () => {
     fireEvent.click(screen.getByTestId("device-revoke-3"));
     await waitFor(() => expect(api.revokeDevice).toHaveBeenCalledWith(3));
     await waitFor(() => expect(screen.getByTestId("devices-notice").textContent).toBe("Revoked box-3."));
+  });
+});
+
+describe("devices page model names", () => {
+  it("names a device's model as the models page does, and shows an unknown file by its short hash", async () => {
+    api.listDevices.mockImplementation(async () => [device(1, { model_sha256: "ab".repeat(32) }),
+                                                    device(2, { model_sha256: "cd".repeat(32) })]);
+    render(<DevicesView project={1} />);
+    await waitFor(() => expect(screen.getByTestId("device-model-1").textContent).toBe("people-detector v3"));
+    expect(screen.getByTestId("device-model-2").textContent).toBe("cdcdcdcdcdcd");
   });
 });

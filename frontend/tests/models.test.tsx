@@ -12,15 +12,15 @@ const promoteModel = vi.fn(async (...args: [number, string]) => args);
 vi.mock("../src/api/endpoints", () => ({
   readProject: vi.fn(async () => ({ id: 1, role: "admin", label_classes: ["person"] })),
   listModels: vi.fn(async () => [
-    { id: 2, name: "people-det", version: 2, status: "candidate", classes: ["person"], input_width: 320, input_height: 320,
+    { id: 2, name: "people-det", version: 2, display_name: "people-det v2", status: "candidate", classes: ["person"], input_width: 320, input_height: 320,
       sha256: "b".repeat(64), size_bytes: 1_200_000, approved_by: null, replaces: null, out_of_service: false,
       out_of_service_reason: "" },
-    { id: 1, name: "people-det", version: 1, status: "champion", classes: ["person"], input_width: 320, input_height: 320,
+    { id: 1, name: "people-det", version: 1, display_name: "people-det v1", status: "champion", classes: ["person"], input_width: 320, input_height: 320,
       sha256: "a".repeat(64), size_bytes: 1_200_000, approved_by: "dana", replaces: null, out_of_service: false,
       out_of_service_reason: "" },
   ]),
   readEvaluation: vi.fn(async () => ({ id: 5, model: 2, baseline: 1, dataset_version: 9, dataset_number: 2,
-    status: "done", images: 4, error: "",
+    status: "done", images: 4, error: "", frames_source: "dataset_test", min_frames: 30, too_few_frames: true,
     report: { candidate: { ...report(0.8, 0.5), slices: { lighting: { night: report(0.6, 1) } } },
               champion: { ...report(0.7, 0.25), slices: { lighting: { night: report(0.7, 1) } } } } })),
   promoteModel: (id: number, to: string) => promoteModel(id, to),
@@ -65,6 +65,8 @@ describe("models page", () => {
     await waitFor(() => expect(screen.getByTestId("eval-row-lighting:night").textContent).toContain("0.600"));
     expect(screen.getByTestId("eval-row-all").textContent).toContain("vs 0.700");
     expect(screen.getByTestId("evaluation").textContent).toContain("4 frames of dataset v2's test split");
+    expect(screen.getByTestId("evaluation-too-few").textContent).toContain("Too few frames to compare (n=4");
+    expect(screen.getByTestId("eval-row-all").querySelectorAll(".status-ok, .status-bad")).toHaveLength(0);
     fireEvent.click(screen.getByTestId("model-promote-2"));
     await waitFor(() => expect(promoteModel).toHaveBeenCalledWith(2, "champion"));
   });

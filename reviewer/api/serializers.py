@@ -91,7 +91,8 @@ def item_payload(item: ReviewItem) -> dict[str, Any]:
         },
         "prelabel": None if prediction is None else {
             "prediction": prediction.pk, "model": {"name": prediction.model_name,
-                                                   "version": prediction.model_version},
+                                                   "version": prediction.model_version,
+                                                   "display_name": prediction.model_display_name},
             "frame_index": prediction.frame_index, "boxes": prediction.detections,
             "count": prediction.count_value, "captured_at": prediction.captured_at.isoformat(),
         },

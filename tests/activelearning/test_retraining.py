@@ -269,3 +269,61 @@ def test_without_a_per_site_threshold_nothing_is_counted_per_site(project):
 
     accept(submitted_items(project, 1)[0], User.objects.get(username="bob"))
     assert not SiteRetrainCount.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_small_projects_first_version_has_a_test_split_split_per_frame_inside_its_cameras(project):
+    """Three cameras of 5, 5 and 10 frames used to freeze as 15/5/0 (whole cameras: train, train, val)."""
+    bob = User.objects.get(username="bob")
+    project.retrain_threshold = 0
+    project.save()
+    site = Site.objects.create(project=project, name="North")
+    for i, n in enumerate((5, 5, 10)):
+        camera = Camera.objects.create(site=site, name=f"cam-{i}")
+        for item in submitted_items(project, n, camera=camera):
+            accept(item, bob)
+    with transaction.atomic():
+        version = freeze_dataset(project_id=project.pk)
+    splits = Counter(DatasetEntry.objects.filter(dataset_version=version).values_list("split", flat=True))
+    assert splits["test"] >= 1 and splits["train"] >= 1 and sum(splits.values()) == 20
+    assert version.stats["split_rule"] == "frame" and version.stats["per_split"]["test"] == splits["test"]
+
+
+@pytest.mark.django_db
+def test_two_frames_make_one_train_and_one_test_frame(project):
+    bob = User.objects.get(username="bob")
+    project.retrain_threshold = 0
+    project.save()
+    camera = Camera.objects.create(site=Site.objects.create(project=project, name="North"), name="door")
+    for item in submitted_items(project, 2, camera=camera):
+        accept(item, bob)
+    with transaction.atomic():
+        version = freeze_dataset(project_id=project.pk)
+    assert sorted(DatasetEntry.objects.filter(dataset_version=version).values_list("split", flat=True)) == [
+        "test", "train"]
+
+
+@pytest.mark.django_db
+def test_a_version_after_one_without_test_frames_gets_some_and_no_trained_frame_moves(project):
+    bob = User.objects.get(username="bob")
+    project.retrain_threshold = 0
+    project.save()
+    site = Site.objects.create(project=project, name="North")
+    cameras = [Camera.objects.create(site=site, name=f"cam-{i}") for i in range(3)]
+    for camera, n in zip(cameras, (5, 5, 5), strict=True):
+        for item in submitted_items(project, n, camera=camera):
+            accept(item, bob)
+    # The old rule's decisions (train, train, val) and a first version without test frames.
+    CameraSplit.objects.bulk_create([CameraSplit(camera=c, split=s) for c, s in zip(cameras, ("train", "train", "val"),
+                                                                                   strict=True)])
+    first = DatasetVersion.objects.create(project=project, number=1, content_hash="x" * 64)
+    for item in ReviewItem.objects.filter(project=project, status=ItemStatus.ACCEPTED):
+        DatasetEntry.objects.create(dataset_version=first, asset_id=item.asset_id, review_item=item,
+                                    annotation=Annotation.objects.get(review_item_id=item.pk),
+                                    split="val" if item.camera_id == cameras[2].pk else "train")
+    with transaction.atomic():
+        second = freeze_dataset(project_id=project.pk)
+    before = dict(DatasetEntry.objects.filter(dataset_version=first).values_list("asset_id", "split"))
+    after = dict(DatasetEntry.objects.filter(dataset_version=second).values_list("asset_id", "split"))
+    assert "test" in after.values()
+    assert all(after[a] == "train" for a, s in before.items() if s == "train")

@@ -1366,8 +1366,14 @@ export interface components {
             readonly dataset_number: number | null;
             status?: components["schemas"]["EvaluationStatusEnum"];
             images?: number;
-            /** @description {candidate, champion?}: mAP@0.5, mAP@0.5:0.95, precision, recall, count MAE, and `slices` per site, camera, lighting and crowd */
+            /** @description {candidate, champion?, frames}: mAP@0.5, mAP@0.5:0.95, precision, recall, count MAE, the score threshold each was scored at and its source, and `slices` per site, camera, lighting and crowd */
             report: unknown;
+            /** @description dataset_test: a dataset version's test split; held_out_no_dataset: hash held-out frames, no version frozen yet; held_out_no_test_split: hash held-out frames minus every trained frame, no version has a test split */
+            readonly frames_source: string;
+            /** @description Frames needed before a difference is called. */
+            readonly min_frames: number;
+            /** @description Fewer frames than min_frames: the numbers are shown, no model is called better or worse. */
+            readonly too_few_frames: boolean;
             error?: string;
             /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
             readonly requested_by: string;
@@ -1610,6 +1616,8 @@ export interface components {
             code_version?: string;
             /** Format: date-time */
             readonly created_at: string;
+            /** @description The one name every page shows: "<name> v<version>". */
+            readonly display_name: string;
             /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
             readonly uploaded_by: string;
             /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
@@ -1918,6 +1926,10 @@ export interface components {
              */
             slice_tolerance?: number;
         };
+        /**
+         * @description A run as people see it: the log and error without server paths or library warnings
+         *     (`training_log.clean_log`); the raw tail only for the project's admins (`context["admin"]`).
+         */
         TrainingRun: {
             readonly id: number;
             project: number;
@@ -1928,9 +1940,14 @@ export interface components {
             metrics?: unknown;
             /** @description The candidate it produced. */
             model_version?: number | null;
-            error?: string;
-            /** @description The last lines of the trainer's output. */
+            /** @description The candidate it produced ("<name> v<version>"). */
+            readonly model_display_name: string | null;
+            /** @description Why the run failed, without server paths. */
+            readonly error: string;
+            /** @description The last lines of the trainer's output, cleaned: no server paths, library warnings collapsed. */
             readonly log_tail: string[];
+            /** @description The raw last lines (admins only; null for others). */
+            readonly raw_log_tail: string[] | null;
             /** Format: date-time */
             readonly created_at: string;
             /** Format: date-time */

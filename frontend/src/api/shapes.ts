@@ -87,7 +87,8 @@ export interface Asset {
 
 export interface Prelabel {
   prediction: number;
-  model: { name: string; version: string };
+  /** `display_name`: "<name> v<version>", or "field model" when the device did not name its model */
+  model: { name: string; version: string; display_name?: string };
   /** null for a clip-level event (e.g. a dispute) */
   frame_index: number | null;
   boxes: Detection[];

@@ -5,7 +5,7 @@
  */
 
 import { useState } from "preact/hooks";
-import { type DeviceRow, type IssuedDevice, listDevices, registerDevice, revokeDevice } from "../../api/endpoints";
+import { type DeviceRow, type IssuedDevice, listDevices, listModels, registerDevice, revokeDevice } from "../../api/endpoints";
 import { ApiError } from "../../api/errors";
 import { ErrorBanner } from "../../ui/ErrorBanner";
 import { useAsync } from "../../ui/useAsync";
@@ -34,6 +34,10 @@ function status(device: DeviceRow, now: number): { text: string; cls: string } {
 
 export function DevicesView({ project }: { project: number }) {
   const devices = useAsync(() => listDevices(project), [project]);
+  // The model a device runs, named as on the models page (by its file's sha256); a file the registry does not
+  // hold shows as its short hash.
+  const models = useAsync(() => listModels(project), [project]);
+  const modelNames = new Map((models.data ?? []).map((m) => [m.sha256, m.display_name]));
   const [issued, setIssued] = useState<IssuedDevice | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [notice, setNotice] = useState("");
@@ -101,7 +105,8 @@ export function DevicesView({ project }: { project: number }) {
                     <td><span class={s.cls}>{s.text}</span></td>
                     <td>{ago(d.last_seen_at, now)}</td>
                     <td>{d.software_version || "—"}</td>
-                    <td><code title={d.model_sha256 || undefined}>{d.model_sha256 ? d.model_sha256.slice(0, 12) : "—"}</code></td>
+                    <td data-testid={`device-model-${d.id}`}>{modelNames.get(d.model_sha256 ?? "")
+                      ?? <code title={d.model_sha256 || undefined}>{d.model_sha256 ? d.model_sha256.slice(0, 12) : "—"}</code>}</td>
                     <td>{num(d.health.fps)}</td>
                     <td>{num(d.health.dropped_frames)}</td>
                     <td>{num(d.health.outbox_depth)}</td>

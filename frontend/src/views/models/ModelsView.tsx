@@ -12,7 +12,7 @@ import {
 import { useProjectMessage } from "../../realtime/ProjectLive";
 import { ErrorBanner } from "../../ui/ErrorBanner";
 import { useAsync } from "../../ui/useAsync";
-import { type DetectionReport, METRICS, comparisonRows, fmt, verdict } from "./report";
+import { type DetectionReport, METRICS, comparisonRows, fmt, framesLabel, thresholdSource, verdict } from "./report";
 import { RetrainingSettings } from "./RetrainingSettings";
 import { TrainingPanel } from "./TrainingPanel";
 
@@ -62,9 +62,9 @@ function UploadForm({ project, onDone }: { project: number; onDone: () => void }
   );
 }
 
-function Cell({ metric, candidate, champion }: { metric: (typeof METRICS)[number]; candidate: DetectionReport;
-                                                 champion: DetectionReport | null }) {
-  const v = verdict(metric, candidate, champion);
+function Cell({ metric, candidate, champion, minFrames }: { metric: (typeof METRICS)[number]; candidate: DetectionReport;
+                                                            champion: DetectionReport | null; minFrames: number }) {
+  const v = verdict(metric, candidate, champion, minFrames);
   const cls = v === 1 ? "status-ok" : v === -1 ? "status-bad" : "";
   const digits = metric.key === "count_mae" ? 2 : 3;
   return (
@@ -90,17 +90,32 @@ function EvaluationPanel({ model, admin }: { model: ModelRow; admin: boolean }) 
   };
   const e: EvaluationRow | null | undefined = evaluation.data;
   const report = e?.status === "done" ? (e.report as { candidate: DetectionReport; champion?: DetectionReport }) : null;
+  const minFrames = e?.min_frames ?? 0;
+  const candidateAt = report?.candidate.score_threshold;
+  const championAt = report?.champion?.score_threshold;
+  const thresholdsDiffer = candidateAt !== undefined && championAt !== undefined && candidateAt !== championAt;
   return (
-    <section class="card stack" aria-label={`Evaluation of ${model.name} v${model.version}`} data-testid="evaluation">
-      <h2>Shadow evaluation: {model.name} v{model.version}</h2>
+    <section class="card stack" aria-label={`Evaluation of ${model.display_name}`} data-testid="evaluation">
+      <h2>Shadow evaluation: {model.display_name}</h2>
       {admin && <button type="button" onClick={() => void run()} data-testid="evaluate">Evaluate on the latest test split</button>}
       <ErrorBanner error={error ?? evaluation.error} />
       {e === null && <p>Not evaluated yet.</p>}
       {e && e.status === "running" && <p aria-live="polite">Running… <button type="button" onClick={evaluation.reload}>Refresh</button></p>}
       {e && e.status === "failed" && <p class="banner banner-warn">The evaluation failed: {e.error}</p>}
-      {report && (
-        <div class="table-scroll">
-          <p>{e!.images} {e!.dataset_number != null ? `frames of dataset v${e!.dataset_number}'s test split` : "held-out frames (no dataset version yet)"}{report.champion ? " · green: better than the champion, red: worse" : " · no champion to compare with"}.</p>
+      {report && e && (
+        <div class="table-scroll stack">
+          <p data-testid="evaluation-frames">{framesLabel(e.frames_source, e.images ?? 0, e.dataset_number)}
+            {report.champion ? `, against the champion${report.champion.display_name ? ` (${report.champion.display_name})` : ""}` : " · no champion to compare with"}
+            {report.champion && !e.too_few_frames && " · green: better than the champion, red: worse"}.</p>
+          {e.too_few_frames && (
+            <p class="banner banner-warn" role="status" data-testid="evaluation-too-few">
+              Too few frames to compare (n={e.images}; at least {minFrames} are needed): the numbers are shown,
+              but no difference is called better or worse.</p>)}
+          {candidateAt !== undefined && (
+            <p class="hint" data-testid="evaluation-thresholds">Precision, recall and counts are scored at each
+              model's operating threshold: this model at score ≥ {fmt(candidateAt, 2)} ({thresholdSource(report.candidate.threshold_source)})
+              {championAt !== undefined && <>, the champion at ≥ {fmt(championAt, 2)} ({thresholdSource(report.champion?.threshold_source)})</>}.
+              {thresholdsDiffer && <strong> The thresholds differ, so those numbers differ even for the same weights; mAP does not depend on them.</strong>}</p>)}
           <table data-testid="evaluation-table">
             <caption class="sr-only">Candidate against champion, overall and per slice</caption>
             <thead><tr><th scope="col">Slice</th><th scope="col">Frames</th>
@@ -110,7 +125,8 @@ function EvaluationPanel({ model, admin }: { model: ModelRow; admin: boolean }) 
                 <tr key={row.key} data-testid={`eval-row-${row.key}`}>
                   <th scope="row">{row.slice}{row.value && <small> {row.value}</small>}</th>
                   <td>{row.images}</td>
-                  {METRICS.map((m) => <Cell key={m.key} metric={m} candidate={row.candidate} champion={row.champion} />)}
+                  {METRICS.map((m) => <Cell key={m.key} metric={m} candidate={row.candidate} champion={row.champion}
+                                            minFrames={minFrames} />)}
                 </tr>
               ))}
             </tbody>
@@ -159,7 +175,7 @@ export function ModelsView({ project }: { project: number }) {
             <tbody>
               {rows.map((m) => (
                 <tr key={m.id} data-testid={`model-${m.id}`}>
-                  <th scope="row">{m.name} v{m.version}</th>
+                  <th scope="row">{m.display_name}</th>
                   <td><span class={`model-status model-${m.status}`} data-testid={`model-status-${m.id}`}>{m.status}</span>
                     {m.out_of_service && <span class="status-bad" title={m.out_of_service_reason}> · out of service</span>}</td>
                   <td>{(m.classes as string[]).join(", ")}</td>
@@ -173,12 +189,12 @@ export function ModelsView({ project }: { project: number }) {
                     <button type="button" onClick={() => setSelected(m.id)} data-testid={`model-eval-${m.id}`}>Evaluation</button>
                     {admin && m.status === "candidate" && (
                       <button type="button" data-testid={`model-shadow-${m.id}`}
-                              onClick={() => void act(() => promoteModel(m.id, "shadow"), `Run ${m.name} v${m.version} in shadow?`)}>
+                              onClick={() => void act(() => promoteModel(m.id, "shadow"), `Run ${m.display_name} in shadow?`)}>
                         Shadow</button>)}
                     {admin && m.status !== "champion" && !m.out_of_service && (
                       <button type="button" class="primary" data-testid={`model-promote-${m.id}`}
                               onClick={() => void act(() => promoteModel(m.id, "champion"),
-                                                      `Make ${m.name} v${m.version} the champion? Devices will download it.`)}>
+                                                      `Make ${m.display_name} the champion? Devices will download it.`)}>
                         Make champion</button>)}
                     {admin && m.status === "champion" && m.replaces !== null && (
                       <button type="button" class="danger" data-testid={`model-rollback-${m.id}`}

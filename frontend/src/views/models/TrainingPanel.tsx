@@ -1,6 +1,7 @@
 /**
  * Retraining on the models page: the dataset versions (hash, size, splits), the training runs (backend,
- * status, the candidate each produced, errors), and an admin's "retrain now". Live on `training.status`.
+ * status, the candidate each produced by its display name, errors, the log without server paths or library
+ * warnings — admins can open the raw one), and an admin's "retrain now". Live on `training.status`.
  */
 
 import { useCallback, useState } from "preact/hooks";
@@ -111,12 +112,12 @@ export function TrainingPanel({ project, admin, onModels }: { project: number; a
                   <td>{r.backend}</td>
                   <td><span class={r.status === "failed" ? "status-bad" : r.status === "succeeded" ? "status-ok" : ""}>{r.status}</span>
                     {r.error && <small title={r.error}> · {r.error.slice(0, 80)}</small>}</td>
-                  <td>{r.model_version ? `model #${r.model_version}` : "—"}</td>
+                  <td data-testid={`training-candidate-${r.id}`}>{r.model_display_name ?? (r.model_version ? `model #${r.model_version}` : "—")}</td>
                   <td>{when(r.started_at)}</td>
                   <td>{when(r.finished_at)}</td>
                 </tr>
               ))}
-              {(runs.data ?? []).filter((r) => r.status === "running").map((r) => {
+              {(runs.data ?? []).filter((r) => r.status === "running" || (r.status === "failed" && r.log_tail.length > 0)).map((r) => {
                 const tail = live?.run === r.id ? live.tail : r.log_tail;
                 const metrics = r.metrics as { progress?: number };
                 const progress = live?.run === r.id ? live.progress : metrics.progress ?? null;
@@ -126,6 +127,11 @@ export function TrainingPanel({ project, admin, onModels }: { project: number; a
                       {progress !== null && <progress max={1} value={progress} aria-label={`Run ${r.id} progress`}
                                                      data-testid={`training-progress-${r.id}`} />}
                       <pre class="log" aria-live="polite" data-testid={`training-log-${r.id}`}>{tail.join("\n")}</pre>
+                      {r.raw_log_tail && (
+                        <details data-testid={`training-raw-log-${r.id}`}>
+                          <summary>Raw log (admins): server paths and library warnings as the trainer printed them</summary>
+                          <pre class="log">{r.raw_log_tail.join("\n")}</pre>
+                        </details>)}
                     </td>
                   </tr>
                 );
