@@ -32,7 +32,7 @@ export function ItemReason({ item }: { item: ClaimedItem }) {
           </tbody>
         </table>
       )}
-      {model && <p>Pre-label by {model.name || "the field model"}{model.version ? ` v${model.version}` : ""}</p>}
+      {model && <p>Pre-label by {model.display_name ?? (model.name ? `${model.name}${model.version ? ` v${model.version}` : ""}` : "the field model")}</p>}
     </details>
   );
 }
