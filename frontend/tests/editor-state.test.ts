@@ -2,8 +2,9 @@ import { describe, expect, it } from "vitest";
 import { imageToScreen, screenToImage } from "../src/editor/geometry";
 import {
   type EditorAction, type EditorBox, type EditorState, boxesFromDetections, boxesFromVersion, editorReducer,
-  initialState, iou, newBoxes, submittedBoxes, suggestionsLeft,
+  initialState, newBoxes, submittedBoxes, suggestionsLeft,
 } from "../src/editor/state";
+import { iou } from "../src/editor/agreement";
 
 const LABELS = ["person", "bag"];
 

@@ -10,6 +10,7 @@ vi.mock("../src/api/endpoints", () => ({
   readReviewSettings: vi.fn(async () => stored),
   updateReviewSettings: (p: number, body: object) => updateReviewSettings(p, body),
   listDevices: vi.fn(async () => { throw new ApiError(403, "forbidden", "Your role in this project does not allow this."); }),
+  listModels: vi.fn(async () => []),
 }));
 
 afterEach(() => { cleanup(); updateReviewSettings.mockClear(); });

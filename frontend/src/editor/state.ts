@@ -11,6 +11,7 @@ import {
   type Handle, HANDLES, type Point, type Rect, type ViewTransform, IDENTITY, clipToImage, containsPoint,
   fitTransform, handlePoint, oppositeCorner, rectFromPoints, screenToImage, zoomAt,
 } from "./geometry";
+import { iou } from "./agreement";
 
 export interface EditorBox extends Rect {
   id: number;
@@ -408,14 +409,6 @@ export function boxesFromVersion(
   }));
 }
 
-/** Intersection over union of two boxes (0 when either is empty). */
-export function iou(a: Rect, b: Rect): number {
-  const w = Math.min(a.x + a.w, b.x + b.w) - Math.max(a.x, b.x);
-  const h = Math.min(a.y + a.h, b.y + b.h) - Math.max(a.y, b.y);
-  if (w <= 0 || h <= 0) return 0;
-  const inter = w * h;
-  return inter / (a.w * a.h + b.w * b.h - inter);
-}
 
 /** A box this close (IoU) to one already there with the same label is the same object. */
 export const SAME_OBJECT_IOU = 0.5;
