@@ -417,7 +417,7 @@ def test_a_claimed_count_flag_item_carries_its_window_note_counts_and_frames(str
 
 def test_other_items_carry_no_count_flag_and_cost_no_query_for_it(project, django_assert_num_queries):
     item = make_items(project, 1)[0]
-    item = ReviewItem.objects.select_related("project", "asset", "prediction")  # as the claim loads it.get(pk=item.pk)
+    item = ReviewItem.objects.select_related("project", "asset", "prediction").get(pk=item.pk)  # as a claim loads it
     with django_assert_num_queries(0):
         assert item_payload(item)["count_flag"] is None
 
