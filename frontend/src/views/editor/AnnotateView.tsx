@@ -91,17 +91,21 @@ export function AnnotateView({ project, initialReason = "" }: { project: number;
     setError(null);
     try {
       let w = await claimed;
+      const put = (shown: Work | null) => {
+        current.current = shown;
+        setWork(shown);
+        setEmpty(shown === null);
+      };
+      put(w); // on screen at once; the lease catches up below
       if (w && fromPrefetch) {
         try {
           await heartbeat(w.item.id, w.item.lease_token, false);
         } catch (err) {
           if (!(err instanceof ApiError && err.leaseLost)) throw err;
-          w = await claimAndDecode(project, reason, false);
+          w = await claimAndDecode(project, reason, false); // its short lease ran out meanwhile
+          put(w);
         }
       }
-      current.current = w;
-      setWork(w);
-      setEmpty(w === null);
       if (w !== null) {
         sessionStorage.setItem(workingKey(project), "1");
         prefetch();
