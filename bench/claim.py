@@ -244,10 +244,10 @@ def seed(admin: psycopg.Connection, args: argparse.Namespace) -> tuple[int, list
         admin.execute(f"""
             INSERT INTO {TABLE} (reason, priority, score_parts, status, required_overlap, lease_token,
                 created_at, updated_at, asset_id, prediction_id, project_id, site_id, annotations_count,
-                last_comment)
+                last_comment, lease_prefetch)
             SELECT 'low_confidence', random(), '{{}}'::jsonb, 'pending', 1, '', now(), now(), pr.asset_id, pr.id,
                 %s, (SELECT array_agg(id ORDER BY id) FROM annotations_site WHERE project_id = %s)[1 + pr.id %% %s],
-                0, ''
+                0, '', false
             FROM annotations_prediction pr WHERE pr.project_id = %s""", [p, p, args.sites, p])  # noqa: S608
     admin.execute(f"VACUUM ANALYZE {TABLE}")
     admin.execute("VACUUM ANALYZE annotations_asset")
@@ -261,7 +261,7 @@ def reset(admin: psycopg.Connection, project_id: int) -> int:
     with admin.transaction():
         n = admin.execute(
             f"UPDATE {TABLE} SET status = 'pending', lease_holder_id = NULL, lease_token = '', "  # noqa: S608
-            "lease_expires_at = NULL, annotations_count = 0, agreement = NULL "
+            "lease_expires_at = NULL, lease_prefetch = false, annotations_count = 0, agreement = NULL "
             "WHERE project_id = %s AND status <> 'pending'", [project_id]).rowcount
         # What an acceptance may have led to (retraining of earlier runs, webhook rows) goes first.
         for table in ("activelearning_trainingrun", "activelearning_datasetentry"):

@@ -58,7 +58,8 @@ class ReviewItem(models.Model):
     lease_token = models.CharField(max_length=64, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     lease_prefetch = models.BooleanField(
-        default=False, help_text="Claimed ahead of time by the browser: a short lease, at most one per person.")
+        default=False, db_default=False,  # a database default too: bulk SQL inserts (benches) need not name it
+        help_text="Claimed ahead of time by the browser: a short lease, at most one per person.")
     rework_author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
         help_text="Whose rejected work this is: they get it back first, until rework_until.")

@@ -25,7 +25,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='reviewitem',
             name='lease_prefetch',
-            field=models.BooleanField(default=False, help_text='Claimed ahead of time by the browser: a short lease, at most one per person.'),
+            field=models.BooleanField(db_default=False, default=False, help_text='Claimed ahead of time by the browser: a short lease, at most one per person.'),
         ),
         migrations.AddField(
             model_name='reviewitem',
