@@ -108,11 +108,11 @@ def _pick_statement(*, user: AbstractBaseUser, membership: Membership, claim: Cl
         return (f"(SELECT i.id FROM {table} i WHERE i.project_id = %s AND {where}{scope} "  # noqa: S608
                 f"ORDER BY {order} LIMIT 1{lock})"), p
 
-    mine = "i.status = 'leased' AND i.lease_holder_id = %s AND i.lease_prefetch = %s " \
-           f"AND i.lease_expires_at > {now}"
-    parts = [candidate(mine, [uid, claim.prefetch], "i.id")]
-    if not claim.prefetch:
-        parts.append(candidate(mine, [uid, True], "i.id"))
+    # The caller's own live lease: for a plain claim the current one first, else the prefetched one (taken
+    # over); a prefetch claim resumes only a prefetched one. One candidate, to keep the statement's planning short.
+    mine = f"i.status = 'leased' AND i.lease_holder_id = %s AND i.lease_expires_at > {now}"
+    parts = [candidate(f"{mine} AND i.lease_prefetch", [uid], "i.id") if claim.prefetch
+             else candidate(mine, [uid], "i.lease_prefetch, i.id")]
     parts += [
         candidate(f"i.status = 'pending' AND i.rework_author_id = %s AND {not_skipped}", [uid, uid], "i.id"),
         candidate(f"i.status = 'leased' AND i.lease_expires_at < {now} AND {not_mine} AND {not_skipped} "
