@@ -52,6 +52,17 @@ def wait_for_prefetch(page: Page, username: str) -> None:
     raise AssertionError("the next item was never claimed ahead")
 
 
+def leave_quietly(page: Page, username: str) -> None:
+    """Close the work page as a person does and wait until its prefetched lease is given back (pagehide), so
+    no request of the app is still running when the test database is flushed."""
+    page.goto("about:blank")
+    for _ in range(100):
+        if not any(i.lease_prefetch for i in leases_of(username)):
+            return
+        page.wait_for_timeout(100)  # polling the database, not timing the app
+    raise AssertionError("the prefetched lease was not given back when the page went away")
+
+
 def test_reloading_brings_the_same_item_back_without_piling_up_leases(page, app_server, make_user, screenshot):
     project = make_project("reload-shop", classes=("person",))
     queue_frames(app_server.url, project, 4)
@@ -72,6 +83,8 @@ def test_reloading_brings_the_same_item_back_without_piling_up_leases(page, app_
         assert [i.pk for i in current] == [first]
         assert len(held) == 2, "one current item and at most one prefetched item, whatever the reloads"
     screenshot(page, "annotator-after-reload")
+    leave_quietly(page, "alice")
+    assert [i.pk for i in leases_of("alice")] == [first], "closing the tab keeps the current item for a reload"
 
 
 def test_skip_moves_on_and_the_skipped_item_goes_to_someone_else(page, app_server, make_user, browser):
@@ -95,6 +108,7 @@ def test_skip_moves_on_and_the_skipped_item_goes_to_someone_else(page, app_serve
         sorted(seen[:2])
     for skipped in seen[:2]:
         assert ReviewItem.objects.get(pk=skipped).status == ItemStatus.PENDING
+    leave_quietly(page, "alice")
 
 
 def test_rejected_work_comes_back_to_its_author_from_the_rejected_version(page, app_server, make_user,
@@ -126,3 +140,4 @@ def test_rejected_work_comes_back_to_its_author_from_the_rejected_version(page, 
     screenshot(page, "annotator-rework")
     held = ReviewItem.objects.get(pk=item.pk)
     assert held.lease_holder.username == "alice" and held.rework_from_id == rejected_version.pk
+    leave_quietly(page, "alice")
