@@ -38,6 +38,12 @@ class ClaimFilter:
     prefetch: bool = False
 
 
+# The SET list that ends a lease, and the one that also puts the item back in the queue: one spelling for the
+# claim's give-backs, release, skip and submit.
+UNLEASED_SQL = "lease_holder_id = NULL, lease_token = '', lease_expires_at = NULL, lease_prefetch = false"
+BACK_IN_QUEUE_SQL = f"status = 'pending', {UNLEASED_SQL}"
+
+
 def lease_seconds(*, prefetch: bool = False) -> int:
     return int(settings.LOUPE_PREFETCH_LEASE_SECONDS if prefetch else settings.LOUPE_LEASE_SECONDS)
 
@@ -153,8 +159,7 @@ def _claim_postgres(pick: str, params: list[Any], user: AbstractBaseUser, claim:
                  f"WHERE {table}.id = pick.picked RETURNING {table}.*, pick.was_mine")
     # The caller's other leases of this kind go back (see _release_extra_leases), in the same statement.
     released_sql = (
-        f"UPDATE {table} r SET status = 'pending', lease_holder_id = NULL, lease_token = '', "  # noqa: S608
-        f"lease_expires_at = NULL, lease_prefetch = false, updated_at = now() FROM claimed c "
+        f"UPDATE {table} r SET {BACK_IN_QUEUE_SQL}, updated_at = now() FROM claimed c "  # noqa: S608
         f"WHERE r.project_id = c.project_id AND r.status = 'leased' AND r.lease_holder_id = %s "
         f"AND r.lease_prefetch = %s AND r.id <> c.id RETURNING r.id, r.project_id"
     )
@@ -203,15 +208,15 @@ def _claim_generic(pick: str, params: list[Any], user: AbstractBaseUser, claim: 
 
 
 def _release_extra_leases(*, item: ReviewItem, user: AbstractBaseUser) -> None:
-    """(SQLite; PostgreSQL does it inside the claim statement.) Give back the caller's other leases of the claimed item's kind in its project (a tab closed without
-    releasing, a filter changed), so leases never pile up. Call inside the claim's transaction."""
+    """Give back the caller's other leases of the claimed item's kind in its project (a tab closed without
+    releasing, a filter changed), so leases never pile up. SQLite only (PostgreSQL does it inside the claim
+    statement); call inside the claim's transaction."""
     table = ReviewItem._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET status = 'pending', lease_holder_id = NULL, lease_token = '', "  # noqa: S608
-            f"lease_expires_at = NULL, lease_prefetch = %s, updated_at = {_now_sql()} WHERE project_id = %s "
+            f"UPDATE {table} SET {BACK_IN_QUEUE_SQL}, updated_at = {_now_sql()} WHERE project_id = %s "  # noqa: S608
             "AND status = 'leased' AND lease_holder_id = %s AND lease_prefetch = %s AND id <> %s RETURNING id",
-            [False, item.project_id, user.pk, item.lease_prefetch, item.pk])
+            [item.project_id, user.pk, item.lease_prefetch, item.pk])
         released = [r[0] for r in cursor.fetchall()]
     for item_id in released:
         audit.record(action="item.released", obj_type="review_item", obj_id=item_id, project_id=item.project_id,
@@ -268,11 +273,7 @@ def skip_item(*, item: ReviewItem, user: AbstractBaseUser, lease_token: str, rea
 
 
 def _give_back(*, item: ReviewItem, user: AbstractBaseUser, lease_token: str) -> None:
-    released = _live_lease_update(
-        item.pk, user, lease_token,
-        "status = 'pending', lease_holder_id = NULL, lease_token = '', lease_expires_at = NULL, "
-        "lease_prefetch = false", [],
-    )
+    released = _live_lease_update(item.pk, user, lease_token, BACK_IN_QUEUE_SQL, [])
     if not released:
         raise LeaseLost("The lease on this item was lost or has expired.")
 

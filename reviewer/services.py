@@ -21,7 +21,7 @@ from annotations.models import Annotation, AnnotationOrigin, Asset, Prediction, 
 from reviewer import events, realtime
 from reviewer.flags import close_count_flag
 from reviewer.models import ItemStatus, ReviewItem
-from reviewer.queue import LeaseLost, _now_sql
+from reviewer.queue import UNLEASED_SQL, LeaseLost, _now_sql
 
 
 @dataclass
@@ -130,8 +130,8 @@ def submit_annotation(*, item: ReviewItem, user: User, lease_token: str,
         locked.status = ItemStatus.ACCEPTED
     audit.update_logged(
         f"UPDATE {ReviewItem._meta.db_table} SET status = %s, annotations_count = %s, agreement = %s, "  # noqa: S608
-        f"lease_holder_id = NULL, lease_token = '', lease_expires_at = NULL, lease_prefetch = false, "
-        f"rework_author_id = NULL, rework_until = NULL, rework_from_id = NULL, updated_at = {_now_sql()}, "
+        f"{UNLEASED_SQL}, rework_author_id = NULL, rework_until = NULL, rework_from_id = NULL, "
+        f"updated_at = {_now_sql()}, "
         f"accepted_at = CASE WHEN %s THEN {_now_sql()} ELSE accepted_at END "
         "WHERE id = %s RETURNING id, project_id",
         [locked.status, locked.annotations_count, locked.agreement, locked.status == ItemStatus.ACCEPTED, locked.pk],
