@@ -4,7 +4,7 @@
  * that frame. Pure.
  */
 
-import { iou } from "../editor/agreement";
+import { SAME_OBJECT_IOU, unseenBoxes } from "../editor/agreement";
 import { type Track, boxAt } from "./tracks";
 
 export interface FrameDetection {
@@ -12,29 +12,24 @@ export interface FrameDetection {
   box: readonly number[];
 }
 
-export const MERGE_IOU = 0.5;
+export const MERGE_IOU = SAME_OBJECT_IOU;
 
 export function mergeDetections(tracks: readonly Track[], frame: number, detections: readonly FrameDetection[],
                                 labels: readonly string[],
                                 firstNewId = tracks.reduce((max, t) => Math.max(max, t.id), 0) + 1,
                                 threshold = MERGE_IOU): { tracks: readonly Track[]; added: number; matched: number } {
-  let nextId = firstNewId;
   const here = tracks.flatMap((t) => {
     const r = boxAt(t, frame);
-    return r ? [{ label: t.label, rect: r }] : [];
+    return r ? [{ label: t.label, ...r }] : [];
   });
-  const added: Track[] = [];
-  let matched = 0;
-  for (const d of detections) {
-    if (!labels.includes(d.label)) continue;
+  const known = detections.filter((d) => labels.includes(d.label)).map((d) => {
     const [x = 0, y = 0, w = 0, h = 0] = d.box;
-    const rect = { x, y, w, h };
-    if (here.some((b) => b.label === d.label && iou(b.rect, rect) >= threshold)) {
-      matched += 1;
-      continue;
-    }
-    here.push({ label: d.label, rect }); // two server boxes on the same person are one track too
-    added.push({ id: nextId++, label: d.label, keyframes: [{ frame, box: rect }] });
-  }
-  return { tracks: added.length > 0 ? [...tracks, ...added] : tracks, added: added.length, matched };
+    return { label: d.label, x, y, w, h };
+  });
+  // Two server boxes on the same person are one track too: unseenBoxes also compares with those kept before.
+  const fresh = unseenBoxes(here, known, threshold);
+  const added: Track[] = fresh.map(({ label, x, y, w, h }, i) => ({
+    id: firstNewId + i, label, keyframes: [{ frame, box: { x, y, w, h } }] }));
+  return { tracks: added.length > 0 ? [...tracks, ...added] : tracks, added: added.length,
+           matched: known.length - added.length };
 }

@@ -19,6 +19,24 @@ export function iou(a: Rect, b: Rect): number {
   return inter / (a.w * a.h + b.w * b.h - inter);
 }
 
+/** A box this close (IoU) to one already there with the same label is the same object. */
+export const SAME_OBJECT_IOU = 0.5;
+
+/**
+ * The incoming boxes that are not already there: one with the same label and IoU ≥ `threshold` to a box there
+ * (or to an incoming one kept before it) is the same object, so asking twice adds nothing. Pure.
+ */
+export function unseenBoxes<T extends Rect & { label: string }>(
+  existing: readonly (Rect & { label: string })[], incoming: readonly T[], threshold = SAME_OBJECT_IOU,
+): T[] {
+  const kept: T[] = [];
+  for (const box of incoming) {
+    const seen = (b: Rect & { label: string }) => b.label === box.label && iou(b, box) >= threshold;
+    if (!existing.some(seen) && !kept.some(seen)) kept.push(box);
+  }
+  return kept;
+}
+
 /** F1 of the matching: 1 when both sets agree box for box, 0 when nothing matches; two empty sets agree. */
 export function agreement(a: readonly LabelledBox[], b: readonly LabelledBox[], threshold = 0.5): number {
   if (a.length === 0 && b.length === 0) return 1;

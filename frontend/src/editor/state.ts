@@ -11,7 +11,7 @@ import {
   type Handle, HANDLES, type Point, type Rect, type ViewTransform, IDENTITY, clipToImage, containsPoint,
   fitTransform, handlePoint, oppositeCorner, rectFromPoints, screenToImage, zoomAt,
 } from "./geometry";
-import { iou } from "./agreement";
+import { unseenBoxes } from "./agreement";
 
 export interface EditorBox extends Rect {
   id: number;
@@ -410,20 +410,9 @@ export function boxesFromVersion(
 }
 
 
-/** A box this close (IoU) to one already there with the same label is the same object. */
-export const SAME_OBJECT_IOU = 0.5;
-
-/**
- * The incoming boxes (e.g. the server model's) that are not already on the frame: one with the same label and
- * IoU ≥ 0.5 to a box there (or to one kept before it) is the same object, so asking twice adds nothing.
- */
+/** The incoming boxes (e.g. the server model's) that are not already on the frame (editor/agreement.ts). */
 export function newBoxes(existing: readonly EditorBox[], incoming: readonly EditorBox[]): EditorBox[] {
-  const kept: EditorBox[] = [];
-  for (const box of incoming) {
-    const seen = (b: EditorBox) => b.label === box.label && iou(b, box) >= SAME_OBJECT_IOU;
-    if (!existing.some(seen) && !kept.some(seen)) kept.push(box);
-  }
-  return kept;
+  return unseenBoxes(existing, incoming);
 }
 
 /** Suggestions not accepted: they will not be stored (hidden ones included). */
