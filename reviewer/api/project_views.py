@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotations.errors import InvalidInput
-from annotations.models import AuditEvent, Membership, Role
+from annotations.models import SCOPED_ROLES, AuditEvent, Membership, Role
 from annotations.selectors import access_project
 from reviewer.models import ItemStatus, Reason
 from reviewer.selectors import ITEM_LIST_LIMIT, ITEM_ORDERINGS, ItemFilter, list_review_items
@@ -26,8 +26,10 @@ class ProjectListView(APIView):
             .annotate(pending=Count("project__review_items",
                                     filter=Q(project__review_items__status=ItemStatus.PENDING)))
         )
+        # A store manager or bus operator sees their sites' work, not the project's queue figures.
         return Response([{"id": m.project_id, "slug": m.project.slug, "name": m.project.name, "role": m.role,
-                          "label_classes": m.project.label_classes, "pending": m.pending} for m in memberships])
+                          "label_classes": m.project.label_classes,
+                          "pending": None if m.role in SCOPED_ROLES else m.pending} for m in memberships])
 
 
 class ProjectDetailView(APIView):
@@ -37,7 +39,9 @@ class ProjectDetailView(APIView):
         return Response({"id": project.pk, "slug": project.slug, "name": project.name,
                          "description": project.description, "label_classes": project.label_classes,
                          "role": membership.role, "qa_sample_rate": project.qa_sample_rate,
-                         "consensus_overlap": project.consensus_overlap, "stats": project_stats(project)})
+                         "consensus_overlap": project.consensus_overlap,
+                         # Project-wide figures name every site and annotator: not for site-scoped roles.
+                         "stats": None if membership.role in SCOPED_ROLES else project_stats(project)})
 
 
 AUDIT_ORDERINGS = {"created_at", "-created_at", "action", "-action"}

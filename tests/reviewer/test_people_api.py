@@ -11,7 +11,7 @@ from django.core import mail
 from django.test import Client
 from rest_framework.test import APIClient
 
-from annotations.models import AuditEvent, Membership
+from annotations.models import AuditEvent, Membership, Site
 from tests.factories import (
     add_member,
     as_user,
@@ -126,6 +126,21 @@ def test_project_detail_has_queue_stats_and_outsider_gets_404(project):
     assert stats["pending"] == 4 and stats["pending_by_reason"] == {"low_confidence": 4}
     assert stats["retrain_threshold"] == project.retrain_threshold
     assert as_user("charlie").get(f"/api/v1/projects/{project.pk}/").status_code == 404
+
+
+def test_site_scoped_roles_get_no_project_wide_figures(project):
+    """Project stats name every site and annotator; a store manager scoped to one site saw them all."""
+    north, south = Site.objects.create(project=project, name="North"), Site.objects.create(project=project, name="South")
+    make_items(project, 2, site=north)
+    make_items(project, 3, site=south)
+    add_member(project, "mia", "manager", sites=[north])
+    add_member(project, "otto", "operator", sites=[south])
+    for name in ("mia", "otto"):
+        detail = as_user(name).get(f"/api/v1/projects/{project.pk}/").json()
+        assert detail["stats"] is None and detail["role"] in {"manager", "operator"}
+        assert [row["pending"] for row in as_user(name).get("/api/v1/projects/").json()] == [None]
+    assert as_user("alice").get(f"/api/v1/projects/{project.pk}/").json()["stats"]["pending_by_site"] == {
+        "North": 2, "South": 3}
 
 
 def test_audit_log_filters_and_refuses_foreign_orderings(project):

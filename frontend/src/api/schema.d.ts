@@ -1198,6 +1198,7 @@ export interface components {
         DatasetVersion: {
             readonly id: number;
             project: number;
+            /** Format: int64 */
             number: number;
             parent?: number | null;
             request?: number | null;
@@ -1365,6 +1366,7 @@ export interface components {
             /** @description The version's number in its project (v1, v2, …). */
             readonly dataset_number: number | null;
             status?: components["schemas"]["EvaluationStatusEnum"];
+            /** Format: int64 */
             images?: number;
             /** @description {candidate, champion?, frames}: mAP@0.5, mAP@0.5:0.95, precision, recall, count MAE, the score threshold each was scored at and its source, and `slices` per site, camera, lighting and crowd */
             report: unknown;
@@ -1424,6 +1426,7 @@ export interface components {
             size_bytes?: number | null;
             sha256?: string;
             error?: string;
+            /** Format: int64 */
             attempts?: number;
             /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
             readonly requested_by: string;
@@ -1584,15 +1587,21 @@ export interface components {
             readonly id: number;
             project: number;
             name: string;
-            /** @description 1, 2, … per project, in upload order. */
+            /**
+             * Format: int64
+             * @description 1, 2, … per project, in upload order.
+             */
             version: number;
             sha256: string;
             /** Format: int64 */
             size_bytes: number;
+            /** Format: int64 */
             input_width: number;
+            /** Format: int64 */
             input_height: number;
             /** @description Class names in output order. */
             classes: unknown;
+            /** Format: int64 */
             opset?: number | null;
             /**
              * Format: double
@@ -1788,9 +1797,13 @@ export interface components {
         RetrainRequest: {
             readonly id: number;
             project: number;
+            /** Format: int64 */
             epoch: number;
             trigger: components["schemas"]["TriggerEnum"];
-            /** @description Acceptances counted toward the threshold. */
+            /**
+             * Format: int64
+             * @description Acceptances counted toward the threshold.
+             */
             accepted_count: number;
             /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
             readonly requested_by: string;
@@ -1889,7 +1902,10 @@ export interface components {
             /** @description Whether a webhook secret is stored. */
             readonly webhook_secret_set: boolean;
             epochs?: number;
-            /** @description Also retrain when one site's acceptances since the last dataset reach this (0: off). */
+            /**
+             * Format: int64
+             * @description Also retrain when one site's acceptances since the last dataset reach this (0: off).
+             */
             per_site_threshold?: number;
             auto_promote?: boolean;
             /**
@@ -1912,7 +1928,10 @@ export interface components {
             webhook_url?: string;
             webhook_secret?: string;
             epochs?: number;
-            /** @description Also retrain when one site's acceptances since the last dataset reach this (0: off). */
+            /**
+             * Format: int64
+             * @description Also retrain when one site's acceptances since the last dataset reach this (0: off).
+             */
             per_site_threshold?: number;
             auto_promote?: boolean;
             /**

@@ -28,7 +28,8 @@ export interface ProjectSummary {
   name: string;
   role: Role;
   label_classes: string[];
-  pending: number;
+  /** null for store managers and bus operators: project-wide figures are not theirs to see */
+  pending: number | null;
 }
 
 /** reviewer/selectors.py `queue_stats` (also the body of the `queue.stats` WebSocket message) */
@@ -62,7 +63,8 @@ export interface ProjectDetail {
   role: Role;
   qa_sample_rate: number;
   consensus_overlap: number;
-  stats: ProjectStats;
+  /** null for store managers and bus operators (site-scoped) */
+  stats: ProjectStats | null;
 }
 
 /** A model detection as the device sent it (activelearning/events.py `Detection`): box is [x, y, w, h] px. */

@@ -53,8 +53,8 @@ export function DashboardView({ project }: { project: number }) {
   useProjectMessage("flag.created", onEvent);
 
   const p = detail.data;
-  const stats: QueueStats | undefined = live ?? p?.stats;
-  const progress = p?.stats.threshold_progress;
+  const stats: QueueStats | null | undefined = live ?? p?.stats;
+  const progress = p?.stats?.threshold_progress;
   // Store managers and bus operators get their work, not the whole project's queue figures.
   const queueRole = p !== undefined && seesQueueStats(p.role);
   return (
@@ -83,7 +83,7 @@ export function DashboardView({ project }: { project: number }) {
           </section>
           <Breakdown title="Pending by reason" counts={stats.pending_by_reason} testId="pending-by-reason" />
           <Breakdown title="Pending by site" counts={stats.pending_by_site} testId="pending-by-site" />
-          {p && (
+          {p?.stats && (
             <section class="card" aria-label="Throughput and retraining">
               <h2>Last 24 h</h2>
               <Breakdown title="Items per annotator" counts={p.stats.throughput_24h} testId="throughput" />
