@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from annotations import audit
+from annotations import audit, events
 from annotations.errors import Conflict, Forbidden, InvalidInput, LastAdmin
 from annotations.models import (
     SCOPED_ROLES,
@@ -127,6 +127,7 @@ def change_membership(*, membership: Membership, actor: AbstractBaseUser, role: 
     membership.sites.set(sites)
     audit.record(action="member.changed", obj_type="membership", obj_id=membership.pk,
                  project_id=membership.project_id, actor=actor, before=before, after=_member_state(membership, sites))
+    events.emit("membership_changed", project_id=membership.project_id, user_id=membership.user_id)
     return membership
 
 
@@ -139,6 +140,8 @@ def remove_membership(*, membership: Membership, actor: AbstractBaseUser) -> Non
     audit.record(action="member.removed", obj_type="membership", obj_id=membership.pk,
                  project_id=membership.project_id, actor=actor, before=before)
     membership.delete()
+    # Their open WebSockets close: a removed member hears nothing more of the project.
+    events.emit("membership_changed", project_id=membership.project_id, user_id=membership.user_id)
 
 
 # The review settings an admin may change in the app (before this, only in Django admin).
