@@ -20,7 +20,7 @@ from django.conf import settings
 
 from annotations.models import SCOPED_ROLES, Membership, Role, Site
 from reviewer.realtime import ADMIN_MESSAGE_TYPES, project_admins_group, project_group, user_group
-from reviewer.selectors import queue_stats
+from reviewer.selectors import queue_stats, scoped_queue_stats
 
 # Close codes in the 4000 range (application-defined), mirroring the HTTP statuses.
 CLOSE_UNAUTHENTICATED = 4401
@@ -50,10 +50,8 @@ def visible_part(access: SocketAccess, payload: dict[str, Any]) -> dict[str, Any
         return payload
     if "site" in payload and payload["site"] not in access.site_names:
         return None
-    if payload.get("type") == "queue.stats" and isinstance(payload.get("pending_by_site"), dict):
-        theirs = set(access.site_names.values())
-        return {**payload, "pending_by_site": {name: n for name, n in payload["pending_by_site"].items()
-                                               if name in theirs}}
+    if payload.get("type") == "queue.stats":
+        return scoped_queue_stats(payload, set(access.site_names.values()))
     return payload
 
 

@@ -11,10 +11,16 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotations.errors import InvalidInput
-from annotations.models import AuditEvent, Membership, Role
+from annotations.models import SCOPED_ROLES, AuditEvent, Membership, Role
 from annotations.selectors import access_project
 from reviewer.models import ItemStatus, Reason
-from reviewer.selectors import ITEM_LIST_LIMIT, ITEM_ORDERINGS, ItemFilter, list_review_items
+from reviewer.selectors import (
+    ITEM_LIST_LIMIT,
+    ITEM_ORDERINGS,
+    ItemFilter,
+    list_review_items,
+    scoped_queue_stats,
+)
 from reviewer.stats import project_stats
 
 
@@ -34,10 +40,13 @@ class ProjectDetailView(APIView):
     @extend_schema(operation_id="projects_read", responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request, project_id: int) -> Response:
         project, membership = access_project(user=request.user, project_id=project_id)
+        stats = project_stats(project)
+        if membership.role in SCOPED_ROLES:  # a store manager or bus operator sees their sites' queues only
+            stats = scoped_queue_stats(stats, set(membership.sites.values_list("name", flat=True)))
         return Response({"id": project.pk, "slug": project.slug, "name": project.name,
                          "description": project.description, "label_classes": project.label_classes,
                          "role": membership.role, "qa_sample_rate": project.qa_sample_rate,
-                         "consensus_overlap": project.consensus_overlap, "stats": project_stats(project)})
+                         "consensus_overlap": project.consensus_overlap, "stats": stats})
 
 
 AUDIT_ORDERINGS = {"created_at", "-created_at", "action", "-action"}

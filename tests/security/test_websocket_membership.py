@@ -170,3 +170,11 @@ async def test_an_admin_demoted_stops_hearing_the_admins_messages(project):
 @database_sync_to_async
 def site_id(project: Project, name: str) -> int:
     return Site.objects.get(project=project, name=name).pk
+
+
+def test_the_project_page_shows_a_scoped_member_their_sites_queues_only(project):
+    """The same scope over HTTP as on the socket: the project page's pending_by_site lists only her sites."""
+    assert as_user("maria").get(f"/api/v1/projects/{project.pk}/").json()["stats"]["pending_by_site"] == {
+        "Main St": 3}
+    assert as_user("alice").get(f"/api/v1/projects/{project.pk}/").json()["stats"]["pending_by_site"] == {
+        "Main St": 3, "Depot": 3}
