@@ -13,9 +13,12 @@ from typing import IO
 
 from django.core.files.storage import default_storage
 from django.http import HttpResponse, HttpResponseNotModified, StreamingHttpResponse
+from django.utils.http import content_disposition_header
 from rest_framework.request import Request
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+# Control characters (CR/LF would end the header), path separators and the DEL character.
+_UNSAFE_IN_FILENAME = re.compile(r"[\x00-\x1f\x7f/\\]")
 CHUNK = 256 * 1024
 
 
@@ -52,6 +55,13 @@ def _stream(handle: IO[bytes], first: int, length: int) -> Iterator[bytes]:
         handle.close()
 
 
+def attachment_header(filename: str) -> str:
+    """`Content-Disposition: attachment` for a name built from user-editable text (a model's name, a project's
+    slug): control characters and path separators become `_`, and Django's RFC 6266 encoder quotes the rest
+    (`filename*=utf-8''…` for non-ASCII), so no name can break the header or answer 500 for every device."""
+    return str(content_disposition_header(True, _UNSAFE_IN_FILENAME.sub("_", filename) or "download"))
+
+
 def ranged_file_response(request: Request, name: str, *, etag: str, content_type: str,
                          filename: str) -> HttpResponse | StreamingHttpResponse:
     if etag in {t.strip() for t in request.headers.get("If-None-Match", "").split(",")}:
@@ -76,7 +86,7 @@ def ranged_file_response(request: Request, name: str, *, etag: str, content_type
     response["Content-Length"] = str(length)
     response["Accept-Ranges"] = "bytes"
     response["ETag"] = etag
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Content-Disposition"] = attachment_header(filename)
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, max-age=31536000, immutable"
     return response

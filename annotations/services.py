@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from annotations import audit
-from annotations.errors import InvalidInput, LastAdmin
+from annotations import audit, events
+from annotations.errors import Conflict, Forbidden, InvalidInput, LastAdmin
 from annotations.models import (
     SCOPED_ROLES,
     Asset,
@@ -127,6 +127,7 @@ def change_membership(*, membership: Membership, actor: AbstractBaseUser, role: 
     membership.sites.set(sites)
     audit.record(action="member.changed", obj_type="membership", obj_id=membership.pk,
                  project_id=membership.project_id, actor=actor, before=before, after=_member_state(membership, sites))
+    events.emit("membership_changed", project_id=membership.project_id, user_id=membership.user_id)
     return membership
 
 
@@ -139,6 +140,8 @@ def remove_membership(*, membership: Membership, actor: AbstractBaseUser) -> Non
     audit.record(action="member.removed", obj_type="membership", obj_id=membership.pk,
                  project_id=membership.project_id, actor=actor, before=before)
     membership.delete()
+    # Their open WebSockets close: a removed member hears nothing more of the project.
+    events.emit("membership_changed", project_id=membership.project_id, user_id=membership.user_id)
 
 
 # The review settings an admin may change in the app (before this, only in Django admin).
@@ -158,3 +161,63 @@ def configure_review(*, project: Project, user: AbstractBaseUser, changes: dict[
     audit.record(action="review_settings.configured", obj_type="project", obj_id=project.pk, project_id=project.pk,
                  actor=user, before=before, after={f: getattr(project, f) for f in fields})
     return project
+
+
+@dataclass
+class Invited:
+    user: User
+    membership: Membership
+    # A pending account (new, or invited earlier and never taken): the email carries the set-password link.
+    # An account in use is only told it was added: an invitation never sets a password or reactivates.
+    pending: bool
+
+
+def is_pending_invitee(user: User) -> bool:
+    """An invited account never taken: inactive, without a usable password, never signed in. The only kind of
+    inactive account a set-password link may activate (a superuser's deactivation has no such link undo it)."""
+    return not user.is_active and not user.has_usable_password() and user.last_login is None
+
+
+@transaction.atomic
+def invite_member(*, project: Project, actor: AbstractBaseUser, username: str, email: str, role: str,
+                  sites: list[Site]) -> Invited:
+    """Add someone to the project, creating a pending account (no password, inactive) for a new username.
+
+    An existing account is added only if the email given is the one it has (so an admin cannot attach, or learn
+    the address of, an account they only know the username of: 409 `username_taken` otherwise), and only if it
+    is not a member yet (409 `already_member`: roles change on the members page, with its last-admin rule).
+    Its password, email and active state are never touched.
+    """
+    user, created = User.objects.get_or_create(username=username, defaults={"email": email, "is_active": False})
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    elif user.email.strip().lower() != email.strip().lower():
+        raise Conflict("This username belongs to another account: check the email address or choose another "
+                       "username.", code="username_taken",
+                       details={"username": ["Taken by an account with a different email address."]})
+    membership, added = Membership.objects.get_or_create(project=project, user=user, defaults={"role": role})
+    if not added:
+        raise Conflict("This person is already a member of the project: change their role on the members page.",
+                       code="already_member", details={"username": ["Already a member of this project."]})
+    membership.sites.set(sites)
+    audit.record(action="member.invited", obj_type="membership", obj_id=membership.pk, project_id=project.pk,
+                 actor=actor, after={"username": user.username, "role": role, "sites": sorted(s.pk for s in sites),
+                                     "existing_account": not created})
+    return Invited(user=user, membership=membership, pending=is_pending_invitee(user))
+
+
+@transaction.atomic
+def set_password_from_link(*, user: User, password: str) -> None:
+    """Set the password of the account a valid reset or invitation link names (password already validated).
+
+    The first password activates a pending invitee; an account a superuser deactivated stays deactivated and
+    the link is refused (403 `account_disabled`), so a leftover link cannot undo the deactivation.
+    """
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if not user.is_active and not is_pending_invitee(user):
+        raise Forbidden("This account is deactivated: ask your administrator.", code="account_disabled")
+    user.set_password(password)
+    user.is_active = True
+    user.save(update_fields=["password", "is_active"])
+    audit.record(action="password.set", obj_type="user", obj_id=user.pk, project_id=None, actor=user)

@@ -214,6 +214,9 @@ LOUPE_REWORK_HOLD_SECONDS = env_int("LOUPE_REWORK_HOLD_SECONDS", 1800)
 LOUPE_HTTP_THREADS = env_int("LOUPE_HTTP_THREADS", 8)
 # Live queue.stats snapshots are coalesced to one per project per this many seconds (0: at once).
 LOUPE_STATS_PUSH_INTERVAL = env_float("LOUPE_STATS_PUSH_INTERVAL", 0.0 if "pytest" in sys.modules else 1.0)
+# An open WebSocket re-reads its member's role and sites at most this often before relaying a message (the
+# safety net under the immediate `membership.changed` notice; reviewer/consumers.py).
+LOUPE_WS_ACCESS_RECHECK_SECONDS = env_float("LOUPE_WS_ACCESS_RECHECK_SECONDS", 2.0)
 # Consensus items whose annotators agree less than this (box F1 at IoU 0.5) go to a QA reviewer.
 LOUPE_AGREEMENT_THRESHOLD = env_float("LOUPE_AGREEMENT_THRESHOLD", 0.7)
 DATA_UPLOAD_MAX_MEMORY_SIZE = LOUPE_MAX_BATCH_BYTES

@@ -225,6 +225,7 @@ def create_count_flag(*, camera: Camera, user: User, window: Window, observed_co
                   "assets": len(assets)},
            request_id=request_id)
     publish(project_id=project_id, message={"type": "flag.created", "flag": flag.pk, "camera": camera.pk,
+                                            "site": camera.site_id,
                                             "observed_count": observed_count, "model_count": model_count})
     publish_queue_stats(project_id=project_id)
     return flag

@@ -280,6 +280,7 @@ def _give_back(*, item: ReviewItem, user: AbstractBaseUser, lease_token: str) ->
 
 def _publish(item: ReviewItem, kind: str, user: AbstractBaseUser) -> None:
     realtime.publish(project_id=item.project_id, message={"type": kind, "item": item.pk, "user": user.pk,
+                                                          "site": item.site_id,  # scoped members hear only theirs
                                                           "status": ItemStatus.LEASED if kind == "item.leased"
                                                           else ItemStatus.PENDING})
     realtime.publish_queue_stats(project_id=item.project_id)

@@ -60,6 +60,22 @@ def project_admins_group(project_id: int) -> str:
     return f"project-{project_id}-admins"
 
 
+def user_group(user_id: int) -> str:
+    """The group every socket of one person joins (whatever the project): told when their access changes."""
+    return f"user-{user_id}"
+
+
+# The channel-layer message (not a frame sent to browsers) that makes a person's sockets re-check their access.
+MEMBERSHIP_CHANGED = "membership.changed"
+
+
+def publish_membership_changed(*, project_id: int, user_id: int) -> None:
+    """After commit, tell the person's open sockets that their membership of the project changed or ended: a
+    socket of that project re-reads it, closes if it is gone, and follows a new role or new sites at once."""
+    event = {"type": MEMBERSHIP_CHANGED, "project": project_id}
+    transaction.on_commit(partial(_send_event, user_group(user_id), event, f"membership change of project {project_id}"))
+
+
 def publish(*, project_id: int, message: dict[str, Any]) -> None:
     """Push `message` to the project's browsers once the current transaction commits; nothing if it rolls back.
 
@@ -186,27 +202,30 @@ def _send_queue_stats(project_id: int) -> None:
 
 
 def _send(project_id: int, payload: dict[str, Any], group: str | None = None) -> None:
+    _send_event(group or project_group(project_id), {"type": "project.event", "payload": payload},
+                f"{payload.get('type')} push to project {project_id}")
+
+
+def _send_event(group: str, event: dict[str, Any], what: str) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    group, event = group or project_group(project_id), {"type": "project.event", "payload": payload}
     loop = _server_loop
     if loop is not None and loop.is_running():
         # A request thread of the server: hand the push to the server's loop and return at once (the loop
         # keeps the channel layer's Redis connections; a loop per push would open new ones every time).
         future = asyncio.run_coroutine_threadsafe(_group_send(layer, group, event), loop)
-        future.add_done_callback(partial(_log_failure, payload, project_id))
+        future.add_done_callback(partial(_log_failure, what))
         return
     try:  # management commands, Celery workers, tests: no server loop to borrow
         async_to_sync(_group_send)(layer, group, event)
     except Exception:  # best effort: Redis down, layer full, timeout; the next snapshot repairs clients
-        logger.exception("realtime %s push to project %s failed", payload.get("type"), project_id)
+        logger.exception("realtime %s failed", what)
 
 
-def _log_failure(payload: dict[str, Any], project_id: int, future: concurrent.futures.Future[None]) -> None:
+def _log_failure(what: str, future: concurrent.futures.Future[None]) -> None:
     if not future.cancelled() and future.exception() is not None:
-        logger.error("realtime %s push to project %s failed", payload.get("type"), project_id,
-                     exc_info=future.exception())
+        logger.error("realtime %s failed", what, exc_info=future.exception())
 
 
 async def _group_send(layer: Any, group: str, event: dict[str, Any]) -> None:

@@ -58,6 +58,14 @@ def queue_stats(project_id: int) -> dict[str, Any]:
     }
 
 
+def scoped_queue_stats(stats: dict[str, Any], site_names: set[str]) -> dict[str, Any]:
+    """`queue_stats` as a store manager or bus operator sees it: `pending_by_site` of their sites only."""
+    by_site = stats.get("pending_by_site")
+    if not isinstance(by_site, dict):
+        return stats
+    return {**stats, "pending_by_site": {name: n for name, n in by_site.items() if name in site_names}}
+
+
 ITEM_ORDERINGS = ("-updated_at", "updated_at", "-priority", "priority", "agreement", "-agreement", "-id", "id")
 ITEM_LIST_LIMIT = 200
 

@@ -250,7 +250,8 @@ def _publish_status(item: ReviewItem) -> None:
     if item.status == ItemStatus.ACCEPTED:
         close_count_flag(item=item)
         events.emit("item_accepted", project_id=item.project_id, item_id=item.pk)
-        realtime.publish(project_id=item.project_id, message={"type": "item.accepted", "item": item.pk})
+        realtime.publish(project_id=item.project_id, message={"type": "item.accepted", "item": item.pk,
+                                                              "site": item.site_id})
     realtime.publish_queue_stats(project_id=item.project_id)
 
 

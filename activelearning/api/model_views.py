@@ -4,6 +4,7 @@ over-the-air pair for devices: the current champion (ETag) and the file (Range, 
 from __future__ import annotations
 
 import json
+import unicodedata
 from typing import Any
 
 from django.db import transaction
@@ -67,6 +68,12 @@ class ModelUploadSerializer(serializers.Serializer):
     input_height = serializers.IntegerField(required=False, min_value=32, max_value=4096)
     conf_threshold = serializers.FloatField(required=False, min_value=0.0, max_value=1.0,
                                             help_text="operating point for pre-labels (default 0.25)")
+
+    def validate_name(self, value: str) -> str:
+        # The name goes into the download's file name and every page: no line breaks or other control characters.
+        if any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in value):
+            raise serializers.ValidationError("The name may not contain control characters or line breaks.")
+        return value
 
     def validate_classes(self, value: str) -> list[str]:
         try:

@@ -29,7 +29,7 @@ from annotations import audit
 from annotations.errors import InvalidInput, Unauthenticated
 from annotations.models import Membership, Role
 from annotations.selectors import access_project
-from annotations.services import project_sites
+from annotations.services import invite_member, project_sites, set_password_from_link
 
 
 class LoginSerializer(serializers.Serializer):
@@ -145,11 +145,7 @@ class PasswordSetView(APIView):
         except DjangoValidationError as exc:
             raise InvalidInput("The password is too weak.", code="weak_password",
                                details={"new_password": list(exc.messages)}) from exc
-        with transaction.atomic():
-            user.set_password(body.validated_data["new_password"])
-            user.is_active = True
-            user.save(update_fields=["password", "is_active"])
-            audit.record(action="password.set", obj_type="user", obj_id=user.pk, project_id=None, actor=user)
+        set_password_from_link(user=user, password=body.validated_data["new_password"])
         return Response(status=204)
 
 
@@ -161,7 +157,8 @@ class InvitationSerializer(serializers.Serializer):
 
 
 class InvitationView(APIView):
-    """An admin invites someone into the project: an inactive account, a membership, and a set-password email."""
+    """An admin invites someone into the project: a new username gets a pending account and a set-password
+    email; an existing account (same email) is added and told so, its password and state untouched."""
 
     @extend_schema(operation_id="project_invite", request=InvitationSerializer, responses={201: OpenApiTypes.OBJECT})
     def post(self, request: Request, project_id: int) -> Response:
@@ -169,23 +166,19 @@ class InvitationView(APIView):
         body = InvitationSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        sites = project_sites(project=project, site_ids=data["sites"])
-        with transaction.atomic():
-            user, created = User.objects.get_or_create(username=data["username"],
-                                                       defaults={"email": data["email"], "is_active": False})
-            if created:
-                user.set_unusable_password()
-                user.save(update_fields=["password"])
-            membership, _ = Membership.objects.update_or_create(project=project, user=user,
-                                                                defaults={"role": data["role"]})
-            membership.sites.set(sites)
-            audit.record(action="member.invited", obj_type="membership", obj_id=membership.pk,
-                         project_id=project.pk, actor=request.user,
-                         after={"username": user.username, "role": data["role"], "sites": data["sites"]})
-        uid = urlsafe_base64_encode(force_bytes(user.pk))
-        link = reverse("set-password") + f"?uid={uid}&token={default_token_generator.make_token(user)}"
-        user.email_user("You are invited to Loupe",
-                        f"{request.user} invited you to {project.name} as {data['role']}.\n"
-                        f"Your username: {user.username}\n"
-                        f"Set your password: {request.build_absolute_uri(link)}")
-        return Response({"user": user.pk, "membership": membership.pk, "role": membership.role}, status=201)
+        invited = invite_member(project=project, actor=request.user, username=data["username"], email=data["email"],
+                                role=data["role"], sites=project_sites(project=project, site_ids=data["sites"]))
+        user = invited.user
+        if invited.pending:
+            uid = urlsafe_base64_encode(force_bytes(user.pk))
+            link = reverse("set-password") + f"?uid={uid}&token={default_token_generator.make_token(user)}"
+            user.email_user("You are invited to Loupe",
+                            f"{request.user} invited you to {project.name} as {data['role']}.\n"
+                            f"Your username: {user.username}\n"
+                            f"Set your password: {request.build_absolute_uri(link)}")
+        else:
+            user.email_user("You were added to a project on Loupe",  # a subject holds no user text
+                            f"{request.user} added you to {project.name} as {data['role']}.\n"
+                            f"Sign in as usual: {request.build_absolute_uri('/')}")
+        return Response({"user": user.pk, "membership": invited.membership.pk, "role": invited.membership.role,
+                         "existing_account": not invited.pending}, status=201)

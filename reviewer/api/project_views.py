@@ -14,7 +14,12 @@ from annotations.errors import InvalidInput
 from annotations.models import SCOPED_ROLES, AuditEvent, Membership, Role
 from annotations.selectors import access_project
 from reviewer.models import ItemStatus, Reason
-from reviewer.selectors import ITEM_LIST_LIMIT, ITEM_ORDERINGS, ItemFilter, list_review_items
+from reviewer.selectors import (
+    ITEM_LIST_LIMIT,
+    ITEM_ORDERINGS,
+    ItemFilter,
+    list_review_items,
+)
 from reviewer.stats import project_stats
 
 

@@ -215,8 +215,8 @@ def test_flag_queues_a_count_flag_item_with_the_windows_assets(recent, monkeypat
     assert item.priority == pytest.approx(1 / 3)
     audit = AuditEvent.objects.get(action="flag.created")
     assert (audit.object_type, audit.object_id, audit.actor.username) == ("count_flag", str(flag.pk), "maria")
-    assert pushed == [{"type": "flag.created", "flag": flag.pk, "camera": door().pk, "observed_count": 9,
-                       "model_count": 6}]
+    assert pushed == [{"type": "flag.created", "flag": flag.pk, "camera": door().pk, "site": door().site_id,
+                       "observed_count": 9, "model_count": 6}]
 
 
 def test_flag_on_a_window_without_media_queues_an_item_without_asset(project):

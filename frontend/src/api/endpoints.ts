@@ -383,9 +383,12 @@ export async function listSites(projectId: number): Promise<SiteRow[]> {
   return unwrap(await api.GET("/api/v1/projects/{project_id}/sites/", { params: { path: { project_id: projectId } } }));
 }
 
-/** Invite someone: an account without a password, a membership, and an email with the set-password link. */
-export async function inviteMember(projectId: number, body: Invitation): Promise<void> {
-  unwrap(await api.POST("/api/v1/projects/{project_id}/invitations", { params: { path: { project_id: projectId } }, body }));
+/** Invite someone. A new username gets an account without a password and an email with the set-password link;
+ * an existing account (same email) is added and told by email, its password untouched (`existing_account`). */
+export async function inviteMember(projectId: number, body: Invitation): Promise<{ existingAccount: boolean }> {
+  const created = unwrap(await api.POST("/api/v1/projects/{project_id}/invitations",
+                                        { params: { path: { project_id: projectId } }, body }));
+  return { existingAccount: created.existing_account === true };
 }
 
 /** Change a member's role and/or sites; the last admin is refused with 409 `last_admin`. */

@@ -724,7 +724,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** @description An admin invites someone into the project: an inactive account, a membership, and a set-password email. */
+        /**
+         * @description An admin invites someone into the project: a new username gets a pending account and a set-password
+         *     email; an existing account (same email) is added and told so, its password and state untouched.
+         */
         post: operations["project_invite"];
         delete?: never;
         options?: never;

@@ -4,10 +4,13 @@ import type { ItemStatus, QueueStats } from "../api/shapes";
 
 export type ProjectMessage =
   | ({ type: "queue.stats" } & QueueStats)
-  | { type: "item.leased"; item: number; user: number; status: ItemStatus }
-  | { type: "item.released"; item: number; user: number; status: ItemStatus }
-  | { type: "item.accepted"; item: number }
-  | { type: "flag.created"; flag: number; camera: number; observed_count: number; model_count: number | null }
+  // `site`: the item's site. A store manager or bus operator hears only their sites' items (and sees only their
+  // sites in queue.stats' pending_by_site); their socket follows a change of their sites at once.
+  | { type: "item.leased"; item: number; user: number; site: number | null; status: ItemStatus }
+  | { type: "item.released"; item: number; user: number; site: number | null; status: ItemStatus }
+  | { type: "item.accepted"; item: number; site: number | null }
+  | { type: "flag.created"; flag: number; camera: number; site: number; observed_count: number;
+      model_count: number | null }
   | { type: "training.status"; [key: string]: unknown }
   | { type: "drift.alert"; camera: number; camera_name: string; site: number; site_name: string;
       metrics: string[]; alerting: string[]; values: Record<string, number | null> }

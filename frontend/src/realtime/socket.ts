@@ -5,7 +5,8 @@ import { type MessageOf, type MessageType, type ProjectMessage, parseMessage } f
 export type ConnectionState = "connecting" | "open" | "closed" | "forbidden";
 type Listener = (message: ProjectMessage) => void;
 
-/** Application close codes (reviewer/consumers.py): retrying would not help. */
+/** Application close codes (reviewer/consumers.py): retrying would not help. 4403 also ends the socket of a
+ * member removed from the project while connected. */
 const FATAL_CLOSE_CODES = new Set([4401, 4403]);
 
 /** Delay before reconnect attempt `attempt` (0-based): 0.5 s doubling to 30 s, with ±20 % jitter. */

@@ -63,7 +63,8 @@ export function InviteForm({ sites, onInvite }: { sites: readonly SiteRow[]; onI
                aria-describedby={describedBy("invite-email-hint", "invite-email-error", !!errors.email)}
                onInput={(e) => setEmail(e.currentTarget.value)} />
       </label>
-      <small id="invite-email-hint">They get a link to set their password.</small>
+      <small id="invite-email-hint">They get a link to set their password. Someone who already has an account is added if
+        this is its email address.</small>
       <FieldError id="invite-email-error" message={errors.email} />
       <label>
         Role

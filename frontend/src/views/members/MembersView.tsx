@@ -44,8 +44,10 @@ export function MembersView({ project }: { project: number }) {
         ))}
       </ul>
       <InviteForm sites={sites.data ?? []} onInvite={async (body) => {
-        await inviteMember(project, body);
-        setNotice(`Invited ${body.username}: they get an email with a link to set their password.`);
+        const { existingAccount } = await inviteMember(project, body);
+        setNotice(existingAccount
+          ? `Added ${body.username}, who already has an account: they get an email and sign in as usual.`
+          : `Invited ${body.username}: they get an email with a link to set their password.`);
         members.reload();
       }} />
     </section>
