@@ -285,7 +285,9 @@ SECURE_HSTS_PRELOAD = env_bool("LOUPE_HSTS_PRELOAD", default=False)
 # so Django knows the request was HTTPS. Only when the proxy always overwrites it: a client could send it too.
 _proxy_ssl_header = env_str("LOUPE_PROXY_SSL_HEADER")
 if _proxy_ssl_header is not None:
-    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header.strip().upper().replace("-", "_"), "https")
+    if not _proxy_ssl_header.replace("-", "").isalnum():
+        raise ConfigError(f"LOUPE_PROXY_SSL_HEADER must be a header name such as X-Forwarded-Proto, not {_proxy_ssl_header!r}")
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
 SILENCED_SYSTEM_CHECKS = [
     # Preloading binds the whole registrable domain and is asked for at hstspreload.org by its owner; the
     # `preload` flag alone would let anyone submit it, so it is the operator's explicit choice.
@@ -294,6 +296,7 @@ SILENCED_SYSTEM_CHECKS = [
 # The OpenAPI schema (/api/v1/schema/) and the Swagger page (/api/docs/) for anyone, or for signed-in users only
 # (config/api_docs.py); `manage.py spectacular --file` (the frontend build) is unaffected.
 LOUPE_PUBLIC_API_DOCS = env_bool("LOUPE_PUBLIC_API_DOCS", default=not LOUPE_PRODUCTION)
+
 EMAIL_BACKEND = env_str("LOUPE_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 # For django.core.mail.backends.filebased.EmailBackend (the e2e tests read invitations from it).
 EMAIL_FILE_PATH = env_str("LOUPE_EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
