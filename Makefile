@@ -9,6 +9,14 @@ PORT ?= 8000
 .PHONY: run test lint bench bench-frontend bench-export bench-prelabel bench-edge install install-train migrate seed serve
 .PHONY: clean browser frontend frontend-test demo-detector
 
+# Without LOUPE_SECRET_KEY the server starts only in local development (config/secret_key.py): the developer
+# targets then run with LOUPE_DEBUG=true on the default loopback hosts, using a random key made once in
+# var/secret_key. `make test` gets a fresh random key instead, so its servers run with debug off.
+ifeq ($(LOUPE_SECRET_KEY)$(LOUPE_SECRET_KEY_FILE),)
+run serve migrate seed frontend lint: export LOUPE_DEBUG ?= true
+test: export LOUPE_SECRET_KEY := $(shell $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(48))')
+endif
+
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip wheel

@@ -283,32 +283,3 @@ def write_export_directory(version: DatasetVersion, format: str, destination: Pa
                     raise ValueError(f"unsafe member path {member.filename!r}")
             archive.extractall(destination)
     return destination
-
-
-_DOWNLOAD_SALT = "loupe.export-download"
-
-
-def signed_download_path(job: ExportJob) -> str:
-    """A download link for someone without an account (an external training pipeline): the export's id signed
-    with the server's key and a timestamp (django.core.signing), valid LOUPE_SIGNED_URL_SECONDS."""
-    from django.core import signing
-
-    token = signing.TimestampSigner(salt=_DOWNLOAD_SALT).sign(str(job.pk))
-    return f"/api/v1/exports/{job.pk}/signed-file?token={token}"
-
-
-def check_download_token(export_id: int, token: str) -> None:
-    """Refuse (403) a token that is forged, altered, expired or for another export."""
-    from django.conf import settings
-    from django.core import signing
-
-    from annotations.errors import Forbidden
-
-    try:
-        value = signing.TimestampSigner(salt=_DOWNLOAD_SALT).unsign(token, max_age=settings.LOUPE_SIGNED_URL_SECONDS)
-    except signing.SignatureExpired as exc:
-        raise Forbidden("This download link has expired.", code="link_expired") from exc
-    except signing.BadSignature as exc:
-        raise Forbidden("This download link is not valid.", code="bad_link") from exc
-    if value != str(export_id):
-        raise Forbidden("This download link is not valid.", code="bad_link")

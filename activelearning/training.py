@@ -326,7 +326,8 @@ def _send_webhook(run: TrainingRun, config: TrainerConfig) -> None:
         check_outbound_url(config.webhook_url)
     except InvalidInput as exc:
         raise TrainingFailed(f"the training pipeline's URL is not allowed: {exc}") from exc
-    from activelearning.exports import request_export, signed_download_path
+    from activelearning.download_links import signed_download_path
+    from activelearning.exports import request_export
 
     nonce = secrets.token_hex(16)
     TrainingRun.objects.filter(pk=run.pk).update(callback_nonce=nonce)

@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import resource
+import secrets
 import shutil
 import subprocess
 import sys
@@ -39,6 +40,8 @@ from bench.harness import ROOT, ensure_database, git  # noqa: E402
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/loupe_bench_export"
 SLUG = "bench-export"
 RSS_TARGET_MB = 300
+# A throwaway key per run (settings refuse a short or missing one outside local development).
+BENCH_SECRET_KEY = "bench-" + secrets.token_hex(32)
 SPEEDUP_TARGET = 5.0
 
 
@@ -46,7 +49,7 @@ def django_setup(url: str, media: Path) -> None:
     os.environ["DATABASE_URL"] = url
     os.environ["MEDIA_STORAGE"] = str(media)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.setdefault("LOUPE_SECRET_KEY", "bench-only-not-a-secret")
+    os.environ.setdefault("LOUPE_SECRET_KEY", BENCH_SECRET_KEY)
     import django
 
     django.setup()
@@ -215,7 +218,7 @@ def main() -> None:
     media = Path(args.media)
     media.mkdir(parents=True, exist_ok=True)
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, check=True,
-                   env={**os.environ, "DATABASE_URL": args.db, "LOUPE_SECRET_KEY": "bench-only-not-a-secret"})
+                   env={**os.environ, "DATABASE_URL": args.db, "LOUPE_SECRET_KEY": BENCH_SECRET_KEY})
     django_setup(args.db, media)
     version_id = seed(args.db, media, args.images, args.boxes_per_image)
     base = ["--db", args.db, "--media", str(media), "--version", str(version_id)]

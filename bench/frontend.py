@@ -121,6 +121,8 @@ def summary(values: list[float]) -> dict[str, float]:
 def setup_django(database_url: str) -> None:
     os.environ["DATABASE_URL"] = database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    # A throwaway key per run (settings refuse a missing one outside local development).
+    os.environ.setdefault("LOUPE_SECRET_KEY", "bench-" + secrets.token_hex(32))
     import django
 
     django.setup()

@@ -5,27 +5,23 @@ channel layer and eager Celery tasks, so `make run` works on any laptop.
 """
 
 import sys
-import warnings
 from pathlib import Path
 
 import dj_database_url
 
 from config.env import ConfigError, env_bool, env_float, env_int, env_json_commands, env_list, env_str
+from config.secret_key import resolve_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("LOUPE_VAR_DIR", str(BASE_DIR / "var")) or BASE_DIR / "var")
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env_bool("LOUPE_DEBUG", default=False)
-_secret = env_str("LOUPE_SECRET_KEY")
-if _secret is None:
-    if env_bool("LOUPE_PRODUCTION", default=False):
-        raise ConfigError("LOUPE_SECRET_KEY is required when LOUPE_PRODUCTION=true")
-    if env_str("DATABASE_URL") is not None:
-        warnings.warn("LOUPE_SECRET_KEY is not set: using an insecure development key", stacklevel=1)
-    _secret = "loupe-insecure-development-key-do-not-use-in-production"  # noqa: S105
-SECRET_KEY = _secret
 ALLOWED_HOSTS = env_list("LOUPE_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver", "[::1]"])
+# --- Secret key (config/secret_key.py): no key in the repository; weak keys refused outside local development.
+LOUPE_PRODUCTION = env_bool("LOUPE_PRODUCTION", default=False)
+SECRET_KEY = resolve_secret_key(key=env_str("LOUPE_SECRET_KEY"), production=LOUPE_PRODUCTION, debug=DEBUG,
+                                allowed_hosts=ALLOWED_HOSTS, var_dir=VAR_DIR)
 CSRF_TRUSTED_ORIGINS = env_list("LOUPE_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
@@ -278,6 +274,32 @@ USE_TZ = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"
+
+# --- HTTPS in production (`manage.py check --deploy --fail-level WARNING` passes with the defaults) ------------
+# Cookies only over HTTPS, plain HTTP redirected, and HSTS so browsers never try plain HTTP again.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("LOUPE_SECURE_COOKIES", default=LOUPE_PRODUCTION)
+SECURE_SSL_REDIRECT = env_bool("LOUPE_SSL_REDIRECT", default=LOUPE_PRODUCTION)
+# A load balancer's health probe usually speaks plain HTTP to the app; it must not be redirected.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env_int("LOUPE_HSTS_SECONDS", 365 * 24 * 3600 if LOUPE_PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("LOUPE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env_bool("LOUPE_HSTS_PRELOAD", default=False)
+# Behind a TLS-terminating proxy the app sees plain HTTP: name the header the proxy sets (e.g. X-Forwarded-Proto)
+# so Django knows the request was HTTPS. Only when the proxy always overwrites it: a client could send it too.
+_proxy_ssl_header = env_str("LOUPE_PROXY_SSL_HEADER")
+if _proxy_ssl_header is not None:
+    if not _proxy_ssl_header.replace("-", "").isalnum():
+        raise ConfigError(f"LOUPE_PROXY_SSL_HEADER must be a header name such as X-Forwarded-Proto, not {_proxy_ssl_header!r}")
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
+SILENCED_SYSTEM_CHECKS = [
+    # Preloading binds the whole registrable domain and is asked for at hstspreload.org by its owner; the
+    # `preload` flag alone would let anyone submit it, so it is the operator's explicit choice.
+    *([] if SECURE_HSTS_PRELOAD else ["security.W021"]),
+]
+# The OpenAPI schema (/api/v1/schema/) and the Swagger page (/api/docs/) for anyone, or for signed-in users only
+# (config/api_docs.py); `manage.py spectacular --file` (the frontend build) is unaffected.
+LOUPE_PUBLIC_API_DOCS = env_bool("LOUPE_PUBLIC_API_DOCS", default=not LOUPE_PRODUCTION)
+
 EMAIL_BACKEND = env_str("LOUPE_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 # For django.core.mail.backends.filebased.EmailBackend (the e2e tests read invitations from it).
 EMAIL_FILE_PATH = env_str("LOUPE_EMAIL_FILE_PATH", str(VAR_DIR / "mail"))

@@ -1,9 +1,9 @@
 from django.contrib import admin
 from django.http import JsonResponse
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config import spa
+from config.api_docs import SchemaView, SwaggerView
 
 
 def healthz(request: object) -> JsonResponse:
@@ -18,8 +18,9 @@ urlpatterns = [
     path("set-password", spa.app_shell, name="set-password"),
     path("admin/", admin.site.urls),
     path("healthz", healthz),
-    path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # Public, or for signed-in users only (LOUPE_PUBLIC_API_DOCS: off by default in production).
+    path("api/v1/schema/", SchemaView.as_view(), name="schema"),
+    path("api/docs/", SwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include("activelearning.api.urls")),
     path("api/v1/", include("reviewer.api.urls")),
     path("api/v1/", include("reviewer.api.flag_urls")),

@@ -12,12 +12,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from activelearning.download_links import export_for_download_token
 from activelearning.downloads import ranged_file_response
-from activelearning.exports import check_download_token, check_downloadable, export_file_name, request_export
+from activelearning.exports import check_downloadable, export_file_name, request_export
 from activelearning.models import ArchiveKind, DatasetVersion, ExportFormat, ExportJob
 from annotations.api.assets import FilesWithJsonErrors
 from annotations.api.errors import ErrorSerializer
-from annotations.errors import NotFound
 from annotations.models import Role
 from annotations.selectors import access_project
 
@@ -98,10 +98,7 @@ class SignedExportFileView(APIView):
     @extend_schema(operation_id="export_signed_file", auth=[],
                    responses={200: OpenApiTypes.BINARY, 206: OpenApiTypes.BINARY, **ERRORS})
     def get(self, request: Request, export_id: int) -> Any:
-        check_download_token(export_id, request.query_params.get("token", ""))
-        job = ExportJob.objects.select_related("dataset_version__project").filter(pk=export_id).first()
-        if job is None:
-            raise NotFound("Not found.")
+        job = export_for_download_token(export_id=export_id, token=request.query_params.get("token", ""))
         check_downloadable(job)
         content_type = "application/zip" if job.archive == ArchiveKind.ZIP else "application/x-tar"
         response = ranged_file_response(request, str(job.file.name), etag=f'"{job.sha256}"',

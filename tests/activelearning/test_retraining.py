@@ -216,7 +216,7 @@ def test_a_crash_right_after_the_trigger_commits_still_dispatches_once(project, 
     db = settings.DATABASES["default"]
     env = {"DJANGO_SETTINGS_MODULE": "config.settings", "PATH": "/usr/bin:/bin",
            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-           "LOUPE_SECRET_KEY": "test", "LOUPE_DB_POOL": "false"}
+           "LOUPE_SECRET_KEY": settings.SECRET_KEY, "LOUPE_DB_POOL": "false"}
     script = CRASH_AFTER_TRIGGER.format(item=items[2].pk)
     crashed = subprocess.run([sys.executable, "-c", script], cwd=ROOT,  # noqa: S603
                              env=env, capture_output=True, timeout=120, check=False)

@@ -304,7 +304,7 @@ def test_a_worker_killed_mid_training_leaves_the_run_failed_not_running(project,
     env = {"DJANGO_SETTINGS_MODULE": "config.settings", "PATH": "/usr/bin:/bin", "LOUPE_DB_POOL": "false",
            "LOUPE_TRAINER_COMMANDS": json.dumps({"sleeper": sleeper}),
            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-           "LOUPE_SECRET_KEY": "test", "MEDIA_STORAGE": settings.MEDIA_ROOT}
+           "LOUPE_SECRET_KEY": settings.SECRET_KEY, "MEDIA_STORAGE": settings.MEDIA_ROOT}
     worker = subprocess.Popen([sys.executable, "-c", WORKER, str(run.pk)], env=env,  # noqa: S603
                               cwd=Path(__file__).resolve().parents[2], start_new_session=True)
     try:
