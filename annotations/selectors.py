@@ -86,6 +86,7 @@ class AssetAccess:
     asset: Asset
     blur: bool  # faces are blurred in what this caller sees
     original_project_id: int | None  # a blurring project where the caller is admin: may see originals
+    project_ids: tuple[int, ...] = ()  # the projects admitting the caller: only their predictions are used
 
 
 def access_asset_media(*, user: AbstractBaseUser | AnonymousUser, sha256: str,
@@ -114,7 +115,8 @@ def access_asset_media(*, user: AbstractBaseUser | AnonymousUser, sha256: str,
     if original and blurring and not admin_of:
         raise Forbidden("Only an admin of a project that blurs faces may see the original.",
                         code="original_forbidden")
-    return AssetAccess(asset=asset, blur=bool(blurring), original_project_id=admin_of[0] if admin_of else None)
+    return AssetAccess(asset=asset, blur=bool(blurring), original_project_id=admin_of[0] if admin_of else None,
+                       project_ids=tuple(sorted(project_id for project_id, _, _ in memberships)))
 
 
 def _admits_to_asset(asset: Asset) -> Q:
@@ -128,11 +130,13 @@ def _admits_to_asset(asset: Asset) -> Q:
     return ~Q(role__in=SCOPED_ROLES) | at_member_site
 
 
-def person_boxes(*, asset: Asset, n: int) -> list[list[float]]:
-    """The `person` boxes any prediction put on frame `n` of the asset (an image's predictions are frame 0)."""
+def person_boxes(*, asset: Asset, n: int, project_ids: Iterable[int]) -> list[list[float]]:
+    """The `person` boxes the predictions of these projects put on frame `n` of the asset (an image's
+    predictions are frame 0); another project's predictions on the same bytes are its own data."""
     on_frame = Q(frame_index=n) | Q(frame_index__isnull=True) if n == 0 else Q(frame_index=n)
     boxes: list[list[float]] = []
-    for detections in Prediction.objects.filter(on_frame, asset=asset).values_list("detections", flat=True):
+    predictions = Prediction.objects.filter(on_frame, asset=asset, project_id__in=list(project_ids))
+    for detections in predictions.values_list("detections", flat=True):
         boxes.extend(d["box"] for d in detections if d.get("label") == "person" and len(d.get("box", ())) == 4)
     return boxes
 

@@ -186,3 +186,19 @@ def test_the_migration_gives_each_project_the_assets_its_predictions_and_devices
     assert held == {("store-counts", predicted.pk), ("bus-boarding", predicted.pk),
                     ("bus-boarding", uploaded_only.pk)}
     assert not AssetHolding.objects.filter(asset=unrelated).exists()
+
+
+@pytest.mark.django_db
+def test_another_projects_predictions_on_the_same_bytes_do_not_shape_the_blurred_variant():
+    """Where heads are blurred comes from the caller's projects' boxes only: B's detections are B's data."""
+    a, b = two_projects(a_blurs=True)
+    body = encode_jpeg(scene_with_face(96).image)
+    sha = upload(a, body, "a-1")
+    upload(b, body, "b-1")
+    add_member(a.project, "ann", "annotator")
+    before = as_user("ann").get(f"/api/v1/assets/{sha}/frames/0.jpg")["ETag"]
+    people = [{"label": "person", "score": 0.9, "box": [40.0, 30.0, 60.0, 150.0]}]
+    assert b.post_events([prediction_event("b-2", sha, detections=people)]).json()["results"][0]["status"] == "created"
+    assert as_user("ann").get(f"/api/v1/assets/{sha}/frames/0.jpg")["ETag"] == before
+    assert a.post_events([prediction_event("a-2", sha, detections=people)]).json()["results"][0]["status"] == "created"
+    assert as_user("ann").get(f"/api/v1/assets/{sha}/frames/0.jpg")["ETag"] != before  # A's own boxes do
