@@ -88,6 +88,11 @@ def store_media(
     try:
         size = _receive(fd, read, content_length, sha256)
         if existing is not None:  # the same bytes (they hash alike), already inspected and stored
+            if existing.content_type != content_type:  # answered as for new bytes declared wrongly
+                raise UnsupportedMedia(
+                    f"The body is {existing.content_type}, not {content_type} as declared.",
+                    code="content_type_mismatch", details={"declared": content_type,
+                                                           "detected": existing.content_type})
             return UploadOutcome(existing, created=_hold(device, existing))
         try:
             info = inspect_media(tmp_path, claimed_type=content_type, limits=media_limits())

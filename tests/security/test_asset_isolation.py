@@ -112,6 +112,8 @@ def test_a_device_must_send_the_real_bytes_of_another_projects_hash_before_its_p
     forged = a.put_media(jpeg_bytes(seed=9), sha256=theirs)  # knowing the hash is not having the bytes
     assert forged.status_code == 409 and forged.json()["error"]["code"] == "hash_mismatch"
     assert head(a, theirs) == 404
+    mislabelled = a.put_media(body, content_type="image/png")  # refused as new bytes declared wrongly are
+    assert mislabelled.status_code == 415 and mislabelled.json()["error"]["code"] == "content_type_mismatch"
     assert a.post_events([prediction_event("a-1", theirs)]).json()["results"][0]["status"] == "rejected"
     uploaded = a.put_media(body)
     assert uploaded.status_code == 201  # as for new bytes: nothing says B had them
