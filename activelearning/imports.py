@@ -1,8 +1,8 @@
 """Imports of labels made elsewhere (a Label Studio task list, a COCO detection file) as pre-labels.
 
-Each labelled image that is already an asset of the project becomes a pending ReviewItem whose pre-label is a
-`server` Prediction from model `import:<format>`: people review imported labels like any model's, nothing is
-accepted on the importer's word. Images are matched by sha256 only (a sha256 in the file name or URL path,
+Each labelled image that is already an asset the project holds (`AssetHolding`) becomes a pending ReviewItem whose
+pre-label is a `server` Prediction from model `import:<format>`: people review imported labels like any model's,
+nothing is accepted on the importer's word. Images are matched by sha256 only (a sha256 in the file name or URL path,
 Label Studio's `data.sha256`, COCO's `file_name` = sha256 + extension); no URL is ever fetched.
 
 The whole file is validated before anything is written, and written in one transaction: a bad task is
@@ -22,7 +22,6 @@ import orjson
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from annotations import audit
@@ -70,10 +69,9 @@ def parse_json(body: bytes) -> Any:
 
 
 def _project_assets(project: Project, shas: set[str]) -> dict[str, Asset]:
-    """Assets with these hashes that belong to the project (some prediction or item of it points at them)."""
-    in_project = Q(Exists(Prediction.objects.filter(project=project, asset_id=OuterRef("pk")))) | Q(
-        Exists(ReviewItem.objects.filter(project=project, asset_id=OuterRef("pk"))))
-    return {a.sha256: a for a in Asset.objects.filter(in_project, sha256__in=shas)}
+    """Assets with these hashes that the project holds (its devices uploaded them); the same bytes held only
+    by another project are not the project's, so its labels cannot reach them."""
+    return {a.sha256: a for a in Asset.objects.filter(holdings__project=project, sha256__in=shas)}
 
 
 def sha_in_reference(reference: str) -> str | None:

@@ -135,10 +135,11 @@ def _validate(
     return camera, asset
 
 
-def _load_assets(hashes: set[str]) -> dict[str, _AssetFacts]:
+def _load_assets(hashes: set[str], project_id: int) -> dict[str, _AssetFacts]:
+    """The project's assets among `hashes`: one another project uploaded is missing for this one."""
     if not hashes:
         return {}
-    rows = Asset.objects.filter(sha256__in=hashes).values_list(
+    rows = Asset.objects.filter(sha256__in=hashes, holdings__project_id=project_id).values_list(
         "sha256", "id", "kind", "width", "height", "frame_count", "brightness", "blur"
     )
     return {
@@ -156,7 +157,7 @@ def ingest_events(*, device: Device, body: bytes) -> list[EventResult]:
     now = timezone.now()
     latest_allowed = now + timedelta(seconds=settings.LOUPE_MAX_CLOCK_SKEW_SECONDS)
     cameras = {camera.name: camera for camera in Camera.objects.filter(device=device).select_related("site")}
-    assets = _load_assets({p.event.asset for p in parsed if p.event is not None and p.event.asset})
+    assets = _load_assets({p.event.asset for p in parsed if p.event is not None and p.event.asset}, project.pk)
     labels = frozenset(project.label_classes or ())
     policy_version, policy = current_policy(project)
 

@@ -18,10 +18,11 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, default_storage
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 
 from activelearning.media import SUPPORTED_TYPES, MediaLimits, MediaRejected, inspect_media
 from annotations.errors import Conflict, InvalidInput, LoupeError, TooLarge, UnsupportedMedia
-from annotations.models import Asset, Device
+from annotations.models import Asset, AssetHolding, Device
 
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "video/mp4": "mp4"}
@@ -57,7 +58,13 @@ def media_limits() -> MediaLimits:
 def store_media(
     *, device: Device, sha256: str, content_type: str, content_length: int | None, read: Callable[[int], bytes]
 ) -> UploadOutcome:
-    """Receive an upload for `sha256`; idempotent (an existing hash is returned as is, body unread)."""
+    """Receive an upload for `sha256` into the device's project.
+
+    Idempotent per project: a hash the project already holds is returned as is (200, body unread). A hash
+    stored only for other projects is answered like a new one (201): the body is read and must hash to it
+    before the project holds the asset, so knowing a hash never grants its media, and the answer never tells
+    that another project has those bytes. The file itself is stored once, whoever uploaded it first.
+    """
     check_sha256(sha256)
     if content_length == 0:
         raise InvalidInput("The body is empty.", code="empty_body")
@@ -68,8 +75,10 @@ def store_media(
     if content_length is not None and content_length > settings.LOUPE_MAX_UPLOAD_BYTES:
         raise TooLarge(f"The body is {content_length} bytes; the limit is {settings.LOUPE_MAX_UPLOAD_BYTES}.",
                        code="body_too_large", details={"max_bytes": settings.LOUPE_MAX_UPLOAD_BYTES})
-    existing = Asset.objects.filter(sha256=sha256).first()
-    if existing is not None:
+    existing = (Asset.objects.filter(sha256=sha256)
+                .annotate(held=Exists(AssetHolding.objects.filter(project_id=device.project_id, asset=OuterRef("pk"))))
+                .first())
+    if existing is not None and existing.held:
         return UploadOutcome(existing, created=False)
 
     tmp_dir = Path(settings.LOUPE_UPLOAD_TMP_DIR)
@@ -78,6 +87,13 @@ def store_media(
     tmp_path = Path(tmp_name)
     try:
         size = _receive(fd, read, content_length, sha256)
+        if existing is not None:  # the same bytes (they hash alike), already inspected and stored
+            if existing.content_type != content_type:  # answered as for new bytes declared wrongly
+                raise UnsupportedMedia(
+                    f"The body is {existing.content_type}, not {content_type} as declared.",
+                    code="content_type_mismatch", details={"declared": content_type,
+                                                           "detected": existing.content_type})
+            return UploadOutcome(existing, created=_hold(device, existing))
         try:
             info = inspect_media(tmp_path, claimed_type=content_type, limits=media_limits())
         except MediaRejected as exc:
@@ -92,12 +108,20 @@ def store_media(
                     duration_seconds=info.duration_seconds, brightness=info.quality.brightness,
                     blur=info.quality.blur, uploaded_by=device,
                 )
+                AssetHolding.objects.create(project_id=device.project_id, asset=asset)
         except IntegrityError:
             # A concurrent upload of the same bytes won; the file it stored is identical to ours.
-            return UploadOutcome(Asset.objects.get(sha256=sha256), created=False)
+            asset = Asset.objects.get(sha256=sha256)
+            return UploadOutcome(asset, created=_hold(device, asset))
         return UploadOutcome(asset, created=True)
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def _hold(device: Device, asset: Asset) -> bool:
+    """Record that the device's project holds `asset` (its bytes verified); False if it already did."""
+    _, created = AssetHolding.objects.get_or_create(project_id=device.project_id, asset=asset)
+    return created
 
 
 def _receive(fd: int, read: Callable[[int], bytes], content_length: int | None, sha256: str) -> int:

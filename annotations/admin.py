@@ -3,6 +3,7 @@ from django.contrib import admin
 from annotations.models import (
     Annotation,
     Asset,
+    AssetHolding,
     AuditEvent,
     Camera,
     Device,
@@ -64,11 +65,26 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class AssetHoldingInline(admin.TabularInline):
+    """The projects that hold the asset (read-only: holdings come from uploads)."""
+
+    model = AssetHolding
+    extra = 0
+    readonly_fields = ["project", "created_at"]
+
+    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+
 @admin.register(Asset)
 class AssetAdmin(ReadOnlyAdmin):
     list_display = ["sha256", "kind", "width", "height", "frame_count", "brightness", "blur", "created_at"]
     list_filter = ["kind"]
     search_fields = ["sha256"]
+    inlines = [AssetHoldingInline]
 
 
 @admin.register(Prediction)

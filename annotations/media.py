@@ -15,7 +15,7 @@ from django.core.files.storage import default_storage
 
 from annotations import frame_cache, privacy
 from annotations.errors import Forbidden, NotFound
-from annotations.models import Asset, AssetKind
+from annotations.models import AssetKind
 from annotations.selectors import AssetAccess, person_boxes
 from annotations.services import record_original_view
 
@@ -74,7 +74,7 @@ def thumb(*, user: User, access: AssetAccess, original: bool) -> MediaFile:
     if original:
         _audit(user, access, view="thumb", frame=0)
         return MediaFile(name, "image/jpeg", None)
-    heads, key = _variant(asset, 0)
+    heads, key = _variant(access, 0)
     frame_cache.ensure_blurred_frame(asset, 0, heads=heads, key=key)
     return MediaFile(frame_cache.blurred_thumb_storage_name(asset.sha256, key), "image/jpeg",
                      f'"{asset.sha256}-b{key}-thumb"')
@@ -83,15 +83,16 @@ def thumb(*, user: User, access: AssetAccess, original: bool) -> MediaFile:
 def _blurred(access: AssetAccess, n: int) -> MediaFile:
     """Frame `n` blurred, made on first request. Precondition: the frame is in the cache."""
     asset = access.asset
-    heads, key = _variant(asset, n)
+    heads, key = _variant(access, n)
     frame_cache.ensure_blurred_frame(asset, n, heads=heads, key=key)
     return MediaFile(frame_cache.blurred_frame_storage_name(asset.sha256, key, n), "image/jpeg",
                      f'"{asset.sha256}-b{key}-f{n}"')
 
 
-def _variant(asset: Asset, n: int) -> tuple[list[privacy.Box], str]:
-    """The heads of the people known on frame `n`, and the key of the blurred variant they give."""
-    heads = privacy.head_boxes(person_boxes(asset=asset, n=n))
+def _variant(access: AssetAccess, n: int) -> tuple[list[privacy.Box], str]:
+    """The heads of the people the caller's admitting projects know on frame `n`, and the key of the blurred
+    variant they give."""
+    heads = privacy.head_boxes(person_boxes(asset=access.asset, n=n, project_ids=access.project_ids))
     return heads, privacy.variant_key(heads)
 
 

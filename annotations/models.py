@@ -152,7 +152,11 @@ class AssetKind(models.TextChoices):
 
 
 class Asset(models.Model):
-    """A frame or clip, stored once by content hash whatever number of events point at it."""
+    """A frame or clip, stored once by content hash whatever number of events point at it.
+
+    The row and its file are shared by every project that has the same bytes, but no project sees that:
+    a project knows, references and reads an asset only through its own `AssetHolding`.
+    """
 
     sha256 = models.CharField(max_length=64, unique=True)
     kind = models.CharField(max_length=8, choices=AssetKind.choices)
@@ -180,6 +184,24 @@ class Asset(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.sha256[:12]}"
+
+
+class AssetHolding(models.Model):
+    """That a project has an asset: a device of the project uploaded its bytes (the server verified them), or
+    the project already referred to it before holdings existed. Existence (HEAD media), references (an event's
+    `asset`, an import's image) and reads are decided by this row, never by the global hash alone, so a
+    project cannot learn of, point at or see another project's media even when both stored the same bytes."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="asset_holdings")
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="holdings")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        # Its index serves every check, which names the project and the asset (or its hash through a join).
+        constraints = [models.UniqueConstraint(fields=["project", "asset"], name="asset_held_once_per_project")]
+
+    def __str__(self) -> str:
+        return f"{self.asset} held by project {self.project_id}"
 
 
 class PredictionSource(models.TextChoices):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from annotations import rows
 from annotations.errors import Forbidden, NotFound
@@ -76,8 +76,8 @@ def _membership(project_id: int, user_id: int) -> Membership | None:
 
 
 def access_asset(*, user: AbstractBaseUser | AnonymousUser, sha256: str) -> Asset:
-    """The asset if the caller is a member of a project that holds it; 404 otherwise, the same answer
-    whether the hash is unknown or not yours."""
+    """The asset if the caller may see it through a project that holds it (`access_asset_media`); 404
+    otherwise, the same answer whether the hash is unknown or not yours."""
     return access_asset_media(user=user, sha256=sha256).asset
 
 
@@ -86,24 +86,28 @@ class AssetAccess:
     asset: Asset
     blur: bool  # faces are blurred in what this caller sees
     original_project_id: int | None  # a blurring project where the caller is admin: may see originals
+    project_ids: tuple[int, ...] = ()  # the projects admitting the caller: only their predictions are used
 
 
 def access_asset_media(*, user: AbstractBaseUser | AnonymousUser, sha256: str,
                        original: bool = False) -> AssetAccess:
-    """The asset and how the caller may see it; 404 as `access_asset`.
+    """The asset and how the caller may see it; 404 as `access_asset`. Two queries, however many projects.
 
-    Rule for an asset held by several projects: faces are blurred if ANY project that holds it and that the
-    caller belongs to has `blur_faces` (the strictest of the caller's projects wins), and the caller may see
-    the original (`original=True`) only as an admin of one of those blurring projects: 403
-    `original_forbidden` otherwise. Where no project of the caller's blurs it, what is served is the original
-    anyway and `original=True` changes nothing.
+    A project admits the caller to an asset when it holds the asset (`AssetHolding`), the caller is a member,
+    and, for a manager or operator (limited to their sites, as in `check_membership`), some prediction or
+    review item of that project on the asset is at one of their sites. Only admitting projects count: faces
+    are blurred if ANY of them has `blur_faces` (the strictest wins), and the caller may see the original
+    (`original=True`) only as an admin of one of those blurring projects: 403 `original_forbidden`
+    otherwise. Where no admitting project blurs it, what is served is the original anyway and
+    `original=True` changes nothing.
     """
     asset = Asset.objects.filter(sha256=sha256).first() if user.is_authenticated else None
     if asset is None or user.pk is None:
         raise NotFound("Not found.")
-    holding = Prediction.objects.filter(asset=asset).values("project_id")
-    memberships = list(Membership.objects.filter(user_id=user.pk, project_id__in=holding)
-                       .values_list("project_id", "role", "project__blur_faces"))
+    memberships = list(
+        Membership.objects.filter(user_id=user.pk, project__asset_holdings__asset=asset)
+        .filter(_admits_to_asset(asset))
+        .values_list("project_id", "role", "project__blur_faces"))
     if not memberships:
         raise NotFound("Not found.")
     blurring = sorted((project_id, role) for project_id, role, blur in memberships if blur)
@@ -111,14 +115,28 @@ def access_asset_media(*, user: AbstractBaseUser | AnonymousUser, sha256: str,
     if original and blurring and not admin_of:
         raise Forbidden("Only an admin of a project that blurs faces may see the original.",
                         code="original_forbidden")
-    return AssetAccess(asset=asset, blur=bool(blurring), original_project_id=admin_of[0] if admin_of else None)
+    return AssetAccess(asset=asset, blur=bool(blurring), original_project_id=admin_of[0] if admin_of else None,
+                       project_ids=tuple(sorted(project_id for project_id, _, _ in memberships)))
 
 
-def person_boxes(*, asset: Asset, n: int) -> list[list[float]]:
-    """The `person` boxes any prediction put on frame `n` of the asset (an image's predictions are frame 0)."""
+def _admits_to_asset(asset: Asset) -> Q:
+    """On a Membership of a project holding `asset`: the member's site scope lets them see it (the rule of
+    `check_membership`: SCOPED_ROLES see only the objects at their membership's `sites`; an asset is at the
+    sites of its project's predictions' cameras and review items). Both probes use the asset's index."""
+    member_sites = Site.objects.filter(scoped_members=OuterRef(OuterRef("pk"))).values("pk")
+    at_member_site = (
+        Exists(asset.predictions.filter(project_id=OuterRef("project_id"), camera__site_id__in=member_sites))
+        | Exists(asset.review_items.filter(project_id=OuterRef("project_id"), site_id__in=member_sites)))
+    return ~Q(role__in=SCOPED_ROLES) | at_member_site
+
+
+def person_boxes(*, asset: Asset, n: int, project_ids: Iterable[int]) -> list[list[float]]:
+    """The `person` boxes the predictions of these projects put on frame `n` of the asset (an image's
+    predictions are frame 0); another project's predictions on the same bytes are its own data."""
     on_frame = Q(frame_index=n) | Q(frame_index__isnull=True) if n == 0 else Q(frame_index=n)
     boxes: list[list[float]] = []
-    for detections in Prediction.objects.filter(on_frame, asset=asset).values_list("detections", flat=True):
+    predictions = Prediction.objects.filter(on_frame, asset=asset, project_id__in=list(project_ids))
+    for detections in predictions.values_list("detections", flat=True):
         boxes.extend(d["box"] for d in detections if d.get("label") == "person" and len(d.get("box", ())) == 4)
     return boxes
 

@@ -15,7 +15,7 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from annotations.models import Asset, Device, Membership, Prediction, Project, Site
+from annotations.models import Asset, AssetHolding, Device, Membership, Prediction, Project, Site
 from annotations.services import create_device
 from reviewer.models import ReviewItem
 
@@ -101,11 +101,15 @@ def prediction_event(event_id: str, asset: str, *, camera: str = "door-1", score
 
 
 def make_asset(sha_seed: str = "a", width: int = 320, height: int = 240, kind: str = "frame",
-               frame_count: int | None = None) -> Asset:
+               frame_count: int | None = None, held_by: Project | None = None) -> Asset:
+    """An asset row (no file); `held_by` gives that project its holding, as an upload by its device would."""
     sha = hashlib.sha256(sha_seed.encode()).hexdigest()
-    return Asset.objects.create(sha256=sha, kind=kind, content_type="image/jpeg" if kind == "frame" else "video/mp4",
-                                file=f"assets/{sha}.jpg", size_bytes=1000, width=width, height=height,
-                                fps=10.0 if kind == "clip" else None, frame_count=frame_count)
+    asset = Asset.objects.create(sha256=sha, kind=kind, content_type="image/jpeg" if kind == "frame" else "video/mp4",
+                                 file=f"assets/{sha}.jpg", size_bytes=1000, width=width, height=height,
+                                 fps=10.0 if kind == "clip" else None, frame_count=frame_count)
+    if held_by is not None:
+        AssetHolding.objects.create(project=held_by, asset=asset)
+    return asset
 
 
 def make_items(project: Project, n: int, *, site: Site | None = None, overlap: int = 1,
@@ -114,7 +118,7 @@ def make_items(project: Project, n: int, *, site: Site | None = None, overlap: i
     site = site or Site.objects.get_or_create(project=project, name="Main St")[0]
     items = []
     for i in range(n):
-        asset = make_asset(f"{project.slug}-{site.name}-{i}-{ReviewItem.objects.count()}")
+        asset = make_asset(f"{project.slug}-{site.name}-{i}-{ReviewItem.objects.count()}", held_by=project)
         prediction = Prediction.objects.create(
             project=project, asset=asset, event_type="prediction", payload_hash="x", event_id="",
             captured_at=timezone.now(), received_at=timezone.now(), detection_count=1,

@@ -40,3 +40,19 @@ def test_policy_added_in_the_admin_is_validated_and_versioned(staff_client, kit)
                              {"project": kit.project.pk, "document": json.dumps(DEFAULT_POLICY)})
     assert good.status_code == 302
     assert RoutingPolicy.objects.get().version == 1
+
+
+def test_an_assets_page_lists_the_projects_holding_it_read_only(staff_client, kit):
+    import hashlib
+
+    from annotations.models import Asset
+    from tests.factories import jpeg_bytes
+
+    body = jpeg_bytes(seed=4)
+    assert kit.put_media(body).status_code == 201
+    asset = Asset.objects.get(sha256=hashlib.sha256(body).hexdigest())
+    page = staff_client.get(f"/admin/annotations/asset/{asset.pk}/change/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'id="holdings-0"' in html and kit.project.slug in html
+    assert 'name="holdings-MAX_NUM_FORMS" value="0"' in html  # nothing can be added here

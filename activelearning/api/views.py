@@ -27,7 +27,7 @@ from activelearning.uploads import check_sha256, store_media
 from annotations.api.errors import ErrorSerializer
 from annotations.auth import DeviceTokenAuthentication, touch_last_seen
 from annotations.errors import InvalidInput, TooLarge
-from annotations.models import Asset, Device
+from annotations.models import Asset, AssetHolding, Device
 
 ERRORS = {status: OpenApiResponse(ErrorSerializer) for status in (400, 401, 403, 404, 409, 413, 415, 422)}
 
@@ -55,7 +55,7 @@ def _content_length(request: Request) -> int | None:
 
 
 class MediaView(DeviceView):
-    """`PUT /api/v1/media/{sha256}` uploads a frame or clip; `HEAD` tells whether the server has it."""
+    """`PUT /api/v1/media/{sha256}` uploads a frame or clip; `HEAD` tells whether the device's project has it."""
 
     @extend_schema(
         operation_id="media_upload",
@@ -76,8 +76,9 @@ class MediaView(DeviceView):
                    parameters=[OpenApiParameter("sha256", str, OpenApiParameter.PATH)])
     def head(self, request: Request, sha256: str) -> HttpResponse:
         check_sha256(sha256)
-        exists = Asset.objects.filter(sha256=sha256).exists()
-        return HttpResponse(status=200 if exists else 404)
+        # Whether the device's project has it: another project's media is absent for this one.
+        held = AssetHolding.objects.filter(project_id=self.device.project_id, asset__sha256=sha256).exists()
+        return HttpResponse(status=200 if held else 404)
 
 
 def _asset_payload(asset: Asset) -> dict[str, object]:

@@ -31,7 +31,7 @@ from rest_framework.authtoken.models import Token
 
 from activelearning import synthetic
 from activelearning.demo_model import install_demo_detector
-from annotations.models import Asset, Membership, Prediction, Project, Role, Site
+from annotations.models import AssetHolding, Membership, Prediction, Project, Role, Site
 from annotations.services import IssuedDevice, create_device
 from reviewer.models import ReviewItem
 
@@ -239,7 +239,7 @@ class Command(BaseCommand):
         write = self.stdout.write
         write("Projects")
         for project in Project.objects.filter(slug__in=_ALL).order_by("pk"):
-            assets = Asset.objects.filter(predictions__project=project).distinct().count()
+            assets = AssetHolding.objects.filter(project=project).count()
             predictions = Prediction.objects.filter(project=project).count()
             sites = ", ".join(Site.objects.filter(project=project).order_by("pk").values_list("name", flat=True))
             write(f"  {project.slug:<14} {assets:>4} assets  {predictions:>5} events  sites: {sites}")

@@ -447,7 +447,7 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** @description `PUT /api/v1/media/{sha256}` uploads a frame or clip; `HEAD` tells whether the server has it. */
+        /** @description `PUT /api/v1/media/{sha256}` uploads a frame or clip; `HEAD` tells whether the device's project has it. */
         put: operations["media_upload"];
         post?: never;
         delete?: never;
