@@ -46,7 +46,8 @@ class LiveServer:
         env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set by the e2e browser fixtures for the test process only
         self.process = subprocess.Popen(  # noqa: S603  (fixed argv, our own server)
             [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(self.port), "--no-access-log",
-             "config.asgi:application"],
+             # As `make run`: uvicorn believes X-Forwarded-For only from Loupe's trusted proxies (none by default).
+             "--forwarded-allow-ips", env.get("LOUPE_TRUSTED_PROXIES", ""), "config.asgi:application"],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
         # Readiness, not timing: poll a bounded number of times until the server answers.
