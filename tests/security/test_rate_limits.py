@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import logging
+import os
 import uuid
 
 import httpx
@@ -253,8 +254,7 @@ def real_logins(server: LiveServer, count: int) -> list[httpx.Response]:
 def test_uvicorn_does_not_take_the_client_address_from_a_spoofed_header(postgres, _media_root):
     """uvicorn trusts X-Forwarded-For from 127.0.0.1 unless told otherwise; started as `make run` starts it, a
     client on loopback rotating the header is still one address."""
-    env = {"LOUPE_RATE_LOGIN_ADDRESS": "3/min", "LOUPE_RATE_LOGIN_ACCOUNT": BIG,
-           "LOUPE_CACHE_KEY_PREFIX": f"test-{uuid.uuid4().hex}", "LOUPE_TRUSTED_PROXIES": ""}
+    env = {"LOUPE_RATE_LOGIN_ADDRESS": "3/min", "LOUPE_RATE_LOGIN_ACCOUNT": BIG, "LOUPE_TRUSTED_PROXIES": ""}
     with LiveServer(_media_root, env=env) as server:
         responses = real_logins(server, 4)
     assert [r.status_code for r in responses] == [401, 401, 401, 429]
@@ -264,8 +264,22 @@ def test_uvicorn_does_not_take_the_client_address_from_a_spoofed_header(postgres
 
 @pytest.mark.django_db(transaction=True)
 def test_real_server_behind_a_trusted_proxy_counts_the_forwarded_address(postgres, _media_root):
-    env = {"LOUPE_RATE_LOGIN_ADDRESS": "3/min", "LOUPE_RATE_LOGIN_ACCOUNT": BIG,
-           "LOUPE_CACHE_KEY_PREFIX": f"test-{uuid.uuid4().hex}", "LOUPE_TRUSTED_PROXIES": "127.0.0.1"}
+    env = {"LOUPE_RATE_LOGIN_ADDRESS": "3/min", "LOUPE_RATE_LOGIN_ACCOUNT": BIG, "LOUPE_TRUSTED_PROXIES": "127.0.0.1"}
     with LiveServer(_media_root, env=env) as server:
         responses = real_logins(server, 5)
     assert [r.status_code for r in responses] == [401] * 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_server_processes_share_one_count_in_redis(postgres, _media_root, tmp_path, settings):
+    """Replicas behind a load balancer: a client gets the rate once, not once per process."""
+    if not settings.REDIS_URL:
+        if settings.REQUIRE_POSTGRES or os.environ.get("CI"):
+            pytest.fail("this test needs Redis (REDIS_URL) and REQUIRE_POSTGRES/CI is set")
+        pytest.skip("needs Redis: set REDIS_URL=redis://... (CI always does)")
+    env = {"LOUPE_RATE_LOGIN_ADDRESS": "3/min", "LOUPE_RATE_LOGIN_ACCOUNT": BIG,
+           "LOUPE_CACHE_KEY_PREFIX": f"test-{uuid.uuid4().hex}"}
+    with LiveServer(_media_root, env=env) as first, LiveServer(tmp_path / "media-2", env=env) as second:
+        statuses = [r.status_code for server in (first, second, first) for r in real_logins(server, 1)]
+        statuses += [r.status_code for r in real_logins(second, 1)]
+    assert statuses == [401, 401, 401, 429]
