@@ -5,6 +5,10 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# X-Forwarded-For is believed only from these proxies (README, "Configuration"). uvicorn gets the same list: by
+# default it trusts 127.0.0.1 and would rewrite the client's address from a header the client wrote.
+LOUPE_TRUSTED_PROXIES ?=
+UVICORN := $(VENV)/bin/uvicorn --host $(HOST) --port $(PORT) --forwarded-allow-ips '$(LOUPE_TRUSTED_PROXIES)'
 
 .PHONY: run test lint bench bench-frontend bench-export bench-prelabel bench-edge install install-train migrate seed serve
 .PHONY: clean browser frontend frontend-test demo-detector
@@ -45,12 +49,12 @@ seed: migrate
 run: seed frontend
 	$(PY) manage.py collectstatic --noinput -v0
 	@echo "Loupe is serving on http://$(HOST):$(PORT)/ (API docs: http://$(HOST):$(PORT)/api/docs/)"
-	$(VENV)/bin/uvicorn --host $(HOST) --port $(PORT) config.asgi:application
+	$(UVICORN) config.asgi:application
 
 # uvicorn streams request bodies to the app, so upload limits apply before a body is read
 # (daphne buffers the whole body in Twisted first).
 serve: install
-	$(VENV)/bin/uvicorn --host $(HOST) --port $(PORT) config.asgi:application
+	$(UVICORN) config.asgi:application
 
 ## make test: install and run the whole test suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
 test: install install-train lint frontend frontend-test browser

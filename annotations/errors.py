@@ -100,6 +100,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     else:
         details = {}
         message = str(exc.detail)
+    if isinstance(exc, drf_exceptions.Throttled) and exc.wait is not None:
+        details = {"retry_after": exc.wait}  # the same as the Retry-After header DRF sets, in seconds
     response.data = error_body(code, message, details)  # type: ignore[arg-type]
     if isinstance(exc, drf_exceptions.NotAuthenticated | drf_exceptions.AuthenticationFailed):
         response.status_code = 401

@@ -335,7 +335,7 @@ def start_servers(args: argparse.Namespace, env: dict[str, str], log_dir: Path, 
             boot = ("import django; django.setup(); from reviewer import realtime; "
                     "realtime._send_queue_stats = lambda project_id: None; import uvicorn; "
                     f"uvicorn.run('config.asgi:application', host='127.0.0.1', port={port}, access_log=False, "
-                    "log_level='warning')")
+                    "log_level='warning', forwarded_allow_ips='')")
             argv = [sys.executable, "-c", boot]
         else:
             argv = uvicorn_argv(port)

@@ -9,7 +9,17 @@ from pathlib import Path
 
 import dj_database_url
 
-from config.env import ConfigError, env_bool, env_float, env_int, env_json_commands, env_list, env_str
+from config.env import (
+    ConfigError,
+    env_bool,
+    env_float,
+    env_int,
+    env_json_commands,
+    env_list,
+    env_networks,
+    env_rate,
+    env_str,
+)
 from config.secret_key import resolve_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -122,6 +132,44 @@ CELERY_BEAT_SCHEDULE = {
     # Not an outbox: drift is recomputed from the data, so a missed run only delays an alert to the next one.
     "compute-drift": {"task": "activelearning.tasks.compute_drift_task", "schedule": 900.0},
 }
+
+# --- Rate limits, trusted proxies, the cache that holds the counters (annotations/throttling.py) -----
+# X-Forwarded-For is believed only when the direct peer is one of these proxies (IPs or CIDRs, comma-separated),
+# walking the header from the right past every trusted hop; empty (the default): the peer is the client. Give
+# uvicorn the same list (`--forwarded-allow-ips`, as `make run`/`make serve` do), or it rewrites the peer
+# address from the header itself for connections from 127.0.0.1.
+LOUPE_TRUSTED_PROXIES = env_networks("LOUPE_TRUSTED_PROXIES")
+# Requests per window per scope ("600/min", "20/hour", "100/5min"); past it: 429 `rate_limited` + Retry-After.
+# Each is read from LOUPE_RATE_<SCOPE>, e.g. LOUPE_RATE_DEVICE_MEDIA. The device scopes count per device token,
+# claim and media_read per person, the *_address scopes per client address and *_account per target account.
+_RATE_DEFAULTS = {
+    "login_address": "20/min",
+    "login_account": "10/min",
+    "password_reset_address": "20/hour",
+    "password_reset_account": "5/hour",
+    "password_set_address": "20/min",
+    "password_set_account": "10/min",
+    # A device drains a backlog as fast as it can: up to 500 events a batch, a HEAD and a PUT per frame.
+    "device_events": "600/min",
+    "device_media": "3000/min",
+    "device_heartbeat": "120/min",
+    "claim": "600/min",
+    # A clip scrubbed in the editor fetches its frames one by one; a list of items, a thumbnail each.
+    "media_read": "6000/min",
+}
+LOUPE_RATE_LIMITS = {scope: env_rate(f"LOUPE_RATE_{scope.upper()}", rate) for scope, rate in _RATE_DEFAULTS.items()}
+# The counters live in Redis when there is one, so a limit holds across server processes and replicas; the
+# embedded mode is one process, where memory is enough. A Redis outage lets requests through (logged).
+LOUPE_CACHE_KEY_PREFIX = env_str("LOUPE_CACHE_KEY_PREFIX", "loupe") or "loupe"
+if REDIS_URL:
+    CACHES = {"default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+        "KEY_PREFIX": LOUPE_CACHE_KEY_PREFIX,
+        "OPTIONS": {"socket_connect_timeout": 1.0, "socket_timeout": 1.0},
+    }}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "loupe",
+                          "KEY_PREFIX": LOUPE_CACHE_KEY_PREFIX}}
 
 # --- Media storage --------------------------------------------------------------------------------
 MEDIA_STORAGE = env_str("MEDIA_STORAGE", str(VAR_DIR / "media")) or ""

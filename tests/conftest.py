@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,13 @@ def _media_root(tmp_path: Path, settings: Any) -> Iterator[Path]:
     settings.MEDIA_ROOT = str(media)
     settings.LOUPE_UPLOAD_TMP_DIR = media / ".upload-tmp"
     yield media
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits(settings: Any) -> None:
+    """Each test starts with no request counted (a namespace of its own in the real cache, Redis when
+    REDIS_URL is set): the limits stay the real ones, only earlier tests' requests are not held against it."""
+    settings.CACHES = {"default": {**settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}}
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import httpx
@@ -42,11 +43,14 @@ class LiveServer:
     def start(self) -> LiveServer:
         env = {**os.environ, "DATABASE_URL": database_url(), "MEDIA_STORAGE": str(self.media_root),
                "LOUPE_UPLOAD_TMP_DIR": str(self.media_root / ".upload-tmp"), "REQUIRE_POSTGRES": "1",
+               # Rate-limit counts of its own (in Redis they would outlive the server and meet another run's).
+               "LOUPE_CACHE_KEY_PREFIX": f"test-{uuid.uuid4().hex}",
                **self.extra_env}
         env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set by the e2e browser fixtures for the test process only
         self.process = subprocess.Popen(  # noqa: S603  (fixed argv, our own server)
             [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(self.port), "--no-access-log",
-             "config.asgi:application"],
+             # As `make run`: uvicorn believes X-Forwarded-For only from Loupe's trusted proxies (none by default).
+             "--forwarded-allow-ips", env.get("LOUPE_TRUSTED_PROXIES", ""), "config.asgi:application"],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
         # Readiness, not timing: poll a bounded number of times until the server answers.

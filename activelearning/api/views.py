@@ -28,8 +28,9 @@ from annotations.api.errors import ErrorSerializer
 from annotations.auth import DeviceTokenAuthentication, touch_last_seen
 from annotations.errors import InvalidInput, TooLarge
 from annotations.models import Asset, AssetHolding, Device
+from annotations.throttling import DeviceEventsThrottle, DeviceHeartbeatThrottle, DeviceMediaThrottle
 
-ERRORS = {status: OpenApiResponse(ErrorSerializer) for status in (400, 401, 403, 404, 409, 413, 415, 422)}
+ERRORS = {status: OpenApiResponse(ErrorSerializer) for status in (400, 401, 403, 404, 409, 413, 415, 422, 429)}
 
 
 class DeviceView(APIView):
@@ -57,6 +58,8 @@ def _content_length(request: Request) -> int | None:
 class MediaView(DeviceView):
     """`PUT /api/v1/media/{sha256}` uploads a frame or clip; `HEAD` tells whether the device's project has it."""
 
+    throttle_classes = [DeviceMediaThrottle]
+
     @extend_schema(
         operation_id="media_upload",
         request={"image/jpeg": OpenApiTypes.BINARY, "image/png": OpenApiTypes.BINARY,
@@ -72,7 +75,7 @@ class MediaView(DeviceView):
         touch_last_seen(self.device)
         return Response(_asset_payload(outcome.asset), status=201 if outcome.created else 200)
 
-    @extend_schema(operation_id="media_exists", responses={200: None, 404: None},
+    @extend_schema(operation_id="media_exists", responses={200: None, 404: None, 429: None},
                    parameters=[OpenApiParameter("sha256", str, OpenApiParameter.PATH)])
     def head(self, request: Request, sha256: str) -> HttpResponse:
         check_sha256(sha256)
@@ -87,6 +90,8 @@ def _asset_payload(asset: Asset) -> dict[str, object]:
 
 class EventsView(DeviceView):
     """`POST /api/v1/events`: a batch of device events, one result per event."""
+
+    throttle_classes = [DeviceEventsThrottle]
 
     @extend_schema(
         operation_id="events_ingest",
@@ -112,6 +117,8 @@ class EventsView(DeviceView):
 
 class HeartbeatView(DeviceView):
     """`POST /api/v1/heartbeat`: device and camera health; answers with the desired model and server time."""
+
+    throttle_classes = [DeviceHeartbeatThrottle]
 
     @extend_schema(operation_id="device_heartbeat", request=HeartbeatSerializer,
                    responses={200: HeartbeatResponseSerializer, **ERRORS})

@@ -16,20 +16,30 @@ from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from django.views.decorators.csrf import ensure_csrf_cookie
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from annotations import audit
+from annotations.api.errors import ErrorSerializer
 from annotations.errors import InvalidInput, Unauthenticated
 from annotations.models import Membership, Role
 from annotations.selectors import access_project
 from annotations.services import invite_member, project_sites, set_password_from_link
+from annotations.throttling import (
+    LoginAccountThrottle,
+    LoginAddressThrottle,
+    PasswordResetAccountThrottle,
+    PasswordResetAddressThrottle,
+    PasswordSetAccountThrottle,
+    PasswordSetAddressThrottle,
+)
+
+RATE_LIMITED = OpenApiResponse(ErrorSerializer, description="`rate_limited`, with `Retry-After` in seconds.")
 
 
 class LoginSerializer(serializers.Serializer):
@@ -46,15 +56,12 @@ def me_payload(user: User) -> dict[str, Any]:
     }
 
 
-class LoginThrottle(AnonRateThrottle):
-    rate = "20/min"
-
-
 class LoginView(APIView):
     permission_classes = [AllowAny]
-    throttle_classes = [LoginThrottle]
+    # Per address and per account: a botnet guessing one password gets no more tries than one client.
+    throttle_classes = [LoginAddressThrottle, LoginAccountThrottle]
 
-    @extend_schema(operation_id="auth_login", request=LoginSerializer, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="auth_login", request=LoginSerializer, responses={200: OpenApiTypes.OBJECT, 429: RATE_LIMITED})
     def post(self, request: Request) -> Response:
         body = LoginSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -100,9 +107,9 @@ class PasswordResetView(APIView):
     """Send a reset link by email. Always 202, whether or not the address is known (no account probing)."""
 
     permission_classes = [AllowAny]
-    throttle_classes = [LoginThrottle]
+    throttle_classes = [PasswordResetAddressThrottle, PasswordResetAccountThrottle]
 
-    @extend_schema(operation_id="auth_password_reset", request=PasswordResetSerializer, responses={202: None})
+    @extend_schema(operation_id="auth_password_reset", request=PasswordResetSerializer, responses={202: None, 429: RATE_LIMITED})
     def post(self, request: Request) -> Response:
         body = PasswordResetSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -133,9 +140,9 @@ class PasswordSetView(APIView):
     """Set a new password from a reset or invitation link (uid + token)."""
 
     permission_classes = [AllowAny]
-    throttle_classes = [LoginThrottle]
+    throttle_classes = [PasswordSetAddressThrottle, PasswordSetAccountThrottle]
 
-    @extend_schema(operation_id="auth_password_set", request=PasswordSetSerializer, responses={204: None})
+    @extend_schema(operation_id="auth_password_set", request=PasswordSetSerializer, responses={204: None, 429: RATE_LIMITED})
     def post(self, request: Request) -> Response:
         body = PasswordSetSerializer(data=request.data)
         body.is_valid(raise_exception=True)

@@ -18,6 +18,7 @@ from annotations import media
 from annotations.errors import InvalidInput
 from annotations.media import MediaFile
 from annotations.selectors import access_asset_media
+from annotations.throttling import MediaReadThrottle
 
 REVALIDATE = "private, no-cache"
 NO_STORE = "private, no-store"
@@ -73,9 +74,10 @@ class AssetView(APIView):
     """The uploaded file; a still whose faces are blurred for the caller is served as the blurred JPEG."""
 
     content_negotiation_class = FilesWithJsonErrors
+    throttle_classes = [MediaReadThrottle]
 
     @extend_schema(operation_id="asset_read", parameters=[_ORIGINAL],
-                   responses={200: OpenApiTypes.BINARY, 400: _ERROR, 403: _ERROR, 404: _ERROR})
+                   responses={200: OpenApiTypes.BINARY, 400: _ERROR, 403: _ERROR, 404: _ERROR, 429: _ERROR})
     def get(self, request: Request, sha256: str) -> HttpResponseBase:
         original = _original_param(request)
         access = access_asset_media(user=request.user, sha256=sha256, original=original)
@@ -86,12 +88,13 @@ class FrameView(APIView):
     """Frame `n` (from 0) of a clip as decoded by a sequential read; frame 0 of an image is the image."""
 
     content_negotiation_class = FilesWithJsonErrors
+    throttle_classes = [MediaReadThrottle]
 
     @extend_schema(
         operation_id="asset_frame",
         parameters=[OpenApiParameter("n", int, OpenApiParameter.PATH, description="Frame index, from 0."),
                     _ORIGINAL],
-        responses={(200, "image/jpeg"): OpenApiTypes.BINARY, 400: _ERROR, 403: _ERROR, 404: _ERROR},
+        responses={(200, "image/jpeg"): OpenApiTypes.BINARY, 400: _ERROR, 403: _ERROR, 404: _ERROR, 429: _ERROR},
     )
     def get(self, request: Request, sha256: str, n: str) -> HttpResponseBase:
         if not _FRAME_INDEX_RE.fullmatch(n):
@@ -106,9 +109,10 @@ class ThumbView(APIView):
     """A small JPEG of the image, or of a clip's first frame."""
 
     content_negotiation_class = FilesWithJsonErrors
+    throttle_classes = [MediaReadThrottle]
 
     @extend_schema(operation_id="asset_thumb", parameters=[_ORIGINAL],
-                   responses={(200, "image/jpeg"): OpenApiTypes.BINARY, 400: _ERROR, 403: _ERROR, 404: _ERROR})
+                   responses={(200, "image/jpeg"): OpenApiTypes.BINARY, 400: _ERROR, 403: _ERROR, 404: _ERROR, 429: _ERROR})
     def get(self, request: Request, sha256: str) -> HttpResponseBase:
         original = _original_param(request)
         access = access_asset_media(user=request.user, sha256=sha256, original=original)

@@ -13,6 +13,7 @@ from annotations.api.errors import ErrorSerializer
 from annotations.errors import InvalidInput
 from annotations.models import Annotation, AuditEvent, Role
 from annotations.selectors import access_project
+from annotations.throttling import ClaimThrottle
 from reviewer.access import access_review_item
 from reviewer.api.bodies import (
     Box,
@@ -38,8 +39,11 @@ REVIEW_ROLES = (Role.ADMIN, Role.REVIEWER)
 
 
 class ClaimView(APIView):
+    throttle_classes = [ClaimThrottle]
+
     @extend_schema(operation_id="queue_claim", request=schema_ref(ClaimBody),
-                   responses={200: ITEM, 204: OpenApiResponse(description="nothing left"), **ERRORS})
+                   responses={200: ITEM, 204: OpenApiResponse(description="nothing left"), **ERRORS,
+                              429: OpenApiResponse(ErrorSerializer, description="`rate_limited`, with `Retry-After`")})
     def post(self, request: Request, project_id: int) -> Response:
         _, membership = access_project(user=request.user, project_id=project_id, roles=CLAIM_ROLES)
         body = decode(ClaimBody, request.body)

@@ -1201,7 +1201,6 @@ export interface components {
         DatasetVersion: {
             readonly id: number;
             project: number;
-            /** Format: int64 */
             number: number;
             parent?: number | null;
             request?: number | null;
@@ -1369,7 +1368,6 @@ export interface components {
             /** @description The version's number in its project (v1, v2, …). */
             readonly dataset_number: number | null;
             status?: components["schemas"]["EvaluationStatusEnum"];
-            /** Format: int64 */
             images?: number;
             /** @description {candidate, champion?, frames}: mAP@0.5, mAP@0.5:0.95, precision, recall, count MAE, the score threshold each was scored at and its source, and `slices` per site, camera, lighting and crowd */
             report: unknown;
@@ -1429,7 +1427,6 @@ export interface components {
             size_bytes?: number | null;
             sha256?: string;
             error?: string;
-            /** Format: int64 */
             attempts?: number;
             /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
             readonly requested_by: string;
@@ -1590,21 +1587,15 @@ export interface components {
             readonly id: number;
             project: number;
             name: string;
-            /**
-             * Format: int64
-             * @description 1, 2, … per project, in upload order.
-             */
+            /** @description 1, 2, … per project, in upload order. */
             version: number;
             sha256: string;
             /** Format: int64 */
             size_bytes: number;
-            /** Format: int64 */
             input_width: number;
-            /** Format: int64 */
             input_height: number;
             /** @description Class names in output order. */
             classes: unknown;
-            /** Format: int64 */
             opset?: number | null;
             /**
              * Format: double
@@ -1800,13 +1791,9 @@ export interface components {
         RetrainRequest: {
             readonly id: number;
             project: number;
-            /** Format: int64 */
             epoch: number;
             trigger: components["schemas"]["TriggerEnum"];
-            /**
-             * Format: int64
-             * @description Acceptances counted toward the threshold.
-             */
+            /** @description Acceptances counted toward the threshold. */
             accepted_count: number;
             /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
             readonly requested_by: string;
@@ -1905,10 +1892,7 @@ export interface components {
             /** @description Whether a webhook secret is stored. */
             readonly webhook_secret_set: boolean;
             epochs?: number;
-            /**
-             * Format: int64
-             * @description Also retrain when one site's acceptances since the last dataset reach this (0: off).
-             */
+            /** @description Also retrain when one site's acceptances since the last dataset reach this (0: off). */
             per_site_threshold?: number;
             auto_promote?: boolean;
             /**
@@ -1931,10 +1915,7 @@ export interface components {
             webhook_url?: string;
             webhook_secret?: string;
             epochs?: number;
-            /**
-             * Format: int64
-             * @description Also retrain when one site's acceptances since the last dataset reach this (0: off).
-             */
+            /** @description Also retrain when one site's acceptances since the last dataset reach this (0: off). */
             per_site_threshold?: number;
             auto_promote?: boolean;
             /**
@@ -2189,6 +2170,13 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description `{"error": {"code", "message", "details"}}` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
     };
     asset_frame: {
@@ -2231,6 +2219,13 @@ export interface operations {
             };
             /** @description `{"error": {"code", "message", "details"}}` */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `{"error": {"code", "message", "details"}}` */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2281,6 +2276,13 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description `{"error": {"code", "message", "details"}}` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
     };
     auth_login: {
@@ -2306,6 +2308,15 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     };
+                };
+            };
+            /** @description `rate_limited`, with `Retry-After` in seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -2371,6 +2382,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description `rate_limited`, with `Retry-After` in seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     auth_password_set: {
@@ -2394,6 +2414,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description `rate_limited`, with `Retry-After` in seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
         };
     };
@@ -2832,6 +2861,14 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     export_job: {
@@ -3113,6 +3150,14 @@ export interface operations {
                 };
             };
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3740,6 +3785,14 @@ export interface operations {
                 };
             };
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5229,6 +5282,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description `rate_limited`, with `Retry-After` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     project_retrain: {
@@ -5479,6 +5541,14 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     routing_policy_save: {
@@ -5569,6 +5639,14 @@ export interface operations {
                 };
                 content?: never;
             };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     routing_policy_preview: {
@@ -5658,6 +5736,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
         };
     };
