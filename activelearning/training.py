@@ -243,13 +243,14 @@ def export_for_training(run: TrainingRun, destination: Path) -> Path:
     return destination
 
 
-def _register_output(run: TrainingRun, path: Path) -> ModelVersion:
+def _register_output(run: TrainingRun, path: Path, *, take_file: bool = False) -> ModelVersion:
     from activelearning.registry import register_model_file, store_weights
 
     # A fine-tuned model starts at the operating point of the champion it came from.
     champion = ModelVersion.objects.filter(project_id=run.project_id, status="champion").first()
     model = register_model_file(project=run.project, path=path, name=f"retrained-d{run.dataset_version.number}",
-                                user=None, conf_threshold=champion.conf_threshold if champion else None)
+                                user=None, conf_threshold=champion.conf_threshold if champion else None,
+                                take_file=take_file)
     ModelVersion.objects.filter(pk=model.pk).update(dataset_version=run.dataset_version,
                                                     code_version=run.code_version)
     if weights_file(path).is_file():
@@ -368,7 +369,7 @@ def accept_callback(*, run: TrainingRun, payload: bytes, model_file: Path | None
                 log=str(answer.get("log", "")))
         return locked
     try:
-        model = _register_output(locked, model_file)
+        model = _register_output(locked, model_file, take_file=True)  # the callback's one temporary file
     except Exception as exc:  # noqa: BLE001 - a rejected model fails the run with the reason
         _finish(locked, status=TrainingStatus.FAILED, error=f"the model was refused: {exc}")
         return locked

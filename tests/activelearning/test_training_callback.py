@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -182,13 +183,17 @@ def test_a_callback_signed_outside_the_time_window_is_refused(project, run, skew
     assert not ModelVersion.objects.exists()
 
 
-def test_a_body_other_than_the_signed_one_is_refused_and_the_run_still_completes(project, run):
+def test_a_body_other_than_the_signed_one_is_refused_and_the_run_still_completes(project, run, settings, tmp_path):
+    spool = tmp_path / "uploads"  # where the model part is streamed to
+    spool.mkdir()
+    settings.FILE_UPLOAD_TEMP_DIR = str(spool)
     body = multipart(GOOD, detector_bytes())
     headers = signed(run.pk, body)
     tampered = body.replace(b'"trained"', b'"TRAINED"')  # same length, another body
     assert len(tampered) == len(body) and tampered != body
     refused = post(run.pk, tampered, headers)
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "callback_forbidden"
+    assert list(spool.iterdir()) == []  # the refused body's temporary file is gone
     run.refresh_from_db()
     assert (run.status, run.callback_nonce) == (TrainingStatus.RUNNING, NONCE)
 
@@ -197,6 +202,8 @@ def test_a_body_other_than_the_signed_one_is_refused_and_the_run_still_completes
     assert accepted.json()["status"] == "succeeded"
     model = ModelVersion.objects.get(pk=accepted.json()["model_version"])
     assert model.dataset_version_id == run.dataset_version_id
+    leftovers = [p for d in (spool, Path(settings.LOUPE_UPLOAD_TMP_DIR)) if d.exists() for p in d.iterdir()]
+    assert leftovers == []  # the one temporary file was validated in place and removed
     replayed = post(run.pk, body, headers)  # inside the time window: the spent nonce refuses it
     assert replayed.status_code == 409 and replayed.json()["error"]["code"] == "callback_replayed"
     assert ModelVersion.objects.count() == 1
