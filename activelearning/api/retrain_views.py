@@ -173,7 +173,8 @@ class TrainingCallbackView(APIView):
     @extend_schema(operation_id="training_callback", auth=[], request=None,
                    parameters=[OpenApiParameter(name, str, OpenApiParameter.HEADER, required=True, description=text)
                                for name, text in CALLBACK_HEADERS],
-                   responses={200: TrainingRunSerializer, **ERRORS, 413: OpenApiResponse(ErrorSerializer)})
+                   responses={200: TrainingRunSerializer, **{status: OpenApiResponse(ErrorSerializer)
+                                                           for status in (400, 403, 409, 413)}})
     def post(self, request: Request, run_id: int) -> Response:
         django_request = request._request
         try:
