@@ -424,7 +424,10 @@ class WebhookDelivery(models.Model):
     event_id = models.UUIDField(unique=True)
     status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
     attempts = models.PositiveIntegerField(default=0)
+    # When a sweeper may take it next; while a sweeper sends it, when that sweeper's lease runs out.
     next_attempt_at = models.DateTimeField()
+    # The sweeper sending it now (its claim's token), so only that one records the outcome; null otherwise.
+    lease_token = models.UUIDField(null=True, blank=True)
     last_status_code = models.PositiveIntegerField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)

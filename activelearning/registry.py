@@ -83,6 +83,19 @@ def _copy_and_hash(upload: File, limit: int) -> tuple[Path, str, int]:
     return Path(name), digest.hexdigest(), size
 
 
+def _hash_file(path: Path, limit: int) -> tuple[str, int]:
+    """The sha256 and size of a file; over `limit` bytes is 413."""
+    digest, size = hashlib.sha256(), 0
+    with path.open("rb") as f:
+        while chunk := f.read(CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise TooLarge("The model file exceeds the size limit.", code="model_too_large",
+                               details={"max_bytes": limit})
+            digest.update(chunk)
+    return digest.hexdigest(), size
+
+
 def probe_model(path: Path, *, classes: list[str] | None, input_size: tuple[int, int] | None) -> dict[str, Any]:
     """Run the validation probe in a limited child process; its facts, or ModelRejected with the reason."""
     argv = [sys.executable, "-m", "activelearning.onnx_probe", str(path),
@@ -124,11 +137,15 @@ def register_model(*, project: Project, user: User, upload: ModelUpload) -> Mode
 
 
 def register_model_file(*, project: Project, path: Path, name: str, user: User | None,
-                        conf_threshold: float | None = None) -> ModelVersion:
-    """A model a trainer produced: the same validation as an upload, then a candidate."""
+                        conf_threshold: float | None = None, take_file: bool = False) -> ModelVersion:
+    """A model a trainer produced: the same validation as an upload, then a candidate. With `take_file` the
+    file at `path` (a temporary file of the caller's) is validated where it is and removed, not copied first."""
     Path(settings.LOUPE_UPLOAD_TMP_DIR).mkdir(parents=True, exist_ok=True)
-    with path.open("rb") as f:
-        copy, sha256, size = _copy_and_hash(File(f), int(settings.LOUPE_MAX_MODEL_BYTES))
+    if take_file:
+        copy, sha256, size = path, *_hash_file(path, int(settings.LOUPE_MAX_MODEL_BYTES))
+    else:
+        with path.open("rb") as f:
+            copy, sha256, size = _copy_and_hash(File(f), int(settings.LOUPE_MAX_MODEL_BYTES))
     return _register_path(project=project, user=user, path=copy, sha256=sha256, size=size, name=name,
                           classes=None, input_size=None, conf_threshold=conf_threshold)
 

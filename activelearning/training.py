@@ -10,7 +10,7 @@ Backends (TrainerConfig.backend):
   `{output}` (where it must leave an .onnx file), under a time limit, its output kept as the run's log;
 - `reference`: the same with the reference trainer's argv (`python -m activelearning.trainers.reference`);
 - `webhook`: a signed request tells an external pipeline where to fetch the dataset; it calls back with the
-  model (`accept_callback`), once, with a valid signature.
+  model once, signed over the run, a timestamp and the body (`training_callback`), then `accept_callback`.
 The produced ONNX goes through the registry's validation like any upload, becomes a candidate with its lineage
 (dataset version, code version), and is shadow-evaluated against the champion (`gate`).
 """
@@ -30,7 +30,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -51,13 +51,12 @@ from activelearning.prelabeling import local_file
 from activelearning.training_log import clean_log
 from activelearning.webhooks import enqueue_event
 from annotations import audit
-from annotations.errors import Conflict, Forbidden, InvalidInput
+from annotations.errors import Conflict, InvalidInput
 from reviewer import realtime
 
 HEARTBEAT_SECONDS = 10.0
 STALE_AFTER = timedelta(minutes=2)
 LOG_LIMIT = 200_000  # characters of a run's log kept
-CALLBACK_MAX_SKEW = timedelta(minutes=10)
 
 
 class TrainingFailed(Exception):
@@ -244,13 +243,14 @@ def export_for_training(run: TrainingRun, destination: Path) -> Path:
     return destination
 
 
-def _register_output(run: TrainingRun, path: Path) -> ModelVersion:
+def _register_output(run: TrainingRun, path: Path, *, take_file: bool = False) -> ModelVersion:
     from activelearning.registry import register_model_file, store_weights
 
     # A fine-tuned model starts at the operating point of the champion it came from.
     champion = ModelVersion.objects.filter(project_id=run.project_id, status="champion").first()
     model = register_model_file(project=run.project, path=path, name=f"retrained-d{run.dataset_version.number}",
-                                user=None, conf_threshold=champion.conf_threshold if champion else None)
+                                user=None, conf_threshold=champion.conf_threshold if champion else None,
+                                take_file=take_file)
     ModelVersion.objects.filter(pk=model.pk).update(dataset_version=run.dataset_version,
                                                     code_version=run.code_version)
     if weights_file(path).is_file():
@@ -348,34 +348,31 @@ def _send_webhook(run: TrainingRun, config: TrainerConfig) -> None:
         raise TrainingFailed(f"the training pipeline answered {response.status_code}")
 
 
-def accept_callback(*, run: TrainingRun, body: bytes, signature: str, model_file: Path | None) -> TrainingRun:
-    """The external pipeline's answer: signed with the project's secret, carrying this run's nonce, once."""
-    config = trainer_config(run.project_id)
-    if not config.webhook_secret or not hmac.compare_digest(sign(config.webhook_secret, body), signature):
-        raise Forbidden("The callback signature is not valid.", code="bad_signature")
+def accept_callback(*, run: TrainingRun, payload: bytes, model_file: Path | None) -> TrainingRun:
+    """The external pipeline's answer, once its signature and body were verified (`training_callback`): it must
+    carry this run's one-time nonce, so a replay inside the signature's time window is refused too."""
     try:
-        payload = json.loads(body)
-        sent = datetime.fromisoformat(payload["sent_at"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise InvalidInput("The callback body is not valid.", code="invalid_callback") from exc
-    if abs(timezone.now() - sent) > CALLBACK_MAX_SKEW:
-        raise Forbidden("The callback is too old (or from the future).", code="stale_callback")
+        answer = json.loads(payload)
+        if not isinstance(answer, dict):
+            raise TypeError("not an object")
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput("The callback payload is not a JSON object.", code="invalid_callback") from exc
     with transaction.atomic():
         locked = TrainingRun.objects.select_for_update().get(pk=run.pk)
         if (locked.status != TrainingStatus.RUNNING or not locked.callback_nonce
-                or not hmac.compare_digest(locked.callback_nonce, str(payload.get("nonce", "")))):
+                or not hmac.compare_digest(locked.callback_nonce, str(answer.get("nonce", "")))):
             raise Conflict("This run does not expect this callback (replayed or already answered).",
                            code="callback_replayed")
         TrainingRun.objects.filter(pk=run.pk).update(callback_nonce="")  # one answer per nonce
     locked.refresh_from_db()
-    if payload.get("status") != "succeeded" or model_file is None:
-        _finish(locked, status=TrainingStatus.FAILED, error=str(payload.get("error", "the pipeline failed"))[:4000],
-                log=str(payload.get("log", "")))
+    if answer.get("status") != "succeeded" or model_file is None:
+        _finish(locked, status=TrainingStatus.FAILED, error=str(answer.get("error", "the pipeline failed"))[:4000],
+                log=str(answer.get("log", "")))
         return locked
     try:
-        model = _register_output(locked, model_file)
+        model = _register_output(locked, model_file, take_file=True)  # the callback's one temporary file
     except Exception as exc:  # noqa: BLE001 - a rejected model fails the run with the reason
         _finish(locked, status=TrainingStatus.FAILED, error=f"the model was refused: {exc}")
         return locked
-    _finish(locked, status=TrainingStatus.SUCCEEDED, log=str(payload.get("log", "")), model=model)
+    _finish(locked, status=TrainingStatus.SUCCEEDED, log=str(answer.get("log", "")), model=model)
     return locked

@@ -4,9 +4,15 @@ An outbox (DESIGN.md): `enqueue_event` writes one WebhookDelivery per active sub
 transaction, so a change that rolls back sends nothing and a committed one is never lost. After the commit a
 delivery task is kicked; beat sweeps every 30 s for what is due (retries, a lost kick, a worker that died).
 
-`deliver_due` takes one due row at a time with SELECT … FOR UPDATE SKIP LOCKED and keeps that row locked while
-it POSTs: two sweepers never send the same row, and a worker that dies mid-request rolls back to `pending`, so
-the row is sent again. Delivery is therefore at least once; receivers deduplicate on `X-Loupe-Delivery`.
+`deliver_due` never holds a transaction while it waits on a receiver (up to TIMEOUT_SECONDS each): on the
+embedded SQLite an open write transaction is the database's one writer lock, and a slow receiver would stall
+every claim and review behind it. It claims a small batch of due rows in a short transaction (SELECT … FOR
+UPDATE SKIP LOCKED on PostgreSQL, then a conditional UPDATE that also serializes SQLite's sweepers), marking
+each with its lease (`lease_token`, and `next_attempt_at` moved to when the lease runs out); commits; POSTs
+outside any transaction; and records each outcome in its own short transaction, only if it still holds the
+lease. Two sweepers never send the same row at once, and a worker that dies mid-request leaves the row to be
+taken again when its lease runs out. Delivery is therefore at least once; receivers deduplicate on
+`X-Loupe-Delivery`.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import json
 import threading
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,6 +44,10 @@ BACKOFF_CAP = timedelta(hours=1)
 TIMEOUT_SECONDS = 10.0
 MIN_SECRET_LENGTH = 32
 ERROR_LIMIT = 1000  # characters of an attempt's error kept
+CLAIM_BATCH = 10
+# A claimed batch is sent one row after another, each bounded by the timeout (connect, then read); past the
+# lease the worker is presumed dead and the rows are due again for any sweeper.
+LEASE = timedelta(seconds=CLAIM_BATCH * 2 * TIMEOUT_SECONDS + 60)
 
 
 # --- The outbox ------------------------------------------------------------------------------------
@@ -111,49 +122,71 @@ def delivery_body(delivery: WebhookDelivery) -> bytes:
 
 
 def deliver_due(*, limit: int = 100, now: datetime | None = None) -> dict[str, int]:
-    """Send up to `limit` due pending deliveries, one transaction each; how many ended delivered, retrying
-    or failed. `now` is the sweeper's clock (tests move it instead of sleeping)."""
-    now = now or timezone.now()
+    """Send up to `limit` due pending deliveries, a claimed batch at a time, no transaction open while sending;
+    how many ended delivered, retrying or failed (`lost`: the lease ran out mid-send and another sweeper owns
+    the row). `now` fixes the sweeper's clock (tests move it instead of sleeping); by default each claim and
+    each outcome read the clock when they happen, so a long sweep never takes an already expired lease."""
+    clock = (lambda: now) if now is not None else timezone.now
     outcomes: Counter[str] = Counter()
-    for _ in range(limit):
-        with transaction.atomic():
-            delivery = (WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
-                        .select_related("webhook")
-                        .filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
-                        .order_by("next_attempt_at", "id").first())
-            if delivery is None:
-                break
-            outcomes[_attempt(delivery, now=now)] += 1
+    while (left := limit - sum(outcomes.values())) > 0:
+        claimed, token = claim_due(now=clock(), limit=min(CLAIM_BATCH, left))
+        if not claimed:
+            break
+        for delivery in claimed:
+            outcomes[_attempt(delivery, token=token, clock=clock)] += 1
     return dict(outcomes)
 
 
-def _attempt(delivery: WebhookDelivery, *, now: datetime) -> str:
-    """POST one delivery and record the outcome. Call while holding its row lock."""
+def claim_due(*, now: datetime, limit: int = CLAIM_BATCH) -> tuple[list[WebhookDelivery], uuid.UUID]:
+    """Take up to `limit` due pending deliveries for this sweeper, in one short transaction: the rows (with
+    their webhook) and the lease token that records their outcomes. A row stays `pending` while leased; its
+    `next_attempt_at` is when the lease runs out, so a row whose sender died is simply due again then."""
+    token = uuid.uuid4()
+    with transaction.atomic():
+        due = (WebhookDelivery.objects.select_for_update(skip_locked=True)  # ignored on SQLite: no row locks
+               .filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
+               .order_by("next_attempt_at", "id").values_list("pk", flat=True)[:limit])
+        ids = list(due)
+        if not ids:
+            return [], token
+        # The due conditions again: without row locks only this conditional UPDATE decides who took a row.
+        WebhookDelivery.objects.filter(pk__in=ids, status=DeliveryStatus.PENDING, next_attempt_at__lte=now).update(
+            lease_token=token, next_attempt_at=now + LEASE)
+        claimed = list(WebhookDelivery.objects.select_related("webhook").filter(lease_token=token)
+                       .order_by("id"))
+    return claimed, token
+
+
+def _attempt(delivery: WebhookDelivery, *, token: uuid.UUID, clock: Callable[[], datetime]) -> str:
+    """POST one claimed delivery (outside any transaction) and record the outcome."""
     from activelearning.training import sign  # training enqueues events: imported here, not at the top
 
     webhook = delivery.webhook
     try:
         check_outbound_url(webhook.url)  # the allow-list may have changed since the webhook was saved
     except InvalidInput as exc:
-        return _record(delivery, now=now, sent=False, error=f"the URL is not allowed: {exc.message}")
+        return _record(delivery, token=token, now=clock(), sent=False,
+                       error=f"the URL is not allowed: {exc.message}")
     body = delivery_body(delivery)
     headers = {"Content-Type": "application/json", "User-Agent": "Loupe-Webhooks/1",
                "X-Loupe-Signature": sign(webhook.secret, body), "X-Loupe-Event": delivery.event,
-               "X-Loupe-Delivery": str(delivery.event_id), "X-Loupe-Timestamp": str(int(now.timestamp()))}
+               "X-Loupe-Delivery": str(delivery.event_id), "X-Loupe-Timestamp": str(int(clock().timestamp()))}
     try:
         response = httpx.post(webhook.url, content=body, headers=headers, timeout=TIMEOUT_SECONDS,
                               follow_redirects=False)
     except httpx.HTTPError as exc:
-        return _record(delivery, now=now, error=f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+        return _record(delivery, token=token, now=clock(),
+                       error=f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
     if 200 <= response.status_code < 300:
-        return _record(delivery, now=now, status_code=response.status_code)
-    return _record(delivery, now=now, status_code=response.status_code,
+        return _record(delivery, token=token, now=clock(), status_code=response.status_code)
+    return _record(delivery, token=token, now=clock(), status_code=response.status_code,
                    error=f"the receiver answered {response.status_code}: {response.text[:200]}")
 
 
-def _record(delivery: WebhookDelivery, *, now: datetime, status_code: int | None = None, error: str = "",
-            sent: bool = True) -> str:
-    """Store an attempt's outcome: delivered, pending again after the backoff, or failed for good."""
+def _record(delivery: WebhookDelivery, *, token: uuid.UUID, now: datetime, status_code: int | None = None,
+            error: str = "", sent: bool = True) -> str:
+    """Store an attempt's outcome (delivered, pending again after the backoff, or failed for good) and end the
+    lease, in one short transaction; nothing if the lease was lost meanwhile (that sweeper records its own)."""
     if sent:
         delivery.attempts += 1
     delivery.last_status_code, delivery.last_error = status_code, error[:ERROR_LIMIT]
@@ -163,12 +196,20 @@ def _record(delivery: WebhookDelivery, *, now: datetime, status_code: int | None
         delivery.status = DeliveryStatus.FAILED
     else:
         delivery.next_attempt_at = now + backoff(delivery.attempts)
-    delivery.save(update_fields=["attempts", "last_status_code", "last_error", "status", "delivered_at",
-                                 "next_attempt_at"])
-    # The admins' delivery log follows the outcome live (sent after this attempt's transaction commits).
-    realtime.publish(project_id=delivery.webhook.project_id, message={
-        "type": "webhook.delivery", "webhook": delivery.webhook_id, "delivery": delivery.pk,
-        "status": delivery.status, "attempts": delivery.attempts})
+    if delivery.status != DeliveryStatus.PENDING:
+        delivery.next_attempt_at = now  # not the lease's end: the log shows when it was last tried
+    delivery.lease_token = None
+    with transaction.atomic():
+        kept = WebhookDelivery.objects.filter(pk=delivery.pk, lease_token=token).update(
+            attempts=delivery.attempts, last_status_code=status_code, last_error=delivery.last_error,
+            status=delivery.status, delivered_at=delivery.delivered_at, next_attempt_at=delivery.next_attempt_at,
+            lease_token=None)
+        if not kept:
+            return "lost"
+        # The admins' delivery log follows the outcome live (sent after this transaction commits).
+        realtime.publish(project_id=delivery.webhook.project_id, message={
+            "type": "webhook.delivery", "webhook": delivery.webhook_id, "delivery": delivery.pk,
+            "status": delivery.status, "attempts": delivery.attempts})
     return "retrying" if delivery.status == DeliveryStatus.PENDING else str(delivery.status)
 
 

@@ -18,6 +18,8 @@ ON_BOTH = [
     "tests/reviewer/test_work_comes_back.py",
     "tests/reviewer/test_repair_dropped_prelabels.py",
     "tests/security/test_asset_isolation.py",
+    "tests/activelearning/test_webhook_outbox.py",
+    "tests/activelearning/test_training_callback.py",
 ]
 
 

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 from django.conf import settings
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
-from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -16,10 +12,10 @@ from rest_framework.views import APIView
 from activelearning.models import DatasetVersion, RetrainRequest, TrainerConfig, TrainingRun
 from activelearning.retraining import configure_retraining, request_retrain
 from activelearning.training import accept_callback, trainer_config
+from activelearning.training_callback import read_signed_body, verify_headers
 from activelearning.training_log import clean_line, clean_log
 from activelearning.urls_allowed import check_outbound_url
 from annotations.api.errors import ErrorSerializer
-from annotations.errors import InvalidInput, NotFound
 from annotations.models import Role
 from annotations.selectors import access_project
 
@@ -154,33 +150,40 @@ class TrainerConfigView(APIView):
         return Response(TrainerConfigSerializer(config).data)
 
 
+CALLBACK_HEADERS = [
+    ("X-Loupe-Timestamp", "Unix seconds when the callback was signed; refused beyond 5 minutes of the server's clock."),
+    ("X-Loupe-Content-SHA256", "Hex SHA-256 of the exact request body."),
+    ("X-Loupe-Signature", 'sha256=<hex HMAC-SHA256, with the trainer secret, of "{run}.{timestamp}.{content_length}.'
+                          '{content_sha256}">.'),
+]
+
+
 class TrainingCallbackView(APIView):
-    """`POST /api/v1/training-runs/{id}/callback`: an external pipeline's answer, authenticated by its HMAC
-    signature (`X-Loupe-Signature: sha256=<hex>` over the `payload` field's bytes) and the run's one-time nonce.
-    Multipart: `payload` (JSON: nonce, sent_at, status, log?, error?) and `model` (the .onnx file)."""
+    """`POST /api/v1/training-runs/{id}/callback`: an external pipeline's answer, with no account. Its headers
+    must be signed for this run (`X-Loupe-Timestamp`, `X-Loupe-Content-SHA256`, `Content-Length`,
+    `X-Loupe-Signature: sha256=<hex HMAC-SHA256 of "{run}.{timestamp}.{content_length}.{content_sha256}">` with
+    the project's trainer secret), checked before the body is read; an unknown run and a bad signature get the
+    same 403 `callback_forbidden`. The body, multipart `payload` (JSON: nonce, status, log?, error?) and `model`
+    (the .onnx file), must hash to the signed digest; the run's one-time nonce refuses a replay."""
 
     authentication_classes: list[type] = []
     permission_classes: list[type] = []
-    parser_classes = [MultiPartParser]
+    parser_classes: list[type] = []  # the body is read by `read_signed_body`, after the signature is checked
 
     @extend_schema(operation_id="training_callback", auth=[], request=None,
-                   responses={200: TrainingRunSerializer, **ERRORS})
+                   parameters=[OpenApiParameter(name, str, OpenApiParameter.HEADER, required=True, description=text)
+                               for name, text in CALLBACK_HEADERS],
+                   responses={200: TrainingRunSerializer, **{status: OpenApiResponse(ErrorSerializer)
+                                                           for status in (400, 403, 409, 413)}})
     def post(self, request: Request, run_id: int) -> Response:
-        run = TrainingRun.objects.select_related("project", "dataset_version").filter(pk=run_id).first()
-        if run is None:
-            raise NotFound("Not found.")
-        payload = request.data.get("payload")
-        if not isinstance(payload, str):
-            raise InvalidInput("The `payload` field is required.", code="invalid_callback")
-        upload = request.data.get("model")
-        with tempfile.TemporaryDirectory(prefix="loupe-callback-") as work:
-            model_path = None
-            if upload is not None:
-                model_path = Path(work) / "model.onnx"
-                with model_path.open("wb") as out:
-                    for chunk in upload.chunks():
-                        out.write(chunk)
-            run = accept_callback(run=run, body=payload.encode(), model_file=model_path,
-                                  signature=request.headers.get("X-Loupe-Signature", ""))
+        django_request = request._request
+        try:
+            content_length: int | None = int(django_request.META.get("CONTENT_LENGTH", ""))
+        except ValueError:
+            content_length = None
+        signed = verify_headers(run_id=run_id, headers=request.headers, content_length=content_length)
+        with read_signed_body(signed, meta=django_request.META, stream=django_request) as body:
+            run = accept_callback(run=signed.run, payload=body.payload, model_file=body.model_file)
         run.refresh_from_db()
         return Response(TrainingRunSerializer(run).data)
+

@@ -14,6 +14,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
+from django.test.client import BOUNDARY, encode_multipart
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -28,6 +29,7 @@ from activelearning.models import (
 )
 from activelearning.retraining import freeze_dataset
 from activelearning.training import fail_stale_runs, run_training, sign
+from activelearning.training_callback import callback_headers
 from annotations.models import AuditEvent
 from tests.factories import add_member, make_project
 from tests.http_receiver import receiving
@@ -70,13 +72,18 @@ def queued_run(project) -> TrainingRun:
     return TrainingRun.objects.create(project=project, dataset_version=version, backend="webhook")
 
 
-def callback(run: TrainingRun, payload: dict, *, secret: str = SECRET, model: bytes | None = None):
-    body = json.dumps(payload)
-    data = {"payload": body}
+def callback(run: TrainingRun, payload: dict, *, secret: str = SECRET, model: bytes | None = None,
+             timestamp: int | None = None):
+    """POST a pipeline's callback as the README tells pipelines to: multipart, headers signed for the run."""
+    data = {"payload": json.dumps(payload)}
     if model is not None:
         data["model"] = SimpleUploadedFile("model.onnx", model)
-    return APIClient().post(f"/api/v1/training-runs/{run.pk}/callback", data, format="multipart",
-                            HTTP_X_LOUPE_SIGNATURE=sign(secret, body.encode()))
+    body = encode_multipart(BOUNDARY, data)
+    headers = callback_headers(secret, run_id=run.pk, body=body, timestamp=timestamp,
+                               content_type=f"multipart/form-data; boundary={BOUNDARY}")
+    del headers["Content-Length"]  # the test client sets it
+    return APIClient().post(f"/api/v1/training-runs/{run.pk}/callback", body,
+                            content_type=headers.pop("Content-Type"), headers=headers)
 
 
 @pytest.mark.django_db
@@ -113,11 +120,10 @@ def test_webhook_backend_signs_the_request_and_accepts_one_signed_callback(proje
     settings.LOUPE_SIGNED_URL_SECONDS = -1  # every link is now past its age
     assert APIClient().get(link).json()["error"]["code"] == "link_expired"
 
-    good = {"nonce": sent["nonce"], "sent_at": timezone.now().isoformat(), "status": "succeeded", "log": "ok"}
+    good = {"nonce": sent["nonce"], "status": "succeeded", "log": "ok"}
     forged = callback(run, good, secret="x" * 40, model=detector_bytes())
-    assert forged.status_code == 403 and forged.json()["error"]["code"] == "bad_signature"
-    stale = callback(run, {**good, "sent_at": (timezone.now() - timedelta(hours=1)).isoformat()},
-                     model=detector_bytes())
+    assert forged.status_code == 403 and forged.json()["error"]["code"] == "callback_forbidden"
+    stale = callback(run, good, model=detector_bytes(), timestamp=int(timezone.now().timestamp()) - 3600)
     assert stale.status_code == 403 and stale.json()["error"]["code"] == "stale_callback"
     wrong_nonce = callback(run, {**good, "nonce": "0" * 32}, model=detector_bytes())
     assert wrong_nonce.status_code == 409

@@ -985,9 +985,12 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * @description `POST /api/v1/training-runs/{id}/callback`: an external pipeline's answer, authenticated by its HMAC
-         *     signature (`X-Loupe-Signature: sha256=<hex>` over the `payload` field's bytes) and the run's one-time nonce.
-         *     Multipart: `payload` (JSON: nonce, sent_at, status, log?, error?) and `model` (the .onnx file).
+         * @description `POST /api/v1/training-runs/{id}/callback`: an external pipeline's answer, with no account. Its headers
+         *     must be signed for this run (`X-Loupe-Timestamp`, `X-Loupe-Content-SHA256`, `Content-Length`,
+         *     `X-Loupe-Signature: sha256=<hex HMAC-SHA256 of "{run}.{timestamp}.{content_length}.{content_sha256}">` with
+         *     the project's trainer secret), checked before the body is read; an unknown run and a bad signature get the
+         *     same 403 `callback_forbidden`. The body, multipart `payload` (JSON: nonce, status, log?, error?) and `model`
+         *     (the .onnx file), must hash to the signed digest; the run's one-time nonce refuses a replay.
          */
         post: operations["training_callback"];
         delete?: never;
@@ -6062,7 +6065,14 @@ export interface operations {
     training_callback: {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description Hex SHA-256 of the exact request body. */
+                "X-Loupe-Content-SHA256": string;
+                /** @description sha256=<hex HMAC-SHA256, with the trainer secret, of "{run}.{timestamp}.{content_length}.{content_sha256}">. */
+                "X-Loupe-Signature": string;
+                /** @description Unix seconds when the callback was signed; refused beyond 5 minutes of the server's clock. */
+                "X-Loupe-Timestamp": string;
+            };
             path: {
                 run_id: number;
             };
@@ -6078,7 +6088,7 @@ export interface operations {
                     "application/json": components["schemas"]["TrainingRun"];
                 };
             };
-            401: {
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6094,7 +6104,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            404: {
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6102,7 +6112,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            409: {
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
