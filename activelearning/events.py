@@ -129,12 +129,14 @@ def parse_batch(body: bytes, *, max_events: int) -> list[ParsedEvent]:
     try:
         raws: list[Any] = _batch_decoder.decode(body).events
         strict = True
+    except RecursionError as exc:  # nested past the decoder's depth (100k `[`)
+        raise BatchMalformed("The body is not valid JSON: nested too deeply.") from exc
     except msgspec.DecodeError:
         # Strict JSON failed. Devices written in Python emit NaN/Infinity for bad floats: accept the
         # syntax here so such an event is rejected alone rather than the whole batch.
         try:
             document = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, RecursionError) as exc:  # (RecursionError: nested past the decoder's depth)
             raise BatchMalformed(f"The body is not valid JSON: {exc}") from exc
         if not isinstance(document, dict) or not isinstance(document.get("events"), list):
             raise BatchMalformed('The body must be {"events": [...]}.') from None

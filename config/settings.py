@@ -283,6 +283,9 @@ REST_FRAMEWORK = {
         "annotations.token_auth.UserTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # DRF's three defaults, the JSON one refusing over-deep nesting with a 400 (not a RecursionError).
+    "DEFAULT_PARSER_CLASSES": ["annotations.api.parsers.JSONParser", "rest_framework.parsers.FormParser",
+                               "rest_framework.parsers.MultiPartParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "annotations.errors.api_exception_handler",

@@ -7,7 +7,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-Respond = Callable[[dict[str, str], bytes], int]  # (headers, body) of a POST → the status to answer
+# (headers, body) of a POST → the status to answer, or the status and extra headers (e.g. a redirect's Location)
+Respond = Callable[[dict[str, str], bytes], int | tuple[int, dict[str, str]]]
 
 
 @contextmanager
@@ -17,8 +18,11 @@ def receiving(respond: Respond) -> Iterator[int]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-            status = respond(dict(self.headers), self.rfile.read(int(self.headers["Content-Length"])))
+            answer = respond(dict(self.headers), self.rfile.read(int(self.headers["Content-Length"])))
+            status, extra = answer if isinstance(answer, tuple) else (answer, {})
             self.send_response(status)
+            for name, value in extra.items():
+                self.send_header(name, value)
             self.send_header("Content-Length", "2")
             self.end_headers()
             self.wfile.write(b"ok")

@@ -26,7 +26,7 @@ from activelearning.services import record_heartbeat
 from activelearning.uploads import check_sha256, store_media
 from annotations.api.errors import ErrorSerializer
 from annotations.auth import DeviceTokenAuthentication, touch_last_seen
-from annotations.errors import InvalidInput, TooLarge
+from annotations.errors import InvalidInput, TooLarge, UnsupportedMedia
 from annotations.models import Asset, AssetHolding, Device
 from annotations.throttling import DeviceEventsThrottle, DeviceHeartbeatThrottle, DeviceMediaThrottle
 
@@ -99,6 +99,10 @@ class EventsView(DeviceView):
         responses={200: EventBatchResponseSerializer, **ERRORS},
     )
     def post(self, request: Request) -> HttpResponse:
+        media_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
+        if media_type != "application/json" and _content_length(request):  # (an empty body is malformed below)
+            raise UnsupportedMedia("A batch is JSON (Content-Type: application/json).",
+                                   details={"content_type": media_type})
         length = _content_length(request)
         if length is not None and length > settings.LOUPE_MAX_BATCH_BYTES:
             raise TooLarge(f"The batch body is {length} bytes; the limit is {settings.LOUPE_MAX_BATCH_BYTES}.",

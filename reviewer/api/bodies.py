@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal, TypeVar
 import msgspec
 from msgspec import Meta
 
-from annotations.errors import InvalidInput
+from annotations.errors import InvalidInput, UnsupportedMedia
 from annotations.models import Asset
 from reviewer.models import Reason, ReviewItem
 
@@ -73,8 +73,13 @@ B = TypeVar("B", bound=msgspec.Struct)
 _decoders: dict[type[Any], msgspec.json.Decoder[Any]] = {}
 
 
-def decode(body_type: type[B], raw: bytes) -> B:
-    """The body as `body_type`, or 400 `invalid` naming the field (`details`: path → problem)."""
+def decode(body_type: type[B], raw: bytes, content_type: str = "application/json") -> B:
+    """The body as `body_type`, or 400 `invalid` naming the field (`details`: path → problem); 415 for a body
+    sent as another type than JSON (an empty body, all defaults, may come with any)."""
+    media_type = content_type.split(";")[0].strip().lower()
+    if raw and media_type != "application/json" and not media_type.endswith("+json"):
+        raise UnsupportedMedia("The body must be JSON (Content-Type: application/json).",
+                               details={"content_type": media_type})
     decoder = _decoders.get(body_type)
     if decoder is None:
         decoder = _decoders[body_type] = msgspec.json.Decoder(body_type)
@@ -86,6 +91,9 @@ def decode(body_type: type[B], raw: bytes) -> B:
         raise InvalidInput("The request is not valid.", code="invalid", details={field: message}) from exc
     except msgspec.DecodeError as exc:
         raise InvalidInput("The body is not valid JSON.", code="malformed_json", details={"reason": str(exc)}) from exc
+    except RecursionError as exc:  # msgspec decodes nesting by recursion too: 100k `{"a":` was a 500
+        raise InvalidInput("The body is not valid JSON.", code="malformed_json",
+                           details={"reason": "nested too deeply"}) from exc
 
 
 def box_problem(box: list[float], frame_index: int | None, asset: Asset | None) -> str | None:

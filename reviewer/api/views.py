@@ -46,7 +46,7 @@ class ClaimView(APIView):
                               429: OpenApiResponse(ErrorSerializer, description="`rate_limited`, with `Retry-After`")})
     def post(self, request: Request, project_id: int) -> Response:
         _, membership = access_project(user=request.user, project_id=project_id, roles=CLAIM_ROLES)
-        body = decode(ClaimBody, request.body)
+        body = decode(ClaimBody, request.body, request.META.get("CONTENT_TYPE", ""))
         item = claim_next(user=request.user, membership=membership,
                           claim=ClaimFilter(reason=body.reason, site_id=body.site, prefetch=body.prefetch))
         if item is None:
@@ -58,7 +58,7 @@ class HeartbeatView(APIView):
     @extend_schema(operation_id="item_heartbeat", request=schema_ref(HeartbeatBody), responses={200: ITEM, **ERRORS})
     def post(self, request: Request, item_id: int) -> Response:
         item, _ = access_review_item(user=request.user, item_id=item_id, roles=CLAIM_ROLES)
-        body = decode(HeartbeatBody, request.body)
+        body = decode(HeartbeatBody, request.body, request.META.get("CONTENT_TYPE", ""))
         item = extend_lease(item=item, user=request.user, lease_token=body.lease_token, prefetch=body.prefetch)
         return Response({"id": item.pk, "lease_expires_at": item.lease_expires_at})
 
@@ -67,7 +67,7 @@ class ReleaseView(APIView):
     @extend_schema(operation_id="item_release", request=schema_ref(LeaseBody), responses={204: None, **ERRORS})
     def post(self, request: Request, item_id: int) -> Response:
         item, _ = access_review_item(user=request.user, item_id=item_id, roles=CLAIM_ROLES)
-        body = decode(LeaseBody, request.body)
+        body = decode(LeaseBody, request.body, request.META.get("CONTENT_TYPE", ""))
         release_lease(item=item, user=request.user, lease_token=body.lease_token)
         return Response(status=204)
 
@@ -76,7 +76,7 @@ class SkipView(APIView):
     @extend_schema(operation_id="item_skip", request=schema_ref(SkipBody), responses={204: None, **ERRORS})
     def post(self, request: Request, item_id: int) -> Response:
         item, _ = access_review_item(user=request.user, item_id=item_id, roles=CLAIM_ROLES)
-        body = decode(SkipBody, request.body)
+        body = decode(SkipBody, request.body, request.META.get("CONTENT_TYPE", ""))
         skip_item(item=item, user=request.user, lease_token=body.lease_token, reason=body.reason.strip())
         return Response(status=204)
 
@@ -87,7 +87,7 @@ class SubmitView(APIView):
                               200: OpenApiResponse(description="retry of a stored submit"), **ERRORS})
     def post(self, request: Request, item_id: int) -> Response:
         item, _ = access_review_item(user=request.user, item_id=item_id, roles=CLAIM_ROLES)
-        body = decode(SubmitBody, request.body)
+        body = decode(SubmitBody, request.body, request.META.get("CONTENT_TYPE", ""))
         if body.boxes is None and body.verdict != "confirm":
             raise InvalidInput("The request is not valid.", code="invalid",
                                details={"boxes": "required unless the verdict is 'confirm' (the model was right)"})
