@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ON_BOTH = [
     "tests/reviewer/test_work_comes_back.py",
     "tests/reviewer/test_repair_dropped_prelabels.py",
+    "tests/security/test_import_input.py",
 ]
 
 
