@@ -13,8 +13,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 
 from annotations.errors import json_404
-
-_LOWEST, _HIGHEST = -(2**63), 2**63 - 1
+from annotations.int64 import INT64_MAX, INT64_MIN
 
 
 class PathIdRangeMiddleware:
@@ -27,6 +26,6 @@ class PathIdRangeMiddleware:
     def process_view(self, request: HttpRequest, view: Callable[..., Any], args: tuple[Any, ...],
                      kwargs: dict[str, Any]) -> HttpResponse | None:
         values = [*args, *kwargs.values()]
-        if any(isinstance(v, int) and not _LOWEST <= v <= _HIGHEST for v in values):
+        if any(isinstance(v, int) and not INT64_MIN <= v <= INT64_MAX for v in values):
             return json_404(request)
         return None

@@ -261,6 +261,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "activelearning.schema.add_event_components",
+        "annotations.api.schema_errors.add_error_responses",
     ],
     # Swagger UI from the bundled sidecar, so /api/docs/ needs no CDN.
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -18,6 +18,8 @@ ON_BOTH = [
     "tests/reviewer/test_work_comes_back.py",
     "tests/reviewer/test_repair_dropped_prelabels.py",
     "tests/security/test_import_input.py",
+    "tests/security/test_fuzz_findings.py",
+    "tests/security/test_schemathesis.py",
 ]
 
 
