@@ -15,7 +15,15 @@ from django.test import Client
 from activelearning.models import DatasetVersion, ExportJob, ModelVersion
 from annotations.models import AuditEvent, Membership, Project
 from reviewer.models import ReviewItem
-from tests.factories import add_member, as_user, jpeg_bytes, make_device_kit, make_items, make_project
+from tests.factories import (
+    add_member,
+    as_user,
+    jpeg_bytes,
+    make_device_kit,
+    make_items,
+    make_project,
+    prediction_event,
+)
 from tests.security.test_schemathesis import CHECKS, connection_kept
 
 pytestmark = pytest.mark.django_db
@@ -70,6 +78,28 @@ def test_a_nul_character_in_a_claim_loop_body_is_a_400_not_a_database_error(proj
                                    {"lease_token": token, "boxes": [], "note": "a\x00b"}, format="json")
     assert "note" in field_errors(submit)
     assert ReviewItem.objects.get(pk=item).status == "leased"  # nothing applied
+
+
+def test_a_nul_character_in_a_free_form_json_document_is_a_400_naming_where(project) -> None:
+    policy = {"weights": {}, "min_priority": 0.3, "audit_sample_rate": 0,
+              "rules": [{"name": "night\x00", "when": {"confidence_band": [0.1, 0.9]}}]}
+    response = as_user("dana").put(f"/api/v1/projects/{project.pk}/routing-policy", {"document": policy},
+                                   format="json")
+    assert field_errors(response) == {"path": "/document/rules/0/name"}
+
+
+def test_a_device_event_with_a_nul_character_is_rejected_alone() -> None:
+    kit = make_device_kit()
+    body = jpeg_bytes()
+    assert kit.put_media(body).status_code in (200, 201)
+    sha = hashlib.sha256(body).hexdigest()
+    bad = prediction_event("e-bad", sha)
+    bad["detections"][0]["label"] = "per\x00son"
+    response = kit.post_events([bad, prediction_event("e-good", sha)])
+    assert response.status_code == 200, response.content
+    first, second = response.json()["results"]
+    assert first["status"] == "rejected" and "/detections/0/label" in first["error"]["message"]
+    assert second["status"] == "created"
 
 
 # --- responses the schema did not describe --------------------------------------------------------------------
