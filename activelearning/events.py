@@ -16,6 +16,8 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
+from annotations.nul import nul_path
+
 EventId = Annotated[str, Meta(min_length=1, max_length=128)]
 Name = Annotated[str, Meta(min_length=1, max_length=120)]
 
@@ -120,7 +122,12 @@ def _checked(index: int, raw_id: str, event: Event, *, strict: bool) -> ParsedEv
                            error_message="Scores and boxes must be finite numbers (no NaN or Infinity).")
     # The canonical encoding (sorted keys, typed values) makes the same event hash the same
     # whatever key order or whitespace a device used: that is how a re-send is told from a conflict.
-    payload_hash = hashlib.sha256(_encoder.encode(event)).hexdigest()
+    canonical = _encoder.encode(event)
+    # PostgreSQL stores NUL in neither text nor jsonb; the escape in the encoding is the cheap test first.
+    if b"\\u0000" in canonical and (where := nul_path(msgspec.to_builtins(event))):
+        return ParsedEvent(index, raw_id.replace("\x00", ""), error_code="invalid_event",
+                           error_message=f"Null characters are not allowed (at {where}).")
+    payload_hash = hashlib.sha256(canonical).hexdigest()
     return ParsedEvent(index, event.id, event=event, payload_hash=payload_hash)
 
 

@@ -22,6 +22,7 @@ import orjson
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from annotations import audit
@@ -178,7 +179,7 @@ def _coco(project: Project, document: dict[str, Any]) -> list[ImportedImage]:
     for c, category in enumerate(categories):
         if not isinstance(category, dict) or "id" not in category or not isinstance(category.get("name"), str):
             raise ImportRejected("A category needs an id and a name.", details={"category": c, "field": "name"})
-        category_names[category["id"]] = category["name"]
+        category_names[_coco_id(category["id"], {"category": c, "field": "id"})] = category["name"]
     shas: dict[Any, str] = {}
     for i, image in enumerate(raw_images):
         name = image.get("file_name") if isinstance(image, dict) else None
@@ -189,7 +190,7 @@ def _coco(project: Project, document: dict[str, Any]) -> list[ImportedImage]:
         if sha is None:
             raise ImportRejected("The file name is not a sha256 and an extension.",
                                  details={"image": i, "field": "file_name"})
-        shas[image["id"]] = sha
+        shas[_coco_id(image["id"], {"image": i, "field": "id"})] = sha
     assets = _project_assets(project, set(shas.values()))
     for i, image in enumerate(raw_images):
         if shas[image["id"]] not in assets:
@@ -198,9 +199,11 @@ def _coco(project: Project, document: dict[str, Any]) -> list[ImportedImage]:
     per_image: dict[Any, list[dict[str, Any]]] = {image_id: [] for image_id in shas}
     for n, annotation in enumerate(raw_boxes):
         where = {"annotation": n}
-        if not isinstance(annotation, dict) or annotation.get("image_id") not in shas:
+        if not isinstance(annotation, dict):
+            raise ImportRejected("Expected an annotation object.", details={**where, "field": "image_id"})
+        if _coco_id(annotation.get("image_id"), {**where, "field": "image_id"}) not in shas:
             raise ImportRejected("The annotation names an unknown image.", details={**where, "field": "image_id"})
-        name = category_names.get(annotation.get("category_id"))
+        name = category_names.get(_coco_id(annotation.get("category_id"), {**where, "field": "category_id"}))
         if name is None or name not in labels:
             raise ImportRejected("The category is not one of the project's classes.", details={
                 **where, "field": "category_id", "label": name, "allowed": project.label_classes})
@@ -219,6 +222,14 @@ def _coco(project: Project, document: dict[str, Any]) -> list[ImportedImage]:
     return images
 
 
+def _coco_id(value: Any, where: dict[str, Any]) -> int | str:
+    """A COCO id is an integer (a string is tolerated); a list or object cannot key anything, and an integer
+    past 64 bits arrives from the JSON parser as a float."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ImportRejected("Expected an integer id.", details=where)
+    return value
+
+
 def _limit_boxes(boxes: list[dict[str, Any]], where: dict[str, Any]) -> None:
     if len(boxes) > settings.LOUPE_MAX_DETECTIONS:
         raise TooLarge("Too many boxes on one image.", details={**where, "max": settings.LOUPE_MAX_DETECTIONS})
@@ -229,9 +240,11 @@ def _store(*, project: Project, user: User, fmt: str, images: list[ImportedImage
     """Everything or nothing: one transaction for all predictions and items."""
     now = timezone.now()
     model = f"import:{fmt}"
-    sites = dict(Prediction.objects.filter(project=project, asset__in=[i.asset for i in images],
-                                           camera__isnull=False)
-                 .order_by("asset_id", "-id").values_list("asset_id", "camera__site_id").distinct("asset_id"))
+    # Each image's site is that of its latest camera prediction (a subquery: SQLite has no DISTINCT ON).
+    latest_site = (Prediction.objects.filter(project=project, asset=OuterRef("pk"), camera__isnull=False)
+                   .order_by("-id").values("camera__site_id")[:1])
+    sites = dict(Asset.objects.filter(pk__in=[i.asset.pk for i in images])
+                 .annotate(site_id=Subquery(latest_site)).values_list("pk", "site_id"))
     predictions = Prediction.objects.bulk_create([
         Prediction(project=project, asset=image.asset, source=PredictionSource.SERVER, event_type="prediction",
                    payload_hash=hashlib.sha256(orjson.dumps(image.boxes, option=orjson.OPT_SORT_KEYS)).hexdigest(),

@@ -63,6 +63,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.path_ids.PathIdRangeMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -310,6 +311,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "activelearning.schema.add_event_components",
+        "annotations.api.schema_errors.add_error_responses",
     ],
     # Swagger UI from the bundled sidecar, so /api/docs/ needs no CDN.
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -21,6 +21,9 @@ ON_BOTH = [
     "tests/activelearning/test_webhook_outbox.py",
     "tests/activelearning/test_training_callback.py",
     "tests/security/test_idor_matrix.py",  # the access checks are hand-written SQL (annotations.rows)
+    "tests/security/test_import_input.py",
+    "tests/security/test_fuzz_findings.py",
+    "tests/security/test_schemathesis.py",
 ]
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -19,9 +22,18 @@ ERRORS = {status: OpenApiResponse(ErrorSerializer) for status in (400, 401, 403,
 
 
 class RawJsonParser(BaseParser):
-    """Leave the body unparsed: the service parses it and reports where malformed JSON broke."""
+    """Leave the body unparsed: the service parses it and reports where malformed JSON broke.
+
+    `parse` must still exist: the session's CSRF check reads `request.POST`, which asks the parser; it reads
+    nothing, so an outsider's request is refused before any of the body is touched and `request.body` stays
+    readable for the service.
+    """
 
     media_type = "*/*"
+
+    def parse(self, stream: Any, media_type: str | None = None,
+              parser_context: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        return {}
 
 
 class ImportResultSerializer(serializers.Serializer):

@@ -35,6 +35,7 @@ from annotations.api.assets import FilesWithJsonErrors
 from annotations.api.errors import ErrorSerializer
 from annotations.auth import DeviceBearerIfPresent, touch_last_seen
 from annotations.errors import NotFound
+from annotations.int64 import INT64_MAX
 from annotations.models import Device, Role
 from annotations.selectors import access_project
 from annotations.token_auth import UserTokenAuthentication
@@ -46,8 +47,8 @@ MODEL_FIELDS = ["id", "project", "name", "version", "sha256", "size_bytes", "inp
 
 
 class ModelVersionSerializer(serializers.ModelSerializer):
-    uploaded_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    approved_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    uploaded_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    approved_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     file_url = serializers.SerializerMethodField()
     display_name = serializers.CharField(read_only=True, help_text='The one name every page shows: "<name> v<version>".')
 
@@ -161,7 +162,8 @@ class ModelFileView(APIView):
     authentication_classes = [DeviceBearerIfPresent, SessionAuthentication, UserTokenAuthentication]
     content_negotiation_class = FilesWithJsonErrors
 
-    @extend_schema(operation_id="model_file", responses={200: OpenApiTypes.BINARY, 206: OpenApiTypes.BINARY,
+    @extend_schema(operation_id="model_file", responses={(200, "application/octet-stream"): OpenApiTypes.BINARY,
+                                                         (206, "application/octet-stream"): OpenApiTypes.BINARY,
                                                          **ERRORS})
     def get(self, request: Request, model_id: int) -> Any:
         if isinstance(request.auth, Device):
@@ -180,7 +182,7 @@ class EvaluationSerializer(serializers.ModelSerializer):
     dataset_number = serializers.IntegerField(source="dataset_version.number", allow_null=True, read_only=True,
                                               help_text="The version's number in its project (v1, v2, …).")
     baseline = serializers.IntegerField(source="baseline_id", allow_null=True)
-    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     report = serializers.JSONField(help_text="{candidate, champion?, frames}: mAP@0.5, mAP@0.5:0.95, precision, "
                                              "recall, count MAE, the score threshold each was scored at and its "
                                              "source, and `slices` per site, camera, lighting and crowd")
@@ -213,7 +215,7 @@ class EvaluationSerializer(serializers.ModelSerializer):
 
 
 class EvaluationRequestSerializer(serializers.Serializer):
-    dataset_version = serializers.IntegerField(required=False, min_value=1, help_text=(
+    dataset_version = serializers.IntegerField(required=False, min_value=1, max_value=INT64_MAX, help_text=(
         "Evaluate on this dataset version's test split (a version of the model's project); by default the "
         "latest version that has one."))
 

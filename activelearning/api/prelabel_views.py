@@ -14,6 +14,7 @@ from activelearning.models import ModelStatus, ModelVersion, PrelabelRun
 from activelearning.prelabeling import prelabel_item
 from annotations.api.errors import ErrorSerializer
 from annotations.errors import Conflict, InvalidInput, NotFound
+from annotations.int64 import INT64_MAX
 from annotations.models import Asset, AssetKind, Role
 from reviewer.access import access_review_item
 
@@ -43,8 +44,8 @@ class PrelabelRunSerializer(serializers.Serializer):
 
 
 class RunRequestSerializer(serializers.Serializer):
-    model = serializers.IntegerField(required=False, help_text="A model of the project (admins); default: champion")
-    frame_index = serializers.IntegerField(required=False, min_value=0,
+    model = serializers.IntegerField(required=False, min_value=1, max_value=INT64_MAX, help_text="A model of the project (admins); default: champion")
+    frame_index = serializers.IntegerField(required=False, min_value=0, max_value=INT64_MAX,
                                            help_text="A clip item only: run on this frame of the clip (0-based)")
 
 

@@ -23,7 +23,7 @@ ERRORS = {status: OpenApiResponse(ErrorSerializer) for status in (401, 403, 404,
 
 
 class RetrainRequestSerializer(serializers.ModelSerializer):
-    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = RetrainRequest

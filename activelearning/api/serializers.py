@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from annotations.int64 import INT64_MAX
+
 
 class CameraStatusSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=120)
@@ -16,12 +18,12 @@ class CameraStatusSerializer(serializers.Serializer):
 class HeartbeatSerializer(serializers.Serializer):
     software_version = serializers.CharField(required=False, max_length=64, allow_blank=True)
     model_sha256 = serializers.RegexField(r"^([0-9a-f]{64})?$", required=False, allow_blank=True)
-    uptime_seconds = serializers.IntegerField(required=False, min_value=0)
-    disk_free_bytes = serializers.IntegerField(required=False, min_value=0)
+    uptime_seconds = serializers.IntegerField(required=False, min_value=0, max_value=INT64_MAX)  # bigint columns
+    disk_free_bytes = serializers.IntegerField(required=False, min_value=0, max_value=INT64_MAX)
     temperature_c = serializers.FloatField(required=False, min_value=-100, max_value=200)
     fps = serializers.FloatField(required=False, min_value=0, max_value=1000)
-    dropped_frames = serializers.IntegerField(required=False, min_value=0)
-    outbox_depth = serializers.IntegerField(required=False, min_value=0)
+    dropped_frames = serializers.IntegerField(required=False, min_value=0, max_value=INT64_MAX)
+    outbox_depth = serializers.IntegerField(required=False, min_value=0, max_value=INT64_MAX)
     cameras = CameraStatusSerializer(many=True, required=False, max_length=64)
 
 

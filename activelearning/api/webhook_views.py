@@ -15,6 +15,7 @@ from activelearning.models import DeliveryStatus, Webhook, WebhookDelivery, Webh
 from activelearning.selectors import access_webhook, project_webhooks, webhook_deliveries, with_last_delivery
 from activelearning.webhooks import create_webhook, delete_webhook, send_test, update_webhook
 from annotations.api.errors import ErrorSerializer
+from annotations.int64 import INT64_MAX
 from annotations.models import Role
 from annotations.selectors import access_project
 
@@ -117,7 +118,7 @@ class WebhookView(APIView):
 
 class DeliveryLogQuery(serializers.Serializer):
     limit = serializers.IntegerField(min_value=1, max_value=200, default=DELIVERY_LOG_LIMIT)
-    before = serializers.IntegerField(min_value=1, required=False)
+    before = serializers.IntegerField(min_value=1, max_value=INT64_MAX, required=False)
 
 
 class WebhookDeliveriesView(APIView):

@@ -27,6 +27,7 @@ from rest_framework.views import APIView
 from annotations import audit
 from annotations.api.errors import ErrorSerializer
 from annotations.errors import InvalidInput, Unauthenticated
+from annotations.int64 import INT64_MAX
 from annotations.models import Membership, Role
 from annotations.selectors import access_project
 from annotations.services import invite_member, project_sites, set_password_from_link
@@ -160,7 +161,7 @@ class InvitationSerializer(serializers.Serializer):
     email = serializers.EmailField()
     username = serializers.RegexField(r"^[\w.@+-]{1,150}$")
     role = serializers.ChoiceField(choices=Role.choices)
-    sites = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, default=list)
+    sites = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=INT64_MAX), required=False, default=list)
 
 
 class InvitationView(APIView):

@@ -77,7 +77,9 @@ class AssetView(APIView):
     throttle_classes = [MediaReadThrottle]
 
     @extend_schema(operation_id="asset_read", parameters=[_ORIGINAL],
-                   responses={200: OpenApiTypes.BINARY, 400: _ERROR, 403: _ERROR, 404: _ERROR, 429: _ERROR})
+                   responses={**{(200, media_type): OpenApiTypes.BINARY  # the file as uploaded (or blurred)
+                                 for media_type in ("image/jpeg", "image/png", "video/mp4")},
+                              400: _ERROR, 403: _ERROR, 404: _ERROR, 429: _ERROR})
     def get(self, request: Request, sha256: str) -> HttpResponseBase:
         original = _original_param(request)
         access = access_asset_media(user=request.user, sha256=sha256, original=original)

@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from annotations.int64 import INT64_MAX
 from annotations.models import Membership, Role, Site
 from annotations.selectors import access_member, access_project, project_members
 from annotations.services import change_membership, remove_membership
@@ -43,7 +44,7 @@ class MemberSerializer(serializers.ModelSerializer):
 
 class MemberChangeSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=Role.choices, required=False)
-    sites = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, max_length=1000,
+    sites = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=INT64_MAX), required=False, max_length=1000,
                                   help_text="Site ids of this project; kept only for managers and operators.")
 
 

@@ -16,16 +16,19 @@ import msgspec
 from msgspec import Meta
 
 from annotations.errors import InvalidInput, UnsupportedMedia
+from annotations.int64 import INT64_MAX, INT64_MIN
 from annotations.models import Asset
 from reviewer.models import Reason, ReviewItem
 
-LeaseToken = Annotated[str, Meta(min_length=1, max_length=64)]
+# PostgreSQL text and jsonb cannot hold NUL (a 500 from the driver); DRF's CharField refuses it, and so do these.
+NO_NUL = Meta(pattern="^[^\x00]*$")
+LeaseToken = Annotated[str, Meta(min_length=1, max_length=64), NO_NUL]
 ReasonName = Literal[tuple(Reason.values)]  # type: ignore[valid-type]  # the model's choices, one source
 
 
 class ClaimBody(msgspec.Struct):
     reason: ReasonName | None = None  # type: ignore[valid-type]
-    site: Annotated[int, Meta(ge=1)] | None = None
+    site: Annotated[int, Meta(ge=1, le=INT64_MAX)] | None = None
     prefetch: Annotated[bool, Meta(description="Claim the next item ahead of time: a short lease, at most one "
                                                "per person (a second prefetch returns the same item).")] = False
 
@@ -43,15 +46,16 @@ class HeartbeatBody(msgspec.Struct):
 
 class SkipBody(msgspec.Struct):
     lease_token: LeaseToken
-    reason: Annotated[str, Meta(max_length=200, description="Why the person skipped it (shown in the audit).")] = ""
+    reason: Annotated[str, Meta(max_length=200, description="Why the person skipped it (shown in the audit)."),
+                      NO_NUL] = ""
 
 
 class Box(msgspec.Struct, omit_defaults=True):
-    label: Annotated[str, Meta(min_length=1, max_length=64)]
+    label: Annotated[str, Meta(min_length=1, max_length=64), NO_NUL]
     box: Annotated[list[float], Meta(min_length=4, max_length=4, description="[x, y, w, h] in image pixels")]
-    frame_index: Annotated[int, Meta(ge=0)] | None = None
-    track_id: int | None = None
-    prelabel_index: Annotated[int, Meta(ge=0, description="The pre-label box (index into the claim's "
+    frame_index: Annotated[int, Meta(ge=0, le=INT64_MAX)] | None = None
+    track_id: Annotated[int, Meta(ge=INT64_MIN, le=INT64_MAX)] | None = None
+    prelabel_index: Annotated[int, Meta(ge=0, le=INT64_MAX, description="The pre-label box (index into the claim's "
                                                           "prelabel.boxes) this box started from; omitted for "
                                                           "boxes the person drew.")] | None = None
 
@@ -63,9 +67,9 @@ class SubmitBody(msgspec.Struct):
                                                                   "pre-label threshold.")] | None = None
     count: Annotated[int, Meta(ge=0, le=1_000_000)] | None = None
     verdict: Literal["confirm", "correct", "unusable"] = "correct"
-    note: Annotated[str, Meta(max_length=4000)] = ""
+    note: Annotated[str, Meta(max_length=4000), NO_NUL] = ""
     started_at: Annotated[datetime, Meta(tz=True)] | None = None
-    wrong_tracks: Annotated[list[int], Meta(max_length=1000,
+    wrong_tracks: Annotated[list[Annotated[int, Meta(ge=INT64_MIN, le=INT64_MAX)]], Meta(max_length=1000,
                                             description="Operators: the field model's track ids that were wrong.")] = []
 
 

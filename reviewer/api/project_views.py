@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotations.errors import InvalidInput
+from annotations.int64 import INT64_MAX
 from annotations.models import SCOPED_ROLES, AuditEvent, Membership, Role
 from annotations.selectors import access_project
 from reviewer.models import ItemStatus, Reason
@@ -23,8 +24,29 @@ from reviewer.selectors import (
 from reviewer.stats import project_stats
 
 
+class ProjectSummarySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    role = serializers.ChoiceField(choices=Role.choices)
+    label_classes = serializers.ListField(child=serializers.CharField())
+    pending = serializers.IntegerField(help_text="Items waiting for review.")
+
+
+class AuditEntrySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    actor__username = serializers.CharField(allow_null=True, help_text="null: the system or a device")
+    action = serializers.CharField()
+    object_type = serializers.CharField()
+    object_id = serializers.CharField()
+    before = serializers.JSONField(help_text="Any JSON, null included")
+    after = serializers.JSONField(help_text="Any JSON, null included")
+    request_id = serializers.CharField()
+
+
 class ProjectListView(APIView):
-    @extend_schema(operation_id="projects_list", responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="projects_list", responses={200: ProjectSummarySerializer(many=True)})
     def get(self, request: Request) -> Response:
         memberships = (
             Membership.objects.filter(user_id=request.user.pk).select_related("project").order_by("project__name")
@@ -71,7 +93,8 @@ def refuse_unknown_params(request: Request, allowed: serializers.Serializer) -> 
 class AuditLogView(APIView):
     """The project's audit trail for admins, filtered; ordering is an allow-list, never a field path."""
 
-    @extend_schema(operation_id="project_audit", parameters=[AuditQuerySerializer], responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="project_audit", parameters=[AuditQuerySerializer],
+                   responses={200: AuditEntrySerializer(many=True)})
     def get(self, request: Request, project_id: int) -> Response:
         project, _ = access_project(user=request.user, project_id=project_id, roles=[Role.ADMIN])
         refuse_unknown_params(request, AuditQuerySerializer())
@@ -96,7 +119,7 @@ class AuditLogView(APIView):
 class ItemQuerySerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=ItemStatus.choices, default=ItemStatus.SUBMITTED)
     reason = serializers.ChoiceField(choices=Reason.choices, required=False)
-    site = serializers.IntegerField(required=False, min_value=1)
+    site = serializers.IntegerField(required=False, min_value=1, max_value=INT64_MAX)
     ordering = serializers.ChoiceField(choices=ITEM_ORDERINGS, default="-updated_at",
                                        error_messages={"invalid_choice": "This ordering is not allowed."})
     limit = serializers.IntegerField(required=False, min_value=1, max_value=ITEM_LIST_LIMIT, default=50)

@@ -6,6 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from annotations.int64 import INT64_MAX, INT64_MIN
 from annotations.models import Annotation
 from reviewer.flags import review_context
 from reviewer.models import ReviewItem
@@ -17,7 +18,8 @@ class CommentRegionSerializer(serializers.Serializer):
 
     box = serializers.ListField(child=serializers.FloatField(), min_length=4, max_length=4,
                                 help_text="[x, y, w, h] in pixels of the asset")
-    frame_index = serializers.IntegerField(required=False, allow_null=True, min_value=0, default=None)
+    frame_index = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=INT64_MAX,
+                                           default=None)
 
 
 class ReviewBoxSerializer(serializers.Serializer):
@@ -26,8 +28,8 @@ class ReviewBoxSerializer(serializers.Serializer):
     label = serializers.CharField(min_length=1, max_length=64)
     box = serializers.ListField(child=serializers.FloatField(), min_length=4, max_length=4,
                                 help_text="[x, y, w, h] in image pixels")
-    frame_index = serializers.IntegerField(required=False, allow_null=True, min_value=0)
-    track_id = serializers.IntegerField(required=False, allow_null=True)
+    frame_index = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=INT64_MAX)
+    track_id = serializers.IntegerField(required=False, allow_null=True, min_value=INT64_MIN, max_value=INT64_MAX)
 
 
 class ReviewSerializer(serializers.Serializer):
