@@ -74,7 +74,12 @@ def start_server(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory
 
     def start(**env: str) -> LiveServer:
         # Static files straight from the finders: no collectstatic into the worktree for a test run.
-        server = LiveServer(tmp_path_factory.mktemp("e2e-media"), env={"LOUPE_STATIC_FINDERS": "true", **env})
+        # One server serves the whole browser run, every browser from 127.0.0.1 and the same few names (alice,
+        # bob…) signing in test after test: sign-in limits meant for one person at one address would refuse
+        # the suite, so they are raised here, explicitly (tests/security/test_rate_limits.py holds the real ones).
+        server = LiveServer(tmp_path_factory.mktemp("e2e-media"), env={
+            "LOUPE_STATIC_FINDERS": "true", "LOUPE_RATE_LOGIN_ADDRESS": "1000/min",
+            "LOUPE_RATE_LOGIN_ACCOUNT": "1000/min", **env})
         servers.append(server.start())
         return server
 
