@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from django.http import Http404, JsonResponse
@@ -101,7 +102,10 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         details = {}
         message = str(exc.detail)
     if isinstance(exc, drf_exceptions.Throttled) and exc.wait is not None:
-        details = {"retry_after": exc.wait}  # the same as the Retry-After header DRF sets, in seconds
+        wait = math.ceil(exc.wait)
+        # Said as a person reads it (the login page shows the message); the figure is also in details.
+        message = f"Too many requests. Try again in {wait} second{'s' if wait != 1 else ''}."
+        details = {"retry_after": wait}  # the same as the Retry-After header DRF sets, in seconds
     response.data = error_body(code, message, details)  # type: ignore[arg-type]
     if isinstance(exc, drf_exceptions.NotAuthenticated | drf_exceptions.AuthenticationFailed):
         response.status_code = 401

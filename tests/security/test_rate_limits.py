@@ -53,6 +53,8 @@ def assert_rate_limited(response, window: int = 60) -> None:
         error = response.json()["error"]
         assert error["code"] == "rate_limited"
         assert error["details"] == {"retry_after": int(retry_after)}
+        assert error["message"] == f"Too many requests. Try again in {retry_after} second" + (
+            "" if retry_after == "1" else "s") + "."  # the login page shows it as it is
 
 
 # --- the client's address -------------------------------------------------------------------------

@@ -45,6 +45,7 @@ export function toApiError(status: number, body: unknown): ApiError {
 /** A readable one-liner for a banner: the message plus field errors from `details`. */
 export function describeError(error: unknown): string {
   if (error instanceof ApiError) {
+    if (error.code === "rate_limited") return error.message; // it already says when to try again
     const fields = Object.entries(error.details)
       .map(([field, value]) => `${field}: ${Array.isArray(value) ? value.join(" ") : JSON.stringify(value)}`)
       .join("; ");
