@@ -18,6 +18,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
+from annotations.int64 import INT64_MAX
 from annotations.models import SCOPED_ROLES, Membership, Role, Site
 from reviewer.realtime import ADMIN_MESSAGE_TYPES, project_admins_group, project_group, user_group
 from reviewer.selectors import queue_stats, scoped_queue_stats
@@ -88,8 +89,9 @@ class ProjectConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         self.user_id = int(user.pk)
-        # A missing project and a foreign one look the same, so ids of other projects do not leak.
-        access = await self._current_access(fresh=True)
+        # A missing project and a foreign one look the same, so ids of other projects do not leak; an id past
+        # 64 bits names no project (and would be an OverflowError in SQLite's driver).
+        access = await self._current_access(fresh=True) if self.project_id <= INT64_MAX else None
         if access is None:
             await self.accept()
             await self.close(code=CLOSE_FORBIDDEN)

@@ -178,3 +178,14 @@ def test_the_project_page_gives_a_scoped_member_no_other_sites(project):
     assert as_user("maria").get(f"/api/v1/projects/{project.pk}/").json()["stats"] is None
     assert as_user("alice").get(f"/api/v1/projects/{project.pk}/").json()["stats"]["pending_by_site"] == {
         "Main St": 3, "Depot": 3}
+
+
+@pytest.mark.asyncio
+async def test_a_project_id_past_64_bits_is_refused_like_a_foreign_one(project):
+    """The socket's route takes any digits; on SQLite such an id was an OverflowError in the driver."""
+    user = await database_sync_to_async(User.objects.get)(username="alice")
+    comm = communicator(2**70, await database_sync_to_async(session_cookie)(user), ORIGIN)
+    connected, _ = await comm.connect()
+    assert connected
+    assert (await comm.receive_output(timeout=5))["code"] == 4403
+    await comm.disconnect()
