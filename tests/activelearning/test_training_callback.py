@@ -84,7 +84,7 @@ def test_an_unknown_run_a_forged_signature_and_no_signature_get_the_same_answer(
         "unsigned": (run.pk, {}),
         "signed for another run": (run.pk, signed(unknown_id, body)),
         "run without a secret": (secretless.pk, signed(secretless.pk, body, secret="")),
-        "an id past 64 bits": (2**64 + 5, signed(2**64 + 5, body)),
+        # (An id past 64 bits never reaches the view: config.path_ids answers 404 for it on every route.)
     }
     answers = {}
     for name, (run_id, headers) in attempts.items():
