@@ -1,8 +1,11 @@
-"""Domain events of projects and their people, for the apps that care (DESIGN.md: `annotations` imports neither
-`reviewer` nor `activelearning`; they subscribe in their AppConfig.ready()).
+"""Loupe's domain events, one vocabulary for every app (DESIGN.md): an app emits what happened, and the apps that
+care subscribe in their AppConfig.ready(), so `annotations` imports neither `reviewer` nor `activelearning`, and
+`reviewer` never imports `activelearning`.
 
-`emit` calls every subscriber synchronously, inside the caller's transaction; a subscriber that must act only
-once the change is committed (a WebSocket push) uses `transaction.on_commit`.
+`emit` calls every subscriber synchronously, inside the caller's transaction: a subscriber whose effect must be
+atomic with the change (counting toward the retraining threshold) simply writes; one that must act later writes
+an outbox row or uses `transaction.on_commit` (a WebSocket push). An exception in a subscriber rolls the change
+back.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 # `membership_changed(project_id, user_id)`: a member's role or sites changed, or they left the project.
-EventName = Literal["membership_changed"]
+# `item_accepted(...)`: QA accepted a review item (reviewer.services); learning counts it toward retraining.
+EventName = Literal["membership_changed", "item_accepted"]
 Subscriber = Callable[..., None]
 
 _subscribers: dict[str, list[Subscriber]] = defaultdict(list)
