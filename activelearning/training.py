@@ -320,7 +320,7 @@ def sign(secret: str, body: bytes) -> str:
 def _send_webhook(run: TrainingRun, config: TrainerConfig) -> None:
     import httpx
 
-    from activelearning.urls_allowed import check_outbound_url
+    from activelearning.urls_allowed import check_outbound_url, post_outbound
 
     try:
         check_outbound_url(config.webhook_url)
@@ -340,8 +340,10 @@ def _send_webhook(run: TrainingRun, config: TrainerConfig) -> None:
                        "callback": f"{base}/api/v1/training-runs/{run.pk}/callback",
                        "sent_at": timezone.now().isoformat()}, sort_keys=True).encode()
     try:
-        response = httpx.post(config.webhook_url, content=body, timeout=10, follow_redirects=False, headers={
+        response = post_outbound(config.webhook_url, content=body, timeout=10, headers={
             "Content-Type": "application/json", "X-Loupe-Signature": sign(config.webhook_secret, body)})
+    except InvalidInput as exc:
+        raise TrainingFailed(f"the training pipeline's URL is not allowed: {exc}") from exc
     except httpx.HTTPError as exc:
         raise TrainingFailed(f"the training pipeline could not be reached: {exc}") from exc
     if response.status_code >= 300:

@@ -32,7 +32,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from activelearning.models import PING, DeliveryStatus, Webhook, WebhookDelivery, WebhookEvent
-from activelearning.urls_allowed import check_outbound_url
+from activelearning.urls_allowed import check_outbound_url, post_outbound
 from annotations import audit
 from annotations.errors import InvalidInput
 from annotations.models import Project
@@ -162,18 +162,16 @@ def _attempt(delivery: WebhookDelivery, *, token: uuid.UUID, clock: Callable[[],
     from activelearning.training import sign  # training enqueues events: imported here, not at the top
 
     webhook = delivery.webhook
-    try:
-        check_outbound_url(webhook.url)  # the allow-list may have changed since the webhook was saved
-    except InvalidInput as exc:
-        return _record(delivery, token=token, now=clock(), sent=False,
-                       error=f"the URL is not allowed: {exc.message}")
     body = delivery_body(delivery)
     headers = {"Content-Type": "application/json", "User-Agent": "Loupe-Webhooks/1",
                "X-Loupe-Signature": sign(webhook.secret, body), "X-Loupe-Event": delivery.event,
                "X-Loupe-Delivery": str(delivery.event_id), "X-Loupe-Timestamp": str(int(clock().timestamp()))}
     try:
-        response = httpx.post(webhook.url, content=body, headers=headers, timeout=TIMEOUT_SECONDS,
-                              follow_redirects=False)
+        # Checked again at every send: the allow-list may have changed, and a name may now resolve inward.
+        response = post_outbound(webhook.url, content=body, headers=headers, timeout=TIMEOUT_SECONDS)
+    except InvalidInput as exc:
+        return _record(delivery, token=token, now=clock(), sent=False,
+                       error=f"the URL is not allowed: {exc.message}")
     except httpx.HTTPError as exc:
         return _record(delivery, token=token, now=clock(),
                        error=f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)

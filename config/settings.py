@@ -231,6 +231,9 @@ LOUPE_DRIFT_PREDICTIONS_PER_HOUR = env_int("LOUPE_DRIFT_PREDICTIONS_PER_HOUR", 2
 LOUPE_TRAINER_COMMANDS = env_json_commands("LOUPE_TRAINER_COMMANDS")
 # Hosts Loupe may send requests to (webhooks, external training pipelines); nothing else is ever contacted.
 LOUPE_OUTBOUND_ALLOWED_HOSTS = env_list("LOUPE_OUTBOUND_ALLOWED_HOSTS", [])
+# A listed host NAME must resolve to public addresses only, unless they fall in these networks (a listed IP
+# literal is that address, allowed as written): an allowed name pointing inward is never called.
+LOUPE_OUTBOUND_ALLOWED_NETWORKS = env_networks("LOUPE_OUTBOUND_ALLOWED_NETWORKS")
 # Signed download links (a dataset export for an external training pipeline) expire after this long.
 LOUPE_SIGNED_URL_SECONDS = env_int("LOUPE_SIGNED_URL_SECONDS", 24 * 3600)
 # The address this server is reached at, for absolute links sent outside (e.g. https://loupe.example.com).

@@ -1,6 +1,7 @@
 """Server-side request forgery: every URL a user can make the server call (a project's webhooks, the training
-pipeline) is checked against LOUPE_OUTBOUND_ALLOWED_HOSTS when saved and again when called, by host name as
-written, and redirects are never followed. Real local HTTP receivers prove no request reached them."""
+pipeline) is checked against LOUPE_OUTBOUND_ALLOWED_HOSTS when saved and again when called; a listed name is
+resolved once, refused if it resolves inward (LOUPE_OUTBOUND_ALLOWED_NETWORKS aside) and called at that pinned
+address; redirects are never followed. Real local HTTP receivers prove no request reached them."""
 
 from __future__ import annotations
 
@@ -220,3 +221,78 @@ def test_an_allowed_receiver_redirecting_elsewhere_is_not_followed(project: Proj
     assert run.status == TrainingStatus.FAILED and "302" in run.error
     assert len(relay.received) == 2
     assert victim.received == []
+
+
+# --- where an allowed NAME resolves -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def seen_hosts() -> Iterator[tuple[int, list[str]]]:
+    """A local receiver recording the Host header of each request that reached it."""
+    hosts: list[str] = []
+
+    def respond(headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str]]:
+        hosts.append({k.lower(): v for k, v in headers.items()}.get("host", ""))
+        return 200, {}
+
+    with receiving(respond) as port:
+        yield port, hosts
+
+
+def test_an_allowed_name_that_resolves_inward_is_never_called(project: Project, seen_hosts: Any,
+                                                             settings: Any) -> None:
+    """`localhost` allowed by NAME (a careless list, or a name whose DNS was turned inward) resolves to
+    127.0.0.1: nothing is sent, the webhook and the training dispatch both say why; once the operator allows
+    that network the same URL is delivered, to the pinned address with the original Host header."""
+    port, hosts = seen_hosts
+    settings.LOUPE_OUTBOUND_ALLOWED_HOSTS, settings.DEBUG = ["localhost"], True
+    settings.LOUPE_OUTBOUND_ALLOWED_NETWORKS = []
+    webhook = Webhook.objects.create(project=project, url=f"http://localhost:{port}/hook", secret=SECRET,
+                                     events=["item.accepted"])
+    refused = send_test(webhook=webhook)
+    deliver_due()
+    refused.refresh_from_db()
+    assert refused.status == DeliveryStatus.FAILED and "resolves to an address" in refused.last_error
+    TrainerConfig.objects.create(project=project, backend="webhook", webhook_secret=SECRET,
+                                 webhook_url=f"http://localhost:{port}/train")
+    run = queued_run(project)
+    run_training(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.status == TrainingStatus.FAILED and "resolves to an address" in run.error
+    assert hosts == []
+
+    settings.LOUPE_OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
+    delivered = send_test(webhook=webhook)
+    deliver_due()
+    delivered.refresh_from_db()
+    assert delivered.status == DeliveryStatus.DELIVERED
+    assert hosts == [f"localhost:{port}"]
+
+
+def test_the_name_is_resolved_once_and_the_request_goes_to_that_address(project: Project, seen_hosts: Any,
+                                                                        settings: Any, monkeypatch: Any) -> None:
+    """DNS rebinding: the first answer passes the check, a second lookup would answer elsewhere. The request
+    goes to the address checked, and the name is looked up once per send."""
+    import socket
+
+    port, hosts = seen_hosts
+    settings.LOUPE_OUTBOUND_ALLOWED_HOSTS, settings.DEBUG = ["hooks.example.com"], True
+    settings.LOUPE_OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+    answers = iter(["127.0.0.1", "10.9.9.9"])  # checked, then what a second lookup would have said
+    lookups: list[str] = []
+    real = socket.getaddrinfo
+
+    def rebinding(host: str, *args: Any, **kwargs: Any) -> Any:
+        if host != "hooks.example.com":
+            return real(host, *args, **kwargs)
+        lookups.append(host)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (next(answers), port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    webhook = Webhook.objects.create(project=project, url=f"http://hooks.example.com:{port}/hook", secret=SECRET,
+                                     events=["item.accepted"])
+    delivery = send_test(webhook=webhook)
+    deliver_due()
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.DELIVERED, delivery.last_error
+    assert lookups == ["hooks.example.com"] and hosts == [f"hooks.example.com:{port}"]
