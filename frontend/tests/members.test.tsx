@@ -14,7 +14,8 @@ const SITES: SiteRow[] = [{ id: 5, name: "Depot" }, { id: 6, name: "Main St" }];
 const api = {
   listMembers: vi.fn<() => Promise<MemberRow[]>>(async () => []),
   listSites: vi.fn<() => Promise<SiteRow[]>>(async () => SITES),
-  inviteMember: vi.fn<(p: number, b: Record<string, unknown>) => Promise<void>>(async () => undefined),
+  inviteMember: vi.fn<(p: number, b: Record<string, unknown>) => Promise<{ existingAccount: boolean }>>(
+    async () => ({ existingAccount: false })),
   changeMember: vi.fn(async (_p: number, id: number, b: Record<string, unknown>): Promise<MemberRow> =>
     member(id, "alice", b as Partial<MemberRow>)),
   removeMember: vi.fn<(p: number, id: number) => Promise<void>>(async () => undefined),
@@ -65,6 +66,16 @@ describe("members page", () => {
     await waitFor(() => expect(api.inviteMember).toHaveBeenCalledWith(1, {
       username: "mo", email: "mo@example.com", role: "manager", sites: [6] }));
     await waitFor(() => expect(screen.getByTestId("members-notice").textContent).toContain("Invited mo"));
+  });
+
+  it("says an existing account was added, not invited to set a password", async () => {
+    api.inviteMember.mockResolvedValueOnce({ existingAccount: true });
+    await renderView([member(1, "alice")]);
+    fireEvent.input(input("invite-username"), { target: { value: "mo" } });
+    fireEvent.input(input("invite-email"), { target: { value: "mo@example.com" } });
+    fireEvent.click(screen.getByTestId("invite-submit"));
+    await waitFor(() => expect(screen.getByTestId("members-notice").textContent).toContain(
+      "Added mo, who already has an account"));
   });
 
   it("shows the server's refusals beside the invitation's fields and keeps what was typed", async () => {
