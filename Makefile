@@ -76,6 +76,7 @@ frontend-test: frontend
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy config annotations reviewer activelearning edge
+	$(VENV)/bin/lint-imports
 
 ## make bench: ingest throughput vs raw COPY on PostgreSQL (needs DATABASE_URL or a local server)
 bench: install
@@ -98,7 +99,7 @@ bench-edge: install
 
 # Remake the committed demo detector (needs torch: the `train` extra; ~35 min on 2 cores).
 demo-detector: install-train
-	nice -n 19 $(PY) -m activelearning.trainers.reference --out activelearning/demo/people-detector.onnx \
+	nice -n 19 $(PY) -m activelearning.training.trainers.reference --out activelearning/demo/people-detector.onnx \
 		--steps 2400 --batch 16 --max-minutes 36
 
 clean:

@@ -4,9 +4,10 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
-from activelearning.models import ModelEvaluation, ModelVersion, PrelabelRun, RoutingPolicy
-from activelearning.policy import PolicyInvalid, validate_policy
-from activelearning.services import save_policy
+from activelearning.registry.models import ModelEvaluation, ModelVersion, PrelabelRun
+from activelearning.routing.models import RoutingPolicy
+from activelearning.routing.policy import PolicyInvalid, validate_policy
+from activelearning.routing.services import save_policy
 
 
 class RoutingPolicyForm(forms.ModelForm):

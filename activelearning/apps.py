@@ -1,4 +1,9 @@
+from importlib import import_module
+
 from django.apps import AppConfig
+
+# The parts that have background jobs; their tasks register under explicit names (activelearning/jobs.py).
+PARTS_WITH_JOBS = ("registry", "datasets", "training", "monitoring", "webhooks")
 
 
 class ActiveLearningConfig(AppConfig):
@@ -6,11 +11,15 @@ class ActiveLearningConfig(AppConfig):
     verbose_name = "Active learning: ingest, routing, models"
 
     def ready(self) -> None:
-        from activelearning.retraining import count_acceptance
-        from activelearning.webhooks import on_item_accepted
-        from reviewer import events
+        from activelearning.training.threshold import count_acceptance, retrain_progress
+        from activelearning.webhooks.services import subscribe_to_domain_events
+        from annotations import events
+        from reviewer.stats import add_stats_section
 
-        # The item.accepted webhook delivery is an outbox row of the acceptance's transaction.
-        events.subscribe("item_accepted", on_item_accepted)
         # Counting toward the retraining threshold is atomic with the acceptance (same transaction).
-        events.subscribe("item_accepted", count_acceptance)
+        events.subscribe("item.accepted", count_acceptance)
+        add_stats_section(retrain_progress)
+        # Webhook deliveries are outbox rows of the transaction of the change they report.
+        subscribe_to_domain_events()
+        for part in PARTS_WITH_JOBS:
+            import_module(f"activelearning.{part}.tasks")

@@ -9,7 +9,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection
 
 from annotations.models import AuditEvent
-from config.request_id import current_request_id
+from annotations.request_context import current_request_id
 
 
 def record(*, action: str, obj_type: str, obj_id: object, project_id: int | None,

@@ -12,17 +12,27 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
-# `membership_changed(project_id, user_id)`: a member's role or sites changed, or they left the project.
-# `item_accepted(...)`: QA accepted a review item (reviewer.services); learning counts it toward retraining.
-EventName = Literal["membership_changed", "item_accepted"]
+# Every event carries `project_id`; the other keywords are its facts (for the learning events, exactly the body
+# a webhook subscriber sends as `payload`). One spelling everywhere, the webhooks' (`item.accepted`).
+# - `membership.changed(user_id)`: a member's role or sites changed, or they left the project (annotations).
+# - `item.accepted(item)`: QA accepted a review item (reviewer); learning counts it toward retraining.
+# - `threshold.reached(epoch, accepted, request, site)`: enough accepted corrections to retrain (training).
+# - `training.finished(run, status, model, error)`: a training run ended, either way (training).
+# - `model.promoted(model, sha256, version, replaces, rolled_back)`: a new champion (registry).
+# - `drift.alert(camera, …)`: a camera's drift crossed its threshold (monitoring).
+EventName = Literal["membership.changed", "item.accepted", "threshold.reached", "training.finished",
+                    "model.promoted", "drift.alert"]
+EVENT_NAMES: frozenset[str] = frozenset(get_args(EventName))
 Subscriber = Callable[..., None]
 
 _subscribers: dict[str, list[Subscriber]] = defaultdict(list)
 
 
 def subscribe(name: EventName, subscriber: Subscriber) -> None:
+    if name not in EVENT_NAMES:  # a misspelt name would subscribe to nothing, silently
+        raise ValueError(f"no domain event is called {name!r}")
     if subscriber not in _subscribers[name]:
         _subscribers[name].append(subscriber)
 

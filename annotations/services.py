@@ -127,7 +127,7 @@ def change_membership(*, membership: Membership, actor: AbstractBaseUser, role: 
     membership.sites.set(sites)
     audit.record(action="member.changed", obj_type="membership", obj_id=membership.pk,
                  project_id=membership.project_id, actor=actor, before=before, after=_member_state(membership, sites))
-    events.emit("membership_changed", project_id=membership.project_id, user_id=membership.user_id)
+    events.emit("membership.changed", project_id=membership.project_id, user_id=membership.user_id)
     return membership
 
 
@@ -141,7 +141,7 @@ def remove_membership(*, membership: Membership, actor: AbstractBaseUser) -> Non
                  project_id=membership.project_id, actor=actor, before=before)
     membership.delete()
     # Their open WebSockets close: a removed member hears nothing more of the project.
-    events.emit("membership_changed", project_id=membership.project_id, user_id=membership.user_id)
+    events.emit("membership.changed", project_id=membership.project_id, user_id=membership.user_id)
 
 
 # The review settings an admin may change in the app (before this, only in Django admin).

@@ -34,7 +34,7 @@ from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from annotations.models import Device
-from config.env import parse_rate
+from annotations.rates import parse_rate
 
 logger = logging.getLogger(__name__)
 

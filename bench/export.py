@@ -63,7 +63,7 @@ def seed(url: str, media: Path, images: int, boxes: int) -> int:
     from django.contrib.auth.models import User
     from django.db import connection, transaction
 
-    from activelearning.models import DatasetVersion
+    from activelearning.datasets.models import DatasetVersion
     from annotations.models import Project
 
     project = Project.objects.filter(slug=SLUG).first()
@@ -123,7 +123,7 @@ def _placeholders(media: Path, version_id: int) -> None:
     import cv2
     import numpy as np
 
-    from activelearning.models import DatasetEntry
+    from activelearning.datasets.models import DatasetEntry
 
     folder = media / "bench-export"
     folder.mkdir(parents=True, exist_ok=True)
@@ -151,8 +151,8 @@ def child(args: argparse.Namespace) -> None:
     extra: dict[str, Any] = {}
     if args.child == "loupe":
         django_setup(args.db, Path(args.media))
-        from activelearning.exports import write_archive
-        from activelearning.models import DatasetVersion, ExportJob
+        from activelearning.datasets.exports import write_archive
+        from activelearning.datasets.models import DatasetVersion, ExportJob
 
         started = time.perf_counter()  # the work only: not the interpreter's and Django's start
         job = ExportJob(dataset_version=DatasetVersion.objects.select_related("project").get(pk=args.version),

@@ -470,7 +470,7 @@ def _sessions(conn: psycopg.Connection) -> int:
 
 
 def _copy_sql() -> sql.Composed:
-    from activelearning.ingest import _PREDICTION_COLUMNS
+    from activelearning.ingest.services import _PREDICTION_COLUMNS
 
     return sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(SCRATCH_TABLE), sql.SQL(", ").join(map(sql.Identifier, _PREDICTION_COLUMNS)))
@@ -502,7 +502,7 @@ def run_copy(conns: list[psycopg.Connection], data: RoundData, batch: int, serve
 
 def run_insert(conns: list[psycopg.Connection], data: RoundData, batch: int,
                server_pids: list[int]) -> dict[str, Any]:
-    from activelearning.ingest import _PREDICTION_COLUMNS
+    from activelearning.ingest.services import _PREDICTION_COLUMNS
 
     def statement(n: int) -> sql.Composed:
         row = sql.SQL("({})").format(sql.SQL(", ").join([sql.Placeholder()] * len(_PREDICTION_COLUMNS)))
@@ -539,11 +539,11 @@ def run_insert(conns: list[psycopg.Connection], data: RoundData, batch: int,
 
 def profile_ingest(device_pk: int, data: RoundData, results_dir: Path, stamp: str,
                    batches: int = 5) -> dict[str, Any]:
-    """Time, then cProfile, activelearning.ingest.ingest_events in-process (no HTTP, one thread) on a few
+    """Time, then cProfile, activelearning.ingest.services.ingest_events in-process (no HTTP, one thread) on a few
     batches with fresh ids against the same PostgreSQL database."""
     from django.db import connections
 
-    from activelearning.ingest import ingest_events
+    from activelearning.ingest.services import ingest_events
     from annotations.models import Device
 
     device = Device.objects.select_related("project", "site").get(pk=device_pk)

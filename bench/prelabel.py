@@ -34,7 +34,7 @@ import onnxruntime as ort
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from activelearning.geometry import decode_yolo, letterbox, nms  # noqa: E402
-from activelearning.prelabel import Detector, StageTimes  # noqa: E402
+from activelearning.registry.detector import Detector, StageTimes  # noqa: E402
 from activelearning.synthetic.scenes import encode_jpeg, render_scene  # noqa: E402
 from bench.harness import ROOT, git  # noqa: E402
 

@@ -3,10 +3,11 @@
 import ipaddress
 import json
 import os
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
+
+from annotations.rates import parse_rate
 
 T = TypeVar("T", int, float)
 
@@ -62,19 +63,6 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [part.strip() for part in raw.split(",") if part.strip()]
-
-
-_RATE_RE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*(s|sec|second|m|min|minute|h|hour|d|day)s?\s*$", re.IGNORECASE)
-_PERIOD_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_rate(rate: str) -> tuple[int, int]:
-    """`"600/min"` → (600, 60); a count of periods is allowed: `"100/5min"` → (100, 300)."""
-    match = _RATE_RE.match(rate)
-    if match is None or int(match.group(1)) < 1 or match.group(2) == "0":
-        raise ValueError(f"{rate!r} is not a rate like 600/min, 20/hour or 100/5min")
-    periods = int(match.group(2) or 1)
-    return int(match.group(1)), periods * _PERIOD_SECONDS[match.group(3)[0].lower()]
 
 
 def env_rate(name: str, default: str) -> str:

@@ -24,7 +24,6 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 # Model files arrive by upload, and from an external training pipeline's callback.
 _MODEL_UPLOAD = re.compile(r"^/api/v1/(projects/[0-9]+/models/|training-runs/[0-9]+/callback)$")
 _IMPORT = re.compile(r"^/api/v1/projects/[0-9]+/imports$")
-MULTIPART_SLACK = 64 * 1024  # the form's other fields and boundaries around the model file
 
 
 def body_limit_for(path: str) -> int:
@@ -32,7 +31,7 @@ def body_limit_for(path: str) -> int:
     if path.startswith("/api/v1/media/"):
         return int(settings.LOUPE_MAX_UPLOAD_BYTES)
     if _MODEL_UPLOAD.match(path):
-        return int(settings.LOUPE_MAX_MODEL_BYTES) + MULTIPART_SLACK
+        return int(settings.LOUPE_MAX_MODEL_BYTES) + int(settings.LOUPE_MULTIPART_SLACK)
     if _IMPORT.match(path):
         return int(settings.LOUPE_MAX_IMPORT_BYTES)
     return int(settings.LOUPE_MAX_REQUEST_BYTES)

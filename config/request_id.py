@@ -6,11 +6,11 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
-from contextvars import ContextVar
 
 from django.http import HttpRequest, HttpResponse
 
-current_request_id: ContextVar[str] = ContextVar("loupe_request_id", default="")
+from annotations.request_context import current_request_id
+
 _SANE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 

@@ -127,11 +127,11 @@ CELERY_TASK_SERIALIZER = "json"  # never pickle
 CELERY_ACCEPT_CONTENT = ["json"]
 # The outboxes are also swept on a timer, so work a crashed process had committed is never left behind.
 CELERY_BEAT_SCHEDULE = {
-    "dispatch-retrain-requests": {"task": "activelearning.tasks.dispatch_retrain_task", "schedule": 60.0},
-    "fail-stale-training-runs": {"task": "activelearning.tasks.fail_stale_runs_task", "schedule": 60.0},
-    "deliver-webhooks": {"task": "activelearning.tasks.deliver_webhooks_task", "schedule": 30.0},
+    "dispatch-retrain-requests": {"task": "training.dispatch_requests", "schedule": 60.0},
+    "fail-stale-training-runs": {"task": "training.fail_stale_runs", "schedule": 60.0},
+    "deliver-webhooks": {"task": "webhooks.deliver", "schedule": 30.0},
     # Not an outbox: drift is recomputed from the data, so a missed run only delays an alert to the next one.
-    "compute-drift": {"task": "activelearning.tasks.compute_drift_task", "schedule": 900.0},
+    "compute-drift": {"task": "monitoring.compute_drift", "schedule": 900.0},
 }
 
 # --- Rate limits, trusted proxies, the cache that holds the counters (annotations/throttling.py) -----
@@ -211,6 +211,8 @@ LOUPE_MAX_CLIP_SECONDS = env_float("LOUPE_MAX_CLIP_SECONDS", 120.0)
 LOUPE_MAX_CLIP_FRAMES = env_int("LOUPE_MAX_CLIP_FRAMES", 3600)
 # ONNX model uploads: file size, and the validation child process's memory, CPU and wall-clock limits.
 LOUPE_MAX_MODEL_BYTES = env_int("LOUPE_MAX_MODEL_BYTES", 200 * 1024 * 1024)
+# A model upload is a multipart form: its other fields and boundaries around the file (config/limits.py).
+LOUPE_MULTIPART_SLACK = 64 * 1024
 LOUPE_MODEL_PROBE_MEMORY_MB = env_int("LOUPE_MODEL_PROBE_MEMORY_MB", 3072)
 LOUPE_MODEL_PROBE_SECONDS = env_int("LOUPE_MODEL_PROBE_SECONDS", 60)
 # Server pre-labels: one inference may take this long before the watchdog fails it; after this many failures
@@ -222,7 +224,7 @@ LOUPE_TRAINING_TIMEOUT_SECONDS = env_int("LOUPE_TRAINING_TIMEOUT_SECONDS", 6 * 3
 # Start a dispatched training at once (a Celery worker; a background thread in the embedded mode).
 LOUPE_TRAINING_AUTOSTART = env_bool("LOUPE_TRAINING_AUTOSTART", default=True)
 LOUPE_TRAINING_THREADS = env_int("LOUPE_TRAINING_THREADS", 2)
-# Drift (activelearning/drift.py) reads at most this many device predictions per camera and hour of a window
+# Drift (activelearning/monitoring/drift.py) reads at most this many device predictions per camera and hour of a window
 # (the latest of each hour), so a sweep costs the same however busy a camera is and a window stays spread
 # over its whole span (days and nights alike) rather than its last busy hours.
 LOUPE_DRIFT_PREDICTIONS_PER_HOUR = env_int("LOUPE_DRIFT_PREDICTIONS_PER_HOUR", 200)
@@ -246,7 +248,7 @@ LOUPE_MAX_BATCH_EVENTS = env_int("LOUPE_MAX_BATCH_EVENTS", 500)
 LOUPE_MAX_BATCH_BYTES = env_int("LOUPE_MAX_BATCH_BYTES", 16 * 1024 * 1024)
 # Any other request body (the media path has LOUPE_MAX_UPLOAD_BYTES); enforced in config/limits.py.
 LOUPE_MAX_REQUEST_BYTES = env_int("LOUPE_MAX_REQUEST_BYTES", LOUPE_MAX_BATCH_BYTES)
-# Label imports (activelearning/imports.py): the body is parsed whole, so it is bounded on its own.
+# Label imports (activelearning/datasets/imports.py): the body is parsed whole, so it is bounded on its own.
 LOUPE_MAX_IMPORT_BYTES = env_int("LOUPE_MAX_IMPORT_BYTES", LOUPE_MAX_REQUEST_BYTES)
 LOUPE_MAX_IMPORT_TASKS = env_int("LOUPE_MAX_IMPORT_TASKS", 10_000)
 LOUPE_MAX_CLOCK_SKEW_SECONDS = env_int("LOUPE_MAX_CLOCK_SKEW_SECONDS", 300)
@@ -313,7 +315,7 @@ SPECTACULAR_SETTINGS = {
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "activelearning.schema.add_event_components",
+        "activelearning.ingest.schema.add_event_components",
         "annotations.api.schema_errors.add_error_responses",
     ],
     # Swagger UI from the bundled sidecar, so /api/docs/ needs no CDN.

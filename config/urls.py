@@ -21,7 +21,7 @@ urlpatterns = [
     # Public, or for signed-in users only (LOUPE_PUBLIC_API_DOCS: off by default in production).
     path("api/v1/schema/", SchemaView.as_view(), name="schema"),
     path("api/docs/", SwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("api/v1/", include("activelearning.api.urls")),
+    path("api/v1/", include("activelearning.urls")),
     path("api/v1/", include("reviewer.api.urls")),
     path("api/v1/", include("reviewer.api.flag_urls")),
     path("api/v1/", include("annotations.api.urls")),

@@ -10,4 +10,4 @@ class ReviewerConfig(AppConfig):
         from reviewer import realtime
 
         # A member's open sockets re-check their access as soon as their membership changes or ends.
-        events.subscribe("membership_changed", realtime.publish_membership_changed)
+        events.subscribe("membership.changed", realtime.publish_membership_changed)

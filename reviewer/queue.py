@@ -48,7 +48,14 @@ def lease_seconds(*, prefetch: bool = False) -> int:
     return int(settings.LOUPE_PREFETCH_LEASE_SECONDS if prefetch else settings.LOUPE_LEASE_SECONDS)
 
 
-def _now_sql(offset_seconds: int = 0) -> str:
+def lease_live_sql(alias: str = "") -> str:
+    """The one rule for "the lease is live", as SQL: it expires by the database's clock, never the web server's.
+    `alias`: the table's alias in the query (`"i"` → `i.lease_expires_at`)."""
+    column = f"{alias}.lease_expires_at" if alias else "lease_expires_at"
+    return f"{column} > {now_sql()}"
+
+
+def now_sql(offset_seconds: int = 0) -> str:
     """The database's clock (optionally plus an offset) as SQL; leases never trust the web server's clock."""
     if connection.vendor == "postgresql":
         return f"(now() + interval '{int(offset_seconds)} seconds')"
@@ -100,11 +107,11 @@ def _pick_statement(*, user: AbstractBaseUser, membership: Membership, claim: Cl
     caller's own lease already."""
     table, annotations, skips = ReviewItem._meta.db_table, Annotation._meta.db_table, ItemSkip._meta.db_table
     lock = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
-    now = _now_sql()
+    now = now_sql()
     uid = user.pk
     not_mine = f"NOT EXISTS (SELECT 1 FROM {annotations} a WHERE a.review_item_id = i.id AND a.author_id = %s)"  # noqa: S608
     not_skipped = (f"NOT EXISTS (SELECT 1 FROM {skips} s WHERE s.review_item_id = i.id AND s.user_id = %s "  # noqa: S608
-                   f"AND s.created_at > {_now_sql(-int(settings.LOUPE_SKIP_MEMORY_SECONDS))})")
+                   f"AND s.created_at > {now_sql(-int(settings.LOUPE_SKIP_MEMORY_SECONDS))})")
     not_held = f"(i.rework_author_id IS NULL OR i.rework_author_id = %s OR i.rework_until < {now})"
     project_id = membership.project_id
 
@@ -116,7 +123,7 @@ def _pick_statement(*, user: AbstractBaseUser, membership: Membership, claim: Cl
 
     # The caller's own live lease: for a plain claim the current one first, else the prefetched one (taken
     # over); a prefetch claim resumes only a prefetched one. One candidate, to keep the statement's planning short.
-    mine = f"i.status = 'leased' AND i.lease_holder_id = %s AND i.lease_expires_at > {now}"
+    mine = f"i.status = 'leased' AND i.lease_holder_id = %s AND {lease_live_sql('i')}"
     parts = [candidate(f"{mine} AND i.lease_prefetch", [uid], "i.id") if claim.prefetch
              else candidate(mine, [uid], "i.lease_prefetch, i.id")]
     parts += [
@@ -138,8 +145,8 @@ def _pick_statement(*, user: AbstractBaseUser, membership: Membership, claim: Cl
 def _lease_assignments(claim: ClaimFilter) -> str:
     """The SET list of a claim; its two parameters are the holder's id and the new lease token."""
     return (f"status = 'leased', lease_holder_id = %s, lease_token = %s, "
-            f"lease_expires_at = {_now_sql(lease_seconds(prefetch=claim.prefetch))}, "
-            f"lease_prefetch = {'true' if claim.prefetch else 'false'}, updated_at = {_now_sql()}")
+            f"lease_expires_at = {now_sql(lease_seconds(prefetch=claim.prefetch))}, "
+            f"lease_prefetch = {'true' if claim.prefetch else 'false'}, updated_at = {now_sql()}")
 
 
 def _claim_postgres(pick: str, params: list[Any], user: AbstractBaseUser, claim: ClaimFilter) -> ReviewItem | None:
@@ -214,7 +221,7 @@ def _release_extra_leases(*, item: ReviewItem, user: AbstractBaseUser) -> None:
     table = ReviewItem._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET {BACK_IN_QUEUE_SQL}, updated_at = {_now_sql()} WHERE project_id = %s "  # noqa: S608
+            f"UPDATE {table} SET {BACK_IN_QUEUE_SQL}, updated_at = {now_sql()} WHERE project_id = %s "  # noqa: S608
             "AND status = 'leased' AND lease_holder_id = %s AND lease_prefetch = %s AND id <> %s RETURNING id",
             [item.project_id, user.pk, item.lease_prefetch, item.pk])
         released = [r[0] for r in cursor.fetchall()]
@@ -230,7 +237,7 @@ def _live_lease_update(item_id: int, user: AbstractBaseUser, lease_token: str, a
     table = ReviewItem._meta.db_table
     sql = (
         f"UPDATE {table} SET {assignments} WHERE id = %s AND status = 'leased' AND lease_holder_id = %s "  # noqa: S608
-        f"AND lease_token = %s AND lease_expires_at > {_now_sql()}"
+        f"AND lease_token = %s AND {lease_live_sql()}"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, item_id, user.pk, lease_token])
@@ -243,7 +250,7 @@ def extend_lease(*, item: ReviewItem, user: AbstractBaseUser, lease_token: str, 
     `prefetch=False` (the item on screen) gives the full lease and makes a prefetched item the current one;
     `prefetch=True` keeps a waiting item's short lease alive.
     """
-    assignments = (f"lease_expires_at = {_now_sql(lease_seconds(prefetch=prefetch))}, "
+    assignments = (f"lease_expires_at = {now_sql(lease_seconds(prefetch=prefetch))}, "
                    f"lease_prefetch = {'true' if prefetch else 'false'}")
     if not _live_lease_update(item.pk, user, lease_token, assignments, []):
         raise LeaseLost("The lease on this item was lost or has expired.")

@@ -116,7 +116,7 @@ def _schedule_queue_stats(project_id: int) -> None:
     if interval < 0:
         return
     if interval == 0:
-        _send_queue_stats(project_id)
+        send_queue_stats(project_id)
         return
     with _scheduled_lock:
         _latest_change[project_id] = time.time()
@@ -143,7 +143,7 @@ def _flush_queue_stats(project_id: int) -> None:
     try:
         wait = _shared_turn(project_id, changed_at)
         if wait is None:
-            _send_queue_stats(project_id)
+            send_queue_stats(project_id)
         elif wait > 0:
             with _scheduled_lock:  # ask again when the other process's turn is over (unless already scheduled)
                 if project_id in _scheduled:
@@ -190,7 +190,7 @@ def _redis() -> Any:
     return _redis_client
 
 
-def _send_queue_stats(project_id: int) -> None:
+def send_queue_stats(project_id: int) -> None:
     started = time.perf_counter()
     try:
         stats = queue_stats(project_id)

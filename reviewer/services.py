@@ -21,7 +21,7 @@ from annotations.models import Annotation, AnnotationOrigin, Asset, Prediction, 
 from reviewer import events, realtime
 from reviewer.flags import close_count_flag
 from reviewer.models import ItemStatus, ReviewItem
-from reviewer.queue import UNLEASED_SQL, LeaseLost, _now_sql
+from reviewer.queue import UNLEASED_SQL, LeaseLost, lease_live_sql, now_sql
 
 
 @dataclass
@@ -131,8 +131,8 @@ def submit_annotation(*, item: ReviewItem, user: User, lease_token: str,
     audit.update_logged(
         f"UPDATE {ReviewItem._meta.db_table} SET status = %s, annotations_count = %s, agreement = %s, "  # noqa: S608
         f"{UNLEASED_SQL}, rework_author_id = NULL, rework_until = NULL, rework_from_id = NULL, "
-        f"updated_at = {_now_sql()}, "
-        f"accepted_at = CASE WHEN %s THEN {_now_sql()} ELSE accepted_at END "
+        f"updated_at = {now_sql()}, "
+        f"accepted_at = CASE WHEN %s THEN {now_sql()} ELSE accepted_at END "
         "WHERE id = %s RETURNING id, project_id",
         [locked.status, locked.annotations_count, locked.agreement, locked.status == ItemStatus.ACCEPTED, locked.pk],
         action="item.submitted", obj_type="review_item", obj_id=locked.pk, project_id=locked.project_id,
@@ -154,7 +154,7 @@ def _lock_for_submit(item_id: int) -> tuple[ReviewItem, bool]:
     lock = " FOR UPDATE OF i, a" if connection.vendor == "postgresql" else ""
     sql = (
         f"SELECT {rows.columns(ReviewItem, 'i')}, {rows.columns(Project, 'pr')}, "  # noqa: S608
-        f"{rows.columns(Prediction, 'p')}, COALESCE(i.lease_expires_at > {_now_sql()}, false) "
+        f"{rows.columns(Prediction, 'p')}, COALESCE({lease_live_sql('i')}, false) "
         f"FROM {ReviewItem._meta.db_table} i JOIN {Project._meta.db_table} pr ON pr.id = i.project_id "
         f"JOIN {Asset._meta.db_table} a ON a.id = i.asset_id "
         f"LEFT JOIN {Prediction._meta.db_table} p ON p.id = i.prediction_id WHERE i.id = %s{lock}"
@@ -249,7 +249,7 @@ def _publish_status(item: ReviewItem) -> None:
     """Call inside the transaction that changed the item: follow-ups run now, pushes after commit."""
     if item.status == ItemStatus.ACCEPTED:
         close_count_flag(item=item)
-        events.emit("item_accepted", project_id=item.project_id, item_id=item.pk)
+        events.emit("item.accepted", project_id=item.project_id, item=item.pk)
         realtime.publish(project_id=item.project_id, message={"type": "item.accepted", "item": item.pk,
                                                               "site": item.site_id})
     realtime.publish_queue_stats(project_id=item.project_id)

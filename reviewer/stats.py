@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -13,6 +14,17 @@ from annotations.geometry import is_correction
 from annotations.models import Annotation, AnnotationOrigin, Project
 from reviewer.models import ItemStatus, ReviewItem
 from reviewer.selectors import queue_stats
+
+# Figures that belong to an app built on this one (progress to retraining is learning's): each section adds its
+# keys to the dashboard's stats. Registered in the owning app's AppConfig.ready(), so reviewer imports no app
+# above it.
+StatsSection = Callable[[Project], dict[str, Any]]
+_sections: list[StatsSection] = []
+
+
+def add_stats_section(section: StatsSection) -> None:
+    if section not in _sections:
+        _sections.append(section)
 
 
 def project_stats(project: Project) -> dict[str, Any]:
@@ -37,8 +49,5 @@ def project_stats(project: Project) -> dict[str, Any]:
         "agreement": items["agreement"],
         "correction_rate": corrected / len(diffs) if diffs else None,
         "accepted": items["accepted"],
-        "retrain_threshold": project.retrain_threshold,
-        # Until dataset versions exist (issue: closing the loop), progress counts every accepted item.
-        "threshold_progress": min(1.0, items["accepted"] / project.retrain_threshold)
-        if project.retrain_threshold else None,
+        **{key: value for section in _sections for key, value in section(project).items()},
     }

@@ -6,8 +6,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from activelearning.models import RoutingPolicy
-from activelearning.policy import DEFAULT_POLICY
+from activelearning.routing.models import RoutingPolicy
+from activelearning.routing.policy import DEFAULT_POLICY
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ import redis
 from django.contrib.auth.models import User
 from rest_framework.authtoken.models import Token
 
-from activelearning.models import DeliveryStatus, WebhookDelivery
+from activelearning.webhooks.models import DeliveryStatus, WebhookDelivery
 from tests.factories import add_member, make_project
 from tests.http_receiver import receiving
 from tests.server import ROOT, LiveServer, database_url

@@ -149,7 +149,7 @@ def test_partial_demo_is_reported_rather_than_guessed_at():
 
 @pytest.mark.django_db(transaction=True)
 def test_the_demo_detector_is_champion_and_pre_labels_the_queue_on_the_server():
-    from activelearning.models import ModelStatus, ModelVersion, PrelabelRun
+    from activelearning.registry.models import ModelStatus, ModelVersion, PrelabelRun
     from annotations.models import PredictionSource
 
     seed()

@@ -1,6 +1,6 @@
 """The training callback through the real stack (uvicorn, a2wsgi, Django, PostgreSQL; real sockets): an unsigned
 200 MB callback is answered before a byte of its body is sent, and the pipeline-side sender
-(`activelearning.trainers.callback`) completes a run end to end."""
+(`activelearning.training.trainers.callback`) completes a run end to end."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from activelearning.models import ModelVersion, TrainerConfig, TrainingRun, TrainingStatus
-from activelearning.retraining import freeze_dataset
-from activelearning.trainers.callback import send_callback
+from activelearning.registry.models import ModelVersion
+from activelearning.training.models import TrainerConfig, TrainingRun, TrainingStatus
+from activelearning.training.threshold import freeze_dataset
+from activelearning.training.trainers.callback import send_callback
 from tests.factories import make_project
 from tests.onnx_models import detector_bytes
 from tests.server import LiveServer

@@ -1,5 +1,5 @@
 """Authorised media for people: an asset, its frames and thumbnail are served only to members of a project
-that holds it, with faces blurred where a project of the caller's asks for it (`annotations.media`)."""
+that holds it, with faces blurred where a project of the caller's asks for it (`annotations.served_media`)."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from annotations import media
+from annotations import served_media
 from annotations.errors import InvalidInput
-from annotations.media import MediaFile
 from annotations.selectors import access_asset_media
+from annotations.served_media import MediaFile
 from annotations.throttling import MediaReadThrottle
 
 REVALIDATE = "private, no-cache"
@@ -83,7 +83,7 @@ class AssetView(APIView):
     def get(self, request: Request, sha256: str) -> HttpResponseBase:
         original = _original_param(request)
         access = access_asset_media(user=request.user, sha256=sha256, original=original)
-        return _file_response(request, media.still(user=request.user, access=access, original=original))
+        return _file_response(request, served_media.still(user=request.user, access=access, original=original))
 
 
 class FrameView(APIView):
@@ -104,7 +104,7 @@ class FrameView(APIView):
                                details={"n": n[:20]})
         original = _original_param(request)
         access = access_asset_media(user=request.user, sha256=sha256, original=original)
-        return _file_response(request, media.frame(user=request.user, access=access, n=int(n), original=original))
+        return _file_response(request, served_media.frame(user=request.user, access=access, n=int(n), original=original))
 
 
 class ThumbView(APIView):
@@ -118,4 +118,4 @@ class ThumbView(APIView):
     def get(self, request: Request, sha256: str) -> HttpResponseBase:
         original = _original_param(request)
         access = access_asset_media(user=request.user, sha256=sha256, original=original)
-        return _file_response(request, media.thumb(user=request.user, access=access, original=original))
+        return _file_response(request, served_media.thumb(user=request.user, access=access, original=original))

@@ -5,13 +5,26 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from annotations.auth import DeviceTokenAuthentication
 from annotations.models import Camera, Device, Role, Site
 from annotations.selectors import access_device, access_project, project_devices
 from annotations.services import create_device, revoke_device
+
+
+class DeviceView(APIView):
+    """The base of every endpoint a device calls with its token (events, media, heartbeat, model updates)."""
+
+    authentication_classes = [DeviceTokenAuthentication]
+    permission_classes = [IsAuthenticated]
+
+    @property
+    def device(self) -> Device:
+        return self.request.auth  # type: ignore[return-value]
 
 
 class DeviceSiteSerializer(serializers.ModelSerializer):

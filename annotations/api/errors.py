@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
 
@@ -13,3 +14,8 @@ class ErrorDetailSerializer(serializers.Serializer):
 
 class ErrorSerializer(serializers.Serializer):
     error = ErrorDetailSerializer()
+
+
+def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
+    """The error envelope under each status a view documents (the schema hook adds the common ones it omits)."""
+    return {status: OpenApiResponse(ErrorSerializer) for status in statuses}

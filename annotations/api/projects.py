@@ -5,18 +5,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotations.api.errors import ErrorSerializer
+from annotations.api.errors import error_responses
 from annotations.models import Project, Role
 from annotations.selectors import access_project
 from annotations.services import REVIEW_SETTINGS, configure_review
 
-ERRORS = {status: OpenApiResponse(ErrorSerializer) for status in (400, 401, 403, 404)}
+ERRORS = error_responses(400, 401, 403, 404)
 
 
 class _JsonNumber(serializers.FloatField):

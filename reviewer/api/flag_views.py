@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotations.api.errors import ErrorSerializer
+from annotations.api.errors import error_responses
 from annotations.models import Camera, Site
 from annotations.selectors import access_project
 from reviewer.flags import (
@@ -31,7 +31,7 @@ from reviewer.flags import (
     window_preview,
 )
 
-ERRORS = {status: OpenApiResponse(ErrorSerializer) for status in (400, 401, 403, 404)}
+ERRORS = error_responses(400, 401, 403, 404)
 
 
 class AwareDateTimeField(serializers.DateTimeField):

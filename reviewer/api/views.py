@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotations.api.errors import ErrorSerializer
+from annotations.api.errors import ErrorSerializer, error_responses
 from annotations.errors import InvalidInput
 from annotations.models import Annotation, AuditEvent, Role
 from annotations.selectors import access_project
@@ -31,7 +31,7 @@ from reviewer.api.serializers import ReviewSerializer, item_payload
 from reviewer.queue import CLAIM_ROLES, ClaimFilter, claim_next, extend_lease, release_lease, skip_item
 from reviewer.services import Submission, decide_review, submit_annotation
 
-ERRORS = {status: OpenApiResponse(ErrorSerializer) for status in (400, 401, 403, 404, 409)}
+ERRORS = error_responses(400, 401, 403, 404, 409)
 ITEM = inline_serializer("ReviewItemLease", {"id": serializers.IntegerField(),
                                              "lease_token": serializers.CharField(),
                                              "lease_expires_at": serializers.DateTimeField()})

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from activelearning import archives
+from activelearning.datasets import archives
 
 JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 40
 

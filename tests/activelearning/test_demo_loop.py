@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from activelearning.demo_loop import LoopConfig, run_loop
-from activelearning.models import DatasetVersion, ModelVersion, RetrainRequest, TrainingRun
+from activelearning.datasets.models import DatasetVersion
+from activelearning.demo.loop import LoopConfig, run_loop
+from activelearning.registry.models import ModelVersion
+from activelearning.training.models import RetrainRequest, TrainingRun
 from annotations.models import AuditEvent, Device, Prediction, PredictionSource
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -7,7 +7,7 @@ import hashlib
 
 import pytest
 
-from activelearning.models import PrelabelRun, PrelabelStatus
+from activelearning.registry.models import PrelabelRun, PrelabelStatus
 from annotations.models import Prediction, PredictionSource, Site
 from reviewer.models import ReviewItem
 from tests.activelearning.test_prelabeling import install_champion

@@ -21,11 +21,13 @@ from channels.layers import get_channel_layer
 from django.contrib.auth.models import User
 from django.db import connection
 
-from activelearning import drift, webhooks
-from activelearning.drift import Windows, compute_drift, compute_drift_everywhere, next_alerting
 from activelearning.metrics import confidence_histogram, psi
-from activelearning.models import DriftPolicy, DriftState, Webhook, WebhookDelivery
-from activelearning.webhooks import deliver_due
+from activelearning.monitoring import drift
+from activelearning.monitoring.drift import Windows, compute_drift, compute_drift_everywhere, next_alerting
+from activelearning.monitoring.models import DriftPolicy, DriftState
+from activelearning.webhooks import services as webhooks
+from activelearning.webhooks.models import Webhook, WebhookDelivery
+from activelearning.webhooks.services import deliver_due
 from annotations.models import Annotation, AuditEvent, Camera, Prediction, Project, Site, Verdict
 from reviewer.models import CountFlag, ItemStatus, ReviewItem
 from reviewer.realtime import project_group

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from activelearning.models import DriftPolicy, DriftState
+from activelearning.monitoring.models import DriftPolicy, DriftState
 from annotations.models import Camera, Project
 from tests.activelearning.test_drift import DAY, NOW, camera_of, healthy, run, shifted
 from tests.factories import add_member, as_user, make_device_kit, make_project

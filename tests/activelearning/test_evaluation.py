@@ -14,10 +14,10 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
-from activelearning.evaluation import MIN_COMPARISON_FRAMES, run_evaluation
-from activelearning.models import ModelEvaluation, ModelStatus, ModelVersion
-from activelearning.registry import promote_model, register_model_file
-from activelearning.retraining import freeze_dataset
+from activelearning.registry.evaluation import MIN_COMPARISON_FRAMES, run_evaluation
+from activelearning.registry.models import ModelEvaluation, ModelStatus, ModelVersion
+from activelearning.registry.services import promote_model, register_model_file
+from activelearning.training.threshold import freeze_dataset
 from annotations.models import Annotation, Asset, Camera, Site
 from reviewer.models import ItemStatus, ReviewItem
 from tests.factories import add_member, as_user, jpeg_bytes, make_project
@@ -117,8 +117,8 @@ def test_without_a_dataset_version_the_api_says_so_and_that_the_frames_are_few()
 
 
 def test_versions_without_a_test_split_evaluate_on_held_out_frames_never_trained_on_and_say_so():
-    from activelearning.evaluation import split_of
-    from activelearning.models import DatasetEntry, DatasetVersion
+    from activelearning.datasets.models import DatasetEntry, DatasetVersion
+    from activelearning.registry.evaluation import split_of
 
     project = make_project("eval-legacy")
     add_member(project, "dana", "admin")

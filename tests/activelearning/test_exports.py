@@ -22,10 +22,10 @@ from django.db import transaction
 from django.utils import timezone
 from label_studio_sdk.converter import Converter
 
-from activelearning import archives
-from activelearning.exports import run_export
-from activelearning.models import DatasetEntry, DatasetVersion, ExportJob
-from activelearning.retraining import freeze_dataset
+from activelearning.datasets import archives
+from activelearning.datasets.exports import run_export
+from activelearning.datasets.models import DatasetEntry, DatasetVersion, ExportJob
+from activelearning.training.threshold import freeze_dataset
 from annotations.models import Annotation, Asset, Camera, Prediction, Site
 from reviewer.models import ItemStatus, ReviewItem
 from tests.factories import add_member, as_user, jpeg_bytes, make_project, mp4_bytes
@@ -297,7 +297,7 @@ def test_an_export_without_images_has_only_the_labels(version, django_capture_on
 
 
 def test_a_running_export_pushes_its_progress_then_its_end(version, django_capture_on_commit_callbacks, monkeypatch):
-    from activelearning import exports
+    from activelearning.datasets import exports
     from reviewer import realtime
 
     pushed: list[dict] = []

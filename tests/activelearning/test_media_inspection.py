@@ -5,8 +5,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from activelearning.media import JPEG, MP4, PNG, sniff
-from activelearning.quality import measure_quality
+from activelearning.ingest.media_checks import JPEG, MP4, PNG, sniff
+from activelearning.ingest.quality import measure_quality
 from tests.factories import jpeg_bytes, mp4_bytes, png_bytes
 
 

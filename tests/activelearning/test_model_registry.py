@@ -12,8 +12,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
 from rest_framework.test import APIClient
 
-from activelearning.models import ModelStatus, ModelVersion
-from activelearning.onnx_probe import Refused, probe
+from activelearning.registry.models import ModelStatus, ModelVersion
+from activelearning.registry.onnx_probe import Refused, probe
 from annotations.models import AuditEvent
 from tests.factories import add_member, as_user, make_device_kit, make_project
 from tests.onnx_models import detector_bytes, external_data_model, slow_model
@@ -217,8 +217,10 @@ def test_probe_runs_without_the_servers_secrets(kit, monkeypatch):
 
 
 def test_model_uploads_have_their_own_body_limit(settings):
-    from config.limits import MULTIPART_SLACK, body_limit_for
+    from config.limits import body_limit_for
+
+    slack = settings.LOUPE_MULTIPART_SLACK
     settings.LOUPE_MAX_MODEL_BYTES = 5_000_000
-    assert body_limit_for("/api/v1/projects/3/models/") == 5_000_000 + MULTIPART_SLACK
-    assert body_limit_for("/api/v1/training-runs/9/callback") == 5_000_000 + MULTIPART_SLACK
+    assert body_limit_for("/api/v1/projects/3/models/") == 5_000_000 + slack
+    assert body_limit_for("/api/v1/training-runs/9/callback") == 5_000_000 + slack
     assert body_limit_for("/api/v1/projects/3/models/1/evil") == settings.LOUPE_MAX_REQUEST_BYTES

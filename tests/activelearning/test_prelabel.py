@@ -1,4 +1,4 @@
-"""The pre-labeler (activelearning/prelabel.py): a hand-built ONNX head end to end, the session cache, and the
+"""The pre-labeler (activelearning/registry/detector.py): a hand-built ONNX head end to end, the session cache, and the
 committed demo detector on held-out synthetic scenes. No database."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 import activelearning
 from activelearning.metrics import evaluate_detections
-from activelearning.prelabel import (
+from activelearning.registry.detector import (
     Detector,
     ImageUnreadable,
     ModelHashMismatch,

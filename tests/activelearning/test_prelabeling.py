@@ -10,9 +10,9 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
-from activelearning.inference import InferenceFailed, InferenceRequest, InferenceWorker
-from activelearning.models import ModelStatus, ModelVersion, PrelabelRun, PrelabelStatus
-from activelearning.prelabeling import disagreement, prelabel_items
+from activelearning.registry.inference import InferenceFailed, InferenceRequest, InferenceWorker
+from activelearning.registry.models import ModelStatus, ModelVersion, PrelabelRun, PrelabelStatus
+from activelearning.registry.prelabels import disagreement, prelabel_items
 from annotations.models import AuditEvent, Prediction, PredictionSource
 from reviewer.models import ReviewItem
 from tests.factories import jpeg_bytes, make_device_kit, make_project, prediction_event
@@ -186,7 +186,7 @@ def accepted_heldout_items(kit, n: int, truth_box: list[float]) -> list[ReviewIt
     from django.contrib.auth.models import User
     from django.utils import timezone
 
-    from activelearning.evaluation import split_of
+    from activelearning.registry.evaluation import split_of
     from annotations.models import Annotation
 
     annotator = User.objects.get_or_create(username="alice")[0]
@@ -240,7 +240,8 @@ def test_an_evaluation_uses_the_latest_dataset_versions_test_split_once_one_exis
     from django.contrib.auth.models import User
     from rest_framework.test import APIClient
 
-    from activelearning.models import DatasetEntry, DatasetVersion, ModelEvaluation
+    from activelearning.datasets.models import DatasetEntry, DatasetVersion
+    from activelearning.registry.models import ModelEvaluation
     from annotations.models import Annotation
     from tests.factories import add_member
 
@@ -294,7 +295,7 @@ def test_a_model_that_exhausts_memory_fails_alone_under_the_cap(tmp_path):
 def test_an_ingest_queues_pre_labels_only_when_a_champion_serves(kit, monkeypatch, django_capture_on_commit_callbacks):
     """Without a champion every item would be skipped: the task is not even sent (it reloaded the batch's items
     on every ingest, 18 % of the ingest server's time in the embedded mode)."""
-    from activelearning import tasks
+    from activelearning.registry import tasks
 
     sent: list[list[int]] = []
     monkeypatch.setattr(tasks.prelabel_items_task, "delay", lambda *, item_ids: sent.append(item_ids))

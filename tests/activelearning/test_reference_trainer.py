@@ -18,8 +18,8 @@ except ImportError:  # pragma: no cover - CI installs the train extra
         raise
     pytest.skip("needs torch: pip install -e '.[train]'", allow_module_level=True)
 
-from activelearning.prelabel import Detector  # noqa: E402
-from activelearning.trainers import reference  # noqa: E402
+from activelearning.registry.detector import Detector  # noqa: E402
+from activelearning.training.trainers import reference  # noqa: E402
 
 
 def test_every_box_gets_cells_on_both_strides_and_a_shared_cell_goes_to_the_smaller_box() -> None:

@@ -18,15 +18,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from activelearning.models import (
-    CameraSplit,
-    DatasetEntry,
-    DatasetVersion,
-    RetrainRequest,
-    RetrainState,
-    TrainingRun,
-)
-from activelearning.retraining import (
+from activelearning.datasets.models import CameraSplit, DatasetEntry, DatasetVersion
+from activelearning.training.models import RetrainRequest, RetrainState, TrainingRun
+from activelearning.training.threshold import (
     dataset_content_hash,
     dispatch_retrain_requests,
     freeze_dataset,
@@ -198,7 +192,7 @@ CRASH_AFTER_TRIGGER = textwrap.dedent("""
     import os, django
     django.setup()
     from django.contrib.auth.models import User
-    from activelearning import retraining
+    from activelearning.training import threshold as retraining
     from reviewer.models import ReviewItem
     from reviewer.services import decide_review
     retraining._kick_dispatch = lambda: os._exit(3)  # the process dies right after the trigger commits
@@ -240,7 +234,7 @@ def _sweep() -> list[int]:
 
 @pytest.mark.django_db(transaction=True)
 def test_a_site_reaching_its_own_threshold_triggers_once_per_epoch(project):
-    from activelearning.models import SiteRetrainCount, TrainerConfig
+    from activelearning.training.models import SiteRetrainCount, TrainerConfig
 
     bob = User.objects.get(username="bob")
     project.retrain_threshold = 100  # far away: only the per-site rule can fire
@@ -265,7 +259,7 @@ def test_a_site_reaching_its_own_threshold_triggers_once_per_epoch(project):
 
 @pytest.mark.django_db
 def test_without_a_per_site_threshold_nothing_is_counted_per_site(project):
-    from activelearning.models import SiteRetrainCount
+    from activelearning.training.models import SiteRetrainCount
 
     accept(submitted_items(project, 1)[0], User.objects.get(username="bob"))
     assert not SiteRetrainCount.objects.exists()

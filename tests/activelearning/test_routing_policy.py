@@ -9,8 +9,8 @@ import pytest
 from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
-from activelearning.models import RoutingPolicy
-from activelearning.policy import (
+from activelearning.routing.models import RoutingPolicy
+from activelearning.routing.policy import (
     DEFAULT_POLICY,
     EventFacts,
     PolicyInvalid,
@@ -18,7 +18,7 @@ from activelearning.policy import (
     uncertainty_signals,
     validate_policy,
 )
-from activelearning.services import save_policy
+from activelearning.routing.services import save_policy
 from annotations.models import AuditEvent, Membership
 from reviewer.models import ReviewItem
 from tests.factories import jpeg_bytes, make_device_kit, prediction_event

@@ -8,10 +8,10 @@ import pytest
 from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
-from activelearning.models import RoutingPolicy
-from activelearning.policy import DEFAULT_POLICY, Decision, facts_for_event, validate_policy
-from activelearning.policy_preview import Replayed, compare_policies, priority_histogram, summarize
-from activelearning.services import save_policy
+from activelearning.routing.models import RoutingPolicy
+from activelearning.routing.policy import DEFAULT_POLICY, Decision, facts_for_event, validate_policy
+from activelearning.routing.preview import Replayed, compare_policies, priority_histogram, summarize
+from activelearning.routing.services import save_policy
 from annotations.models import AuditEvent, Prediction
 from reviewer.models import ReviewItem
 from tests.factories import add_member, jpeg_bytes, make_device_kit, prediction_event

@@ -18,18 +18,14 @@ from django.test.client import BOUNDARY, encode_multipart
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from activelearning.gate import decide
-from activelearning.models import (
-    DatasetEntry,
-    ModelStatus,
-    ModelVersion,
-    TrainerConfig,
-    TrainingRun,
-    TrainingStatus,
-)
-from activelearning.retraining import freeze_dataset
-from activelearning.training import fail_stale_runs, run_training, sign
-from activelearning.training_callback import callback_headers
+from activelearning.datasets.models import DatasetEntry
+from activelearning.outbound import sign
+from activelearning.registry.models import ModelStatus, ModelVersion
+from activelearning.training.callback_receiver import callback_headers
+from activelearning.training.gate import decide
+from activelearning.training.models import TrainerConfig, TrainingRun, TrainingStatus
+from activelearning.training.runs import fail_stale_runs, run_training
+from activelearning.training.threshold import freeze_dataset
 from annotations.models import AuditEvent
 from tests.factories import add_member, make_project
 from tests.http_receiver import receiving
@@ -101,8 +97,8 @@ def test_webhook_backend_signs_the_request_and_accepts_one_signed_callback(proje
     run.refresh_from_db()
     assert run.status == TrainingStatus.RUNNING and run.callback_nonce == sent["nonce"]
     # The pipeline fetches the dataset with the signed link alone (no account); it is a YOLO export.
-    from activelearning.exports import run_export
-    from activelearning.models import ExportJob
+    from activelearning.datasets.exports import run_export
+    from activelearning.datasets.models import ExportJob
 
     link = sent["dataset_url"]
     assert link.startswith("/api/v1/exports/") and "token=" in link and sent["dataset_format"] == "yolo"
@@ -288,7 +284,7 @@ def test_a_failing_trainer_fails_the_run_with_its_log(project, settings):
 WORKER = """
 import django, sys
 django.setup()
-from activelearning.training import run_training
+from activelearning.training.runs import run_training
 run_training(run_id=int(sys.argv[1]))
 """
 
@@ -337,7 +333,7 @@ def test_reference_backend_fine_tunes_the_champion_on_the_dataset(project):
     """The real reference trainer (torch): one step on the exported dataset from the demo champion's weights."""
     from pathlib import Path
 
-    from activelearning.registry import promote_model, register_model_file, store_weights
+    from activelearning.registry.services import promote_model, register_model_file, store_weights
 
     demo = Path(__file__).resolve().parents[2] / "activelearning" / "demo" / "people-detector.onnx"
     champion = register_model_file(project=project, path=demo, name="people-detector", user=None)
@@ -363,7 +359,7 @@ def test_reference_backend_fine_tunes_the_champion_on_the_dataset(project):
 def test_the_trainers_output_streams_into_the_run_with_its_progress(project, monkeypatch):
     import sys
 
-    from activelearning import training
+    from activelearning.training import runs as training
 
     monkeypatch.setattr(training, "LIVE_EVERY_SECONDS", 0.0)  # write every line through
     version = accepted_dataset(project, 1)

@@ -17,9 +17,10 @@ from django.test.client import BOUNDARY, MULTIPART_CONTENT, ClientHandler, encod
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from activelearning.models import ModelVersion, TrainerConfig, TrainingRun, TrainingStatus
-from activelearning.retraining import freeze_dataset
-from activelearning.training_callback import callback_headers, callback_signature, max_callback_bytes
+from activelearning.registry.models import ModelVersion
+from activelearning.training.callback_receiver import callback_headers, callback_signature, max_callback_bytes
+from activelearning.training.models import TrainerConfig, TrainingRun, TrainingStatus
+from activelearning.training.threshold import freeze_dataset
 from tests.factories import add_member, make_project
 from tests.onnx_models import detector_bytes
 

@@ -6,15 +6,15 @@ import pytest
 from django.conf import settings
 from django.db import transaction
 
-from activelearning.models import TrainingRun
-from activelearning.retraining import freeze_dataset
-from activelearning.training_log import clean_log
+from activelearning.training.log import clean_log
+from activelearning.training.models import TrainingRun
+from activelearning.training.threshold import freeze_dataset
 from tests.factories import add_member, as_user, make_project
 
 APP = str(settings.BASE_DIR)
 RAW = [
     "loading dataset /tmp/loupe-train-7-k2j9x1/dataset/data.yaml\n",
-    f"{APP}/activelearning/trainers/reference.py:88: step 3/10 loss 0.41\n",
+    f"{APP}/activelearning/training/trainers/reference.py:88: step 3/10 loss 0.41\n",
     "/srv/venv/lib/python3.11/site-packages/torch/nn/modules/conv.py:456: UserWarning: Plan failed with a "
     "cudnnException\n",
     "  return F.conv2d(input, weight, bias, self.stride,\n",
@@ -28,7 +28,7 @@ def test_paths_become_placeholders_and_warnings_collapse_into_one_line():
     lines = clean_log(RAW, app_dir=APP)
     assert lines == [
         "loading dataset <run>/dataset/data.yaml",
-        "activelearning/trainers/reference.py:88: step 3/10 loss 0.41",
+        "activelearning/training/trainers/reference.py:88: step 3/10 loss 0.41",
         "wrote …/model.onnx (epoch 10)",
         "(2 library warnings hidden)",
     ]

@@ -19,9 +19,9 @@ import pytest
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
-from activelearning import webhooks
-from activelearning.models import Webhook, WebhookDelivery
-from activelearning.webhooks import CLAIM_BATCH, LEASE, claim_due, deliver_due, enqueue_event
+from activelearning.webhooks import services as webhooks
+from activelearning.webhooks.models import Webhook, WebhookDelivery
+from activelearning.webhooks.services import CLAIM_BATCH, LEASE, claim_due, deliver_due, enqueue_event
 from reviewer.models import ReviewItem
 from tests.factories import add_member, as_user, make_items, make_project
 from tests.http_receiver import receiving

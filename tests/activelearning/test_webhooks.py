@@ -20,20 +20,14 @@ from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from activelearning import webhooks
-from activelearning.models import (
-    ModelStatus,
-    ModelVersion,
-    RetrainRequest,
-    TrainerConfig,
-    TrainingRun,
-    Webhook,
-    WebhookDelivery,
-)
-from activelearning.registry import promote_model, rollback_champion
-from activelearning.retraining import freeze_dataset
-from activelearning.training import run_training
-from activelearning.webhooks import MAX_ATTEMPTS, backoff, deliver_due, enqueue_event
+from activelearning.registry.models import ModelStatus, ModelVersion
+from activelearning.registry.services import promote_model, rollback_champion
+from activelearning.training.models import RetrainRequest, TrainerConfig, TrainingRun
+from activelearning.training.runs import run_training
+from activelearning.training.threshold import freeze_dataset
+from activelearning.webhooks import services as webhooks
+from activelearning.webhooks.models import Webhook, WebhookDelivery
+from activelearning.webhooks.services import MAX_ATTEMPTS, backoff, deliver_due, enqueue_event
 from annotations.models import AuditEvent
 from tests.activelearning.test_retraining import accept, submitted_items
 from tests.factories import add_member, as_user, make_project

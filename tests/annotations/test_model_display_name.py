@@ -3,7 +3,7 @@ not name its model (the editor showed "Model v")."""
 
 from __future__ import annotations
 
-from activelearning.models import ModelVersion
+from activelearning.registry.models import ModelVersion
 from annotations.models import Prediction
 
 

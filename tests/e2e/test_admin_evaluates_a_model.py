@@ -16,9 +16,11 @@ from django.db import transaction
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from activelearning.evaluation import MIN_COMPARISON_FRAMES
-from activelearning.models import DatasetEntry, ModelEvaluation, ModelStatus, ModelVersion, TrainingRun
-from activelearning.retraining import freeze_dataset
+from activelearning.datasets.models import DatasetEntry
+from activelearning.registry.evaluation import MIN_COMPARISON_FRAMES
+from activelearning.registry.models import ModelEvaluation, ModelStatus, ModelVersion
+from activelearning.training.models import TrainingRun
+from activelearning.training.threshold import freeze_dataset
 from annotations.models import Annotation, Asset, AuditEvent, Camera, Site
 from reviewer.models import ItemStatus, ReviewItem
 from tests.e2e.helpers import add_browser_member, sign_in

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from activelearning.models import ModelStatus, ModelVersion
+from activelearning.registry.models import ModelStatus, ModelVersion
 from annotations.models import AuditEvent
 from tests.e2e.helpers import add_browser_member, sign_in
 from tests.factories import make_device_kit, make_project

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import expect
 
-from activelearning.models import Webhook, WebhookDelivery
+from activelearning.webhooks.models import Webhook, WebhookDelivery
 from tests.e2e.helpers import add_browser_member, sign_in
 from tests.factories import make_project
 from tests.http_receiver import receiving

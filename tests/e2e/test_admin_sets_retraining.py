@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from activelearning.models import TrainerConfig
+from activelearning.training.models import TrainerConfig
 from annotations.models import AuditEvent, Project
 from tests.e2e.helpers import add_browser_member, sign_in
 from tests.factories import make_project

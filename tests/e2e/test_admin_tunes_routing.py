@@ -10,7 +10,7 @@ import json
 import pytest
 from playwright.sync_api import expect
 
-from activelearning.models import RoutingPolicy
+from activelearning.routing.models import RoutingPolicy
 from annotations.models import AuditEvent
 from reviewer.models import ReviewItem
 from tests.e2e.helpers import add_browser_member, sign_in

@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from activelearning.models import DriftPolicy
+from activelearning.monitoring.models import DriftPolicy
 from annotations.models import AuditEvent, Camera
 from tests.activelearning.test_drift import HEALTHY, SHIFTED, predictions
 from tests.e2e.helpers import add_browser_member, sign_in

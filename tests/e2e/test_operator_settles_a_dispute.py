@@ -11,7 +11,7 @@ import hashlib
 import pytest
 from playwright.sync_api import expect
 
-from activelearning.models import ModelStatus, ModelVersion, PrelabelRun
+from activelearning.registry.models import ModelStatus, ModelVersion, PrelabelRun
 from activelearning.synthetic.scenes import encode_mp4, render_clip
 from annotations.models import Annotation, Site
 from reviewer.models import ReviewItem

@@ -8,8 +8,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.db import transaction
 
-from activelearning.models import DatasetEntry
-from activelearning.retraining import freeze_dataset
+from activelearning.datasets.models import DatasetEntry
+from activelearning.training.threshold import freeze_dataset
 from annotations.models import Annotation, AnnotationOrigin, AuditEvent, Verdict
 from reviewer.models import ItemStatus, ReviewItem
 from reviewer.services import decide_review

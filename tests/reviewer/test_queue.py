@@ -186,8 +186,8 @@ def test_an_agreeing_round_of_three_is_accepted_as_their_consensus_and_the_datas
     box is dropped, a box only one annotator missed is kept; the consensus version has no author."""
     from django.db import transaction
 
-    from activelearning.models import DatasetEntry
-    from activelearning.retraining import freeze_dataset
+    from activelearning.datasets.models import DatasetEntry
+    from activelearning.training.threshold import freeze_dataset
 
     for name in ("erin", "finn"):
         add_member(project, name, "annotator")

@@ -340,7 +340,7 @@ def test_queue_stats_pushes_are_coalesced_per_project(settings, monkeypatch):
         sent.append(project_id)
         done.set()
 
-    monkeypatch.setattr(realtime, "_send_queue_stats", fake_send)
+    monkeypatch.setattr(realtime, "send_queue_stats", fake_send)
     for _ in range(50):
         realtime._schedule_queue_stats(4242)
     assert done.wait(timeout=5)
@@ -396,7 +396,7 @@ def test_one_recount_per_interval_across_processes_and_a_later_change_is_not_los
 
     sent: list[int] = []
     timers: list[tuple[int, float]] = []
-    monkeypatch.setattr(realtime, "_send_queue_stats", sent.append)
+    monkeypatch.setattr(realtime, "send_queue_stats", sent.append)
     monkeypatch.setattr(realtime, "_start_timer", lambda pid, delay: timers.append((pid, delay)))
     realtime._latest_change[project_id] = time.time() + 1
     realtime._flush_queue_stats(project_id)

@@ -12,8 +12,9 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
-from activelearning.downloads import attachment_header
-from activelearning.models import DatasetVersion, ExportJob, ModelVersion
+from activelearning.datasets.downloads import attachment_header
+from activelearning.datasets.models import DatasetVersion, ExportJob
+from activelearning.registry.models import ModelVersion
 from annotations.models import Project
 from tests.factories import add_member, as_user, make_device_kit, make_project
 from tests.onnx_models import detector_bytes

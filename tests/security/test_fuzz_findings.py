@@ -12,7 +12,8 @@ import schemathesis
 from django.core.wsgi import get_wsgi_application
 from django.test import Client
 
-from activelearning.models import DatasetVersion, ExportJob, ModelVersion
+from activelearning.datasets.models import DatasetVersion, ExportJob
+from activelearning.registry.models import ModelVersion
 from annotations.models import AuditEvent, Membership, Project
 from reviewer.models import ReviewItem
 from tests.factories import (

@@ -29,17 +29,10 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from activelearning.models import (
-    DatasetVersion,
-    DeliveryStatus,
-    ExportJob,
-    ExportStatus,
-    ModelStatus,
-    ModelVersion,
-    TrainingRun,
-    Webhook,
-    WebhookDelivery,
-)
+from activelearning.datasets.models import DatasetVersion, ExportJob, ExportStatus
+from activelearning.registry.models import ModelStatus, ModelVersion
+from activelearning.training.models import TrainingRun
+from activelearning.webhooks.models import DeliveryStatus, Webhook, WebhookDelivery
 from annotations.auth import DeviceBearerIfPresent, DeviceTokenAuthentication
 from annotations.models import Camera, Membership, Project, Role, Site
 from reviewer.models import ReviewItem

@@ -12,7 +12,7 @@ from django.core.cache import cache
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
-from activelearning.models import Webhook
+from activelearning.webhooks.models import Webhook
 from annotations.models import Role
 from config.limits import BodySizeLimitMiddleware, body_limit_for
 from reviewer.models import ReviewItem

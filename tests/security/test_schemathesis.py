@@ -39,7 +39,10 @@ from schemathesis.checks import (
 )
 from schemathesis.core.failures import FailureGroup
 
-from activelearning.models import DatasetVersion, ExportJob, ModelVersion, TrainingRun, Webhook
+from activelearning.datasets.models import DatasetVersion, ExportJob
+from activelearning.registry.models import ModelVersion
+from activelearning.training.models import TrainingRun
+from activelearning.webhooks.models import Webhook
 from annotations.models import Asset, Camera, Device, Membership, Project
 from annotations.services import create_device
 from reviewer.models import ReviewItem

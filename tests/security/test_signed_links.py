@@ -18,15 +18,15 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from rest_framework.test import APIClient
 
-from activelearning.download_links import signed_download_path
-from activelearning.exports import run_export
-from activelearning.models import ExportJob
-from activelearning.retraining import freeze_dataset
+from activelearning.datasets.download_links import signed_download_path
+from activelearning.datasets.exports import run_export
+from activelearning.datasets.models import ExportJob
+from activelearning.training.threshold import freeze_dataset
 from tests.factories import make_project
 from tests.server import LiveServer
 
 OLD_REPOSITORY_KEY = "loupe-insecure-development-key-do-not-use-in-production"
-LINK_SALT = "loupe.signed-link.export-download"  # the purpose, as activelearning/download_links.py salts it
+LINK_SALT = "loupe.signed-link.export-download"  # the purpose, as activelearning/datasets/download_links.py salts it
 
 
 def done_export(slug: str) -> ExportJob:

@@ -14,11 +14,12 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from rest_framework.test import APIClient
 
-from activelearning import webhooks
-from activelearning.models import DeliveryStatus, TrainerConfig, TrainingRun, TrainingStatus, Webhook
-from activelearning.retraining import freeze_dataset
-from activelearning.training import run_training
-from activelearning.webhooks import deliver_due, send_test
+from activelearning.training.models import TrainerConfig, TrainingRun, TrainingStatus
+from activelearning.training.runs import run_training
+from activelearning.training.threshold import freeze_dataset
+from activelearning.webhooks import services as webhooks
+from activelearning.webhooks.models import DeliveryStatus, Webhook
+from activelearning.webhooks.services import deliver_due, send_test
 from annotations.models import Project
 from tests.factories import add_member, make_project
 from tests.http_receiver import receiving

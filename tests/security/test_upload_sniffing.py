@@ -21,7 +21,7 @@ from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
-from activelearning.models import ModelVersion
+from activelearning.registry.models import ModelVersion
 from annotations.models import Asset
 from tests.factories import DeviceKit, add_member, jpeg_bytes, mp4_bytes, png_bytes, prediction_event
 from tests.onnx_models import detector_bytes

@@ -1,5 +1,5 @@
 """`python manage.py demo_loop`: the whole review → retrain → promote → over-the-air loop on synthetic data
-(activelearning/demo_loop.py). Needs the `train` extra (torch) for the reference trainer."""
+(activelearning/demo/loop.py). Needs the `train` extra (torch) for the reference trainer."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from activelearning.demo_loop import LoopConfig, LoopFailed, run_loop
+from activelearning.demo.loop import LoopConfig, LoopFailed, run_loop
 
 
 class Command(BaseCommand):

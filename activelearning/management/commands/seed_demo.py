@@ -4,6 +4,9 @@ with synthetic frames, clips, disputes and counts THROUGH THE REAL DEVICE API.
 Every frame is uploaded and every event posted by an in-process HTTP client carrying a device token, so
 the demo exercises the same middleware, authentication, validation, routing and queueing as a field
 device; a refused upload or a rejected event stops the command with the server's error.
+
+Why this file is long: it is the demo's whole script (projects, people, devices, frames, clips, disputes),
+read top to bottom; splitting it would scatter one story.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from activelearning import synthetic
-from activelearning.demo_model import install_demo_detector
+from activelearning.demo.model import install_demo_detector
 from annotations.models import AssetHolding, Membership, Prediction, Project, Role, Site
 from annotations.services import IssuedDevice, create_device
 from reviewer.models import ReviewItem

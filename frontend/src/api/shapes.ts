@@ -50,6 +50,8 @@ export interface ProjectStats extends QueueStats {
   correction_rate: number | null;
   accepted: number;
   retrain_threshold: number | null;
+  /** Acceptances counted toward the next retraining since the last dataset version was frozen. */
+  accepted_since_retrain: number | null;
   threshold_progress: number | null;
 }
 

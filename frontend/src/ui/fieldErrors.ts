@@ -43,7 +43,7 @@ export function describedBy(hintId: string | undefined, errorId: string, hasErro
 const ALLOW_LIST_HELP = "Loupe only sends to hosts your operator has allowed (the server setting "
   + "LOUPE_OUTBOUND_ALLOWED_HOSTS). Use one of those hosts, or ask the operator to add this one.";
 
-/** The words for a refused outbound URL (activelearning/urls_allowed.py: `invalid_url`, `url_not_allowed` with
+/** The words for a refused outbound URL (activelearning/outbound.py: `invalid_url`, `url_not_allowed` with
  * the host), with an example address of the kind wanted; null for any other error. */
 export function outboundUrlMessage(error: ApiError, example: string): string | null {
   const host = typeof error.details.host === "string" ? error.details.host : null;

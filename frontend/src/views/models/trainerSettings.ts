@@ -17,7 +17,7 @@ export const FIELDS: readonly Field[] = ["threshold", "per_site_threshold", "bac
 
 export type TrainerErrors = FieldErrors<Field>;
 
-export const MIN_SECRET_LENGTH = 32; // activelearning/api/retrain_views.py TrainerConfigSerializer
+export const MIN_SECRET_LENGTH = 32; // activelearning/training/api.py TrainerConfigSerializer
 const MAX_THRESHOLD = 10_000_000;
 const MAX_EPOCHS = 1000;
 

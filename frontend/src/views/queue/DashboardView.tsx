@@ -90,7 +90,7 @@ export function DashboardView({ project }: { project: number }) {
               <p>Median time per item: {p.stats.median_seconds_per_item?.toFixed(1) ?? "–"} s</p>
               <p>Agreement: {p.stats.agreement === null ? "–" : `${(p.stats.agreement * 100).toFixed(0)} %`}</p>
               <label>
-                Progress to retraining ({p.stats.accepted} / {p.stats.retrain_threshold ?? "–"})
+                Progress to retraining ({p.stats.accepted_since_retrain ?? 0} / {p.stats.retrain_threshold ?? "–"})
                 <progress max={1} value={progress ?? 0} data-testid="threshold-progress" />
               </label>
             </section>

@@ -21,7 +21,7 @@ type Missing = Exclude<WebhookEvent, (typeof WEBHOOK_EVENTS)[number]["value"]>;
 const everyEventListed: [Missing] extends [never] ? true : Missing = true;
 void everyEventListed;
 
-export const MIN_SECRET_LENGTH = 32; // activelearning/webhooks.py MIN_SECRET_LENGTH
+export const MIN_SECRET_LENGTH = 32; // activelearning/webhooks/services.py MIN_SECRET_LENGTH
 
 export type Field = "url" | "events" | "secret";
 

@@ -1,0 +1,1 @@
+"""Datasets: frozen versions, train/test splits and slices, exports, formats, archives, imports."""

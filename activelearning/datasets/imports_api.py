@@ -1,0 +1,56 @@
+"""Imports API: a Label Studio task list or a COCO file becomes review items with pre-labels (admins)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.parsers import BaseParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from activelearning.datasets.imports import import_labels
+from annotations.api.errors import error_responses
+from annotations.models import Role
+from annotations.selectors import access_project
+
+ERRORS = error_responses(400, 401, 403, 404, 413)
+
+
+class RawJsonParser(BaseParser):
+    """Leave the body unparsed: the service parses it and reports where malformed JSON broke.
+
+    `parse` must still exist: the session's CSRF check reads `request.POST`, which asks the parser; it reads
+    nothing, so an outsider's request is refused before any of the body is touched and `request.body` stays
+    readable for the service.
+    """
+
+    media_type = "*/*"
+
+    def parse(self, stream: Any, media_type: str | None = None,
+              parser_context: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        return {}
+
+
+class ImportResultSerializer(serializers.Serializer):
+    format = serializers.CharField(help_text="label-studio or coco, as detected")
+    items = serializers.IntegerField()
+    boxes = serializers.IntegerField()
+    item_ids = serializers.ListField(child=serializers.IntegerField())
+
+
+class ProjectImportsView(APIView):
+    """`POST /api/v1/projects/{id}/imports`: the body is the JSON file itself; all of it or nothing is stored."""
+
+    parser_classes = [RawJsonParser]
+
+    @extend_schema(operation_id="project_import", request={"application/json": OpenApiTypes.OBJECT},
+                   responses={201: ImportResultSerializer, **ERRORS})
+    def post(self, request: Request, project_id: int) -> Response:
+        project, _ = access_project(user=request.user, project_id=project_id, roles=[Role.ADMIN])
+        summary = import_labels(project=project, user=request.user, body=request.body)
+        return Response(ImportResultSerializer(summary).data, status=201)

@@ -1,0 +1,1 @@
+"""The demo: the committed people detector and the whole loop on synthetic data."""

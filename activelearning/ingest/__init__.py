@@ -1,0 +1,1 @@
+"""Device ingest: the event batch, media uploads and their checks, heartbeats."""

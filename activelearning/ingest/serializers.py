@@ -1,0 +1,58 @@
+"""Request/response shapes of the device API that go through DRF (low-volume endpoints)."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from activelearning.registry.serializers import DesiredModelSerializer
+from annotations.int64 import INT64_MAX
+
+
+class CameraStatusSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    status = serializers.ChoiceField(choices=["ok", "degraded", "offline", "error"])
+    fps = serializers.FloatField(required=False, min_value=0, max_value=1000)
+    dropped_frames = serializers.IntegerField(required=False, min_value=0)
+    message = serializers.CharField(required=False, max_length=500, allow_blank=True)
+
+
+class HeartbeatSerializer(serializers.Serializer):
+    software_version = serializers.CharField(required=False, max_length=64, allow_blank=True)
+    model_sha256 = serializers.RegexField(r"^([0-9a-f]{64})?$", required=False, allow_blank=True)
+    uptime_seconds = serializers.IntegerField(required=False, min_value=0, max_value=INT64_MAX)  # bigint columns
+    disk_free_bytes = serializers.IntegerField(required=False, min_value=0, max_value=INT64_MAX)
+    temperature_c = serializers.FloatField(required=False, min_value=-100, max_value=200)
+    fps = serializers.FloatField(required=False, min_value=0, max_value=1000)
+    dropped_frames = serializers.IntegerField(required=False, min_value=0, max_value=INT64_MAX)
+    outbox_depth = serializers.IntegerField(required=False, min_value=0, max_value=INT64_MAX)
+    cameras = CameraStatusSerializer(many=True, required=False, max_length=64)
+
+
+class HeartbeatResponseSerializer(serializers.Serializer):
+    model = DesiredModelSerializer(allow_null=True)
+    server_time = serializers.DateTimeField()
+
+
+class AssetSerializer(serializers.Serializer):
+    sha256 = serializers.CharField()
+    kind = serializers.CharField()
+    content_type = serializers.CharField()
+    size_bytes = serializers.IntegerField()
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+    fps = serializers.FloatField(allow_null=True)
+    frame_count = serializers.IntegerField(allow_null=True)
+    duration_seconds = serializers.FloatField(allow_null=True)
+
+
+class EventResultSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    status = serializers.ChoiceField(choices=["created", "duplicate", "rejected"])
+    error = serializers.DictField(required=False)
+    review_item = serializers.IntegerField(required=False)
+
+
+class EventBatchResponseSerializer(serializers.Serializer):
+    results = EventResultSerializer(many=True)
+
+

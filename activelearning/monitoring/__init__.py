@@ -1,0 +1,1 @@
+"""Monitoring: confidence drift per camera and its alerts."""

@@ -1,0 +1,1 @@
+"""Training: the retrain threshold and requests, runs and trainers, the callback, the promotion gate."""

@@ -1,0 +1,51 @@
+from django.urls import path, re_path
+
+from activelearning.datasets import api as export_views
+from activelearning.datasets import imports_api as import_views
+from activelearning.ingest import api as views
+from activelearning.monitoring import api as drift_views
+from activelearning.registry import api as model_views
+from activelearning.registry import prelabels_api as prelabel_views
+from activelearning.routing import api as policy_views
+from activelearning.training import api as retrain_views
+from activelearning.webhooks import api as webhook_views
+
+urlpatterns = [
+    # Any path segment reaches the view, so a malformed hash gets a 400 with a reason, not a bare 404.
+    re_path(r"^media/(?P<sha256>.+)$", views.MediaView.as_view(), name="media"),
+    path("events", views.EventsView.as_view(), name="events"),
+    path("heartbeat", views.HeartbeatView.as_view(), name="heartbeat"),
+    path("projects/<int:project_id>/models/", model_views.ProjectModelsView.as_view(), name="project-models"),
+    path("items/<int:item_id>/prelabels", prelabel_views.ItemPrelabelsView.as_view(), name="item-prelabels"),
+    path("projects/<int:project_id>/retrain", retrain_views.RetrainView.as_view(), name="project-retrain"),
+    path("projects/<int:project_id>/datasets/", retrain_views.DatasetListView.as_view(), name="project-datasets"),
+    path("projects/<int:project_id>/training-runs/", retrain_views.TrainingRunListView.as_view(),
+         name="project-training-runs"),
+    path("projects/<int:project_id>/trainer", retrain_views.TrainerConfigView.as_view(), name="project-trainer"),
+    path("training-runs/<int:run_id>/callback", retrain_views.TrainingCallbackView.as_view(),
+         name="training-callback"),
+    path("datasets/<int:dataset_id>/exports", export_views.DatasetExportsView.as_view(), name="dataset-exports"),
+    path("exports/<int:export_id>", export_views.ExportView.as_view(), name="export"),
+    path("exports/<int:export_id>/file", export_views.ExportFileView.as_view(), name="export-file"),
+    path("exports/<int:export_id>/signed-file", export_views.SignedExportFileView.as_view(),
+         name="export-signed-file"),
+    path("projects/<int:project_id>/imports", import_views.ProjectImportsView.as_view(), name="project-imports"),
+    path("models/current", model_views.CurrentModelView.as_view(), name="model-current"),
+    path("models/<int:model_id>/file", model_views.ModelFileView.as_view(), name="model-file"),
+    path("models/<int:model_id>/promote", model_views.PromoteView.as_view(), name="model-promote"),
+    path("models/<int:model_id>/evaluation", model_views.EvaluationView.as_view(), name="model-evaluation"),
+    path("models/<int:model_id>/rollback", model_views.RollbackView.as_view(), name="model-rollback"),
+    path("projects/<int:project_id>/routing-policy", policy_views.RoutingPolicyView.as_view(),
+         name="routing-policy"),
+    path("projects/<int:project_id>/routing-policy/preview", policy_views.RoutingPolicyPreviewView.as_view(),
+         name="routing-policy-preview"),
+    path("projects/<int:project_id>/webhooks/", webhook_views.ProjectWebhooksView.as_view(), name="project-webhooks"),
+    path("webhooks/<int:webhook_id>", webhook_views.WebhookView.as_view(), name="webhook"),
+    path("webhooks/<int:webhook_id>/deliveries", webhook_views.WebhookDeliveriesView.as_view(),
+         name="webhook-deliveries"),
+    path("webhooks/<int:webhook_id>/test", webhook_views.WebhookTestView.as_view(), name="webhook-test"),
+    path("projects/<int:project_id>/drift/", drift_views.ProjectDriftView.as_view(), name="project-drift"),
+    path("projects/<int:project_id>/drift/compute", drift_views.DriftComputeView.as_view(),
+         name="project-drift-compute"),
+    path("projects/<int:project_id>/drift/policy", drift_views.DriftPolicyView.as_view(), name="project-drift-policy"),
+]

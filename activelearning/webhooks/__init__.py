@@ -1,0 +1,1 @@
+"""Webhooks: subscriptions and the signed delivery outbox."""
