@@ -35,10 +35,10 @@ from activelearning.models import DatasetVersion, ModelVersion, RetrainRequest, 
 from activelearning.policy import DEFAULT_POLICY
 from activelearning.prelabel import Detector
 from activelearning.services import save_policy
-from activelearning.synthetic.scenes import SceneKind, encode_jpeg, night_vision, render_scene
 from activelearning.training import run_training
 from annotations.models import Device, Membership, Project, Role
 from annotations.services import create_device
+from loupe_synthetic.scenes import SceneKind, encode_jpeg, night_vision, render_scene
 
 # Where the demo champion is weakest (its card: crowds of 11+ and night light), seen by the night shift's
 # cameras in infrared night mode, which it never saw in training.
