@@ -18,11 +18,11 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from activelearning.events import Event, ParsedEvent, encode_detections, parse_batch
 from activelearning.policy import DEVICE_REASONS, Decision, facts_for_event, route_event
 from activelearning.selectors import current_policy
 from activelearning.tasks import enqueue_prelabels
 from annotations.models import Asset, Camera, Device, Prediction, PredictionSource
+from loupe_wire import Event, ParsedEvent, encode_detections, parse_batch
 from reviewer.models import ReviewItem
 
 

@@ -25,6 +25,7 @@ import httpx
 
 from edge.outbox import Outbox, QueuedEvent
 from edge.spool import HashMismatch, Spool, sniff_content_type
+from loupe_wire.results import ASSET_MISSING, DELIVERED
 
 DEFAULT_BATCH = 500  # the server's default LOUPE_MAX_BATCH_EVENTS
 MAX_ASSET_MISSING = 5  # re-uploads before an event whose media the server keeps missing is given up
@@ -264,12 +265,12 @@ class Uploader:
         rejected: dict[str, str] = {}
         retry: dict[str, str] = {}
         for event, result in zip(events, results, strict=True):
-            if result.get("status") in ("created", "duplicate"):
+            if result.get("status") in DELIVERED:
                 sent.append(event.id)
                 continue
             error = result.get("error") or {}
             text = json.dumps(error)
-            if error.get("code") == "asset_missing" and event.asset and event.attempts + 1 < MAX_ASSET_MISSING:
+            if error.get("code") == ASSET_MISSING and event.asset and event.attempts + 1 < MAX_ASSET_MISSING:
                 self._on_server.discard(event.asset)  # the server lost it (or never had it): upload again
                 retry[event.id] = text
             else:

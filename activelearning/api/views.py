@@ -19,7 +19,6 @@ from activelearning.api.serializers import (
     HeartbeatResponseSerializer,
     HeartbeatSerializer,
 )
-from activelearning.events import BatchMalformed, BatchTooLarge
 from activelearning.ingest import ingest_events
 from activelearning.registry import desired_model
 from activelearning.services import record_heartbeat
@@ -29,6 +28,7 @@ from annotations.auth import DeviceTokenAuthentication, touch_last_seen
 from annotations.errors import InvalidInput, TooLarge, UnsupportedMedia
 from annotations.models import Asset, AssetHolding, Device
 from annotations.throttling import DeviceEventsThrottle, DeviceHeartbeatThrottle, DeviceMediaThrottle
+from loupe_wire import BatchMalformed, BatchTooLarge
 
 ERRORS = {status: OpenApiResponse(ErrorSerializer) for status in (400, 401, 403, 404, 409, 413, 415, 422, 429)}
 
