@@ -75,7 +75,7 @@ frontend-test: frontend
 
 lint: install
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy config annotations reviewer activelearning edge
+	$(VENV)/bin/mypy config annotations reviewer activelearning edge loupe_wire loupe_synthetic
 	$(VENV)/bin/lint-imports
 
 ## make bench: ingest throughput vs raw COPY on PostgreSQL (needs DATABASE_URL or a local server)

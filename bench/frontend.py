@@ -178,7 +178,7 @@ def seed_items(base_url: str, token: str, scenes: list[tuple[bytes, list[list[fl
 
 
 def store_scenes(n: int, run_seed: int) -> list[tuple[bytes, list[list[float]]]]:
-    from activelearning.synthetic.scenes import encode_jpeg, render_scene
+    from loupe_synthetic.scenes import encode_jpeg, render_scene
 
     out = []
     for i in range(n):
@@ -189,7 +189,7 @@ def store_scenes(n: int, run_seed: int) -> list[tuple[bytes, list[list[float]]]]
 
 def crowded_scene(boxes: int, run_seed: int) -> tuple[bytes, list[list[float]]]:
     """One image with `boxes` boxes on a grid (the first one apart, on the left, to be dragged)."""
-    from activelearning.synthetic.scenes import encode_jpeg, render_scene
+    from loupe_synthetic.scenes import encode_jpeg, render_scene
 
     frame = render_scene("store", run_seed, width=IMAGE_W, height=IMAGE_H, crowd=6)
     grid = [[40.0, 300.0, 60.0, 140.0]]

@@ -1,6 +1,7 @@
 """Loupe's edge client: what a device (or the field simulator) runs to push events and fetch models.
 
-Framework-free on purpose (no Django): a device needs only the standard library and httpx. The pieces:
+Framework-free on purpose (no Django, nothing of the server): a device needs the standard library, httpx and
+the wire format (`loupe_wire`, msgspec); edge/pyproject.toml builds it alone as `loupe-edge`. The pieces:
 `outbox` (durable SQLite queue of events), `spool` (content-addressed media with a disk budget), `client`
 (the uploader), `heartbeat`, `models` (over-the-air model updates) and `cli` (`loupe-edge`).
 """

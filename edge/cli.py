@@ -192,8 +192,8 @@ def simulated_events(*, kind: str, frames: int, camera: str, width: int, height:
                      run_id: str) -> Any:
     """Yield (event, jpeg) for `frames` synthetic scenes with what a jittered field detector would report."""
     # Lazy: numpy/OpenCV and the scene generator are only needed to simulate, never on a device.
-    from activelearning.synthetic.field_model import field_reason, simulate_detections
-    from activelearning.synthetic.scenes import encode_jpeg, render_scene
+    from loupe_synthetic.field_model import field_reason, simulate_detections
+    from loupe_synthetic.scenes import encode_jpeg, render_scene
 
     model = {"name": "field-sim", "version": "1", "sha256": "0" * 64}
     for i in range(frames):

@@ -25,6 +25,7 @@ import httpx
 
 from edge.outbox import Outbox, QueuedEvent
 from edge.spool import HashMismatch, Spool, sniff_content_type
+from loupe_wire.results import ASSET_MISSING, DELIVERED
 
 DEFAULT_BATCH = 500  # the server's default LOUPE_MAX_BATCH_EVENTS
 MAX_ASSET_MISSING = 5  # re-uploads before an event whose media the server keeps missing is given up
@@ -79,7 +80,7 @@ class DrainReport:
     errors: list[str] = field(default_factory=list)
 
 
-def _error_of(response: httpx.Response) -> tuple[str, str]:
+def error_of(response: httpx.Response) -> tuple[str, str]:
     try:
         error = response.json()["error"]
         return str(error.get("code", "error")), str(error.get("message", ""))
@@ -103,11 +104,11 @@ def _retry_after(response: httpx.Response) -> float | None:
     return min(MAX_RETRY_AFTER, max(0.0, seconds))
 
 
-def _raise_for_common(response: httpx.Response, what: str) -> None:
+def raise_for_common(response: httpx.Response, what: str) -> None:
     """Map the statuses every device call shares: 401/403 stop, 429/5xx are transient."""
     status = response.status_code
     if status in (401, 403):
-        raise AuthError(status, *_error_of(response))
+        raise AuthError(status, *error_of(response))
     if status == 429 or status >= 500:
         raise TransientError(f"{what}: HTTP {status}", retry_after=_retry_after(response))
 
@@ -197,8 +198,8 @@ class Uploader:
             if size >= self.head_min_bytes:
                 head = self.http.head(f"/api/v1/media/{sha256}")
                 if head.status_code in (401, 403):  # a HEAD answer has no body: ask why with a harmless GET
-                    _raise_for_common(self.http.get("/api/v1/models/current"), "model check")
-                _raise_for_common(head, "HEAD media")
+                    raise_for_common(self.http.get("/api/v1/models/current"), "model check")
+                raise_for_common(head, "HEAD media")
                 if head.status_code == 200:
                     self._on_server.add(sha256)
                     return None
@@ -211,14 +212,14 @@ class Uploader:
                                      headers={"Content-Type": sniff_content_type(data[:16])})
         except httpx.TransportError as exc:
             raise TransientError(f"media upload: {type(exc).__name__}: {exc}") from exc
-        _raise_for_common(response, "PUT media")
+        raise_for_common(response, "PUT media")
         if response.status_code in (200, 201):
             self._on_server.add(sha256)
             if response.status_code == 201:
                 with self._count_lock:
                     report.media_uploaded += 1
             return None
-        code, message = _error_of(response)
+        code, message = error_of(response)
         if response.status_code == 409:  # what we sent does not hash to its name: our copy is corrupt
             self.spool.quarantine(sha256)
         return json.dumps({"code": code, "message": message, "status": response.status_code})
@@ -232,7 +233,7 @@ class Uploader:
                                       headers={"Content-Type": "application/json"})
         except httpx.TransportError as exc:
             raise TransientError(f"events: {type(exc).__name__}: {exc}") from exc
-        _raise_for_common(response, "POST events")
+        raise_for_common(response, "POST events")
         status = response.status_code
         if status in (400, 413) and len(events) > 1:
             # The batch as a whole is refused (too large for this server, or one event is not even JSON the
@@ -244,7 +245,7 @@ class Uploader:
             self._post(events[half:], report)
             return
         if status != 200:
-            code, message = _error_of(response)
+            code, message = error_of(response)
             if 400 <= status < 500 and status not in (404, 408):
                 error = json.dumps({"code": code, "message": message, "status": status})
                 self.outbox.mark_rejected({e.id: error for e in events})
@@ -264,12 +265,12 @@ class Uploader:
         rejected: dict[str, str] = {}
         retry: dict[str, str] = {}
         for event, result in zip(events, results, strict=True):
-            if result.get("status") in ("created", "duplicate"):
+            if result.get("status") in DELIVERED:
                 sent.append(event.id)
                 continue
             error = result.get("error") or {}
             text = json.dumps(error)
-            if error.get("code") == "asset_missing" and event.asset and event.attempts + 1 < MAX_ASSET_MISSING:
+            if error.get("code") == ASSET_MISSING and event.asset and event.attempts + 1 < MAX_ASSET_MISSING:
                 self._on_server.discard(event.asset)  # the server lost it (or never had it): upload again
                 retry[event.id] = text
             else:

@@ -12,7 +12,7 @@ import httpx
 
 import edge
 from edge.capture import MEDIA_REFUSED
-from edge.client import TransientError, _raise_for_common
+from edge.client import TransientError, raise_for_common
 from edge.models import ModelStore
 from edge.outbox import Outbox
 
@@ -54,7 +54,7 @@ def send_heartbeat(http: httpx.Client, body: dict[str, Any]) -> HeartbeatAnswer:
         response = http.post("/api/v1/heartbeat", json=body)
     except httpx.TransportError as exc:
         raise TransientError(f"heartbeat: {type(exc).__name__}") from exc
-    _raise_for_common(response, "heartbeat")
+    raise_for_common(response, "heartbeat")
     if response.status_code != 200:
         raise TransientError(f"heartbeat: HTTP {response.status_code} {response.text[:200]}")
     answer = response.json()

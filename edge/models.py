@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from edge.client import AuthError, TransientError, _error_of, _raise_for_common
+from edge.client import AuthError, TransientError, error_of, raise_for_common
 
 CHUNK = 1 << 16
 
@@ -108,7 +108,7 @@ class ModelStore:
         headers = {"Range": f"bytes={have}-", "If-Range": f'"{sha256}"'} if have else {}
         try:
             with http.stream("GET", url, headers=headers) as response:
-                _raise_for_common(response, "model download")
+                raise_for_common(response, "model download")
                 if response.status_code == 416:  # the part is already whole (or longer than the file)
                     pass
                 elif response.status_code in (200, 206):
@@ -120,7 +120,7 @@ class ModelStore:
                         os.fsync(f.fileno())
                 else:
                     response.read()
-                    code, message = _error_of(response)
+                    code, message = error_of(response)
                     raise TransientError(f"model download: HTTP {response.status_code} {code}: {message}")
         except httpx.TransportError as exc:
             raise TransientError(f"model download interrupted: {type(exc).__name__}") from exc
@@ -140,7 +140,7 @@ class ModelStore:
             response = http.get("/api/v1/models/current", headers=headers)
         except httpx.TransportError as exc:
             raise TransientError(f"model check: {type(exc).__name__}") from exc
-        _raise_for_common(response, "model check")
+        raise_for_common(response, "model check")
         if response.status_code == 304:
             return UpdateResult("unchanged", active)
         if response.status_code == 404:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from activelearning.synthetic.scenes import render_scene
+from loupe_synthetic.scenes import render_scene
 
 WIDTH, HEIGHT = 640, 360
 SKIN_BGR = (0.78, 0.88, 1.0)  # a grey level times this is a skin tone

@@ -8,7 +8,7 @@ import ast
 import pathlib
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-PRODUCT = ("config", "annotations", "reviewer", "activelearning", "edge")
+PRODUCT = ("config", "annotations", "reviewer", "activelearning", "edge", "loupe_wire", "loupe_synthetic")
 FIRST_PARTY = PRODUCT
 MAX_LINES = 400
 

@@ -36,11 +36,11 @@ from activelearning.registry.detector import Detector
 from activelearning.registry.models import ModelVersion
 from activelearning.routing.policy import DEFAULT_POLICY
 from activelearning.routing.services import save_policy
-from activelearning.synthetic.scenes import SceneKind, encode_jpeg, night_vision, render_scene
 from activelearning.training.models import RetrainRequest, TrainerConfig, TrainingRun
 from activelearning.training.runs import run_training
 from annotations.models import Device, Membership, Project, Role
 from annotations.services import create_device
+from loupe_synthetic.scenes import SceneKind, encode_jpeg, night_vision, render_scene
 
 # Where the demo champion is weakest (its card: crowds of 11+ and night light), seen by the night shift's
 # cameras in infrared night mode, which it never saw in training.

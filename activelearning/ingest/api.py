@@ -11,7 +11,6 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from activelearning.events import BatchMalformed, BatchTooLarge
 from activelearning.ingest.heartbeat import record_heartbeat
 from activelearning.ingest.media_store import check_sha256, store_media
 from activelearning.ingest.serializers import (
@@ -28,6 +27,7 @@ from annotations.auth import touch_last_seen
 from annotations.errors import InvalidInput, TooLarge, UnsupportedMedia
 from annotations.models import Asset, AssetHolding
 from annotations.throttling import DeviceEventsThrottle, DeviceHeartbeatThrottle, DeviceMediaThrottle
+from loupe_wire import BatchMalformed, BatchTooLarge
 
 ERRORS = error_responses(400, 401, 403, 404, 409, 413, 415, 422, 429)
 

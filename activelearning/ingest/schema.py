@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from activelearning.events import event_json_schema
+from loupe_wire import event_json_schema
 from reviewer.api.bodies import json_schema_components
 
 

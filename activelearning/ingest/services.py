@@ -18,18 +18,19 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from activelearning.events import Event, ParsedEvent, encode_detections, parse_batch
+import loupe_wire as wire
 from activelearning.registry.prelabels import request_prelabels
 from activelearning.routing.policy import DEVICE_REASONS, Decision, facts_for_event, route_event
 from activelearning.routing.selectors import current_policy
 from annotations.models import Asset, Camera, Device, Prediction, PredictionSource
+from loupe_wire import Event, ParsedEvent, encode_detections, parse_batch
 from reviewer.models import ReviewItem
 
 
 @dataclass
 class EventResult:
     id: str
-    status: str  # created | duplicate | rejected
+    status: wire.ResultStatus
     error: dict[str, Any] | None = None
     review_item: int | None = None
 
@@ -106,15 +107,15 @@ def _validate(
                             {"allowed": list(DEVICE_REASONS)})
     if event.type == "count":
         if event.count is None:
-            raise EventRejected("invalid_event", "A count event needs `count`.")
+            raise EventRejected(wire.INVALID_EVENT, "A count event needs `count`.")
         if event.detections:
-            raise EventRejected("invalid_event", "A count event carries no detections.")
+            raise EventRejected(wire.INVALID_EVENT, "A count event carries no detections.")
         return camera, None
     if event.asset is None:
-        raise EventRejected("invalid_event", f"A {event.type} event needs `asset` (upload it first).")
+        raise EventRejected(wire.INVALID_EVENT, f"A {event.type} event needs `asset` (upload it first).")
     asset = assets.get(event.asset)
     if asset is None:
-        raise EventRejected("asset_missing", "The asset has not been uploaded; PUT /api/v1/media/{sha256} first.",
+        raise EventRejected(wire.ASSET_MISSING, "The asset has not been uploaded; PUT /api/v1/media/{sha256} first.",
                             {"asset": event.asset})
     if asset.kind == "clip":
         if event.frame_index is not None and asset.frame_count is not None and event.frame_index >= asset.frame_count:
@@ -170,8 +171,8 @@ def ingest_events(*, device: Device, body: bytes) -> list[EventResult]:
         earlier = first_by_id.get(item.event.id)
         if earlier is not None:  # the same id twice in one batch: judged like a re-send
             results[item.index] = (
-                EventResult(item.event.id, "duplicate") if earlier.payload_hash == item.payload_hash
-                else _rejected(item.event.id, "id_conflict", "This id was already used with another payload.")
+                EventResult(item.event.id, wire.DUPLICATE) if earlier.payload_hash == item.payload_hash
+                else _rejected(item.event.id, wire.ID_CONFLICT, "This id was already used with another payload.")
             )
             continue
         first_by_id[item.event.id] = item
@@ -203,12 +204,12 @@ def ingest_events(*, device: Device, body: bytes) -> list[EventResult]:
             new_rows = [r for r in rows if r.event.id in created]
             item_ids = _queue_items(device, new_rows, created, policy, policy_version)
             for row in new_rows:
-                results[row.slot] = EventResult(row.event.id, "created", review_item=item_ids.get(row.event.id))
+                results[row.slot] = EventResult(row.event.id, wire.CREATED, review_item=item_ids.get(row.event.id))
     return [r for r in results if r is not None]
 
 
 def _rejected(event_id: str, code: str, message: str, details: dict[str, Any] | None = None) -> EventResult:
-    return EventResult(event_id, "rejected", error={"code": code, "message": message, "details": details or {}})
+    return EventResult(event_id, wire.REJECTED, error={"code": code, "message": message, "details": details or {}})
 
 
 PREDICTION_COLUMNS = (
@@ -305,9 +306,9 @@ def _judge_existing(device: Device, rows: list[_Row], results: list[EventResult 
     )
     for row in rows:
         if stored.get(row.event.id) == row.payload_hash:
-            results[row.slot] = EventResult(row.event.id, "duplicate")
+            results[row.slot] = EventResult(row.event.id, wire.DUPLICATE)
         else:
-            results[row.slot] = _rejected(row.event.id, "id_conflict",
+            results[row.slot] = _rejected(row.event.id, wire.ID_CONFLICT,
                                           "This event id was already stored with a different payload.")
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
-from annotations.nul import nul_path
+from loupe_wire.nul import nul_path
 
 
 class JSONParser(parsers.JSONParser):

@@ -12,7 +12,7 @@ from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
 from activelearning.metrics import crowd_bucket, evaluate_detections
-from activelearning.synthetic.scenes import render_scene
+from loupe_synthetic.scenes import render_scene
 
 
 def person(x: float, y: float, w: float, h: float, score: float | None = None, label: str = "person") -> dict[str, Any]:

@@ -26,7 +26,7 @@ from activelearning.registry.detector import (
     jpeg_size,
     parse_names,
 )
-from activelearning.synthetic.scenes import encode_jpeg, render_scene
+from loupe_synthetic.scenes import encode_jpeg, render_scene
 
 DEMO = Path(activelearning.__file__).resolve().parent / "demo" / "people-detector.onnx"
 

@@ -10,8 +10,8 @@ import cv2
 import numpy as np
 import pytest
 
-from activelearning import synthetic
-from activelearning.synthetic import CountLine, GroundTruth, SceneMeta
+import loupe_synthetic as synthetic
+from loupe_synthetic import CountLine, GroundTruth, SceneMeta
 
 KINDS = ("store", "bus")
 
@@ -212,7 +212,7 @@ def test_field_reason_flags_unsure_frames_and_leaves_sure_ones_alone():
 
 
 def test_night_vision_is_monochrome_lit_from_the_middle_and_repeatable():
-    from activelearning.synthetic.scenes import night_vision
+    from loupe_synthetic.scenes import night_vision
 
     flat = np.full((90, 160, 3), 60, np.uint8)
     seen = night_vision(flat, np.random.default_rng(3))

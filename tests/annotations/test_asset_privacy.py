@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from django.contrib.auth.models import User
 
-from activelearning.synthetic.scenes import encode_mp4, render_scene
 from annotations import privacy
 from annotations.models import AuditEvent, Project
+from loupe_synthetic.scenes import encode_mp4, render_scene
 from tests.faces import encode_jpeg, scene_with_face
 from tests.factories import add_member, as_user, make_device_kit, make_project, prediction_event
 

@@ -10,8 +10,8 @@ import cv2
 import numpy as np
 import pytest
 
-from activelearning.synthetic.scenes import render_scene
 from annotations import privacy
+from loupe_synthetic.scenes import render_scene
 from tests.faces import scene_with_face
 
 

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from activelearning.synthetic.scenes import encode_jpeg, render_scene
 from annotations.models import Annotation
+from loupe_synthetic.scenes import encode_jpeg, render_scene
 from reviewer.models import ReviewItem
 from tests.e2e.helpers import add_browser_member, post_events, queued_item, sign_in, upload
 from tests.factories import make_device_kit, make_project, prediction_event

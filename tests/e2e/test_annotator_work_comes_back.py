@@ -10,8 +10,8 @@ import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import Page, expect
 
-from activelearning.synthetic.scenes import encode_jpeg, render_scene
 from annotations.models import Annotation
+from loupe_synthetic.scenes import encode_jpeg, render_scene
 from reviewer.models import ItemSkip, ItemStatus, ReviewItem
 from reviewer.services import decide_review
 from tests.e2e.helpers import add_browser_member, post_events, queued_item, sign_in, upload

@@ -12,8 +12,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from activelearning.synthetic.scenes import encode_jpeg, render_scene
 from annotations.models import Annotation, Camera, Site
+from loupe_synthetic.scenes import encode_jpeg, render_scene
 from reviewer.flags import review_context
 from reviewer.models import CountFlag, ItemStatus, Reason
 from tests.e2e.helpers import add_browser_member, post_events, upload

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from activelearning.synthetic.scenes import encode_mp4, render_clip
 from annotations.models import Annotation, Site
+from loupe_synthetic.scenes import encode_mp4, render_clip
 from tests.e2e.helpers import (
     add_browser_member,
     fitted_transform,

@@ -12,8 +12,8 @@ import pytest
 from playwright.sync_api import expect
 
 from activelearning.registry.models import ModelStatus, ModelVersion, PrelabelRun
-from activelearning.synthetic.scenes import encode_mp4, render_clip
 from annotations.models import Annotation, Site
+from loupe_synthetic.scenes import encode_mp4, render_clip
 from reviewer.models import ReviewItem
 from tests.e2e.helpers import (
     add_browser_member,

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from activelearning.synthetic.scenes import encode_jpeg, render_scene
 from annotations.models import Annotation, AuditEvent
+from loupe_synthetic.scenes import encode_jpeg, render_scene
 from reviewer.models import ItemStatus
 from tests.e2e.helpers import (
     add_browser_member,

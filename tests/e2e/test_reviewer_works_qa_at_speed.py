@@ -11,8 +11,8 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from activelearning.synthetic.scenes import encode_jpeg, render_scene
 from annotations.models import Annotation, AnnotationOrigin, AuditEvent
+from loupe_synthetic.scenes import encode_jpeg, render_scene
 from reviewer.models import ItemStatus, ReviewItem
 from tests.e2e.helpers import (
     DIGEST_JS,

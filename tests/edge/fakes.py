@@ -10,13 +10,15 @@ from typing import Any
 
 import httpx
 
+from loupe_wire import ASSET_MISSING, CREATED, DUPLICATE, ID_CONFLICT, REJECTED, same_payload
+
 
 @dataclass
 class FakeServer:
     """Stores media and events as the real server does (idempotent by id); `faults` script failures."""
 
     media: dict[str, bytes] = field(default_factory=dict)
-    events: dict[str, str] = field(default_factory=dict)  # id → canonical payload
+    events: dict[str, dict[str, Any]] = field(default_factory=dict)  # id → the event first stored
     calls: list[tuple[str, str]] = field(default_factory=list)
     faults: list[Callable[[httpx.Request], httpx.Response | None]] = field(default_factory=list)
     forget_media_once: set[str] = field(default_factory=set)  # answer asset_missing once for these
@@ -43,20 +45,19 @@ class FakeServer:
         return httpx.Response(404, json={"error": {"code": "not_found", "message": "Not found."}})
 
     def _ingest(self, event: dict[str, Any]) -> dict[str, Any]:
-        payload = json.dumps(event, sort_keys=True)
         asset = event.get("asset")
         if asset and (asset not in self.media or asset in self.forget_media_once):
             self.forget_media_once.discard(asset)
             self.media.pop(asset, None)
-            return {"id": event["id"], "status": "rejected", "error": {"code": "asset_missing", "message": "upload it"}}
+            return {"id": event["id"], "status": REJECTED, "error": {"code": ASSET_MISSING, "message": "upload it"}}
         if event.get("detections") == "bad":
-            return {"id": event["id"], "status": "rejected", "error": {"code": "invalid_box", "message": "box"}}
+            return {"id": event["id"], "status": REJECTED, "error": {"code": "invalid_box", "message": "box"}}
         if event["id"] in self.events:
-            same = self.events[event["id"]] == payload
-            return {"id": event["id"], "status": "duplicate"} if same else {
-                "id": event["id"], "status": "rejected", "error": {"code": "id_conflict", "message": "differs"}}
-        self.events[event["id"]] = payload
-        return {"id": event["id"], "status": "created"}
+            same = same_payload(self.events[event["id"]], event)  # the server's rule, as the real one applies it
+            return {"id": event["id"], "status": DUPLICATE} if same else {
+                "id": event["id"], "status": REJECTED, "error": {"code": ID_CONFLICT, "message": "differs"}}
+        self.events[event["id"]] = event
+        return {"id": event["id"], "status": CREATED}
 
     def client(self) -> httpx.Client:
         return httpx.Client(base_url="http://loupe.test", transport=httpx.MockTransport(self.handler))

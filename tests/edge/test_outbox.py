@@ -66,3 +66,13 @@ def test_pending_assets_are_those_a_pending_event_still_needs(tmp_path):
         assert outbox.pending_assets() == {"b" * 64}
         assert outbox.reject_asset("b" * 64, "corrupt") == ["ev-3"]
         assert outbox.pending_assets() == set()
+
+
+def test_the_same_event_serialised_another_way_is_a_replay_not_a_conflict(tmp_path):
+    # The server would answer `duplicate` for it (loupe_wire.payload_hash): the device must not refuse it.
+    first = event(1, reason="low_confidence")
+    with Outbox(tmp_path / "o.sqlite3") as outbox:
+        assert outbox.enqueue(first) is True
+        reordered = {**dict(reversed(list(first.items()))), "captured_at": "2026-12-01T10:00:00+00:00"}
+        assert outbox.enqueue(reordered) is False
+        assert outbox.depth() == 1 and '"2026-12-01T10:00:00.000Z"' in outbox.due(10)[0].payload  # the first stands

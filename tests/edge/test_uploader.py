@@ -108,7 +108,7 @@ def test_asset_missing_uploads_the_media_again_and_retries(device):
 
 def test_other_rejections_keep_the_servers_error_and_the_rest_goes_on(device):
     server, clock = FakeServer(), FakeClock()
-    server.events["ev-2"] = "another payload"  # the server already has ev-2 with different content
+    server.events["ev-2"] = event(2, reason="ood")  # the server already has ev-2 with different content
     device.outbox.enqueue(event(1))
     device.outbox.enqueue(event(2))
     device.outbox.enqueue(event(3, detections="bad"))

@@ -32,7 +32,7 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from activelearning import synthetic
+import loupe_synthetic as synthetic
 from activelearning.demo.model import install_demo_detector
 from annotations.models import AssetHolding, Membership, Prediction, Project, Role, Site
 from annotations.services import IssuedDevice, create_device

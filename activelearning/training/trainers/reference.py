@@ -1,7 +1,7 @@
 """The reference trainer: a tiny anchor-free person detector trained on synthetic scenes, exported to ONNX.
 
 Needs the `train` extra (`pip install -e '.[train]'`, i.e. torch, CPU is enough). It never downloads
-weights or data: frames are drawn on the fly by `activelearning.synthetic.scenes`, one seed per frame, and
+weights or data: frames are drawn on the fly by `loupe_synthetic.scenes`, one seed per frame, and
 the held-out frames use a seed range training never sees.
 
     python -m activelearning.training.trainers.reference --out activelearning/demo/people-detector.onnx
@@ -37,7 +37,7 @@ import torch.nn.functional as F  # noqa: N812 (the torch convention)
 from torch import nn
 
 from activelearning.geometry import LETTERBOX_GREY
-from activelearning.synthetic.scenes import SceneKind, render_scene
+from loupe_synthetic.scenes import SceneKind, render_scene
 
 CLASSES = ("person",)
 TRAIN_SEED_BASE = 1_000_000  # frame i of training is drawn with seed TRAIN_SEED_BASE + i
@@ -392,7 +392,7 @@ def _predict(model_path: Path, seeds: range, iou_threshold: float) -> tuple[list
     """Every prediction at score ≥ 0.001 (as COCO evaluates) through `Detector`, with truths and slice keys."""
     from activelearning.metrics import crowd_bucket
     from activelearning.registry.detector import Detector
-    from activelearning.synthetic.scenes import encode_jpeg
+    from loupe_synthetic.scenes import encode_jpeg
 
     detector = Detector(model_path, conf_threshold=0.001, iou_threshold=iou_threshold, max_det=300)
     predictions, truths, slices = [], [], []
@@ -449,7 +449,7 @@ def write_card(*, model_path: Path, command: str, train_info: dict[str, Any], co
                                          "max_minutes), so a rerun stops at another step on another machine; "
                                          "--steps N with a large --max-minutes gives a machine-independent run",
                       "torch": torch.__version__, "commit": train_info.get("commit"), **train_info},
-        "data": {"generator": "activelearning.synthetic.scenes.render_scene",
+        "data": {"generator": "loupe_synthetic.scenes.render_scene",
                  "train": "one fresh frame per seed in train_frame_seeds; store for even seeds, bus for odd; "
                           "80 % 640×360, 20 % 480×360; random mirror and placement in the pad",
                  "heldout_seeds": [HELDOUT_SEEDS.start, HELDOUT_SEEDS.stop - 1],

@@ -69,7 +69,7 @@ export interface ProjectDetail {
   stats: ProjectStats | null;
 }
 
-/** A model detection as the device sent it (activelearning/events.py `Detection`): box is [x, y, w, h] px. */
+/** A model detection as the device sent it (loupe_wire/events.py `Detection`): box is [x, y, w, h] px. */
 export interface Detection {
   label: string;
   score: number;

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from activelearning.synthetic.scenes import Box, GroundTruth, SceneMeta, Seed, _rng
+from loupe_synthetic.scenes import Box, GroundTruth, SceneMeta, Seed, rng_from
 
 CONFIDENCE_THRESHOLD = 0.25  # the field detector drops boxes scored below this, as real ones do
 
@@ -37,7 +37,7 @@ def simulate_detections(boxes: list[GroundTruth], meta: SceneMeta, seed: Seed) -
     Each person is found with a probability and scored around the scene's detection quality, so
     night and crowded scenes give fewer, lower-scored and looser boxes; dark scenes add false positives.
     """
-    rng = _rng(seed)
+    rng = rng_from(seed)
     base = detection_quality(meta)
     detections: list[dict[str, Any]] = []
     for gt in boxes:
@@ -65,7 +65,7 @@ def simulate_detections(boxes: list[GroundTruth], meta: SceneMeta, seed: Seed) -
 
 def simulate_count(true_count: int, meta: SceneMeta, seed: Seed) -> int:
     """The line count a field device reports: misses people in bad light, double-counts a few in crowds."""
-    rng = _rng(seed)
+    rng = rng_from(seed)
     quality = detection_quality(meta)
     missed = int(rng.binomial(true_count, 0.5 * (1.0 - quality)))
     doubled = int(rng.binomial(true_count, 0.03 + 0.01 * max(0, meta.crowd - 5)))
@@ -74,7 +74,7 @@ def simulate_count(true_count: int, meta: SceneMeta, seed: Seed) -> int:
 
 def field_reason(detections: list[dict[str, Any]], meta: SceneMeta, seed: Seed) -> str | None:
     """Why the device itself flags the frame (API.md `reason`), or None when it is sure."""
-    rng = _rng(seed)
+    rng = rng_from(seed)
     ood_draw, audit_draw = rng.random(), rng.random()
     if meta.lighting == "night" and ood_draw < 0.5:
         return "ood"

@@ -1,5 +1,6 @@
 """NUL characters: PostgreSQL stores them in neither text nor jsonb (the driver raises, a 500), so input that
-holds one is refused where it enters (annotations.api.parsers, activelearning.events, reviewer.api.bodies)."""
+holds one is refused where it enters (loupe_wire.batch for device events, annotations.api.parsers for the JSON
+API). Framework-free so the device side and the server share the one check."""
 
 from __future__ import annotations
 

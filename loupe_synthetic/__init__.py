@@ -1,16 +1,19 @@
-"""Synthetic stores and buses for demos and tests (pure numpy + OpenCV, deterministic from a seed).
+"""Synthetic stores and buses for demos, tests and the field simulator (pure numpy + OpenCV, deterministic
+from a seed).
 
-`scenes` draws frames and clips with their ground truth; `field_model` plays the edge detector.
+`scenes` draws frames and clips with their ground truth; `field_model` plays the edge detector. A top-level
+package, not part of the server: `loupe-edge simulate` ships it to devices (the `sim` extra of edge/pyproject.toml)
+and the server's demo, trainer and tests use the same scenes. It imports neither Django nor the server.
 """
 
-from activelearning.synthetic.field_model import (
+from loupe_synthetic.field_model import (
     CONFIDENCE_THRESHOLD,
     detection_quality,
     field_reason,
     simulate_count,
     simulate_detections,
 )
-from activelearning.synthetic.scenes import (
+from loupe_synthetic.scenes import (
     LIGHTING_GAIN,
     LIGHTINGS,
     MAX_CROWD,

@@ -4,6 +4,9 @@ Pure (numpy + OpenCV, no Django) and deterministic: the same seed gives the same
 detections. It is not photorealistic; it gives the review loop something honest to look at: people of
 varied size and clothing in perspective, light from bright to night, crowds from empty to packed, and
 walkers who cross a counting line in short clips whose true count is known.
+
+Why this file is long: one world (people, places, light, camera faults, clips) whose parts share the same
+random draws per seed; split up, a seed's scene would depend on the order modules call the generator.
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ _SKIN: tuple[Colour, ...] = ((189, 224, 255), (140, 180, 225), (105, 150, 200), 
 _HAIR: tuple[Colour, ...] = ((20, 20, 25), (30, 45, 70), (40, 80, 120), (150, 150, 150), (60, 110, 170))
 
 
-def _rng(seed: Seed) -> np.random.Generator:
+def rng_from(seed: Seed) -> np.random.Generator:
+    """The generator a seed stands for (a Generator is used as is, so callers can share one draw stream)."""
     return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
 
 
@@ -385,12 +389,12 @@ def _random_foot(layout: _Layout, rng: np.random.Generator, depth: tuple[float, 
 
 def sample_lighting(kind: SceneKind, seed: Seed) -> str:
     """A lighting bucket with the odds a store or a bus sees over a day."""
-    return str(_rng(seed).choice(LIGHTINGS, p=_LIGHTING_ODDS[kind]))
+    return str(rng_from(seed).choice(LIGHTINGS, p=_LIGHTING_ODDS[kind]))
 
 
 def sample_crowd(seed: Seed) -> int:
     """Mostly a handful of people, sometimes nobody, sometimes a rush."""
-    rng = _rng(seed)
+    rng = rng_from(seed)
     bucket = rng.choice(3, p=(0.15, 0.6, 0.25))
     low, high = ((0, 2), (3, 10), (11, MAX_CROWD))[int(bucket)]
     return int(rng.integers(low, high + 1))
@@ -399,7 +403,7 @@ def sample_crowd(seed: Seed) -> int:
 def render_scene(kind: SceneKind, seed: Seed, *, width: int = 640, height: int = 360,
                  lighting: str | None = None, crowd: int | None = None, layout: int = 0) -> SyntheticFrame:
     """One still frame of a store or bus with `crowd` people, lit by `lighting` (both drawn if not given)."""
-    rng = _rng(seed)
+    rng = rng_from(seed)
     lighting = lighting or sample_lighting(kind, rng)
     crowd = sample_crowd(rng) if crowd is None else crowd
     geometry = _layout(kind, width, height)
@@ -463,7 +467,7 @@ def render_clip(kind: SceneKind, seed: Seed, *, width: int = 640, height: int = 
 
     The true count is measured on the walkers' paths at the frame times, so it is what the frames show.
     """
-    rng = _rng(seed)
+    rng = rng_from(seed)
     lighting = lighting or sample_lighting(kind, rng)
     geometry = _layout(kind, width, height)
     line = geometry.count_line()

@@ -1,57 +1,21 @@
-"""The device event wire format (API.md, `POST /api/v1/events`) and its one-pass batch decoder.
+"""The server's one-pass decoder of a device's event batch (`{"events": [...]}`).
 
-msgspec decodes and type-checks in C; per-box DRF serializers cap ingest near 1,000 events/s.
-Each event is decoded on its own so one bad event is rejected alone.
+Each event is decoded on its own so one bad event is rejected alone; a decoded event carries its payload hash.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import msgspec
 from msgspec import Meta
 
-from annotations.nul import nul_path
-
-EventId = Annotated[str, Meta(min_length=1, max_length=128)]
-Name = Annotated[str, Meta(min_length=1, max_length=120)]
-
-
-class ModelRef(msgspec.Struct, forbid_unknown_fields=True):
-    name: Annotated[str, Meta(max_length=120)] = ""
-    version: Annotated[str, Meta(max_length=64)] = ""
-    sha256: Annotated[str, Meta(max_length=64)] = ""
-
-
-class Detection(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
-    label: Annotated[str, Meta(min_length=1, max_length=64)]
-    score: float
-    box: Annotated[list[float], Meta(min_length=4, max_length=4)]
-    track_id: int | None = None
-
-
-class Count(msgspec.Struct, forbid_unknown_fields=True):
-    name: Annotated[str, Meta(min_length=1, max_length=64)]
-    value: Annotated[int, Meta(ge=0, le=1_000_000)]
-
-
-class Event(msgspec.Struct, forbid_unknown_fields=True):
-    id: EventId
-    type: Literal["prediction", "dispute", "count"]
-    captured_at: Annotated[datetime, Meta(tz=True)]
-    camera: Name
-    asset: Annotated[str, Meta(pattern="^[0-9a-f]{64}$")] | None = None
-    frame_index: Annotated[int, Meta(ge=0)] | None = None
-    model: ModelRef | None = None
-    detections: list[Detection] = []
-    count: Count | None = None
-    reason: Annotated[str, Meta(max_length=32)] | None = None
-    context: dict[str, Any] = {}
+from loupe_wire.events import Event, canonical_payload, hash_of_canonical
+from loupe_wire.nul import nul_path
+from loupe_wire.results import INVALID_EVENT, INVALID_NUMBER
 
 
 class _Batch(msgspec.Struct):
@@ -60,6 +24,12 @@ class _Batch(msgspec.Struct):
 
 class BatchMalformed(ValueError):
     """The body is not JSON of the form `{"events": [...]}`."""
+
+
+class BatchTooLarge(ValueError):
+    def __init__(self, count: int, limit: int) -> None:
+        super().__init__(f"The batch has {count} events; the limit is {limit}.")
+        self.count, self.limit = count, limit
 
 
 @dataclass
@@ -76,13 +46,6 @@ class ParsedEvent:
 
 _event_decoder = msgspec.json.Decoder(Event)
 _batch_decoder = msgspec.json.Decoder(_Batch)
-_encoder = msgspec.json.Encoder(order="sorted")
-_plain_encoder = msgspec.json.Encoder()
-
-
-def encode_detections(detections: list[Detection]) -> str:
-    """The stored JSON of an event's detections: label, score, box and (when given) track id."""
-    return _plain_encoder.encode(detections).decode()
 
 
 def _raw_id(obj: Any) -> str:
@@ -118,17 +81,14 @@ def _checked(index: int, raw_id: str, event: Event, *, strict: bool) -> ParsedEv
     # Strict JSON cannot carry NaN/Infinity (msgspec refuses 1e999 as out of range); only the lenient
     # fallback parser can produce them.
     if not strict and not _finite_numbers(event):
-        return ParsedEvent(index, raw_id, error_code="invalid_number",
+        return ParsedEvent(index, raw_id, error_code=INVALID_NUMBER,
                            error_message="Scores and boxes must be finite numbers (no NaN or Infinity).")
-    # The canonical encoding (sorted keys, typed values) makes the same event hash the same
-    # whatever key order or whitespace a device used: that is how a re-send is told from a conflict.
-    canonical = _encoder.encode(event)
+    canonical = canonical_payload(event)
     # PostgreSQL stores NUL in neither text nor jsonb; the escape in the encoding is the cheap test first.
     if b"\\u0000" in canonical and (where := nul_path(msgspec.to_builtins(event))):
-        return ParsedEvent(index, raw_id.replace("\x00", ""), error_code="invalid_event",
+        return ParsedEvent(index, raw_id.replace("\x00", ""), error_code=INVALID_EVENT,
                            error_message=f"Null characters are not allowed (at {where}).")
-    payload_hash = hashlib.sha256(canonical).hexdigest()
-    return ParsedEvent(index, event.id, event=event, payload_hash=payload_hash)
+    return ParsedEvent(index, event.id, event=event, payload_hash=hash_of_canonical(canonical))
 
 
 def parse_batch(body: bytes, *, max_events: int) -> list[ParsedEvent]:
@@ -164,17 +124,11 @@ def parse_batch(body: bytes, *, max_events: int) -> list[ParsedEvent]:
         except msgspec.MsgspecError as exc:
             raw_id = _raw_id_of(raw) if strict else _raw_id(raw)
             # 1e999 is valid JSON syntax but no finite number: the same refusal as NaN.
-            code = "invalid_number" if "out of range" in str(exc) else "invalid_event"
+            code = INVALID_NUMBER if "out of range" in str(exc) else INVALID_EVENT
             parsed.append(ParsedEvent(index, raw_id, error_code=code, error_message=str(exc)))
             continue
         parsed.append(_checked(index, raw_id, event, strict=strict))
     return parsed
-
-
-class BatchTooLarge(ValueError):
-    def __init__(self, count: int, limit: int) -> None:
-        super().__init__(f"The batch has {count} events; the limit is {limit}.")
-        self.count, self.limit = count, limit
 
 
 def event_json_schema() -> dict[str, Any]:
