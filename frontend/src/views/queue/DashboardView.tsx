@@ -1,6 +1,6 @@
 /** Queue dashboard: the detail's stats once, then live `queue.stats` snapshots and item events. */
 
-import { useCallback, useState } from "preact/hooks";
+import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { readProject } from "../../api/endpoints";
 import type { QueueStats } from "../../api/shapes";
 import { useProjectMessage } from "../../realtime/ProjectLive";
@@ -51,6 +51,19 @@ export function DashboardView({ project }: { project: number }) {
   useProjectMessage("item.released", onEvent);
   useProjectMessage("item.accepted", onEvent);
   useProjectMessage("flag.created", onEvent);
+
+  // Progress to retraining moves with each acceptance and restarts when a version is frozen: re-read the
+  // project's figures then, at most once a second however fast QA accepts.
+  const { reload } = detail;
+  const refresh = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const onProgress = useCallback(() => {
+    if (refresh.current === null) {
+      refresh.current = setTimeout(() => { refresh.current = null; reload(); }, 1000);
+    }
+  }, [reload]);
+  useEffect(() => () => { if (refresh.current !== null) clearTimeout(refresh.current); }, []);
+  useProjectMessage("item.accepted", onProgress);
+  useProjectMessage("training.status", onProgress);
 
   const p = detail.data;
   const stats: QueueStats | null | undefined = live ?? p?.stats;
