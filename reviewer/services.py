@@ -14,11 +14,11 @@ from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.utils import timezone
 
-from annotations import audit, rows
+from annotations import audit, events, rows
 from annotations.errors import Conflict
 from annotations.geometry import box_agreement, box_diff, consolidate, prelabel_diff, starting_boxes
 from annotations.models import Annotation, AnnotationOrigin, Asset, Prediction, Project, Verdict
-from reviewer import events, realtime
+from reviewer import realtime
 from reviewer.flags import close_count_flag
 from reviewer.models import ItemStatus, ReviewItem
 from reviewer.queue import UNLEASED_SQL, LeaseLost, lease_live_sql, now_sql

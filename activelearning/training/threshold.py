@@ -62,7 +62,7 @@ def retrain_progress(project: Project) -> dict[str, Any]:
 
 
 def count_acceptance(*, project_id: int, item: int) -> None:
-    """Subscriber of `item.accepted`, inside the acceptance's transaction (reviewer.events). One statement when
+    """Subscriber of `item.accepted`, inside the acceptance's transaction (annotations.events). One statement when
     the project has no per-site threshold (the common case, on the submit hot path), two when it has."""
     table, projects, trainers = RetrainState._meta.db_table, Project._meta.db_table, TrainerConfig._meta.db_table
     with connection.cursor() as cursor:

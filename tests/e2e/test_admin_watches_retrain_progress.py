@@ -11,8 +11,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from activelearning.datasets.models import DatasetVersion
-from loupe_synthetic.scenes import encode_jpeg, render_scene
 from activelearning.training.models import RetrainRequest, RetrainState, TrainingRun
+from loupe_synthetic.scenes import encode_jpeg, render_scene
 from reviewer.models import ItemStatus, ReviewItem
 from tests.e2e.helpers import add_browser_member, post_events, second_browser, sign_in, upload
 from tests.factories import as_user, make_device_kit, make_project, prediction_event
