@@ -23,3 +23,4 @@ class ActiveLearningConfig(AppConfig):
         subscribe_to_domain_events()
         for part in PARTS_WITH_JOBS:
             import_module(f"activelearning.{part}.tasks")
+        import_module("activelearning.legacy_task_names")
