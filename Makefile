@@ -10,7 +10,7 @@ PORT ?= 8000
 LOUPE_TRUSTED_PROXIES ?=
 UVICORN := $(VENV)/bin/uvicorn --host $(HOST) --port $(PORT) --forwarded-allow-ips '$(LOUPE_TRUSTED_PROXIES)'
 
-.PHONY: run test lint bench bench-frontend bench-export bench-prelabel bench-edge install install-train migrate seed serve
+.PHONY: run test lint bench bench-frontend bench-export bench-prelabel bench-edge bench-smoke install install-train migrate seed serve
 .PHONY: clean browser frontend frontend-test demo-detector
 
 # Without LOUPE_SECRET_KEY the server starts only in local development (config/secret_key.py): the developer
@@ -96,6 +96,16 @@ bench-prelabel: install
 ## make bench-edge: the edge client draining 5,000 events with small frames vs a raw httpx loop (PostgreSQL)
 bench-edge: install
 	$(PY) bench/edge.py
+
+## make bench-smoke: every bench at tiny sizes (seconds each), to see that each still runs; `make test` runs
+## the same through tests/bench. Figures mean nothing. The frontend one needs `make frontend` done once.
+bench-smoke: install browser
+	$(PY) bench/ingest.py --smoke
+	$(PY) bench/claim.py --smoke
+	$(PY) bench/export.py --smoke
+	$(PY) bench/prelabel.py --smoke
+	$(PY) bench/edge.py --smoke
+	$(PY) bench/frontend.py --smoke
 
 # Remake the committed demo detector (needs torch: the `train` extra; ~35 min on 2 cores).
 demo-detector: install-train

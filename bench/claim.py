@@ -25,6 +25,7 @@ phase touched is put back to pending, its annotations and audit events are delet
 
     .venv/bin/python bench/claim.py                           # all modes, 1 round
     .venv/bin/python bench/claim.py --modes raw,http --rounds 2 --explain
+    .venv/bin/python bench/claim.py --smoke                   # tiny sizes, seconds: does the bench still run?
 
 Uses (and creates if missing) a dedicated database whose name must contain "bench" (default
 loupe_bench_claim). Results go to bench/results/claim-<ts>.json.
@@ -60,6 +61,10 @@ from harness import (  # noqa: E402  (bench/ is on sys.path when a bench runs as
     BenchFailure,
     Server,
     ensure_database,
+    free_ports,
+    parse_args_with_smoke,
+    results_path,
+    smoke_database_url,
     start_server,
     stop_servers,
     uvicorn_argv,
@@ -111,11 +116,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--port", type=int, default=8700, help="first server port (default 8700)")
     p.add_argument("--no-queue-stats", action="store_true",
                    help="measurement-only patch: skip the queue.stats push after claim/submit "
-                        "(reviewer.realtime._send_queue_stats = no-op) in-process and in the servers")
+                        "(reviewer.realtime.send_queue_stats = no-op) in-process and in the servers")
     p.add_argument("--explain", action="store_true",
                    help="print EXPLAIN (ANALYZE, BUFFERS) of Loupe's claim statement (rolled back)")
     p.add_argument("--reseed", action="store_true", help="drop the bench project's rows and seed again")
-    args = p.parse_args(argv)
+    # A smoke run seeds again every time: the seed's hand-written SQL must meet the current schema on every run.
+    args = parse_args_with_smoke(p, argv, lambda: {
+        "database_url": smoke_database_url("claim"), "reseed": True, "items": 2000, "sites": 4, "claimers": 4,
+        "cycles": 10, "rate": 50.0, "open_seconds": 1.0, "workers": 1, "port": free_ports(1)})
     dbname = urlsplit(args.database_url).path.lstrip("/")
     if "bench" not in dbname:
         p.error(f"refusing database {dbname!r}: the bench rewrites tables, use a database named *bench*")
@@ -181,7 +189,7 @@ def django_setup(env: dict[str, str], no_queue_stats: bool) -> None:
     if no_queue_stats:
         from reviewer import realtime
 
-        realtime._send_queue_stats = lambda project_id: None  # type: ignore[assignment]
+        realtime.send_queue_stats = lambda project_id: None  # type: ignore[assignment]
 
 
 def seed(admin: psycopg.Connection, args: argparse.Namespace) -> tuple[int, list[tuple[int, str]]]:
@@ -333,7 +341,7 @@ def start_servers(args: argparse.Namespace, env: dict[str, str], log_dir: Path, 
         log = log_dir / f"uvicorn-{port}.log"
         if args.no_queue_stats:
             boot = ("import django; django.setup(); from reviewer import realtime; "
-                    "realtime._send_queue_stats = lambda project_id: None; import uvicorn; "
+                    "realtime.send_queue_stats = lambda project_id: None; import uvicorn; "
                     f"uvicorn.run('config.asgi:application', host='127.0.0.1', port={port}, access_log=False, "
                     "log_level='warning', forwarded_allow_ips='')")
             argv = [sys.executable, "-c", boot]
@@ -580,8 +588,6 @@ def run_mode(mode: str, args: argparse.Namespace, project_id: int, users: list[t
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    results_dir = ROOT / "bench" / "results"
-    results_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="loupe-bench-claim-"))
     env = {
         "DATABASE_URL": args.database_url,
@@ -625,7 +631,7 @@ def main(argv: list[str] | None = None) -> int:
         reset(admin, project_id)
         summary = summarise(rounds, args)
         print_summary(summary)
-        out = results_dir / f"claim-{stamp}.json"
+        out = results_path("claim", stamp, args.smoke)
         out.write_bytes(orjson.dumps({"environment": env_info, "args": vars(args), "rounds": rounds,
                                       "summary": summary, "explain": plan,
                                       "loupe_claim_sql": statements[users[0][0]][0]},

@@ -13,6 +13,7 @@ and fresh frames; contenders alternate order between rounds; figures are medians
 
     make bench-edge                   # = .venv/bin/python bench/edge.py
     .venv/bin/python bench/edge.py --events 5000 --rounds 3
+    .venv/bin/python bench/edge.py --smoke   # tiny sizes, seconds: does the bench still run?
 
 Uses (and creates if missing) a dedicated database whose name must contain "bench" (default loupe_bench_edge).
 Results go to bench/results/edge-<ts>.json.
@@ -45,6 +46,10 @@ from harness import (  # noqa: E402  (bench/ is on sys.path when a bench runs as
     BenchFailure,
     Server,
     ensure_database,
+    free_ports,
+    parse_args_with_smoke,
+    results_path,
+    smoke_database_url,
     start_server,
     stop_servers,
     uvicorn_argv,
@@ -79,7 +84,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--port", type=int, default=8640, help="server port (default 8640)")
     p.add_argument("--seed", type=int, default=None,
                    help="frame seed (default: from the clock, so no frame of an earlier run is on the server)")
-    args = p.parse_args(argv)
+    args = parse_args_with_smoke(p, argv, lambda: {
+        "database_url": smoke_database_url("edge"), "events": 24, "batch": 10, "rounds": 2, "port": free_ports(1)})
     if "bench" not in urlsplit(args.database_url).path:
         p.error("the database name must contain 'bench' (this benchmark writes to it)")
     return args
@@ -186,8 +192,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.seed is None:
         args.seed = time.time_ns() % 10**12
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    results_dir = ROOT / "bench" / "results"
-    results_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="loupe-bench-"))
     env = {"DATABASE_URL": args.database_url, "DJANGO_SETTINGS_MODULE": "config.settings",
            "LOUPE_VAR_DIR": str(tmp / "var"), "MEDIA_STORAGE": str(tmp / "media"),
@@ -265,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
             c = cpu_med[name]
             print(f"  CPU ms/event (median) {name:<14} server {c['servers']:.2f}  postgres {c['postgres']:.2f}  "
                   f"client {c['client']:.2f}  other load {c['other']:.2f}")
-        out = results_dir / f"edge-{stamp}.json"
+        out = results_path("edge", stamp, args.smoke)
         environment = {"python": platform.python_version(), "cpus": os.cpu_count(), "commit": _git("rev-parse", "HEAD"),
                        "dirty": bool(_git("status", "--porcelain"))}
         out.write_bytes(orjson.dumps({"environment": environment, "args": vars(args), "rounds": rounds,

@@ -14,6 +14,7 @@ same work: the converter writes annotation files and copies no image (`download_
 compared with Loupe's export without images; the with-images ratio is printed beside it.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/loupe_bench_export .venv/bin/python bench/export.py
+    .venv/bin/python bench/export.py --smoke   # tiny sizes, seconds: does the bench still run?
 """
 
 from __future__ import annotations
@@ -35,7 +36,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import ROOT, ensure_database, git  # noqa: E402
+from bench.harness import (  # noqa: E402
+    ROOT,
+    ensure_database,
+    git,
+    parse_args_with_smoke,
+    results_path,
+    smoke_database_url,
+)
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/loupe_bench_export"
 SLUG = "bench-export"
@@ -58,8 +66,8 @@ def django_setup(url: str, media: Path) -> None:
     settings.MEDIA_ROOT = str(media)
 
 
-def seed(url: str, media: Path, images: int, boxes: int) -> int:
-    """The dataset version's id; seeds it the first time (or when its size differs)."""
+def seed(url: str, media: Path, images: int, boxes: int, reseed: bool) -> int:
+    """The dataset version's id; seeds it the first time (or when its size differs, or when asked)."""
     from django.contrib.auth.models import User
     from django.db import connection, transaction
 
@@ -68,7 +76,7 @@ def seed(url: str, media: Path, images: int, boxes: int) -> int:
 
     project = Project.objects.filter(slug=SLUG).first()
     version = DatasetVersion.objects.filter(project=project).first() if project else None
-    if version and version.stats.get("items") == images and version.stats.get("boxes") == images * boxes:
+    if not reseed and version and version.stats.get("items") == images and version.stats.get("boxes") == images * boxes:
         _placeholders(media, version.pk)
         return version.pk
     started = time.perf_counter()
@@ -94,9 +102,9 @@ def seed(url: str, media: Path, images: int, boxes: int) -> int:
                 "SELECT %s, id, 'low_confidence', 0.5, '{}', 'accepted', 1, '', now(), now(), 1, '' "
                 "FROM annotations_asset WHERE file LIKE 'bench-export/%%'", [project.pk])
             cur.execute(
-                "INSERT INTO annotations_annotation (project_id, asset_id, review_item_id, version, author_id, boxes, "
-                "verdict, note, diff, lease_token, submitted_at) "
-                "SELECT r.project_id, r.asset_id, r.id, 1, %s, (SELECT jsonb_agg(jsonb_build_object("
+                "INSERT INTO annotations_annotation (project_id, asset_id, review_item_id, version, author_id, origin, "
+                "boxes, verdict, note, diff, lease_token, submitted_at) "
+                "SELECT r.project_id, r.asset_id, r.id, 1, %s, 'person', (SELECT jsonb_agg(jsonb_build_object("
                 "'label', CASE WHEN b %% 4 = 0 THEN 'bag' ELSE 'person' END, "
                 "'box', jsonb_build_array(10 + b * 50, 20 + (r.id %% 7) * 30, 40.5, 120.25))) "
                 "FROM generate_series(0, %s - 1) b), 'correct', '', '{}', '', now() "
@@ -195,7 +203,7 @@ def measure(argv: list[str], timeout: float) -> dict[str, Any]:
     return json.loads(line.removeprefix("RESULT "))
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=100_000)
     parser.add_argument("--boxes-per-image", type=int, default=10)
@@ -203,13 +211,17 @@ def main() -> None:
     parser.add_argument("--media", default=str(ROOT / "var" / "bench-export-media"))
     parser.add_argument("--timeout", type=float, default=3600)
     parser.add_argument("--skip-converter", action="store_true")
+    parser.add_argument("--reseed", action="store_true", help="seed again even when the dataset is there")
     parser.add_argument("--child", choices=["loupe", "converter"])
     parser.add_argument("--format")
     parser.add_argument("--version", type=int)
     parser.add_argument("--out")
     parser.add_argument("--workdir")
     parser.add_argument("--images-included", dest="include_images", action="store_true")
-    args = parser.parse_args()
+    args = parse_args_with_smoke(parser, argv, lambda: {
+        # Seeded again every time: the seed's hand-written SQL must meet the current schema on every run.
+        "images": 200, "boxes_per_image": 3, "reseed": True, "db": smoke_database_url("export"),
+        "media": str(ROOT / "var" / "bench-export-smoke-media"), "timeout": 120})
     if args.child:
         child(args)
         return
@@ -220,7 +232,7 @@ def main() -> None:
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, check=True,
                    env={**os.environ, "DATABASE_URL": args.db, "LOUPE_SECRET_KEY": BENCH_SECRET_KEY})
     django_setup(args.db, media)
-    version_id = seed(args.db, media, args.images, args.boxes_per_image)
+    version_id = seed(args.db, media, args.images, args.boxes_per_image, args.reseed)
     base = ["--db", args.db, "--media", str(media), "--version", str(version_id)]
     rows: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-export-") as tmp:
@@ -273,8 +285,7 @@ def report(rows: dict[str, dict[str, Any]], args: argparse.Namespace) -> None:
     for name, ok in checks.items():
         print(f"{'PASS' if ok else 'MISS'}  {name}")
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    out = ROOT / "bench" / "results" / f"export-{stamp}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out = results_path("export", stamp, args.smoke)
     out.write_text(json.dumps({"bench": "export", "utc": stamp, "commit": git("rev-parse", "--short", "HEAD"),
                                "images": args.images, "boxes": args.images * args.boxes_per_image,
                                "cpus": os.cpu_count(), "results": rows, "checks": checks,

@@ -14,6 +14,7 @@
 
     make frontend && .venv/bin/python bench/frontend.py
     .venv/bin/python bench/frontend.py --items 60 --boxes 500
+    .venv/bin/python bench/frontend.py --smoke   # tiny sizes, seconds: does the bench still run?
 
 Starts its own uvicorn on a dedicated database whose name must contain "bench" (default
 loupe_bench_frontend; created if missing, migrated, a fresh project per run). Results go to
@@ -48,7 +49,11 @@ from harness import (  # noqa: E402  (bench/ is on sys.path when a bench runs as
     BenchFailure,
     Server,
     ensure_database,
+    free_ports,
     git,
+    parse_args_with_smoke,
+    results_path,
+    smoke_database_url,
     start_server,
     stop_servers,
     uvicorn_argv,
@@ -93,10 +98,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--drag-steps", type=int, default=150, help="pointer moves per drag (two drags)")
     p.add_argument("--port", type=int, default=8790, help="server port (default 8790)")
     p.add_argument("--chromium", default=os.environ.get("LOUPE_CHROMIUM", "/usr/bin/chromium"))
-    args = p.parse_args(argv)
+    args = parse_args_with_smoke(p, argv, lambda: {
+        "database_url": smoke_database_url("frontend"), "items": 4, "warmup": 1, "boxes": 50, "drag_steps": 10,
+        "port": free_ports(1)})
     if "bench" not in urlsplit(args.database_url).path:
         p.error("refusing a database whose name does not contain 'bench'")
-    if args.items < args.warmup + 30:
+    if not args.smoke and args.items < args.warmup + 30:
         p.error(f"--items must be at least {args.warmup + 30} (30 measured switches after the warm-up)")
     return args
 
@@ -385,9 +392,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"({len(switches)} switches after {args.warmup} warm-up; {work['n']} pointer moves, "
           f"{drag['list_rows']} box rows listed)")
 
-    results_dir = ROOT / "bench" / "results"
-    results_dir.mkdir(parents=True, exist_ok=True)
-    out = results_dir / f"frontend-{run}.json"
+    out = results_path("frontend", run, args.smoke)
     out.write_bytes(orjson.dumps({
         "bench": "frontend", "at": run, "environment": environment(chromium_version),
         "args": {k: v for k, v in vars(args).items() if k != "database_url"},

@@ -1,17 +1,22 @@
-"""What the benchmarks share: the project root, the scratch database, and the real ASGI servers they start.
+"""What the benchmarks share: the project root, the scratch database, the real ASGI servers they start, and
+the smoke mode.
 
 Only 127.0.0.1; every wait is bounded.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
+import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import psycopg
@@ -27,6 +32,66 @@ BENCH_RATE_LIMITS = {f"LOUPE_RATE_{scope}": "1000000/min"
 
 class BenchFailure(RuntimeError):
     pass
+
+
+# --- smoke mode --------------------------------------------------------------------------------------
+# `--smoke` runs a bench at tiny sizes through the same code path as a full run (seeding, servers, baseline,
+# ratios, results file), in seconds. tests/bench runs every bench this way, so a bench that no longer runs
+# against the current code fails `make test` instead of being found broken the next time someone measures.
+# Its figures measure nothing.
+
+SMOKE_HELP = ("tiny sizes through the same code path, in seconds: checks that the bench still runs (figures "
+              "mean nothing); on its own database and free ports, so a full run's seeded data is left alone")
+
+
+def parse_args_with_smoke(parser: argparse.ArgumentParser, argv: list[str] | None,
+                          smoke_defaults: Callable[[], dict[str, Any]]) -> argparse.Namespace:
+    """Parse `argv`; with --smoke, `smoke_defaults()` replaces the defaults (options given explicitly still
+    win). A callable, so a full run never probes for free ports or names a smoke database."""
+    parser.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
+    if parser.parse_known_args(argv)[0].smoke:
+        parser.set_defaults(**smoke_defaults())
+    return parser.parse_args(argv)
+
+
+def smoke_database_url(bench: str) -> str:
+    """A smoke run's own database: DATABASE_URL's server and name (PostgreSQL; else the local default) with
+    `_bench_smoke_<bench>` appended, so each developer database and each bench gets its own."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        url = "postgres://postgres@127.0.0.1:5432/loupe"
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{parts.path.lstrip('/')}_bench_smoke_{bench}"))
+
+
+def free_ports(count: int = 1) -> int:
+    """The first of `count` consecutive ports free on 127.0.0.1 now (smoke runs must not collide with a full
+    run, or with another worktree's tests, on a fixed port)."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            first = probe.getsockname()[1]
+        if first + count <= 65535 and all(_port_free(first + i) for i in range(count)):
+            return first
+    raise BenchFailure(f"no {count} consecutive free ports on 127.0.0.1")
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def results_path(bench: str, stamp: str, smoke: bool) -> Path:
+    """Where a run writes its JSON: bench/results/<bench>-<stamp>.json; a smoke run overwrites
+    bench/results/smoke/<bench>.json, so `make test` does not pile files up beside real measurements."""
+    path = ROOT / "bench" / "results" / ("smoke" if smoke else "") / (f"{bench}.json" if smoke else
+                                                                       f"{bench}-{stamp}.json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def git(*args: str) -> str:

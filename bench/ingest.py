@@ -10,6 +10,7 @@ index, one transaction per batch and as many concurrent writers as devices. Roun
 
     make bench                      # = .venv/bin/python bench/ingest.py
     .venv/bin/python bench/ingest.py --devices 4 --events 40000 --rounds 3 --workers 2 --profile
+    .venv/bin/python bench/ingest.py --smoke   # tiny sizes, seconds: does the bench still run?
 
 Uses (and creates if missing) a dedicated database whose name must contain "bench"; the prediction and
 review-item tables there are truncated between rounds. Results go to bench/results/ingest-<ts>.json.
@@ -47,6 +48,10 @@ from harness import (  # noqa: E402  (bench/ is on sys.path when a bench runs as
     BenchFailure,
     Server,
     ensure_database,
+    free_ports,
+    parse_args_with_smoke,
+    results_path,
+    smoke_database_url,
     start_server,
     stop_servers,
     uvicorn_argv,
@@ -101,7 +106,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="after the rounds, cProfile ingest_events in-process on one batch and print the top")
     p.add_argument("--check", action="store_true", help="exit 1 when the 40 %% target is missed")
     p.add_argument("--seed", type=int, default=20261125)
-    args = p.parse_args(argv)
+    args = parse_args_with_smoke(p, argv, lambda: {
+        "database_url": smoke_database_url("ingest"), "devices": 2, "events": 400, "batch": 100, "rounds": 2,
+        "workers": 1, "port": free_ports(1)})
     for name in ("devices", "events", "batch", "rounds", "workers"):
         if getattr(args, name) < 1:
             p.error(f"--{name} must be ≥ 1")
@@ -255,7 +262,7 @@ class DeviceInfo:
 @dataclass
 class RoundData:
     bodies: list[list[tuple[bytes, int]]]  # per device: (batch body, event count)
-    rows: list[list[tuple[Any, ...]]]  # per device: rows in _PREDICTION_COLUMNS order
+    rows: list[list[tuple[Any, ...]]]  # per device: rows in PREDICTION_COLUMNS order
     events: int
     boxes: int
 
@@ -470,10 +477,10 @@ def _sessions(conn: psycopg.Connection) -> int:
 
 
 def _copy_sql() -> sql.Composed:
-    from activelearning.ingest.services import _PREDICTION_COLUMNS
+    from activelearning.ingest.services import PREDICTION_COLUMNS
 
     return sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(SCRATCH_TABLE), sql.SQL(", ").join(map(sql.Identifier, _PREDICTION_COLUMNS)))
+        sql.Identifier(SCRATCH_TABLE), sql.SQL(", ").join(map(sql.Identifier, PREDICTION_COLUMNS)))
 
 
 def run_copy(conns: list[psycopg.Connection], data: RoundData, batch: int, server_pids: list[int],
@@ -502,12 +509,12 @@ def run_copy(conns: list[psycopg.Connection], data: RoundData, batch: int, serve
 
 def run_insert(conns: list[psycopg.Connection], data: RoundData, batch: int,
                server_pids: list[int]) -> dict[str, Any]:
-    from activelearning.ingest.services import _PREDICTION_COLUMNS
+    from activelearning.ingest.services import PREDICTION_COLUMNS
 
     def statement(n: int) -> sql.Composed:
-        row = sql.SQL("({})").format(sql.SQL(", ").join([sql.Placeholder()] * len(_PREDICTION_COLUMNS)))
+        row = sql.SQL("({})").format(sql.SQL(", ").join([sql.Placeholder()] * len(PREDICTION_COLUMNS)))
         return sql.SQL("INSERT INTO {} ({}) VALUES {} ON CONFLICT DO NOTHING RETURNING id, event_id").format(
-            sql.Identifier(SCRATCH_TABLE), sql.SQL(", ").join(map(sql.Identifier, _PREDICTION_COLUMNS)),
+            sql.Identifier(SCRATCH_TABLE), sql.SQL(", ").join(map(sql.Identifier, PREDICTION_COLUMNS)),
             sql.SQL(", ").join([row] * n))
 
     statements: dict[int, sql.Composed] = {}
@@ -701,7 +708,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"{profile['wall_ms_per_batch']} ms wall, {profile['python_cpu_ms_per_batch']} ms Python CPU "
                   f"per batch ({profile['events_per_s_in_process']:,} events/s, one thread, no HTTP); cProfile:")
             print(profile["text"])
-        out = results_dir / f"ingest-{stamp}.json"
+        out = results_path("ingest", stamp, args.smoke)
         out.write_bytes(orjson.dumps({"environment": env_info, "args": vars(args), "rounds": rounds,
                                       "summary": summary, "profile": profile}, option=orjson.OPT_INDENT_2))
         print(f"results: {out.relative_to(ROOT)}")

@@ -12,6 +12,7 @@ Targets: end-to-end overhead over raw inference ≤ 15 %, NMS of 8,400 candidate
 Rounds alternate the order of raw and end to end; figures are medians. Results: bench/results/prelabel-<UTC>.json.
 
     .venv/bin/python bench/prelabel.py [--model activelearning/demo/people-detector.onnx] [--frames 60]
+    .venv/bin/python bench/prelabel.py --smoke   # tiny sizes, seconds: does the bench still run?
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from activelearning.geometry import decode_yolo, letterbox, nms  # noqa: E402
 from activelearning.registry.detector import Detector, StageTimes  # noqa: E402
-from bench.harness import ROOT, git  # noqa: E402
+from bench.harness import ROOT, git, parse_args_with_smoke, results_path  # noqa: E402
 from loupe_synthetic.scenes import encode_jpeg, render_scene  # noqa: E402
 
 OVERHEAD_TARGET = 0.15
@@ -112,7 +113,8 @@ def bench_nms(args: argparse.Namespace) -> dict[str, Any]:
             raise SystemExit(f"nms disagrees with the reference loop ({name})")
         ours = time_ms(lambda b=boxes, s=scores, c=labels: nms(b, s, c, iou_threshold=args.iou,
                                                                 max_det=args.max_det), args.nms_repeat)
-        loop = time_ms(lambda b=boxes, s=scores, c=labels: reference_nms(b, s, c, args.iou, args.max_det), 3)
+        loop = time_ms(lambda b=boxes, s=scores, c=labels: reference_nms(b, s, c, args.iou, args.max_det),
+                       args.loop_repeat)
         results[name] = {"candidates": CANDIDATES, "kept": len(expected), "nms_ms_median": statistics.median(ours),
                          "nms_ms_p90": float(np.percentile(ours, 90)), "loop_ms_median": statistics.median(loop),
                          "speedup": statistics.median(loop) / statistics.median(ours)}
@@ -231,7 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--iou", type=float, default=0.5)
     p.add_argument("--max-det", type=int, default=300)
     p.add_argument("--nms-repeat", type=int, default=200)
-    args = p.parse_args(argv)
+    p.add_argument("--loop-repeat", type=int, default=3, help="timed runs of the plain-Python NMS loop")
+    args = parse_args_with_smoke(p, argv, lambda: {"frames": 4, "rounds": 2, "nms_repeat": 5, "loop_repeat": 1})
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     env = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "commit": git("rev-parse", "--short", "HEAD"),
            "python": platform.python_version(), "onnxruntime": ort.__version__, "numpy": np.__version__,
@@ -268,8 +271,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  two threads on one session (1 intra-op thread each): "
                   f"{r['fps_two_threads_shared_session']:.1f} frames/s")
     env["load_after"] = os.getloadavg()
-    out = ROOT / "bench" / "results" / f"prelabel-{stamp}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out = results_path("prelabel", stamp, args.smoke)
     out.write_text(json.dumps({"environment": env, "args": {k: str(v) for k, v in vars(args).items()},
                                "nms": nms_results, "detector": detectors}, indent=2))
     print(f"results: {out.relative_to(ROOT)}")

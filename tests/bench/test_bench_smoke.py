@@ -1,0 +1,88 @@
+"""Every benchmark in bench/ still runs: each one's smoke mode (`--smoke`: tiny sizes through the same code
+path as a full run, baselines and ratios included) as a real subprocess, as `make bench-smoke` runs it.
+
+A bench that no longer matches the code (a column added to a table it seeds with SQL, a renamed service)
+fails here instead of the next time someone wants a figure. The figures themselves mean nothing at these
+sizes; the tests only check that each bench finished and printed its comparison with a positive figure.
+Without PostgreSQL, Chromium or a built frontend the tests skip on a laptop and fail under
+REQUIRE_POSTGRES=1 or CI.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from tests.server import ROOT
+
+SMOKE_TIMEOUT_S = 240  # a smoke run takes seconds; this only stops a hung one
+
+
+@dataclass(frozen=True)
+class Smoke:
+    bench: str
+    # The lines that carry the bench's comparison; each match's groups are figures that must be > 0.
+    figures: re.Pattern[str]
+    lines: int  # how many such lines a run prints
+    needs_postgres: bool = True
+
+
+SMOKES = [
+    Smoke("ingest", re.compile(r"^  Loupe/COPY = ([\d.]+)% \(per-round median ([\d.]+)%\)", re.M), 1),
+    # One line per mode and loop: claims/s, then the p50 and p99 claim latency against the raw loop's.
+    Smoke("claim", re.compile(r"^  (?:raw|sql|service|http) +(?:closed|open) +([\d,.]+) +[\d.]+ +[\d.]+ +"
+                              r"([\d.]+)× +([\d.]+)×", re.M), 8),
+    # Loupe's COCO and YOLO exports, with and without images: peak RSS, and converter ÷ Loupe (the seconds
+    # print as 0.0 at smoke sizes, the ratio is taken before rounding).
+    Smoke("export", re.compile(r"^loupe (?:coco|yolo) with(?:out)? images +[\d.]+ +(\d+) +([\d.]+)×$", re.M), 4),
+    # End to end against bare session.run, per intra-op thread count; NMS against the Python loop.
+    Smoke("prelabel", re.compile(r"^intra-op \d+: raw ([\d.]+) ms, end to end ([\d.]+) ms.*?"
+                                 r"; ([\d.]+) frames/s one stream$|^NMS 8400 candidates .*?×(\d+);", re.M),
+          4, needs_postgres=False),
+    Smoke("edge", re.compile(r"^median: edge ([\d,]+) ev/s .*?; edge/raw ([\d.]+)% .*?edge/raw-4 ([\d.]+)%", re.M), 1),
+    # No baseline here: each figure against its target (submit → next image, drag work, bundle size).
+    Smoke("frontend", re.compile(r"^(?:submit → next image presented, p50|drag among \d+ boxes: work per move, p95"
+                                 r"|bundle: gzipped JS) \S* +≤ [\d.]+ +([\d.]+) +(?:PASS|MISS)", re.M), 3),
+]
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip on a laptop that lacks something; fail in CI, where a skip would hide a bench nobody runs."""
+    if condition:
+        return
+    if settings.REQUIRE_POSTGRES or os.environ.get("CI"):
+        pytest.fail(f"{reason} (REQUIRE_POSTGRES/CI is set, so this is a failure, not a skip)")
+    pytest.skip(reason)
+
+
+def figures_of(match: re.Match[str]) -> list[float]:
+    return [float(group.replace(",", "")) for group in match.groups() if group is not None]
+
+
+@pytest.mark.parametrize("smoke", SMOKES, ids=[s.bench for s in SMOKES])
+def test_bench_runs_in_smoke_mode_and_prints_its_comparison(smoke: Smoke) -> None:
+    if smoke.needs_postgres:
+        require(connection.vendor == "postgresql", "bench smoke runs need PostgreSQL: set DATABASE_URL")
+    if smoke.bench == "frontend":
+        chromium = os.environ.get("LOUPE_CHROMIUM", "/usr/bin/chromium")
+        require(os.access(chromium, os.X_OK), f"the frontend bench needs Chromium at {chromium}")
+        require(any((ROOT / "frontend" / "dist" / "assets").glob("*.js")),
+                "the frontend bench needs a built frontend/dist: make frontend")
+
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / f"{smoke.bench}.py"), "--smoke"],  # noqa: S603
+                          cwd=ROOT, env=os.environ.copy(), capture_output=True, text=True,
+                          timeout=SMOKE_TIMEOUT_S, check=False)
+
+    output = f"--- stdout ---\n{proc.stdout[-4000:]}\n--- stderr ---\n{proc.stderr[-4000:]}"
+    assert proc.returncode == 0, output
+    matches = list(smoke.figures.finditer(proc.stdout))
+    assert len(matches) == smoke.lines, output
+    figures = [figure for match in matches for figure in figures_of(match)]
+    assert figures and all(figure > 0 for figure in figures), (figures, output)
