@@ -133,6 +133,20 @@ CELERY_BEAT_SCHEDULE = {
     # Not an outbox: drift is recomputed from the data, so a missed run only delays an alert to the next one.
     "compute-drift": {"task": "monitoring.compute_drift", "schedule": 900.0},
 }
+# One queue per kind of work, so a deployment can give each its own workers (docs/deploy.md, deploy/k8s/): a
+# burst of exports never delays the pre-labels reviewers wait for. A worker started without `-Q` consumes every
+# queue listed here (`make run`, the tests, deploy/compose.yaml); `-Q prelabels` takes one. Shadow evaluations
+# go with training: both are long and feed the promotion gate, not the ingest path. The rest keeps Celery's
+# default queue, `celery`, which is also where every message queued before these routes existed still waits.
+CELERY_TASK_QUEUES = {name: {"exchange": name, "routing_key": name}
+                      for name in ("celery", "prelabels", "exports", "training", "webhooks")}
+CELERY_TASK_ROUTES = {
+    "registry.prelabel_items": {"queue": "prelabels"},
+    "registry.evaluate": {"queue": "training"},
+    "datasets.*": {"queue": "exports"},
+    "training.*": {"queue": "training"},
+    "webhooks.*": {"queue": "webhooks"},
+}
 
 # --- Rate limits, trusted proxies, the cache that holds the counters (annotations/throttling.py) -----
 # X-Forwarded-For is believed only when the direct peer is one of these proxies (IPs or CIDRs, comma-separated),
@@ -177,12 +191,15 @@ MEDIA_STORAGE = env_str("MEDIA_STORAGE", str(VAR_DIR / "media")) or ""
 MEDIA_URL = "/media/"
 if MEDIA_STORAGE.startswith("s3://"):
     _bucket = MEDIA_STORAGE.removeprefix("s3://").strip("/")
-    STORAGES = {
-        "default": {
-            "BACKEND": "storages.backends.s3.S3Storage",
-            "OPTIONS": {"bucket_name": _bucket, "querystring_auth": True, "file_overwrite": True},
-        },
-    }
+    _s3_options: dict[str, object] = {"bucket_name": _bucket, "querystring_auth": True, "file_overwrite": True}
+    # An S3-compatible server (MinIO, SeaweedFS) is named by its URL and usually wants path-style addressing
+    # (the bucket in the path, not in the host name). Unset: AWS itself. Credentials: AWS_ACCESS_KEY_ID and
+    # AWS_SECRET_ACCESS_KEY, read by boto3.
+    for _option, _variable in (("endpoint_url", "AWS_S3_ENDPOINT_URL"), ("addressing_style", "AWS_S3_ADDRESSING_STYLE"),
+                               ("region_name", "AWS_S3_REGION_NAME")):
+        if _value := env_str(_variable):
+            _s3_options[_option] = _value
+    STORAGES = {"default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": _s3_options}}
     MEDIA_ROOT = str(VAR_DIR / "media")
 else:
     MEDIA_ROOT = MEDIA_STORAGE
