@@ -28,6 +28,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
+from django.http import HttpRequest
 from redis.exceptions import NoScriptError
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
@@ -90,7 +91,7 @@ def _networks(proxies: tuple[str, ...]) -> tuple[IPNetwork, ...]:
     return tuple(ipaddress.ip_network(p, strict=False) for p in proxies)
 
 
-def request_client_address(request: Request) -> str:
+def request_client_address(request: Request | HttpRequest) -> str:
     """The client address of a request, under settings.LOUPE_TRUSTED_PROXIES."""
     meta = request.META
     return client_address(meta.get("REMOTE_ADDR", ""), meta.get("HTTP_X_FORWARDED_FOR"),

@@ -11,8 +11,11 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from config.startup import StartupChecks, exit_on_configuration_error
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-django_wsgi_app = get_wsgi_application()
+with exit_on_configuration_error():
+    django_wsgi_app = get_wsgi_application()
 
 from a2wsgi import WSGIMiddleware  # noqa: E402
 from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs the app registry loaded)
@@ -24,7 +27,7 @@ from config.limits import BodySizeLimitMiddleware  # noqa: E402
 from reviewer import realtime  # noqa: E402
 from reviewer.routing import websocket_urlpatterns  # noqa: E402
 
-application = ProtocolTypeRouter(
+router = ProtocolTypeRouter(
     {
         "http": realtime.BindLoopMiddleware(  # (a2wsgi's and Django's typings of ASGI/WSGI differ)
             BodySizeLimitMiddleware(
@@ -34,3 +37,6 @@ application = ProtocolTypeRouter(
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
+# The lifespan: a database, Redis or bucket that does not answer stops the start with a message (config/startup.py).
+application = StartupChecks(router, enabled=settings.LOUPE_STARTUP_CHECKS,
+                            timeout=max(settings.LOUPE_READYZ_TIMEOUT_SECONDS, 5.0))

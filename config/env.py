@@ -3,6 +3,7 @@
 import ipaddress
 import json
 import os
+import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -10,6 +11,7 @@ from typing import TypeVar
 from annotations.rates import parse_rate
 
 T = TypeVar("T", int, float)
+D = TypeVar("D")
 
 _TRUE = {"true", "1"}
 _FALSE = {"false", "0"}
@@ -99,3 +101,45 @@ def env_json_commands(name: str) -> dict[str, list[str]]:
             for k, v in value.items()):
         raise ConfigError(f"{name} must be a JSON object of name → non-empty list of strings")
     return value
+
+
+def env_redis_url(name: str) -> str | None:
+    """A Redis URL (redis://, rediss:// or unix://), checked for its shape; the value is never echoed in the
+    error, since it may hold a password."""
+    raw = env_str(name)
+    if raw is None:
+        return None
+    problem = _redis_url_problem(raw)
+    if problem:
+        raise ConfigError(f"{name} must be a Redis URL such as redis://localhost:6379/0 (or rediss://, unix://): "
+                          f"{problem}")
+    return raw
+
+
+def _redis_url_problem(raw: str) -> str:
+    try:
+        url = urllib.parse.urlsplit(raw)
+        port = url.port  # raises on a port that is not a number in range
+    except ValueError as exc:
+        return f"it cannot be parsed ({exc})"
+    if url.scheme not in ("redis", "rediss", "unix"):
+        return f"the scheme is {url.scheme or 'missing'!r}"
+    if url.scheme == "unix":
+        return "" if url.path else "a unix:// URL needs the socket's path"
+    if not url.hostname:
+        return "the host is missing"
+    database = url.path.strip("/")
+    if database and not database.isdigit():
+        return f"the database after the host must be a number, not {database!r}"
+    del port
+    return ""
+
+
+def parse_database_url(name: str, raw: str, parse: Callable[[str], D]) -> D:
+    """A DATABASE_URL parsed by dj-database-url; its error becomes a ConfigError without the password."""
+    try:
+        return parse(raw)
+    except (ValueError, KeyError) as exc:
+        scheme = raw.split("://", 1)[0] if "://" in raw else ""
+        raise ConfigError(f"{name} must be a database URL such as postgres://user@host:5432/name or "
+                          f"sqlite:///path (scheme given: {scheme or 'none'!r}; {type(exc).__name__})") from exc

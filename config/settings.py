@@ -18,7 +18,9 @@ from config.env import (
     env_list,
     env_networks,
     env_rate,
+    env_redis_url,
     env_str,
+    parse_database_url,
 )
 from config.secret_key import resolve_secret_key
 
@@ -86,7 +88,8 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------------------
 DATABASE_URL: str = env_str("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'loupe.sqlite3'}"
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+DATABASES = {"default": parse_database_url(
+    "DATABASE_URL", DATABASE_URL, lambda url: dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True))}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers proceed while the single writer commits; IMMEDIATE avoids lock upgrades.
     DATABASES["default"]["OPTIONS"] = {
@@ -110,7 +113,7 @@ if REQUIRE_POSTGRES and DATABASES["default"]["ENGINE"] != "django.db.backends.po
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis, channels, Celery ----------------------------------------------------------------------
-REDIS_URL = env_str("REDIS_URL")
+REDIS_URL = env_redis_url("REDIS_URL")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
@@ -355,7 +358,8 @@ CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("LOUPE_SECURE_COOKIES", default=LOUPE_PRODUCTION)
 SECURE_SSL_REDIRECT = env_bool("LOUPE_SSL_REDIRECT", default=LOUPE_PRODUCTION)
 # A load balancer's health probe usually speaks plain HTTP to the app; it must not be redirected.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# So must readiness and Prometheus's scrape, which reach a process directly, not through the TLS front.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env_int("LOUPE_HSTS_SECONDS", 365 * 24 * 3600 if LOUPE_PRODUCTION else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("LOUPE_HSTS_INCLUDE_SUBDOMAINS", default=True)
 SECURE_HSTS_PRELOAD = env_bool("LOUPE_HSTS_PRELOAD", default=False)
@@ -374,6 +378,17 @@ SILENCED_SYSTEM_CHECKS = [
 # The OpenAPI schema (/api/v1/schema/) and the Swagger page (/api/docs/) for anyone, or for signed-in users only
 # (config/api_docs.py); `manage.py spectacular --file` (the frontend build) is unaffected.
 LOUPE_PUBLIC_API_DOCS = env_bool("LOUPE_PUBLIC_API_DOCS", default=not LOUPE_PRODUCTION)
+
+# --- Health and metrics (config/health.py, annotations/metrics.py; docs/deploy.md) ---------------------------
+# /readyz gives each dependency this long to answer, so a hung database or bucket cannot hang the probe.
+LOUPE_READYZ_TIMEOUT_SECONDS = env_float("LOUPE_READYZ_TIMEOUT_SECONDS", 2.0)
+# At start (the ASGI lifespan), the database, Redis and media storage must answer, or the server exits with a
+# message naming the setting; false skips that (the process then starts whatever /readyz would say).
+LOUPE_STARTUP_CHECKS = env_bool("LOUPE_STARTUP_CHECKS", default=True)
+# /metrics asks for `Authorization: Bearer <token>` when a token is set, and a client address in these networks
+# when they are set (both when both are). With neither: 404 in production, and from loopback only otherwise.
+LOUPE_METRICS_TOKEN = env_str("LOUPE_METRICS_TOKEN")
+LOUPE_METRICS_NETWORKS = env_networks("LOUPE_METRICS_NETWORKS")
 
 EMAIL_BACKEND = env_str("LOUPE_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 # For django.core.mail.backends.filebased.EmailBackend (the e2e tests read invitations from it).

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.http import JsonResponse
 from django.urls import include, path, re_path
 
-from config import spa
+from config import health, spa
 from config.api_docs import SchemaView, SwaggerView
 
 
@@ -18,6 +18,8 @@ urlpatterns = [
     path("set-password", spa.app_shell, name="set-password"),
     path("admin/", admin.site.urls),
     path("healthz", healthz),
+    path("readyz", health.readyz),
+    path("metrics", health.metrics_view),
     # Public, or for signed-in users only (LOUPE_PUBLIC_API_DOCS: off by default in production).
     path("api/v1/schema/", SchemaView.as_view(), name="schema"),
     path("api/docs/", SwaggerView.as_view(url_name="schema"), name="api-docs"),

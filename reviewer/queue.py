@@ -15,7 +15,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 
-from annotations import audit, rows
+from annotations import audit, metrics, rows
 from annotations.errors import Conflict
 from annotations.models import SCOPED_ROLES, Annotation, Asset, Membership, Prediction, Project, Role
 from reviewer import realtime
@@ -89,14 +89,17 @@ def claim_next(*, user: AbstractBaseUser, membership: Membership, claim: ClaimFi
     holds at most one lease of each kind (current, prefetched) per project: once a claim succeeds, their
     other leases of that kind go back to the queue.
     """
-    pick, params = _pick_statement(user=user, membership=membership, claim=claim)
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            item = _claim_postgres(pick, params, user, claim)
-        else:
-            item = _claim_generic(pick, params, user, claim)
-            if item is not None:
-                _release_extra_leases(item=item, user=user)
+    with metrics.timed(metrics.CLAIM_SECONDS, found="false") as labels:
+        pick, params = _pick_statement(user=user, membership=membership, claim=claim)
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                item = _claim_postgres(pick, params, user, claim)
+            else:
+                item = _claim_generic(pick, params, user, claim)
+                if item is not None:
+                    _release_extra_leases(item=item, user=user)
+        if item is not None:
+            labels["found"] = "true"
     if item is not None:
         _publish(item, "item.leased", user)
     return item

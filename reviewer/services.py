@@ -14,7 +14,7 @@ from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.utils import timezone
 
-from annotations import audit, events, rows
+from annotations import audit, events, metrics, rows
 from annotations.errors import Conflict
 from annotations.geometry import box_agreement, box_diff, consolidate, prelabel_diff, starting_boxes
 from annotations.models import Annotation, AnnotationOrigin, Asset, Prediction, Project, Verdict
@@ -78,6 +78,7 @@ def _insert_consensus(item: ReviewItem, versions: list[Annotation], *, now: date
         diff={"consensus_of": [v.version for v in oldest_first], "votes": votes}, submitted_at=now))
 
 
+@metrics.timed_calls(metrics.SUBMIT_SECONDS)
 @transaction.atomic
 def submit_annotation(*, item: ReviewItem, user: User, lease_token: str,
                       submission: Submission) -> tuple[Annotation, bool, str]:

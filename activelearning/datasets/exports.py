@@ -32,7 +32,7 @@ from activelearning import jobs
 from activelearning.datasets.archives import ArchiveWriter
 from activelearning.datasets.formats import WRITERS, ExportImage
 from activelearning.datasets.models import DatasetEntry, DatasetVersion, ExportJob, ExportStatus
-from annotations import frame_cache
+from annotations import frame_cache, metrics
 from annotations.errors import Conflict, InvalidInput
 from annotations.models import Asset, AssetKind, Prediction, PredictionSource
 from reviewer import realtime
@@ -84,6 +84,13 @@ def run_export(*, job_id: int) -> ExportJob:
     job = ExportJob.objects.select_related("dataset_version__project").get(pk=job_id)
     if job.status == ExportStatus.DONE:
         return job
+    with metrics.timed(metrics.EXPORT_SECONDS, status=ExportStatus.FAILED) as labels:
+        job = _write_and_store(job)
+        labels["status"] = ExportStatus.DONE
+    return job
+
+
+def _write_and_store(job: ExportJob) -> ExportJob:
     ExportJob.objects.filter(pk=job.pk).update(status=ExportStatus.RUNNING, progress=0.0, error="",
                                                started_at=timezone.now(), attempts=job.attempts + 1)
     spool_dir = _spool_dir()

@@ -22,6 +22,7 @@ import loupe_wire as wire
 from activelearning.registry.prelabels import request_prelabels
 from activelearning.routing.policy import DEVICE_REASONS, Decision, facts_for_event, route_event
 from activelearning.routing.selectors import current_policy
+from annotations import metrics
 from annotations.models import Asset, Camera, Device, Prediction, PredictionSource
 from loupe_wire import Event, ParsedEvent, encode_detections, parse_batch
 from reviewer.models import ReviewItem
@@ -205,7 +206,11 @@ def ingest_events(*, device: Device, body: bytes) -> list[EventResult]:
             item_ids = _queue_items(device, new_rows, created, policy, policy_version)
             for row in new_rows:
                 results[row.slot] = EventResult(row.event.id, wire.CREATED, review_item=item_ids.get(row.event.id))
-    return [r for r in results if r is not None]
+    answered = [r for r in results if r is not None]
+    # Counted once the batch is committed: a batch that rolled back stored nothing, so it counts nothing.
+    for status, n in Counter(r.status for r in answered).items():
+        metrics.INGEST_EVENTS.labels(result=status).inc(n)
+    return answered
 
 
 def _rejected(event_id: str, code: str, message: str, details: dict[str, Any] | None = None) -> EventResult:

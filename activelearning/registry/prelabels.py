@@ -28,7 +28,7 @@ from activelearning.registry.models import (
     PrelabelRun,
     PrelabelStatus,
 )
-from annotations import audit, frame_cache
+from annotations import audit, frame_cache, metrics
 from annotations.geometry import match_boxes
 from annotations.models import Asset, AssetKind, Prediction, PredictionSource
 from reviewer import realtime
@@ -149,18 +149,22 @@ def prelabel_item(*, item: ReviewItem, model: ModelVersion, frame_index: int | N
         on_frame = item.prediction.frame_index if item.prediction is not None else None
     else:
         on_frame = frame_index
-    try:
-        request = InferenceRequest(
-            model_path=str(local_model_path(model)), model_sha256=model.sha256, class_names=list(model.classes),
-            imgsz=model.input_width, image=frame_bytes(asset, on_frame),
-            intra_op_threads=settings.LOUPE_PRELABEL_THREADS, conf_threshold=model.conf_threshold)
-        boxes, times = worker().infer(request, timeout=settings.LOUPE_PRELABEL_TIMEOUT_SECONDS)
-    except InferenceFailed as exc:
-        return _record_failure(item=item, model=model, frame_index=frame_index, reason=f"{exc.kind}: {exc.reason}")
-    except (OSError, frame_cache.frames.FramesUnreadable) as exc:
-        return _record_failure(item=item, model=model, frame_index=frame_index, reason=f"unreadable: {exc}")
-    return _record_success(item=item, model=model, boxes=boxes, times=times, on_frame=on_frame,
-                           frame_index=frame_index)
+    with metrics.timed(metrics.PRELABEL_SECONDS, result="failed") as labels:
+        try:
+            request = InferenceRequest(
+                model_path=str(local_model_path(model)), model_sha256=model.sha256, class_names=list(model.classes),
+                imgsz=model.input_width, image=frame_bytes(asset, on_frame),
+                intra_op_threads=settings.LOUPE_PRELABEL_THREADS, conf_threshold=model.conf_threshold)
+            boxes, times = worker().infer(request, timeout=settings.LOUPE_PRELABEL_TIMEOUT_SECONDS)
+        except InferenceFailed as exc:
+            return _record_failure(item=item, model=model, frame_index=frame_index,
+                                   reason=f"{exc.kind}: {exc.reason}")
+        except (OSError, frame_cache.frames.FramesUnreadable) as exc:
+            return _record_failure(item=item, model=model, frame_index=frame_index, reason=f"unreadable: {exc}")
+        run = _record_success(item=item, model=model, boxes=boxes, times=times, on_frame=on_frame,
+                              frame_index=frame_index)
+        labels["result"] = "done"
+        return run
 
 
 def is_dispute(item: ReviewItem) -> bool:

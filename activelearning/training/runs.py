@@ -48,7 +48,7 @@ from activelearning.training.models import (
     TrainingRun,
     TrainingStatus,
 )
-from annotations import audit, events
+from annotations import audit, events, metrics
 from annotations.errors import Conflict, InvalidInput
 from reviewer import realtime
 
@@ -129,13 +129,16 @@ def run_training(*, run_id: int, export_dataset: Callable[[TrainingRun, Path], P
             if config.backend == TrainerBackend.WEBHOOK:
                 _send_webhook(run, config)
                 return run  # stays running until the pipeline calls back (or the sweep fails it)
-            with tempfile.TemporaryDirectory(prefix=f"loupe-train-{run.pk}-") as work:
+            # Timed here only: a pipeline behind a webhook reports back later, from elsewhere.
+            with metrics.timed(metrics.TRAINING_SECONDS, status=TrainingStatus.FAILED) as labels, \
+                    tempfile.TemporaryDirectory(prefix=f"loupe-train-{run.pk}-") as work:
                 dataset = (export_dataset or export_for_training)(run, Path(work) / "dataset")
                 output = Path(work) / "model.onnx"
                 log = _run_command(_argv(config, run), dataset=dataset, output=output, run=run)
                 if not output.is_file():
                     raise TrainingFailed("the trainer finished without writing an .onnx file")
                 model = _register_output(run, output)
+                labels["status"] = TrainingStatus.SUCCEEDED
         _finish(run, status=TrainingStatus.SUCCEEDED, log=log, model=model)
     except TrainingFailed as exc:
         _finish(run, status=TrainingStatus.FAILED, error=str(exc), log=getattr(exc, "log", ""))

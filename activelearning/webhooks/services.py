@@ -39,7 +39,7 @@ from activelearning.webhooks.models import (
     WebhookDelivery,
     WebhookEvent,
 )
-from annotations import audit, events
+from annotations import audit, events, metrics
 from annotations.errors import InvalidInput
 from annotations.events import EventName
 from annotations.models import Project
@@ -210,6 +210,9 @@ def _record(delivery: WebhookDelivery, *, token: uuid.UUID, now: datetime, statu
             lease_token=None)
         if not kept:
             return "lost"
+        if error:
+            metrics.WEBHOOK_FAILURES.labels(
+                outcome="retrying" if delivery.status == DeliveryStatus.PENDING else "failed").inc()
         # The admins' delivery log follows the outcome live (sent after this transaction commits).
         realtime.publish(project_id=delivery.webhook.project_id, message={
             "type": "webhook.delivery", "webhook": delivery.webhook_id, "delivery": delivery.pk,
