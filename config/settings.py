@@ -2,6 +2,9 @@
 
 With no variables set, Loupe runs embedded: SQLite under var/, media under var/media, an in-memory
 channel layer and eager Celery tasks, so `make run` works on any laptop.
+
+Why this file is long: every setting an operator can change is here, each read once from the environment with
+its default and the reason beside it; one file is the one place to look.
 """
 
 import sys
