@@ -14,6 +14,9 @@
 Every process runs in a session (so a process group) of its own; its pid and start time are written to
 var/cluster/pids/, so `stop` signals only those groups, and never a process that merely reused a pid.
 tests/cluster/ drive the same class (`Cluster`) with ports of their own to kill and restart its parts.
+
+About 500 lines, in one file on purpose: it is a self-contained tool (standard library, plus boto3 and psycopg
+for the bucket and the database) that `make cluster` runs by path and the tests import.
 """
 
 from __future__ import annotations
@@ -219,7 +222,8 @@ class Cluster:
         stopped = []
         for name in sorted(running, key=lambda n: order.index(n) if n in order else -1):
             started = time.monotonic()
-            self.kill(name, signal.SIGTERM, wait=wait)
+            # `weed server` hangs in its graceful gRPC stop; what it acknowledged is on disk, so it gets little time.
+            self.kill(name, signal.SIGTERM, wait=min(wait, 2.0) if name == "store" else wait)
             stopped.append(f"{name} ({time.monotonic() - started:.1f} s)")
         return stopped
 

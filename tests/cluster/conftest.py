@@ -62,6 +62,10 @@ def cluster(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> 
             # sweep; here within seconds, not minutes.
             "LOUPE_PRELABEL_SWEEP_SECONDS": "10",
         }))
+    # The test process's key: its logged-in sessions (the sockets' cookies) are valid on the cluster's webs.
+    key_file = cluster.state_dir / "secret_key"
+    key_file.touch(mode=0o600)
+    key_file.write_text(settings.SECRET_KEY)
     try:
         cluster.start_store()
         cluster.start_app()
