@@ -11,7 +11,7 @@ LOUPE_TRUSTED_PROXIES ?=
 UVICORN := $(VENV)/bin/uvicorn --host $(HOST) --port $(PORT) --forwarded-allow-ips '$(LOUPE_TRUSTED_PROXIES)'
 
 .PHONY: run test lint bench bench-frontend bench-export bench-prelabel bench-edge install install-train migrate seed serve
-.PHONY: clean browser frontend frontend-test demo-detector cluster cluster-stop haproxy
+.PHONY: clean browser frontend frontend-test demo-detector cluster cluster-stop haproxy bench-cluster
 
 # Without LOUPE_SECRET_KEY the server starts only in local development (config/secret_key.py): the developer
 # targets then run with LOUPE_DEBUG=true on the default loopback hosts, using a random key made once in
@@ -109,6 +109,10 @@ bench-prelabel: install
 ## make bench-edge: the edge client draining 5,000 events with small frames vs a raw httpx loop (PostgreSQL)
 bench-edge: install
 	$(PY) bench/edge.py
+
+## make bench-cluster: ingest and claim+submit straight to one web, through HAProxy with 1 and 2 webs (S3 media)
+bench-cluster: install haproxy
+	$(PY) bench/cluster.py
 
 # Remake the committed demo detector (needs torch: the `train` extra; ~35 min on 2 cores).
 demo-detector: install-train
