@@ -11,7 +11,7 @@ LOUPE_TRUSTED_PROXIES ?=
 UVICORN := $(VENV)/bin/uvicorn --host $(HOST) --port $(PORT) --forwarded-allow-ips '$(LOUPE_TRUSTED_PROXIES)'
 
 .PHONY: run test lint bench bench-frontend bench-export bench-prelabel bench-edge bench-smoke install install-train migrate seed serve
-.PHONY: clean browser frontend frontend-test demo-detector
+.PHONY: clean browser frontend frontend-test demo-detector cluster cluster-stop haproxy bench-cluster
 
 # Without LOUPE_SECRET_KEY the server starts only in local development (config/secret_key.py): the developer
 # targets then run with LOUPE_DEBUG=true on the default loopback hosts, using a random key made once in
@@ -57,7 +57,7 @@ serve: install
 	$(UVICORN) config.asgi:application
 
 ## make test: install and run the whole test suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
-test: install install-train lint frontend frontend-test browser
+test: install install-train lint frontend frontend-test browser haproxy
 	$(PY) manage.py makemigrations --check --dry-run -v0
 	$(PY) -m pytest -q -p no:cacheprovider
 
@@ -69,6 +69,19 @@ frontend: install
 # The e2e tests drive Debian's Chromium (never a downloaded browser).
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+
+# The cluster (make cluster, tests/cluster) puts Debian's HAProxy in front of the web processes.
+haproxy:
+	@command -v haproxy >/dev/null || test -x /usr/sbin/haproxy || (apt-get update -qq && apt-get install -y -qq haproxy)
+
+## make cluster: HAProxy, 2 webs, 2 workers, beat and SeaweedFS (S3) as processes on the running PostgreSQL and
+## Redis; migrates, seeds the demo and prints the URL and logins (deploy/local/cluster.py; CLUSTER_PORT=8100)
+cluster: install haproxy frontend
+	$(PY) deploy/local/cluster.py start
+
+## make cluster-stop: end exactly the processes `make cluster` started (pids in var/cluster/pids)
+cluster-stop:
+	$(PY) deploy/local/cluster.py stop
 
 frontend-test: frontend
 	cd frontend && npm run lint && npm test
@@ -106,6 +119,10 @@ bench-smoke: install browser
 	$(PY) bench/prelabel.py --smoke
 	$(PY) bench/edge.py --smoke
 	$(PY) bench/frontend.py --smoke
+
+## make bench-cluster: ingest and claim+submit straight to one web, through HAProxy with 1 and 2 webs (S3 media)
+bench-cluster: install haproxy
+	$(PY) bench/cluster.py
 
 # Remake the committed demo detector (needs torch: the `train` extra; ~35 min on 2 cores).
 demo-detector: install-train

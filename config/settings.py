@@ -118,17 +118,32 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Redis, channels, Celery ----------------------------------------------------------------------
 REDIS_URL = env_redis_url("REDIS_URL")
 if REDIS_URL:
-    CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
-    }
+    # Several Loupe instances may share one Redis: each keeps its channel groups and its Celery queues under a
+    # prefix of its own (as LOUPE_CACHE_KEY_PREFIX does for the cache below), so none consumes another's work.
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {
+        "hosts": [REDIS_URL], "prefix": env_str("LOUPE_CHANNELS_PREFIX", "asgi") or "asgi"}}}
     CELERY_BROKER_URL = REDIS_URL
     CELERY_TASK_ALWAYS_EAGER = env_bool("LOUPE_CELERY_EAGER", default=False)
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
+    if _celery_prefix := env_str("LOUPE_CELERY_KEY_PREFIX"):
+        CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = _celery_prefix
+    # A task taken by a worker that dies (SIGKILL, power cut) is unacknowledged (acks_late) and goes back to the
+    # queue once it has been out this long: Redis has no per-connection acks, so this is how another worker
+    # finishes it. It must exceed the longest task (a re-delivered task runs twice; every task is idempotent,
+    # e.g. a training run is taken once). Unset: kombu's hour. The sweep then looks every tenth of it.
+    if _visibility := env_int("LOUPE_CELERY_VISIBILITY_TIMEOUT", 0):
+        CELERY_BROKER_TRANSPORT_OPTIONS |= {"visibility_timeout": _visibility,
+                                            "unacked_restore_interval": max(1, _visibility // 10),
+                                            "unacked_restore_throttle": 1}
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CELERY_BROKER_URL = "memory://"
     CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
+# With late acks a worker takes one message at a time: a prefetched one would wait behind a long task, and
+# with the worker it would be lost until the visibility timeout.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"  # never pickle
 CELERY_ACCEPT_CONTENT = ["json"]
 # The outboxes are also swept on a timer, so work a crashed process had committed is never left behind.
@@ -153,6 +168,11 @@ CELERY_TASK_ROUTES = {
     "training.*": {"queue": "training"},
     "webhooks.*": {"queue": "webhooks"},
 }
+# Pre-label jobs are sent after the ingest commit; one lost with its process (killed between the two) is sent again
+# by this sweep, for items still without a pre-label this many seconds after they were queued.
+LOUPE_PRELABEL_SWEEP_SECONDS = env_float("LOUPE_PRELABEL_SWEEP_SECONDS", 300.0)
+CELERY_BEAT_SCHEDULE["sweep-missed-prelabels"] = {"task": "registry.sweep_prelabels",
+                                                  "schedule": LOUPE_PRELABEL_SWEEP_SECONDS / 2}
 
 # --- Rate limits, trusted proxies, the cache that holds the counters (annotations/throttling.py) -----
 # X-Forwarded-For is believed only when the direct peer is one of these proxies (IPs or CIDRs, comma-separated),

@@ -24,7 +24,8 @@ case "$role" in
     if [ -n "${LOUPE_WORKER_QUEUES:-}" ]; then
       set -- -Q "$LOUPE_WORKER_QUEUES" "$@"
     fi
-    exec celery -A config worker --loglevel "${LOUPE_LOG_LEVEL:-INFO}" \
+    # Threads, not prefork: a pre-label runs in an inference child process, which a prefork child may not start.
+    exec celery -A config worker --loglevel "${LOUPE_LOG_LEVEL:-INFO}" --pool threads \
       --concurrency "${LOUPE_WORKER_CONCURRENCY:-2}" "$@"
     ;;
   beat)

@@ -10,6 +10,7 @@ A failed inference is recorded with its reason; a model that fails repeatedly is
 from __future__ import annotations
 
 import shutil
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,21 @@ def disagreement(field: list[dict[str, Any]], server: list[dict[str, Any]]) -> D
                         server_only=server_only, mean_iou=mean_iou, count_delta=len(server) - len(field))
 
 
+class StorageUnavailable(Exception):
+    """The media store did not answer (a restart, a network cut): the job is retried later, nothing is recorded.
+    A failed pre-label is for a frame that cannot be read, never for a store that is briefly away."""
+
+
+def transient_storage_errors() -> tuple[type[BaseException], ...]:
+    """What an object store's client raises when it cannot reach the store: boto3's connection errors are not
+    OSError (a file on local storage that cannot be read is, and stays a failure of that frame)."""
+    try:
+        from botocore.exceptions import ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
+    except ImportError:  # no `s3` extra: local storage only
+        return (ConnectionError,)
+    return (ConnectionError, EndpointConnectionError, ConnectionClosedError, ReadTimeoutError)
+
+
 def local_file(storage_name: str) -> Path:
     """A local path for a stored file: the file itself on local storage, else a copy cached under var/."""
     try:
@@ -81,7 +97,8 @@ def local_file(storage_name: str) -> Path:
         cached = Path(settings.VAR_DIR) / "model-cache" / Path(storage_name).name
         if not cached.exists():
             cached.parent.mkdir(parents=True, exist_ok=True)
-            partial = cached.with_suffix(cached.suffix + ".part")
+            # A part file of its own: two workers on one host may fetch the same model at once.
+            partial = cached.with_suffix(f"{cached.suffix}.{uuid.uuid4().hex}.part")
             with default_storage.open(storage_name, "rb") as src, partial.open("wb") as dst:
                 shutil.copyfileobj(src, dst)
             partial.replace(cached)
@@ -151,9 +168,13 @@ def prelabel_item(*, item: ReviewItem, model: ModelVersion, frame_index: int | N
         on_frame = frame_index
     with metrics.timed(metrics.PRELABEL_SECONDS, result="failed") as labels:
         try:
+            try:
+                model_path, image = str(local_model_path(model)), frame_bytes(asset, on_frame)
+            except transient_storage_errors() as exc:
+                raise StorageUnavailable(str(exc)) from exc
             request = InferenceRequest(
-                model_path=str(local_model_path(model)), model_sha256=model.sha256, class_names=list(model.classes),
-                imgsz=model.input_width, image=frame_bytes(asset, on_frame),
+                model_path=model_path, model_sha256=model.sha256, class_names=list(model.classes),
+                imgsz=model.input_width, image=image,
                 intra_op_threads=settings.LOUPE_PRELABEL_THREADS, conf_threshold=model.conf_threshold)
             boxes, times = worker().infer(request, timeout=settings.LOUPE_PRELABEL_TIMEOUT_SECONDS)
         except InferenceFailed as exc:
