@@ -119,6 +119,7 @@ bench-smoke: install browser
 	$(PY) bench/prelabel.py --smoke
 	$(PY) bench/edge.py --smoke
 	$(PY) bench/frontend.py --smoke
+	$(PY) bench/cluster.py --smoke
 
 ## make bench-cluster: ingest and claim+submit straight to one web, through HAProxy with 1 and 2 webs (S3 media)
 bench-cluster: install haproxy

@@ -50,6 +50,9 @@ SMOKES = [
     # No baseline here: each figure against its target (submit → next image, drag work, bundle size).
     Smoke("frontend", re.compile(r"^(?:submit → next image presented, p50|drag among \d+ boxes: work per move, p95"
                                  r"|bundle: gzipped JS) \S* +≤ [\d.]+ +([\d.]+) +(?:PASS|MISS)", re.M), 3),
+    # Straight to one web, through HAProxy with one web and with two: events/s and claims/s of each.
+    Smoke("cluster", re.compile(r'^ *(?:direct|lb1|lb2): \{.*"events_per_s": ([\d.]+),.*"claims_per_s": ([\d.]+),',
+                                re.M), 3),
 ]
 
 
