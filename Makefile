@@ -112,7 +112,7 @@ bench-edge: install
 
 ## make bench-smoke: every bench at tiny sizes (seconds each), to see that each still runs; `make test` runs
 ## the same through tests/bench. Figures mean nothing. The frontend one needs `make frontend` done once.
-bench-smoke: install browser
+bench-smoke: install browser haproxy
 	$(PY) bench/ingest.py --smoke
 	$(PY) bench/claim.py --smoke
 	$(PY) bench/export.py --smoke
