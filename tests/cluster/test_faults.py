@@ -60,9 +60,10 @@ def until(what: str, condition: Callable[[], Any], timeout: float, every: float 
 
 
 def broker_app(cluster: Cluster) -> Celery:
-    """A Celery client on the cluster's broker (its Redis database and key prefix), to ask workers what runs."""
+    """A Celery client on the cluster's broker (its Redis database and key prefix), to ask workers what runs.
+    Never the current app: the tests after this one send their jobs through the project's (eager) app."""
     env = cluster.app_env()
-    return Celery(broker=env["REDIS_URL"],
+    return Celery(broker=env["REDIS_URL"], set_as_current=False,
                   broker_transport_options={"global_keyprefix": env["LOUPE_CELERY_KEY_PREFIX"]})
 
 
