@@ -17,7 +17,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ from annotations.models import Asset, Prediction, PredictionSource
 from deploy.local.cluster import NICE, ROOT, Cluster
 from reviewer.models import ReviewItem
 from tests.cluster.conftest import s3_client
+from tests.cluster.polling import until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -47,16 +47,6 @@ for i in range({n}):
     tokens.append(create_device(project=project, site_name=f"site-{{i}}", camera_names=["door-1"]).token)
 print(json.dumps({{"project": project.pk, "tokens": tokens}}))
 """
-
-
-def until(what: str, condition: Callable[[], Any], timeout: float, every: float = 0.2) -> Any:
-    """Poll `condition` until it is truthy (its value is returned) or fail at the deadline."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := condition():
-            return value
-        time.sleep(every)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def broker_app(cluster: Cluster) -> Celery:

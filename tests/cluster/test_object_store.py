@@ -6,27 +6,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
-from collections.abc import Callable
-from typing import Any
 
 import httpx
 import pytest
 
 from deploy.local.cluster import ROOT, Cluster
+from tests.cluster.polling import until
 from tests.server import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def until(what: str, condition: Callable[[], Any], timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"not within {timeout:.0f} s: {what}")
 
 
 def readyz(cluster: Cluster) -> httpx.Response:

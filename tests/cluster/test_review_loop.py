@@ -6,8 +6,6 @@ different webs hear the same queue updates (the channel layer is Redis).
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -22,6 +20,7 @@ from activelearning.datasets.models import DatasetVersion
 from activelearning.training.models import RetrainRequest, RetrainState, TrainerConfig, TrainingRun
 from deploy.local.cluster import Cluster
 from reviewer.models import ItemStatus, ReviewItem
+from tests.cluster.polling import until
 from tests.factories import add_member, make_items, make_project
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -29,15 +28,6 @@ BOX = {"label": "person", "box": [12.0, 22.0, 30.0, 60.0]}
 ITEMS = 9
 THRESHOLD = 4
 ITEM_MESSAGES = {"item.leased", "item.released", "item.accepted"}
-
-
-def until(what: str, condition: Callable[[], Any], timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := condition():
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class Api:
