@@ -17,10 +17,9 @@ from celery import Task, current_app
 from django.db import connection, transaction
 
 
-def kick(name: str, *, robust: bool = False, **kwargs: Any) -> None:
-    """Send job `name` with `kwargs` after the current transaction commits. `robust`: a broker outage is logged,
-    not raised (for jobs that a beat sweep also covers, so the change that asked for them still succeeds)."""
-    transaction.on_commit(lambda: send(name, **kwargs), robust=robust)
+def kick(name: str, **kwargs: Any) -> None:
+    """Send job `name` with `kwargs` after the current transaction commits."""
+    transaction.on_commit(lambda: send(name, **kwargs))
 
 
 def send(name: str, **kwargs: Any) -> None:

@@ -272,17 +272,13 @@ def _finish(run: TrainingRun, *, status: str, log: str = "", error: str = "", mo
         _publish(run, model=model.pk if model else None, error=error[:500])
         _announce_finished(run)
         if model is not None:
-            transaction.on_commit(lambda: _start_gate(model.pk, run.pk))
+            jobs.kick("training.gate", model_id=model.pk, run_id=run.pk)
 
 
 def _announce_finished(run: TrainingRun) -> None:
     """The `training.finished` domain event (a webhook subscribes); call inside the transaction that ended the run."""
     events.emit("training.finished", project_id=run.project_id, run=run.pk, status=run.status,
                 model=run.model_version_id, error=run.error[:500])
-
-
-def _start_gate(model_id: int, run_id: int) -> None:
-    jobs.send("training.gate", model_id=model_id, run_id=run_id)
 
 
 def fail_stale_runs(*, now: Any = None) -> list[int]:

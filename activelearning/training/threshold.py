@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter, defaultdict
-from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -120,12 +119,6 @@ def _insert_request(*, project_id: int, epoch: int, trigger: str, accepted: int,
     return request_id
 
 
-def start_training(run_id: int) -> None:
-    """After the dispatch commits: a worker takes the run (in the embedded mode, a background thread)."""
-    if settings.LOUPE_TRAINING_AUTOSTART:
-        jobs.send("training.run", run_id=run_id)
-
-
 def _kick_dispatch() -> None:
     jobs.send("training.dispatch_requests")
 
@@ -161,7 +154,8 @@ def dispatch_retrain_requests(*, backend: str = "reference") -> list[int]:
                          project_id=request.project_id, after={"dataset_version": version.pk, "backend": backend})
             realtime.publish(project_id=request.project_id, message={
                 "type": "training.status", "state": "queued", "run": run.pk, "dataset_version": version.number})
-            transaction.on_commit(partial(start_training, run.pk))
+            if settings.LOUPE_TRAINING_AUTOSTART:  # a worker takes the run (embedded mode: a background thread)
+                jobs.kick("training.run", run_id=run.pk)
             runs.append(run.pk)
 
 
