@@ -46,7 +46,10 @@ SMOKES = [
     Smoke("prelabel", re.compile(r"^intra-op \d+: raw ([\d.]+) ms, end to end ([\d.]+) ms.*?"
                                  r"; ([\d.]+) frames/s one stream$|^NMS 8400 candidates .*?×(\d+);", re.M),
           4, needs_postgres=False),
-    Smoke("edge", re.compile(r"^median: edge ([\d,]+) ev/s .*?; edge/raw ([\d.]+)% .*?edge/raw-4 ([\d.]+)%", re.M), 1),
+    # Drain rate against the raw loops; lag with and without faults; drain after an outage against the raw loop.
+    Smoke("edge", re.compile(r"^median: edge ([\d,]+) ev/s .*?; edge/raw ([\d.]+)% .*?edge/raw-4 ([\d.]+)%"
+                             r"|^lag capture → stored, .*?faults/clean p50 ([\d.]+)× p99 ([\d.]+)×$"
+                             r"|^drain after .*?: edge ([\d.]+) s .*?edge/raw time ([\d.]+)×$", re.M), 3),
     # No baseline here: each figure against its target (submit → next image, drag work, bundle size).
     Smoke("frontend", re.compile(r"^(?:submit → next image presented, p50|drag among \d+ boxes: work per move, p95"
                                  r"|bundle: gzipped JS) \S* +≤ [\d.]+ +([\d.]+) +(?:PASS|MISS)", re.M), 3),
