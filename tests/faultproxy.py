@@ -263,10 +263,16 @@ class ProxyThread:
     def stop(self) -> None:
         async def close() -> None:
             self._server.close()
-            # Open connections are not awaited: a test's stop must not wait on a client's keep-alive socket.
+            # Connections still open (a client's idle keep-alive socket) are cancelled, not waited for.
+            handlers = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in handlers:
+                task.cancel()
+            await asyncio.gather(*handlers, return_exceptions=True)
+
         asyncio.run_coroutine_threadsafe(close(), self.loop).result(timeout=10)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=10)
+        self.loop.close()
 
     def __enter__(self) -> ProxyThread:
         return self.start()
