@@ -132,8 +132,8 @@ def test_every_role_of_the_image_starts_from_the_installed_app(image: dict[str, 
     web = subprocess.Popen(["loupe-entrypoint", "web"], env=image, cwd=image["LOUPE_VAR_DIR"],  # noqa: S603, S607
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
     worker_queues = "celery,exports"
-    worker = subprocess.Popen(  # noqa: S603, S607
-        ["loupe-entrypoint", "worker", "--hostname", "rehearsal@%h"],
+    worker = subprocess.Popen(  # noqa: S603
+        ["loupe-entrypoint", "worker", "--hostname", "rehearsal@%h"],  # noqa: S607 (the image's PATH)
         env={**image, "LOUPE_WORKER_QUEUES": worker_queues, "LOUPE_WORKER_CONCURRENCY": "1"},
         cwd=image["LOUPE_VAR_DIR"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         start_new_session=True)
