@@ -38,6 +38,8 @@ EVENTS_PER_DEVICE = int(os.environ.get("LOUPE_CLUSTER_EVENTS", "200"))
 # Floors for the waits, about a sixth of what the cluster does at smoke size on two busy cores (ingest with frames
 # ~30 events/s, docs/benchmarks.md; pre-labels ~15 items/s), so a slow machine passes and a stall still fails.
 MIN_EVENTS_PER_SECOND = 5.0
+# Each device renders all its frames before it sends any (edge.cli simulate): ~12 frames/s each, four at once.
+MIN_FRAMES_RENDERED_PER_SECOND = 4.0
 MIN_PRELABELS_PER_SECOND = 2.5
 START_UP_SECONDS = 90.0
 
@@ -70,14 +72,18 @@ def prelabel_running_on(app: Celery, worker: str) -> list[int]:
             for item in task["kwargs"]["item_ids"]]
 
 
-def start_devices(cluster: Cluster, tokens: list[str], data_root: Path) -> list[subprocess.Popen[str]]:
+def start_devices(cluster: Cluster, tokens: list[str], data_root: Path) -> list[subprocess.Popen[bytes]]:
     devices = []
     for index, token in enumerate(tokens):
+        # Output to files, not pipes: a device that logs more than a pipe holds would block on its next write.
+        out, err = (open(data_root / f"device-{index}.{name}", "w") for name in ("out", "err"))  # noqa: SIM115
         devices.append(subprocess.Popen(  # noqa: S603 (our own device client)
             [NICE, "-n", "5", sys.executable, "-m", "edge.cli", "simulate", "--server", cluster.url,
              "--token", token, "--frames", str(EVENTS_PER_DEVICE), "--seed", str(index), "--batch-size", "50",
              "--run-id", f"dev{index}", "--data-dir", str(data_root / f"device-{index}"), "--timeout", "20"],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True))
+            cwd=ROOT, stdout=out, stderr=err, start_new_session=True))
+        out.close()
+        err.close()
     return devices
 
 
@@ -86,7 +92,8 @@ def stored_events(project_id: int) -> int:
 
 
 def seconds_for(events: int) -> float:
-    return START_UP_SECONDS + events / MIN_EVENTS_PER_SECOND
+    """From the devices' start until `events` are stored, at the slowest rates allowed."""
+    return START_UP_SECONDS + EVENTS_PER_DEVICE / MIN_FRAMES_RENDERED_PER_SECOND + events / MIN_EVENTS_PER_SECOND
 
 
 def test_devices_lose_nothing_while_a_web_a_worker_and_the_object_store_fail(own_cluster: Cluster, tmp_path: Path):
@@ -123,16 +130,17 @@ def test_devices_lose_nothing_while_a_web_a_worker_and_the_object_store_fail(own
         cluster.start_store()
 
         finish_by = started + seconds_for(total)
-        outputs = [device.communicate(timeout=max(1.0, finish_by - time.monotonic())) for device in devices]
+        for device in devices:
+            device.wait(timeout=max(1.0, finish_by - time.monotonic()))
     finally:
         for device in devices:
             if device.poll() is None:
                 os.killpg(device.pid, signal.SIGKILL)
                 device.wait()
     ingest_seconds = time.monotonic() - started
-    for device, (out, err) in zip(devices, outputs, strict=True):
-        assert device.returncode == 0, err[-3000:]
-        report = json.loads(out.strip().splitlines()[-1])
+    for index, device in enumerate(devices):
+        assert device.returncode == 0, (tmp_path / f"device-{index}.err").read_text()[-3000:]
+        report = json.loads((tmp_path / f"device-{index}.out").read_text().strip().splitlines()[-1])
         assert (report["sent"], report["rejected"], report["pending"]) == (EVENTS_PER_DEVICE, 0, 0), report
     # The faults really came while the devices were sending.
     assert all(fault["at_events"] < total for fault in faults.values()), faults
