@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 K8S = DEPLOY / "k8s"
 KUBERNETES_VERSION = kubernetes_validate.latest_version()  # the newest schema set in the installed wheel
+WORKER_METRICS_PORT = 9808  # LOUPE_WORKER_METRICS_PORT in deploy/k8s/workers/base (config/celery.py serves it)
 
 
 def _needs(what: str) -> None:
@@ -173,6 +174,24 @@ def test_each_celery_queue_has_its_own_worker_deployment_and_nothing_consumes_an
     assert len(workers()) == 5
     assert set(consumed) == set(settings.CELERY_TASK_QUEUES)
     assert {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()} <= set(consumed)
+
+
+def test_workers_expose_their_metrics_port_under_the_web_pods_scrape_convention():
+    (web,) = [d for d in kind("Deployment") if d["metadata"]["name"] == "loupe-web"]
+    convention = {k for k in web["spec"]["template"]["metadata"]["annotations"] if k.startswith("prometheus.io/")}
+    assert convention == {"prometheus.io/scrape", "prometheus.io/path", "prometheus.io/port"}
+    for name, deployment in workers().items():
+        (container,) = pod_spec(deployment)["containers"]
+        ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+        assert ports == {"metrics": WORKER_METRICS_PORT}, name
+        assert container_env(container)["LOUPE_WORKER_METRICS_PORT"] == str(WORKER_METRICS_PORT), name
+        annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+        assert {k: annotations[k] for k in convention} == {
+            "prometheus.io/scrape": "true", "prometheus.io/path": "/metrics",
+            "prometheus.io/port": str(WORKER_METRICS_PORT)}, name
+    # No token on that port (config/celery.py): nothing routes to it from outside the pod network.
+    exposed = {p.get("targetPort") for s in kind("Service") for p in s["spec"]["ports"]}
+    assert not exposed & {"metrics", WORKER_METRICS_PORT}
 
 
 def test_every_pod_runs_non_root_read_only_without_capabilities_and_with_limits():
