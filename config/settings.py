@@ -20,6 +20,7 @@ from config.env import (
     env_json_commands,
     env_list,
     env_networks,
+    env_port,
     env_rate,
     env_redis_url,
     env_str,
@@ -412,6 +413,11 @@ LOUPE_STARTUP_CHECKS = env_bool("LOUPE_STARTUP_CHECKS", default=True)
 # when they are set (both when both are). With neither: 404 in production, and from loopback only otherwise.
 LOUPE_METRICS_TOKEN = env_str("LOUPE_METRICS_TOKEN")
 LOUPE_METRICS_NETWORKS = env_networks("LOUPE_METRICS_NETWORKS")
+# A Celery worker runs in a pod of its own with no /metrics: with this port set, each worker process serves its
+# counts (pre-labels, exports, training, webhook failures) there for Prometheus (config/celery.py). No token or
+# network rule applies on that port (docs/health-and-metrics.md): keep it inside the cluster.
+LOUPE_WORKER_METRICS_PORT = env_port("LOUPE_WORKER_METRICS_PORT")
+LOUPE_WORKER_METRICS_ADDR = env_str("LOUPE_WORKER_METRICS_ADDR") or "0.0.0.0"  # noqa: S104 (scraped at the pod IP)
 
 EMAIL_BACKEND = env_str("LOUPE_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 # For django.core.mail.backends.filebased.EmailBackend (the e2e tests read invitations from it).
