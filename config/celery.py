@@ -16,6 +16,24 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
+@app.on_configure.connect
+def load_settings_or_exit(**kwargs: Any) -> None:
+    """A malformed setting stops `celery -A config worker` (or beat) with the paragraph manage.py and uvicorn
+    print, and exit code 2, instead of a traceback.
+
+    on_configure fires at the first read of the app's configuration, just before Celery reads Django's settings:
+    loading them here, inside exit_on_configuration_error, is the one place the CLI's start-up passes through
+    (it reads the configuration while parsing its own options, before any worker signal). In the web process
+    and the tests the settings are loaded by then, so this costs nothing there.
+    """
+    from django.conf import settings
+
+    from config.startup import exit_on_configuration_error
+
+    with exit_on_configuration_error():
+        _ = settings.INSTALLED_APPS  # the first read of a setting loads (and checks) them all
+
+
 @worker_init.connect
 def serve_worker_metrics(**kwargs: Any) -> None:
     """With LOUPE_WORKER_METRICS_PORT set, the worker serves its counts to Prometheus on that port.
