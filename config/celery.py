@@ -1,11 +1,59 @@
 """Celery app. Without REDIS_URL tasks run eagerly in-process (embedded mode)."""
 
+import logging
 import os
+from typing import Any
 
 from celery import Celery
+from celery.signals import worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+logger = logging.getLogger(__name__)
 
 app = Celery("loupe")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@app.on_configure.connect
+def load_settings_or_exit(**kwargs: Any) -> None:
+    """A malformed setting stops `celery -A config worker` (or beat) with the paragraph manage.py and uvicorn
+    print, and exit code 2, instead of a traceback.
+
+    on_configure fires at the first read of the app's configuration, just before Celery reads Django's settings:
+    loading them here, inside exit_on_configuration_error, is the one place the CLI's start-up passes through
+    (it reads the configuration while parsing its own options, before any worker signal). In the web process
+    and the tests the settings are loaded by then, so this costs nothing there.
+    """
+    from django.conf import settings
+
+    from config.startup import exit_on_configuration_error
+
+    with exit_on_configuration_error():
+        _ = settings.INSTALLED_APPS  # the first read of a setting loads (and checks) them all
+
+
+@worker_init.connect
+def serve_worker_metrics(**kwargs: Any) -> None:
+    """With LOUPE_WORKER_METRICS_PORT set, the worker serves its counts to Prometheus on that port.
+
+    worker_init runs once, in the worker's main process, before the pool starts: with the prefork pool the
+    children do the tasks, so their counts reach this server only through PROMETHEUS_MULTIPROC_DIR (set in
+    the worker pods); the solo and threads pools count in this process and need no folder.
+    """
+    from django.conf import settings
+
+    from annotations import metrics
+
+    port, addr = settings.LOUPE_WORKER_METRICS_PORT, str(settings.LOUPE_WORKER_METRICS_ADDR)
+    if port is None:
+        return
+    try:
+        metrics.serve_counts(port=port, addr=addr)
+    except OSError:
+        # The port taken or the address not ours: the work matters more than its scrape, so the worker goes on;
+        # the error says why the target is down.
+        logger.exception("worker metrics: cannot serve on %s:%s", addr, port)
+        return
+    logger.info("worker metrics on http://%s:%s/metrics", addr, port)
