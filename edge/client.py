@@ -190,7 +190,7 @@ class Uploader:
                 report.errors.append(str(exc))
                 if isinstance(exc, ServerBusy):
                     self.link.told_to_wait(exc.retry_after)
-                else:  # LinkDown: the events are not at fault and are charged nothing
+                else:  # LinkDown (ItemFailure never gets here): the events are charged nothing
                     self.link.failed()
         return report
 
