@@ -45,13 +45,18 @@ class TempFolder:
         self.hold()
 
     def hold(self) -> None:
-        """Take this process's writer lock here (once per process; a no-op after that)."""
+        """Take this process's writer lock here (once per process; after that, only a check that it is still
+        the lock file on disk)."""
         pid = os.getpid()
         key = (self.folder.resolve(), pid)
+        path = self.folder / f"{pid}{LOCK_SUFFIX}"
         with _held_guard:
-            if key in _held:
-                return
-            path = self.folder / f"{pid}{LOCK_SUFFIX}"
+            held = _held.get(key)
+            if held is not None:
+                if _is_same_file(held, path):
+                    return
+                os.close(held)  # the folder was emptied or made anew under us: lock the file that is there now
+            self.folder.mkdir(parents=True, exist_ok=True)
             while True:
                 fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
                 fcntl.flock(fd, fcntl.LOCK_EX)  # waits only while a sweeper holds a dead namesake's lock

@@ -111,6 +111,14 @@ def test_one_process_may_open_its_folder_many_times_and_keeps_its_own_files(tmp_
     assert TempFolder(tmp_path).sweep() == 0 and mine.exists()  # a second open in this process: same lock
 
 
+def test_a_writer_whose_folder_was_emptied_under_it_locks_again_before_its_next_file(tmp_path):
+    temps = TempFolder(tmp_path / "tmp")
+    for leftover in (tmp_path / "tmp").iterdir():
+        leftover.unlink()  # someone cleaned the folder by hand, our lock file included
+    temps.path("frame").write_bytes(b"half")
+    assert (tmp_path / "tmp" / f"{os.getpid()}.lock").is_file()
+
+
 # A camera loop's capture (edge.capture.capture), paused between storing the frame and queueing its event.
 PAUSED_CAPTURE = """
 import sys
