@@ -22,14 +22,21 @@ class FakeServer:
     calls: list[tuple[str, str]] = field(default_factory=list)
     faults: list[Callable[[httpx.Request], httpx.Response | None]] = field(default_factory=list)
     forget_media_once: set[str] = field(default_factory=set)  # answer asset_missing once for these
+    down: Callable[[], bool] = lambda: False  # while true, every request (probes too) fails to connect
 
     def handler(self, request: httpx.Request) -> httpx.Response:
         self.calls.append((request.method, request.url.path))
+        if self.down():
+            raise httpx.ConnectError("the link is down", request=request)
         for fault in list(self.faults):
             response = fault(request)
             if response is not None:
                 return response
         path = request.url.path
+        if path == "/healthz":
+            return httpx.Response(200, json={"status": "ok"})
+        if path == "/api/v1/heartbeat":
+            return httpx.Response(200, json={"model": None, "server_time": "2026-12-01T10:00:00Z"})
         if path.startswith("/api/v1/media/"):
             sha = path.rsplit("/", 1)[1]
             if request.method == "HEAD":
