@@ -2,9 +2,10 @@
 
 import logging
 import os
+from pathlib import Path
 from typing import Any
 
-from celery import Celery
+from celery import Celery, bootsteps
 from celery.signals import worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -57,3 +58,42 @@ def serve_worker_metrics(**kwargs: Any) -> None:
         logger.exception("worker metrics: cannot serve on %s:%s", addr, port)
         return
     logger.info("worker metrics on http://%s:%s/metrics", addr, port)
+
+
+class LivenessFile(bootsteps.StartStopStep):
+    """With LOUPE_WORKER_LIVENESS_FILE set, the worker touches that file every LOUPE_WORKER_LIVENESS_SECONDS, and
+    Kubernetes' liveness probe (`loupe-entrypoint worker-alive`) restarts a worker that stopped touching it.
+
+    The touch is a timer of the worker's event loop (the hub's, with Redis as the broker), not a thread of its own:
+    a thread would go on touching while the loop that takes tasks is stuck. With the threads pool (every role in
+    deploy/) a long task runs beside the loop and does not make the worker look dead.
+    """
+
+    requires = {"celery.worker.components:Hub"}
+
+    def __init__(self, parent: Any, **kwargs: Any) -> None:
+        from django.conf import settings
+
+        self.path = Path(settings.LOUPE_WORKER_LIVENESS_FILE) if settings.LOUPE_WORKER_LIVENESS_FILE else None
+        self.every = max(1, settings.LOUPE_WORKER_LIVENESS_SECONDS)
+        self.timer: Any = None
+        super().__init__(parent, **kwargs)
+
+    def touch(self) -> None:
+        if self.path is not None:
+            self.path.touch()
+
+    def start(self, parent: Any) -> None:
+        if self.path is None:
+            return
+        self.touch()
+        self.timer = parent.timer.call_repeatedly(self.every, self.touch)
+
+    def stop(self, parent: Any) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)
+
+
+app.steps["worker"].add(LivenessFile)

@@ -434,6 +434,10 @@ LOUPE_METRICS_NETWORKS = env_networks("LOUPE_METRICS_NETWORKS")
 # network rule applies on that port (docs/health-and-metrics.md): keep it inside the cluster.
 LOUPE_WORKER_METRICS_PORT = env_port("LOUPE_WORKER_METRICS_PORT")
 LOUPE_WORKER_METRICS_ADDR = env_str("LOUPE_WORKER_METRICS_ADDR") or "0.0.0.0"  # noqa: S104 (scraped at the pod IP)
+# With a path set, each worker's event loop touches that file every LOUPE_WORKER_LIVENESS_SECONDS: the liveness
+# probe (`loupe-entrypoint worker-alive`) restarts a worker whose loop stopped (config/celery.py).
+LOUPE_WORKER_LIVENESS_FILE = env_str("LOUPE_WORKER_LIVENESS_FILE")
+LOUPE_WORKER_LIVENESS_SECONDS = env_int("LOUPE_WORKER_LIVENESS_SECONDS", 10)
 
 EMAIL_BACKEND = env_str("LOUPE_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 # For django.core.mail.backends.filebased.EmailBackend (the e2e tests read invitations from it).

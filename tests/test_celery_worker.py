@@ -26,12 +26,14 @@ from prometheus_client.parser import text_string_to_metric_families
 from rest_framework.authtoken.models import Token
 
 from activelearning.webhooks.models import DeliveryStatus, WebhookDelivery
+from tests.cluster.polling import until
 from tests.factories import add_member, make_project
 from tests.http_receiver import receiving
 from tests.server import ROOT, LiveServer, database_url, free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SECRET = "k" * 40
+WORKER_AND_SERVER_ENV = {"LOUPE_OUTBOUND_ALLOWED_HOSTS": "127.0.0.1"}
 
 
 def broker_url() -> str:
@@ -43,25 +45,33 @@ def broker_url() -> str:
 
 
 @contextmanager
-def worker_and_server(media_root: Path, *, worker_env: dict[str, str] | None = None,
-                      pool: str = "solo") -> Iterator[LiveServer]:
-    """A real worker and a real server on a Redis database of their own; `worker_env` goes to the worker only."""
+def celery_worker(media_root: Path, *, worker_env: dict[str, str] | None = None,
+                  pool: str = "solo") -> Iterator[subprocess.Popen[bytes]]:
+    """A real worker on a Redis database of its own (emptied first); `worker_env` goes to the worker only."""
     broker = broker_url()
     redis.Redis.from_url(broker).flushdb()
-    env = {"REDIS_URL": broker, "LOUPE_OUTBOUND_ALLOWED_HOSTS": "127.0.0.1"}
     worker = subprocess.Popen(  # noqa: S603 (fixed argv: our own worker)
         [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", pool, "--concurrency", "1",
          "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel", "WARNING"],
         cwd=ROOT, env={**os.environ, "DATABASE_URL": database_url(), "MEDIA_STORAGE": str(media_root),
-                       "REQUIRE_POSTGRES": "1", **env, **(worker_env or {})},
+                       "REQUIRE_POSTGRES": "1", **WORKER_AND_SERVER_ENV, "REDIS_URL": broker,
+                       **(worker_env or {})},
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         start_new_session=True)  # its own process group: the prefork pool's children end with it
     try:
-        with LiveServer(media_root, env=env) as server:
-            yield server
+        yield worker
     finally:
         os.killpg(worker.pid, signal.SIGKILL)
         worker.wait(timeout=10)
+
+
+@contextmanager
+def worker_and_server(media_root: Path, *, worker_env: dict[str, str] | None = None,
+                      pool: str = "solo") -> Iterator[LiveServer]:
+    """A real worker and a real server on a Redis database of their own; `worker_env` goes to the worker only."""
+    with celery_worker(media_root, worker_env=worker_env, pool=pool), \
+            LiveServer(media_root, env={**WORKER_AND_SERVER_ENV, "REDIS_URL": broker_url()}) as server:
+        yield server
 
 
 @pytest.fixture
@@ -156,3 +166,30 @@ def failures(text: str, outcome: str) -> float:
             if sample.name == "loupe_webhook_delivery_failures_total" and sample.labels == {"outcome": outcome}:
                 return sample.value
     return 0.0
+
+
+def worker_alive(env: dict[str, str]) -> bool:
+    """The worker's liveness probe in deploy/k8s (`loupe-entrypoint worker-alive`)."""
+    probe = subprocess.run(["sh", str(ROOT / "deploy" / "entrypoint.sh"), "worker-alive"],  # noqa: S603, S607
+                           env={**os.environ, **env}, capture_output=True, timeout=30, check=False)
+    return probe.returncode == 0
+
+
+def test_a_hung_worker_fails_its_liveness_probe_and_passes_again_when_it_runs(postgres, _media_root, tmp_path):
+    """The worker's event loop touches its liveness file; a stopped worker (SIGSTOP: as a loop stuck for good
+    would) lets it age past the probe's limit, and the probe fails until the worker runs again."""
+    alive = tmp_path / "worker-alive"
+    env = {"LOUPE_WORKER_LIVENESS_FILE": str(alive), "LOUPE_WORKER_LIVENESS_SECONDS": "1",
+           "LOUPE_WORKER_LIVENESS_MAX_AGE": "3"}
+    assert not worker_alive(env), "no file yet: not alive"
+    with celery_worker(_media_root, worker_env=env, pool="threads") as worker:
+        until("the worker to touch its liveness file", alive.exists, timeout=60)
+        first = alive.stat().st_mtime_ns
+        until("the worker to touch it again", lambda: alive.stat().st_mtime_ns > first, timeout=30)
+        assert worker_alive(env)
+        os.killpg(worker.pid, signal.SIGSTOP)
+        try:
+            until("the probe to fail while the worker is stopped", lambda: not worker_alive(env), timeout=30)
+        finally:
+            os.killpg(worker.pid, signal.SIGCONT)
+        until("the probe to pass once the worker runs again", lambda: worker_alive(env), timeout=30)

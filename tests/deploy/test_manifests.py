@@ -194,6 +194,24 @@ def test_workers_expose_their_metrics_port_under_the_web_pods_scrape_convention(
     assert not exposed & {"metrics", WORKER_METRICS_PORT}
 
 
+def test_workers_are_restarted_when_their_event_loop_stops_touching_the_liveness_file():
+    """The probe is `loupe-entrypoint worker-alive` (tests/test_celery_worker.py runs it against a stopped worker);
+    the file lies on the writable /tmp, and compose checks the same file."""
+    writable = "/tmp"  # noqa: S108 (the pods' emptyDir, not a shared temporary folder)
+    for name, deployment in workers().items():
+        (container,) = pod_spec(deployment)["containers"]
+        path = container_env(container)["LOUPE_WORKER_LIVENESS_FILE"]
+        assert path.startswith(writable + "/"), name
+        assert any(m["mountPath"] == writable for m in container["volumeMounts"]), name
+        for probe in ("startupProbe", "livenessProbe"):
+            assert container[probe]["exec"]["command"] == ["loupe-entrypoint", "worker-alive"], (name, probe)
+        assert "readinessProbe" not in container, "a worker takes no traffic"
+    worker = compose()["services"]["worker"]
+    assert worker["healthcheck"]["test"] == ["CMD", "loupe-entrypoint", "worker-alive"]
+    assert worker["environment"]["LOUPE_WORKER_LIVENESS_FILE"].startswith(writable + "/")
+    assert worker["environment"]["DATABASE_URL"], "the shared settings are merged, not replaced"
+
+
 def test_every_pod_runs_non_root_read_only_without_capabilities_and_with_limits():
     workloads = kind("Deployment") + kind("Job")
     assert len(workloads) == 8  # web, five workers, beat, migrate
