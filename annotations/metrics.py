@@ -31,6 +31,7 @@ from prometheus_client import (
     Counter,
     Histogram,
     generate_latest,
+    start_http_server,
 )
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -125,22 +126,44 @@ class _ScrapeTime(Collector):
 
 
 _SCRAPE_TIME = _ScrapeTime()
-REGISTRY.register(_SCRAPE_TIME)
+
+
+class _Together(Collector):
+    """Several collectors read as one (generate_latest and start_http_server each take one)."""
+
+    def __init__(self, *parts: Collector) -> None:
+        self.parts = parts
+
+    def collect(self) -> Iterator[Metric]:
+        for part in self.parts:
+            yield from part.collect()
 
 
 def multiprocess_dir() -> str | None:
     return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
 
 
-def exposition() -> tuple[bytes, str]:
-    """The text of one scrape and its content type: every process's counts (multiprocess mode) or this one's,
-    plus the scrape-time states."""
+def counted() -> Collector:
+    """The counters and histograms: every process's (multiprocess mode, read from the folder at each collect)
+    or this process's (the default registry)."""
     if multiprocess_dir() is None:
-        return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+        return REGISTRY
     registry = CollectorRegistry()
     MultiProcessCollector(registry)
-    registry.register(_SCRAPE_TIME)
-    return generate_latest(registry), CONTENT_TYPE_LATEST
+    return registry
+
+
+def exposition() -> tuple[bytes, str]:
+    """The text of one scrape and its content type: the counts (`counted`) plus the scrape-time states."""
+    return generate_latest(_Together(counted(), _SCRAPE_TIME)), CONTENT_TYPE_LATEST
+
+
+def serve_counts(*, port: int, addr: str) -> None:
+    """A Prometheus HTTP server in a thread of this process, for a process that has no /metrics of its own (a
+    Celery worker in its own pod). It serves the counts only: the scrape-time states are read from the database
+    and are the same whichever process reads them, so the web's /metrics serves them once; every worker pod
+    serving them again would repeat those queries at each scrape and double the series."""
+    start_http_server(port, addr=addr, registry=counted())
 
 
 # --- the states this layer can see ------------------------------------------------------------------------

@@ -56,6 +56,16 @@ def env_int(name: str, default: int) -> int:
     return _env_number(name, default, int, "an integer")
 
 
+def env_port(name: str) -> int | None:
+    """A TCP port (1-65535), or None when unset."""
+    if env_str(name) is None:
+        return None
+    port = env_int(name, 0)
+    if not 1 <= port <= 65535:
+        raise ConfigError(f"{name} must be a TCP port between 1 and 65535, not {port}")
+    return port
+
+
 def env_float(name: str, default: float) -> float:
     return _env_number(name, default, float, "a number")
 

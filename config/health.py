@@ -30,6 +30,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 
 from annotations import metrics
+from annotations.dbrouting import REPLICA, replica_configured
 from annotations.throttling import request_client_address
 
 logger = logging.getLogger(__name__)
@@ -64,6 +65,20 @@ def check_database() -> Outcome:
                 _migrations_applied = True
         finally:
             connections.close_all()  # this thread's connection goes back to the pool (or is closed)
+    except Exception as exc:
+        return Outcome(FAILING, f"unreachable ({type(exc).__name__})", _first_line(exc))
+    return Outcome(OK)
+
+
+def check_replica() -> Outcome:
+    """The dashboards' read replica (DATABASE_REPLICA_URL) answers. Reported, never unreadiness: the review
+    flow reads and writes the primary only, so a replica outage costs the dashboards, not the whole UI."""
+    try:
+        try:
+            with connections[REPLICA].cursor() as cursor:
+                cursor.execute("SELECT 1")
+        finally:
+            connections.close_all()  # as check_database: this thread's connections go back to their pools
     except Exception as exc:
         return Outcome(FAILING, f"unreachable ({type(exc).__name__})", _first_line(exc))
     return Outcome(OK)
@@ -121,15 +136,22 @@ def _check_bucket(storage: Any, bucket: str) -> Outcome:
 
 
 CHECKS: dict[str, Callable[[], Outcome]] = {"database": check_database, "redis": check_redis, "media": check_media}
+# Checked when configured, reported, but never unreadiness nor a reason to refuse the start.
+OPTIONAL_CHECKS: dict[str, Callable[[], Outcome]] = {"replica": check_replica}
 # The setting to look at when a part fails at start.
-SETTING_OF = {"database": "DATABASE_URL", "redis": "REDIS_URL", "media": "MEDIA_STORAGE"}
+SETTING_OF = {"database": "DATABASE_URL", "redis": "REDIS_URL", "media": "MEDIA_STORAGE",
+              "replica": "DATABASE_REPLICA_URL"}
+
+
+def active_checks() -> dict[str, Callable[[], Outcome]]:
+    return {**CHECKS, **({"replica": OPTIONAL_CHECKS["replica"]} if replica_configured() else {})}
 
 
 def run_checks(timeout: float) -> dict[str, Outcome]:
     """Every check at once, each in its own thread, all within `timeout` seconds."""
     results: dict[str, Outcome] = {}
     threads = []
-    for name, check in CHECKS.items():
+    for name, check in active_checks().items():
         def run(name: str = name, check: Callable[[], Outcome] = check) -> None:
             results[name] = check()
         # Daemon: a check stuck in a dead connection must not keep the process from exiting.
@@ -153,13 +175,15 @@ def _first_line(exc: BaseException) -> str:
 
 def readyz(request: HttpRequest) -> JsonResponse:
     results = run_checks(settings.LOUPE_READYZ_TIMEOUT_SECONDS)
-    failing = [name for name, outcome in results.items() if outcome.status == FAILING]
-    for name in failing:
+    down = [name for name, outcome in results.items() if outcome.status == FAILING]
+    for name in down:
         logger.warning("not ready: %s %s (%s)", name, results[name].reason, results[name].detail)
+    failing = [name for name in down if name not in OPTIONAL_CHECKS]
+    degraded = {"degraded": [name for name in down if name in OPTIONAL_CHECKS]} if len(failing) < len(down) else {}
     checks = {name: {"status": o.status, **({"reason": o.reason} if o.reason else {})} for name, o in results.items()}
     if failing:
-        return JsonResponse({"status": "unready", "failing": failing, "checks": checks}, status=503)
-    return JsonResponse({"status": "ready", "checks": checks})
+        return JsonResponse({"status": "unready", "failing": failing, **degraded, "checks": checks}, status=503)
+    return JsonResponse({"status": "ready", **degraded, "checks": checks})
 
 
 def metrics_view(request: HttpRequest) -> HttpResponse:

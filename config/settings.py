@@ -9,6 +9,7 @@ its default and the reason beside it; one file is the one place to look.
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -20,6 +21,7 @@ from config.env import (
     env_json_commands,
     env_list,
     env_networks,
+    env_port,
     env_rate,
     env_redis_url,
     env_str,
@@ -91,24 +93,39 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------------------
 DATABASE_URL: str = env_str("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'loupe.sqlite3'}"
-DATABASES = {"default": parse_database_url(
-    "DATABASE_URL", DATABASE_URL, lambda url: dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True))}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL lets readers proceed while the single writer commits; IMMEDIATE avoids lock upgrades.
-    DATABASES["default"]["OPTIONS"] = {
-        "transaction_mode": "IMMEDIATE",
-        "timeout": 20,
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-    }
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
-elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("LOUPE_DB_POOL", default=True):
-    # Under ASGI each request runs in its own thread, so per-thread persistent connections are never
-    # reused: without a pool every request would open a new PostgreSQL connection.
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
-    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": 1, "max_size": env_int("LOUPE_DB_POOL_SIZE", 20), "timeout": 10,
-    }
+
+
+def _database(name: str, url: str) -> dict[str, Any]:
+    database: dict[str, Any] = dict(parse_database_url(
+        name, url, lambda url: dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)))
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        # WAL lets readers proceed while the single writer commits; IMMEDIATE avoids lock upgrades.
+        database["OPTIONS"] = {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+        database["CONN_MAX_AGE"] = 0
+    elif database["ENGINE"] == "django.db.backends.postgresql" and env_bool("LOUPE_DB_POOL", default=True):
+        # Under ASGI each request runs in its own thread, so per-thread persistent connections are never
+        # reused: without a pool every request would open a new PostgreSQL connection.
+        database["CONN_MAX_AGE"] = 0
+        database["CONN_HEALTH_CHECKS"] = False
+        database.setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1, "max_size": env_int("LOUPE_DB_POOL_SIZE", 20), "timeout": 10,
+        }
+    return database
+
+
+DATABASES = {"default": _database("DATABASE_URL", DATABASE_URL)}
+# An optional PostgreSQL streaming replica for the dashboards' heavy reads, and only those
+# (annotations/dbrouting.py reporting_db(); docs/deploy.md): no router sends other reads there.
+if DATABASE_REPLICA_URL := env_str("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = _database("DATABASE_REPLICA_URL", DATABASE_REPLICA_URL)
+    if {DATABASES["replica"]["ENGINE"], DATABASES["default"]["ENGINE"]} != {"django.db.backends.postgresql"}:
+        raise ConfigError("DATABASE_REPLICA_URL is for a PostgreSQL replica of a PostgreSQL DATABASE_URL")
+    # Tests run against no real replica: the alias reads the default test database (Django's test mirror).
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
 REQUIRE_POSTGRES = env_bool("REQUIRE_POSTGRES", default=False)
 if REQUIRE_POSTGRES and DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ConfigError("REQUIRE_POSTGRES=1 but DATABASE_URL does not point at PostgreSQL")
@@ -412,6 +429,15 @@ LOUPE_STARTUP_CHECKS = env_bool("LOUPE_STARTUP_CHECKS", default=True)
 # when they are set (both when both are). With neither: 404 in production, and from loopback only otherwise.
 LOUPE_METRICS_TOKEN = env_str("LOUPE_METRICS_TOKEN")
 LOUPE_METRICS_NETWORKS = env_networks("LOUPE_METRICS_NETWORKS")
+# A Celery worker runs in a pod of its own with no /metrics: with this port set, each worker process serves its
+# counts (pre-labels, exports, training, webhook failures) there for Prometheus (config/celery.py). No token or
+# network rule applies on that port (docs/health-and-metrics.md): keep it inside the cluster.
+LOUPE_WORKER_METRICS_PORT = env_port("LOUPE_WORKER_METRICS_PORT")
+LOUPE_WORKER_METRICS_ADDR = env_str("LOUPE_WORKER_METRICS_ADDR") or "0.0.0.0"  # noqa: S104 (scraped at the pod IP)
+# With a path set, each worker's event loop touches that file every LOUPE_WORKER_LIVENESS_SECONDS: the liveness
+# probe (`loupe-entrypoint worker-alive`) restarts a worker whose loop stopped (config/celery.py).
+LOUPE_WORKER_LIVENESS_FILE = env_str("LOUPE_WORKER_LIVENESS_FILE")
+LOUPE_WORKER_LIVENESS_SECONDS = env_int("LOUPE_WORKER_LIVENESS_SECONDS", 10)
 
 EMAIL_BACKEND = env_str("LOUPE_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 # For django.core.mail.backends.filebased.EmailBackend (the e2e tests read invitations from it).

@@ -37,12 +37,14 @@ def exit_on_configuration_error(what: str = "Loupe") -> Iterator[None]:
 
 def startup_problems(timeout: float) -> list[str]:
     """A sentence per dependency that does not answer, naming the setting that leads to it."""
-    from config.health import FAILING, SETTING_OF, run_checks
+    from config.health import FAILING, OPTIONAL_CHECKS, SETTING_OF, run_checks
 
     problems = []
     for name, outcome in run_checks(timeout).items():
         if outcome.status != FAILING or outcome.reason.endswith("migrations not applied"):
             continue  # migrations may be running now (the migrate job): /readyz waits for them
+        if name in OPTIONAL_CHECKS:
+            continue  # a replica that does not answer costs the dashboards only: /readyz reports it
         detail = outcome.detail or (database_error(timeout) if name == "database" else "")
         detail = f" ({detail})" if detail else ""
         problems.append(f"{SETTING_OF[name]}: the {name} check failed: {outcome.reason}{detail}")

@@ -7,6 +7,8 @@
 #   seed        the demo project and its logins (manage.py seed_demo)
 #   create-bucket  make MEDIA_STORAGE's bucket if missing (compose's object store; a real one is provisioned)
 #   healthcheck GET /healthz on this container (Docker's HEALTHCHECK)
+#   worker-alive a worker's liveness: its event loop touched LOUPE_WORKER_LIVENESS_FILE within
+#               LOUPE_WORKER_LIVENESS_MAX_AGE seconds (default 120; config/celery.py touches it every 10 s)
 # Anything else is run as given, e.g. `django-admin createsuperuser`.
 set -eu
 
@@ -70,6 +72,11 @@ request = urllib.request.Request(f"http://127.0.0.1:{os.environ.get('PORT', '800
 with urllib.request.urlopen(request, timeout=4) as response:  # noqa: S310 (fixed loopback URL)
     raise SystemExit(0 if response.status == 200 else 1)
 PY
+    ;;
+  worker-alive)
+    file="${LOUPE_WORKER_LIVENESS_FILE:?LOUPE_WORKER_LIVENESS_FILE is not set}"
+    test -f "$file"
+    test "$(( $(date +%s) - $(stat -c %Y "$file") ))" -le "${LOUPE_WORKER_LIVENESS_MAX_AGE:-120}"
     ;;
   *)
     exec "$role" "$@"

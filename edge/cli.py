@@ -131,9 +131,10 @@ def run(args: argparse.Namespace) -> int:
                     next_model_check = now + args.model_every
                     _check_model(http, state)
                 report = uploader.drain(deadline=None if args.once else min(next_heartbeat, next_model_check))
-                if report.sent or report.rejected or report.failures:
-                    log.info("sent %d, rejected %d, transient failures %d, pending %d", report.sent,
-                             report.rejected, report.failures, state.outbox.depth())
+                if report.sent or report.rejected or report.failures or report.probes:
+                    log.info("sent %d, rejected %d, transient failures %d, probes %d, pending %d%s", report.sent,
+                             report.rejected, report.failures, report.probes, state.outbox.depth(),
+                             "" if uploader.link.up else " (the server is unreachable: probing)")
                 if args.once:
                     return 0
                 wait = min(next_heartbeat, next_model_check) - time.time()
@@ -230,7 +231,8 @@ def simulate(args: argparse.Namespace) -> int:
             report = uploader.drain()
         drained = time.perf_counter()
         summary = {"data_dir": str(data_dir), "queued": queued, "sent": report.sent, "rejected": report.rejected,
-                   "transient_failures": report.failures, "media_uploaded": report.media_uploaded,
+                   "transient_failures": report.failures, "probes": report.probes,
+                   "media_uploaded": report.media_uploaded,
                    "pending": state.outbox.depth(), "render_s": round(rendered - started, 3),
                    "drain_s": round(drained - rendered, 3),
                    "events_per_s": round(report.sent / max(drained - rendered, 1e-9), 1)}

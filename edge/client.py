@@ -159,7 +159,7 @@ class Uploader:
         status = response.status_code
         # A probe's answer only brings the next attempt forward (LinkState.probed); a 5xx or 408/429 is no
         # proof that real requests get through.
-        if response.request.url.path != PROBE_PATH and status < 500 and status not in (408, 429):
+        if not response.request.url.path.endswith(PROBE_PATH) and status < 500 and status not in (408, 429):
             self.link.answered()
 
     # --- the loop -------------------------------------------------------------------------------------
@@ -190,7 +190,7 @@ class Uploader:
                 report.errors.append(str(exc))
                 if isinstance(exc, ServerBusy):
                     self.link.told_to_wait(exc.retry_after)
-                else:  # LinkDown: the events are not at fault and are charged nothing
+                else:  # LinkDown (ItemFailure never gets here): the events are charged nothing
                     self.link.failed()
         return report
 

@@ -7,7 +7,9 @@ loses nothing: at worst a batch the server already stored is sent again, and the
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -57,9 +59,25 @@ def encode(event: dict[str, Any]) -> str:
     return json.dumps(event, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
+@contextmanager
+def _opening(path: Path) -> Iterator[None]:
+    """Take turns with other processes opening the same outbox (flock on `<file>.open-lock`).
+
+    Why: a fresh file is switched to WAL by its first opener, which needs an exclusive lock that SQLite does not
+    wait for (no busy timeout): two processes opening a new data folder at once (`run` and a camera loop) made
+    one fail with "database is locked". Once the file is in WAL mode nothing here conflicts with the writers."""
+    fd = os.open(path.with_name(path.name + ".open-lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
 class Outbox:
-    """The device's queue of events. Safe to share between threads of one process; several processes may
-    open the same file (SQLite WAL serialises the writers)."""
+    """The device's queue of events. Safe to share between threads of one process, and between processes:
+    any number may open the same file at once (`_opening`); in WAL mode readers never wait, and writers take
+    turns with BEGIN IMMEDIATE and a 30 s busy timeout (each transaction is a few rows, so the wait is short)."""
 
     def __init__(self, path: Path | str, *, clock: Callable[[], float] = time.time) -> None:
         self.path = Path(path)
@@ -68,9 +86,11 @@ class Outbox:
         self._lock = threading.Lock()
         # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, one transaction per operation.
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")  # a commit is on disk before enqueue returns
-        self._db.executescript(_SCHEMA)  # idempotent (IF NOT EXISTS)
+        with _opening(self.path):
+            if self._db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                self._db.execute("PRAGMA journal_mode=WAL")  # persistent: only the file's first opener does it
+            self._db.executescript(_SCHEMA)  # idempotent (IF NOT EXISTS)
 
     def close(self) -> None:
         with self._lock:

@@ -3,15 +3,22 @@
 Files are written to a temporary file, fsynced and renamed into place (and the folder fsynced), so a file under
 a hash name is always whole. When a new file would exceed the budget, the oldest files that no pending event
 needs are pruned first.
+
+Several processes may use one spool at once (`run` beside capturing camera loops, `enqueue`, `status`):
+temporary files are each process's own and only a dead writer's are swept (edge/tempfolder.py), and storing
+media plus queueing its event excludes pruning across processes too (`Spool.lock`).
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
+
+from edge.tempfolder import TempFolder
 
 _CONTENT_TYPES = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"))
 
@@ -48,6 +55,46 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+class SpoolLock:
+    """Exclusive across threads (a re-entrant lock) and across processes (`flock` on `spool/.lock`), so that no
+    process prunes media another has just stored for the event it is about to queue. Re-entrant: `capture`
+    holds it around `put`, which takes it again to prune."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._thread = threading.RLock()
+        self._fd: int | None = None
+        self._fd_pid = 0
+        self._depth = 0
+
+    def __enter__(self) -> SpoolLock:
+        self._thread.acquire()
+        try:
+            if self._depth == 0:
+                if self._fd is None or self._fd_pid != os.getpid():  # a forked child opens its own
+                    self._fd, self._fd_pid = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644), os.getpid()
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._thread.release()
+            raise
+        self._depth += 1
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._depth -= 1
+        if self._depth == 0 and self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._thread.release()
+
+
+def _size(path: Path) -> int:
+    """The file's size, or 0 if another process pruned it since we listed the folder."""
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
 class Spool:
     """Media on the device's disk, named by sha256, never above `budget_bytes` in total.
 
@@ -58,21 +105,24 @@ class Spool:
         self.root = Path(root)
         self.tmp = self.root / ".tmp"
         self.quarantine_dir = self.root / "quarantine"
-        for folder in (self.root, self.tmp, self.quarantine_dir):
+        for folder in (self.root, self.quarantine_dir):
             folder.mkdir(parents=True, exist_ok=True)
-        for leftover in self.tmp.iterdir():  # a write a kill interrupted: never renamed, so never named
-            leftover.unlink(missing_ok=True)
+        self.temps = TempFolder(self.tmp)  # from here on, this process's temporary files are spared
+        self.temps.sweep()  # writes a kill interrupted (never renamed, so never named); live writers' stay
         self.budget_bytes = budget_bytes
         self.needed = needed
         self.refused = 0  # new media refused for lack of space since start
         self.pruned = 0
-        self._lock = threading.RLock()
-        self._used = sum(p.stat().st_size for p in self._files())
+        self._lock = SpoolLock(self.root / ".lock")
+        self._used = self._disk_usage()
 
     @property
-    def lock(self) -> threading.RLock:
+    def lock(self) -> SpoolLock:
         """Hold while storing media and queueing the event that needs it, so pruning cannot fall between."""
         return self._lock
+
+    def _disk_usage(self) -> int:
+        return sum(_size(p) for p in self._files())
 
     def _files(self) -> list[Path]:
         return [p for p in self.root.iterdir() if p.is_file() and len(p.name) == 64]
@@ -96,8 +146,10 @@ class Spool:
                 os.utime(target)  # fresh again: the oldest are pruned first
                 return sha256
             if len(data) > self.budget_bytes - self._used:
+                self._used = self._disk_usage()  # other processes store and prune too: count afresh
+            if len(data) > self.budget_bytes - self._used:
                 self._prune(len(data) - (self.budget_bytes - self._used))
-            tmp = self.tmp / f"{sha256}.{os.getpid()}.{threading.get_ident()}"
+            tmp = self.temps.path(sha256)
             with tmp.open("wb") as f:
                 f.write(data)
                 f.flush()
@@ -113,7 +165,10 @@ class Spool:
         candidates = []
         for p in self._files():
             if p.name not in keep:
-                stat = p.stat()
+                try:
+                    stat = p.stat()
+                except FileNotFoundError:  # pruned by another process since the listing
+                    continue
                 candidates.append((stat.st_mtime, p.name, stat.st_size))
         if sum(size for _, _, size in candidates) < need:
             self.refused += 1
@@ -141,4 +196,4 @@ class Spool:
             path = self.path(sha256)
             if path.is_file():
                 os.replace(path, self.quarantine_dir / sha256)
-                self._used = sum(p.stat().st_size for p in self._files())  # the file may have changed size
+                self._used = self._disk_usage()  # the file may have changed size

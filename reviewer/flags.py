@@ -19,6 +19,7 @@ from django.db.models.functions import Cast, Coalesce, ExtractMinute, TruncDay, 
 from django.utils import timezone
 
 from annotations.audit import record
+from annotations.dbrouting import reporting_db
 from annotations.errors import InvalidInput, NotFound
 from annotations.models import SCOPED_ROLES, Annotation, Camera, Membership, Prediction, Role
 from annotations.selectors import access_project
@@ -97,15 +98,17 @@ def _bucket_start(base: dt.datetime, slot: Any, bucket: str) -> str:
 def camera_counts(*, camera: Camera, window: Window, bucket: str) -> dict[str, Any]:
     """The camera's count events summed per bucket and count name, and the mean detections per frame.
 
-    Two grouped queries whatever the number of events; empty buckets are left out (the chart fills gaps).
+    Two grouped queries whatever the number of events; empty buckets are left out (the chart fills gaps). A
+    chart only: read from the reporting database (the replica when there is one, annotations/dbrouting.py).
     """
     if bucket not in BUCKETS:
         raise InvalidInput("Unknown bucket.", code="invalid_bucket", details={"bucket": sorted(BUCKETS)})
+    using = reporting_db()
     base, slot = _bucket_expressions(bucket)
-    in_window = Prediction.objects.filter(camera=camera, captured_at__gte=window.start,
-                                          captured_at__lt=window.end)
+    in_window = Prediction.objects.using(using).filter(camera=camera, captured_at__gte=window.start,
+                                                       captured_at__lt=window.end)
     series = (
-        count_events(camera=camera, window=window)
+        count_events(camera=camera, window=window).using(using)
         .annotate(bucket_base=base, bucket_slot=slot)
         .values("bucket_base", "bucket_slot", "count_name")
         .annotate(value=Coalesce(Sum("count_value"), 0), events=Count("id"))

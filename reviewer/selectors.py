@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Count, F, OuterRef, Q, Subquery
 from django.utils import timezone
 
@@ -14,8 +15,9 @@ from annotations.models import Annotation, Prediction, PredictionSource
 from reviewer.models import ItemStatus, ReviewItem
 
 
-def queue_stats(project_id: int) -> dict[str, Any]:
-    """A project's queue depth, as pushed in `queue.stats`; two queries whatever the number of items.
+def queue_stats(project_id: int, *, using: str = DEFAULT_DB_ALIAS) -> dict[str, Any]:
+    """A project's queue depth, as pushed in `queue.stats`; two queries whatever the number of items. On the
+    primary unless told (`using`): the push follows a write and must show it.
 
     An expired lease counts as pending: the claim query hands it out again. Pending items with no site
     are in `pending` and `pending_by_reason` but not in `pending_by_site`.
@@ -30,7 +32,7 @@ def queue_stats(project_id: int) -> dict[str, Any]:
     by_site: Counter[str] = Counter()
     pending = 0
     groups = (
-        ReviewItem.objects.filter(Q(status=ItemStatus.PENDING) | expired_lease, project_id=project_id)
+        ReviewItem.objects.using(using).filter(Q(status=ItemStatus.PENDING) | expired_lease, project_id=project_id)
         .values_list("reason", "site__name")
         .annotate(n=Count("id"))
         .order_by()
@@ -41,7 +43,7 @@ def queue_stats(project_id: int) -> dict[str, Any]:
         if site_name is not None:
             by_site[site_name] += n
 
-    others = ReviewItem.objects.filter(
+    others = ReviewItem.objects.using(using).filter(
         live_lease | Q(status=ItemStatus.SUBMITTED) | accepted_today, project_id=project_id
     ).aggregate(
         leased=Count("id", filter=live_lease),

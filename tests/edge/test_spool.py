@@ -56,9 +56,12 @@ def test_when_only_needed_media_remains_new_media_is_refused_and_counted(tmp_pat
 
 def test_an_interrupted_write_leaves_nothing_under_a_hash_name(tmp_path):
     spool = Spool(tmp_path, budget_bytes=1000, needed=set)
-    (spool.tmp / "deadbeef.123.1").write_bytes(b"half a fra")  # a kill between write and rename
+    (spool.tmp / "4000000.1.deadbeef").write_bytes(b"half a fra")  # a kill between write and rename...
+    (spool.tmp / "4000000.lock").touch()  # ...by a writer that is gone (nobody holds its lock)
+    (spool.tmp / "deadbeef.123.1").write_bytes(b"half a fra")  # an older client's leftover, named otherwise
     reopened = Spool(tmp_path, budget_bytes=1000, needed=set)
-    assert list(reopened.tmp.iterdir()) == [] and reopened.used_bytes == 0
+    assert [p.name for p in reopened.tmp.iterdir()] == [f"{os.getpid()}.lock"]  # only our own lock
+    assert reopened.used_bytes == 0
 
 
 def test_corrupt_media_is_detected_and_quarantined(tmp_path):
