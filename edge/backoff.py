@@ -62,19 +62,30 @@ class LinkState:
         self.busy = 0  # consecutive 429/503-with-Retry-After answers since the last real answer
         self.probe_at = 0.0  # while down: when the next probe is due
         self.hold_until = 0.0  # nothing at all is sent before this (the server's Retry-After)
+        self.answered_at = float("-inf")  # when a real request last got a real answer
         self._lock = threading.Lock()
 
     def answered(self) -> None:
         """A real request got a real answer: the link works, its backoff starts over."""
         with self._lock:
             self.up, self.failures, self.busy = True, 0, 0
+            self.answered_at = self.clock()
 
-    def failed(self) -> None:
-        """A request (or a probe) could not reach the server: down, and probe after a growing interval."""
+    def failed(self, *, started_at: float | None = None) -> bool:
+        """A request (or a probe) could not reach the server: down, and probe after a growing interval.
+
+        A request that started before another one got a real answer says nothing the answer did not refute
+        (one upload cut while its neighbours got through): the link stays up, and False tells the caller that
+        only this request failed, to be tried again at once. Each answer excuses one failure only, so a request
+        that keeps failing beside a steady trickle of answers (heartbeats) still takes the link down."""
         with self._lock:
+            if started_at is not None and self.answered_at > started_at:
+                self.answered_at = float("-inf")
+                return False
             self.up = False
             self.failures += 1
             self.probe_at = self.clock() + self.probes.delay(self.failures)
+            return True
 
     def probed(self, *, reachable: bool) -> None:
         """A probe's outcome: reachable brings the next attempt forward (now); unreachable probes later."""

@@ -182,6 +182,7 @@ class Uploader:
             batch = self.outbox.due(self.batch_size, now=now)
             if not batch:
                 continue
+            started_at = self.clock()
             try:
                 self.send_batch(batch, report)
             except TransientError as exc:
@@ -191,7 +192,7 @@ class Uploader:
                 if isinstance(exc, ServerBusy):
                     self.link.told_to_wait(exc.retry_after)
                 else:  # LinkDown (ItemFailure never gets here): the events are charged nothing
-                    self.link.failed()
+                    self.link.failed(started_at=started_at)
         return report
 
     def probe(self, report: DrainReport) -> bool:

@@ -93,3 +93,36 @@ def test_jitter_keeps_a_fleet_from_probing_in_step():
             state.failed()
         waits.append(state.ready_at() - clock())
     assert waits == [7.5, 11.25, 15.0]  # between half the cap and the cap
+
+
+def test_a_request_cut_while_others_got_answers_does_not_take_the_link_down():
+    """One upload cut while its neighbours, started later, got through: the link works, so nothing pauses; a
+    request with no answer since it started does take the link down."""
+    clock = FakeClock()
+    state = link(clock)
+    started = clock()
+    clock.now += 1
+    state.answered()  # a neighbouring upload got through after the cut one started
+    assert state.failed(started_at=started) is False
+    assert state.up and state.failures == 0 and state.ready_at() <= clock()
+    clock.now += 1
+    assert state.failed(started_at=clock()) is True
+    assert not state.up and state.ready_at() - clock() == 1.0
+
+
+def test_each_answer_excuses_one_failure_only():
+    clock = FakeClock()
+    state = link(clock)
+    started = clock()
+    clock.now += 1
+    state.answered()
+    assert state.failed(started_at=started) is False
+    assert state.failed(started_at=started) is True  # the same answer does not excuse the retry's failure too
+    assert not state.up
+
+
+def test_an_answer_at_the_same_instant_as_the_start_excuses_nothing():
+    clock = FakeClock()
+    state = link(clock)
+    state.answered()
+    assert state.failed(started_at=clock()) is True
