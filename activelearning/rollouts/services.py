@@ -74,7 +74,8 @@ def start_rollout(*, model: ModelVersion, user: User | None, stages: Any, gates:
                          after={"model": model.pk, "previous": champion.pk, "stages": stages, "gates": gates})
             return rollout
     except IntegrityError as exc:
-        if "rollout_one_active_per_project" in str(exc):
+        # The constraint is the guard against a race; its name is not in SQLite's message, so ask what is there.
+        if Rollout.objects.filter(project_id=model.project_id, status__in=ACTIVE).exists():
             raise RolloutConflict("Another rollout of this project is still active.", code="rollout_active") from exc
         raise
 

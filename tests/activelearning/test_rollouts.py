@@ -296,3 +296,30 @@ def test_two_evaluators_at_once_advance_a_stage_once(postgres):
     assert sorted(results) == ["advance", "wait"]
     assert Rollout.objects.get(pk=rollout.pk).stage_index == 1
     assert AuditEvent.objects.filter(action="rollout.advanced").count() == 1
+
+
+def test_a_stage_change_interrupted_before_its_commit_leaves_the_stage_as_it_was(fleet, monkeypatch):
+    """The server dying mid-change (here: the audit write failing) rolls back the whole change; the next
+    evaluation does it again, once."""
+    from annotations import audit
+
+    rollout_id = start(fleet).json()["id"]
+    fleet.cycle()
+    soak_over(rollout_id)
+    real_record = audit.record
+
+    def dies(**kwargs):
+        if kwargs["action"] == "rollout.advanced":
+            raise SystemExit("killed")
+        return real_record(**kwargs)
+
+    monkeypatch.setattr(audit, "record", dies)
+    with pytest.raises(SystemExit):
+        evaluate_rollout(rollout_id)
+    rollout = Rollout.objects.get(pk=rollout_id)
+    assert (rollout.stage_index, rollout.status) == (0, RolloutStatus.RUNNING)
+    assert not AuditEvent.objects.filter(action="rollout.advanced").exists()
+    monkeypatch.setattr(audit, "record", real_record)
+    assert evaluate_rollout(rollout_id) == "advance"
+    assert Rollout.objects.get(pk=rollout_id).stage_index == 1
+    assert AuditEvent.objects.filter(action="rollout.advanced").count() == 1
