@@ -323,3 +323,23 @@ def test_a_stage_change_interrupted_before_its_commit_leaves_the_stage_as_it_was
     assert evaluate_rollout(rollout_id) == "advance"
     assert Rollout.objects.get(pk=rollout_id).stage_index == 1
     assert AuditEvent.objects.filter(action="rollout.advanced").count() == 1
+
+
+def test_a_canary_whose_cameras_draw_more_count_flags_halts(fleet):
+    from annotations.models import Camera
+    from reviewer.flags import Window, create_count_flag
+
+    gate = [{"metric": "count_flag_rate", "comparison": "delta", "tolerance": 0.5}]
+    rollout_id = start(fleet, gates=gate).json()["id"]
+    fleet.cycle()
+    manager = add_member(fleet.project, "maria", "manager")
+    now = timezone.now()
+    for camera in Camera.objects.filter(name__in=["cam-0", "cam-1"]):
+        for minutes in (10, 20):
+            create_count_flag(camera=camera, user=manager, observed_count=7,
+                              window=Window(start=now - timedelta(minutes=minutes + 5),
+                                            end=now - timedelta(minutes=minutes)))
+    assert evaluate_rollout(rollout_id) == "halt"
+    [failed] = Rollout.objects.get(pk=rollout_id).halt_reason["gates"]
+    assert (failed["metric"], failed["candidate"], failed["champion"]) == ("count_flag_rate", 2.0, 0.0)
+    assert set(fleet.cycle().values()) == {fleet.champion.sha256}
