@@ -250,6 +250,8 @@ def pin(*, project: Project, user: User, model_id: int, device_id: int | None = 
     model = ModelVersion.objects.filter(pk=model_id, project=project).first()
     if model is None:
         raise _field_error("model", "Not a model version of this project.")
+    if model.out_of_service:
+        raise _field_error("model", "This model was taken out of service after failing; it cannot be pinned.")
     if device_id is not None and not Device.objects.filter(pk=device_id, project=project).exists():
         raise _field_error("device", "Not a device of this project.")
     if site_id is not None and not Site.objects.filter(pk=site_id, project=project).exists():
