@@ -20,6 +20,7 @@ from activelearning.registry.models import (
     PrelabelRun,
     PrelabelStatus,
 )
+from activelearning.rollouts.models import DeviceTelemetry, ModelPin, Rollout, RolloutStatus
 from activelearning.routing.models import RoutingPolicy
 from activelearning.training.models import (
     RetrainRequest,
@@ -34,9 +35,9 @@ from activelearning.training.models import (
 from activelearning.webhooks.models import PING, DeliveryStatus, Webhook, WebhookDelivery, WebhookEvent
 
 __all__ = [
-    "PING", "ArchiveKind", "CameraSplit", "DatasetEntry", "DatasetVersion", "DeliveryStatus", "DriftMetric",
+    "PING", "ArchiveKind", "CameraSplit", "DatasetEntry", "DatasetVersion", "DeliveryStatus", "DeviceTelemetry", "DriftMetric",
     "DriftPolicy", "DriftState", "EvaluationStatus", "ExportFormat", "ExportJob", "ExportStatus", "ModelEvaluation",
-    "ModelStatus", "ModelVersion", "PrelabelRun", "PrelabelStatus", "RetrainRequest", "RetrainState",
-    "RetrainTrigger", "RoutingPolicy", "SiteRetrainCount", "Split", "TrainerBackend", "TrainerConfig", "TrainingRun",
+    "ModelPin", "ModelStatus", "ModelVersion", "PrelabelRun", "PrelabelStatus", "RetrainRequest", "RetrainState",
+    "RetrainTrigger", "Rollout", "RolloutStatus", "RoutingPolicy", "SiteRetrainCount", "Split", "TrainerBackend", "TrainerConfig", "TrainingRun",
     "TrainingStatus", "Webhook", "WebhookDelivery", "WebhookEvent",
 ]

@@ -6,6 +6,7 @@ from activelearning.ingest import api as views
 from activelearning.monitoring import api as drift_views
 from activelearning.registry import api as model_views
 from activelearning.registry import prelabels_api as prelabel_views
+from activelearning.rollouts import api as rollout_views
 from activelearning.routing import api as policy_views
 from activelearning.training import api as retrain_views
 from activelearning.webhooks import api as webhook_views
@@ -30,9 +31,14 @@ urlpatterns = [
     path("exports/<int:export_id>/signed-file", export_views.SignedExportFileView.as_view(),
          name="export-signed-file"),
     path("projects/<int:project_id>/imports", import_views.ProjectImportsView.as_view(), name="project-imports"),
-    path("models/current", model_views.CurrentModelView.as_view(), name="model-current"),
+    path("models/current", rollout_views.CurrentModelView.as_view(), name="model-current"),
     path("models/<int:model_id>/file", model_views.ModelFileView.as_view(), name="model-file"),
-    path("models/<int:model_id>/promote", model_views.PromoteView.as_view(), name="model-promote"),
+    path("models/<int:model_id>/promote", rollout_views.PromoteView.as_view(), name="model-promote"),
+    path("projects/<int:project_id>/rollouts/", rollout_views.ProjectRolloutsView.as_view(), name="project-rollouts"),
+    path("rollouts/<int:rollout_id>", rollout_views.RolloutView.as_view(), name="rollout"),
+    path("rollouts/<int:rollout_id>/<str:action>", rollout_views.RolloutActionView.as_view(), name="rollout-action"),
+    path("projects/<int:project_id>/pins/", rollout_views.ProjectPinsView.as_view(), name="project-pins"),
+    path("projects/<int:project_id>/pins/<int:pin_id>", rollout_views.PinView.as_view(), name="project-pin"),
     path("models/<int:model_id>/evaluation", model_views.EvaluationView.as_view(), name="model-evaluation"),
     path("models/<int:model_id>/rollback", model_views.RollbackView.as_view(), name="model-rollback"),
     path("projects/<int:project_id>/routing-policy", policy_views.RoutingPolicyView.as_view(),

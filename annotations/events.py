@@ -22,8 +22,10 @@ from typing import Any, Literal, get_args
 # - `training.finished(run, status, model, error)`: a training run ended, either way (training).
 # - `model.promoted(model, sha256, version, replaces, rolled_back)`: a new champion (registry).
 # - `drift.alert(camera, …)`: a camera's drift crossed its threshold (monitoring).
+# - `rollout.halted(rollout, model, previous, stage, reason)`: a failed gate stopped a staged rollout and its
+#   devices went back to the champion (rollouts).
 EventName = Literal["membership.changed", "item.accepted", "threshold.reached", "training.finished",
-                    "model.promoted", "drift.alert"]
+                    "model.promoted", "drift.alert", "rollout.halted"]
 EVENT_NAMES: frozenset[str] = frozenset(get_args(EventName))
 Subscriber = Callable[..., None]
 

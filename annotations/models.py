@@ -109,6 +109,12 @@ class Device(models.Model):
     fps = models.FloatField(null=True, blank=True)
     dropped_frames = models.BigIntegerField(null=True, blank=True)
     outbox_depth = models.BigIntegerField(null=True, blank=True)
+    # What the device's inference runs on, as last reported: {"onnxruntime": "1.17.1", "opset": 17}. A model
+    # needing a newer opset is never offered to it (activelearning/rollouts).
+    runtime = models.JSONField(default=dict, blank=True)
+    inference_ms_p50 = models.FloatField(null=True, blank=True)
+    inference_ms_p95 = models.FloatField(null=True, blank=True)
+    crashes = models.BigIntegerField(null=True, blank=True, help_text="Crash/watchdog restart counter.")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["project", "name"], name="device_name_unique_in_project")]

@@ -20,7 +20,7 @@ from activelearning.ingest.serializers import (
     HeartbeatSerializer,
 )
 from activelearning.ingest.services import ingest_events
-from activelearning.registry.services import desired_model
+from activelearning.rollouts.services import desired_model_for
 from annotations.api.devices import DeviceView
 from annotations.api.errors import error_responses
 from annotations.auth import touch_last_seen
@@ -122,4 +122,4 @@ class HeartbeatView(DeviceView):
         data = dict(serializer.validated_data)
         cameras = data.pop("cameras", [])
         record_heartbeat(device=self.device, health=data, cameras=cameras)
-        return Response({"model": desired_model(self.device), "server_time": timezone.now().isoformat()})
+        return Response({"model": desired_model_for(self.device), "server_time": timezone.now().isoformat()})

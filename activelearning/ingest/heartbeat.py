@@ -7,11 +7,12 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from activelearning.rollouts.services import record_telemetry
 from annotations.errors import Unprocessable
 from annotations.models import Camera, Device
 
 _HEALTH_FIELDS = ("software_version", "model_sha256", "uptime_seconds", "disk_free_bytes", "temperature_c",
-                  "fps", "dropped_frames", "outbox_depth")
+                  "fps", "dropped_frames", "outbox_depth", "runtime", "inference_ms_p50", "inference_ms_p95", "crashes")
 
 
 @transaction.atomic
@@ -25,6 +26,10 @@ def record_heartbeat(*, device: Device, health: dict[str, Any], cameras: list[di
     now = timezone.now()
     updates = {name: health[name] for name in _HEALTH_FIELDS if name in health}
     Device.objects.filter(pk=device.pk).update(last_seen_at=now, **updates)
+    # The answer to this heartbeat (which model to run) reads the runtime just reported.
+    for name, value in updates.items():
+        setattr(device, name, value)
+    record_telemetry(device=device, health=health, now=now)
     for report in cameras:
         camera = own[report["name"]]
         camera.status = {k: v for k, v in report.items() if k != "name"}

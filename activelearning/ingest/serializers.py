@@ -16,6 +16,13 @@ class CameraStatusSerializer(serializers.Serializer):
     message = serializers.CharField(required=False, max_length=500, allow_blank=True)
 
 
+class RuntimeSerializer(serializers.Serializer):
+    onnxruntime = serializers.RegexField(r"^[0-9A-Za-z.+_-]{1,32}$", required=False,
+                                         help_text="The onnxruntime version the device runs, e.g. 1.17.1")
+    opset = serializers.IntegerField(required=False, min_value=1, max_value=1000,
+                                     help_text="The highest ONNX opset it supports; newer models are not offered")
+
+
 class HeartbeatSerializer(serializers.Serializer):
     software_version = serializers.CharField(required=False, max_length=64, allow_blank=True)
     model_sha256 = serializers.RegexField(r"^([0-9a-f]{64})?$", required=False, allow_blank=True)
@@ -25,6 +32,11 @@ class HeartbeatSerializer(serializers.Serializer):
     fps = serializers.FloatField(required=False, min_value=0, max_value=1000)
     dropped_frames = serializers.IntegerField(required=False, min_value=0, max_value=INT64_MAX)
     outbox_depth = serializers.IntegerField(required=False, min_value=0, max_value=INT64_MAX)
+    runtime = RuntimeSerializer(required=False)
+    inference_ms_p50 = serializers.FloatField(required=False, min_value=0, max_value=3_600_000)
+    inference_ms_p95 = serializers.FloatField(required=False, min_value=0, max_value=3_600_000)
+    crashes = serializers.IntegerField(required=False, min_value=0, max_value=INT64_MAX,
+                                       help_text="Crashes and watchdog restarts since install (a counter)")
     cameras = CameraStatusSerializer(many=True, required=False, max_length=64)
 
 

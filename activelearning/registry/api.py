@@ -23,22 +23,17 @@ from activelearning.registry.evaluation import MIN_COMPARISON_FRAMES, start_eval
 from activelearning.registry.models import (
     EvaluationStatus,
     ModelEvaluation,
-    ModelStatus,
     ModelVersion,
 )
 from activelearning.registry.selectors import access_model
-from activelearning.registry.serializers import DesiredModelSerializer
 from activelearning.registry.services import (
     ModelUpload,
-    desired_model,
-    promote_model,
     register_model,
     rollback_champion,
 )
 from annotations.api.assets import FilesWithJsonErrors
-from annotations.api.devices import DeviceView
 from annotations.api.errors import error_responses
-from annotations.auth import DeviceBearerIfPresent, touch_last_seen
+from annotations.auth import DeviceBearerIfPresent
 from annotations.errors import NotFound
 from annotations.int64 import INT64_MAX
 from annotations.models import Device, Role
@@ -99,10 +94,6 @@ class ModelUploadSerializer(serializers.Serializer):
         return attrs
 
 
-class PromoteSerializer(serializers.Serializer):
-    to = serializers.ChoiceField(choices=[ModelStatus.SHADOW, ModelStatus.CHAMPION])
-
-
 class ProjectModelsView(APIView):
     parser_classes = [MultiPartParser]
 
@@ -126,38 +117,12 @@ class ProjectModelsView(APIView):
         return Response(ModelVersionSerializer(model).data, status=201)
 
 
-class PromoteView(APIView):
-    @extend_schema(operation_id="model_promote", request=PromoteSerializer,
-                   responses={200: ModelVersionSerializer, **ERRORS})
-    def post(self, request: Request, model_id: int) -> Response:
-        model = access_model(user=request.user, model_id=model_id, roles=[Role.ADMIN])
-        body = PromoteSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        return Response(ModelVersionSerializer(promote_model(model=model, user=request.user,
-                                                             to=body.validated_data["to"])).data)
-
-
 class RollbackView(APIView):
     @extend_schema(operation_id="model_rollback", request=None,
                    responses={200: ModelVersionSerializer, **ERRORS})
     def post(self, request: Request, model_id: int) -> Response:
         model = access_model(user=request.user, model_id=model_id, roles=[Role.ADMIN])
         return Response(ModelVersionSerializer(rollback_champion(model=model, user=request.user)).data)
-
-
-class CurrentModelView(DeviceView):
-    """`GET /api/v1/models/current`: the champion for the device's project; ETag is its sha256."""
-
-    @extend_schema(operation_id="model_current", responses={200: DesiredModelSerializer, 304: None, **ERRORS})
-    def get(self, request: Request) -> Response:
-        touch_last_seen(self.device)
-        current = desired_model(self.device)
-        if current is None:
-            raise NotFound("This project has no champion model yet.", code="no_champion")
-        etag = f'"{current["sha256"]}"'
-        if etag in {t.strip() for t in request.headers.get("If-None-Match", "").split(",")}:
-            return Response(status=304, headers={"ETag": etag})
-        return Response(current, headers={"ETag": etag, "Cache-Control": "no-cache"})
 
 
 class ModelFileView(APIView):

@@ -30,7 +30,7 @@ from django.utils import timezone
 from activelearning.registry.models import ModelStatus, ModelVersion
 from annotations import audit, events
 from annotations.errors import Conflict, InvalidInput, TooLarge, Unprocessable
-from annotations.models import Device, Project
+from annotations.models import Project
 from reviewer import realtime
 
 CHUNK = 1024 * 1024
@@ -279,15 +279,13 @@ def champion_of(project_id: int) -> ModelVersion | None:
     return ModelVersion.objects.filter(project_id=project_id, status=ModelStatus.CHAMPION).first()
 
 
-def desired_model(device: Device) -> dict[str, Any] | None:
-    """What a device should run: its project's champion, or None."""
-    champion = champion_of(device.project_id)
-    if champion is None:
-        return None
-    return {"id": champion.pk, "name": champion.name, "version": str(champion.version), "sha256": champion.sha256,
-            "size_bytes": champion.size_bytes, "input_width": champion.input_width,
-            "input_height": champion.input_height, "classes": champion.classes,
-            "url": f"/api/v1/models/{champion.pk}/file"}
+def model_payload(model: ModelVersion) -> dict[str, Any]:
+    """A model as a device is told to fetch it (heartbeat answers, `GET /models/current`); which model a device
+    runs is decided in activelearning/rollouts (pin, rollout stage, champion)."""
+    return {"id": model.pk, "name": model.name, "version": str(model.version), "sha256": model.sha256,
+            "size_bytes": model.size_bytes, "input_width": model.input_width,
+            "input_height": model.input_height, "classes": model.classes,
+            "url": f"/api/v1/models/{model.pk}/file"}
 
 
 def store_weights(model: ModelVersion, path: Path) -> None:

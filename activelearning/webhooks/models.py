@@ -18,6 +18,7 @@ class WebhookEvent(models.TextChoices):
     TRAINING_FINISHED = "training.finished"
     MODEL_PROMOTED = "model.promoted"
     DRIFT_ALERT = "drift.alert"
+    ROLLOUT_HALTED = "rollout.halted"
 
 
 PING = "ping"  # the delivery `POST /webhooks/{id}/test` sends; not subscribable

@@ -24,7 +24,7 @@ vi.mock("../src/api/endpoints", () => ({
     report: { candidate: { ...report(0.8, 0.5), slices: { lighting: { night: report(0.6, 1) } } },
               champion: { ...report(0.7, 0.25), slices: { lighting: { night: report(0.7, 1) } } } } })),
   promoteModel: (id: number, to: string) => promoteModel(id, to),
-  rollbackModel: vi.fn(), startEvaluation: vi.fn(), uploadModel: vi.fn(), requestRetrain: vi.fn(),
+  rollbackModel: vi.fn(), listRollouts: vi.fn(async () => []), rolloutAction: vi.fn(), startEvaluation: vi.fn(), uploadModel: vi.fn(), requestRetrain: vi.fn(),
   readTrainerConfig: vi.fn(async () => ({ threshold: 500, per_site_threshold: 0, backend: "reference", command: "",
     allowed_commands: [], webhook_url: "", webhook_secret_set: false, epochs: 20, auto_promote: false,
     promote_margin: 0.02, slice_tolerance: 0.05 })),

@@ -24,7 +24,7 @@ vi.mock("../src/api/endpoints", () => ({
   listDatasets: vi.fn(async () => []),
   readTrainerConfig: (p: number) => api.readTrainerConfig(p),
   updateTrainerConfig: (p: number, c: TrainerChanges) => api.updateTrainerConfig(p, c),
-  readEvaluation: vi.fn(), promoteModel: vi.fn(), rollbackModel: vi.fn(), startEvaluation: vi.fn(),
+  readEvaluation: vi.fn(), promoteModel: vi.fn(), rollbackModel: vi.fn(), listRollouts: vi.fn(async () => []), rolloutAction: vi.fn(), startEvaluation: vi.fn(),
   uploadModel: vi.fn(), requestRetrain: vi.fn(), requestExport: vi.fn(), readExport: vi.fn(),
 }));
 

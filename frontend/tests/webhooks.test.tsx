@@ -193,7 +193,7 @@ describe("webhooks page", () => {
 describe("webhook form helpers", () => {
   it("offers every event of the schema and a 64-hex secret", () => {
     expect(WEBHOOK_EVENTS.map((e) => e.value)).toEqual(
-      ["item.accepted", "threshold.reached", "training.finished", "model.promoted", "drift.alert"]);
+      ["item.accepted", "threshold.reached", "training.finished", "model.promoted", "drift.alert", "rollout.halted"]);
     expect(generateSecret()).not.toBe(generateSecret());
   });
 

@@ -31,6 +31,7 @@ from rest_framework.authtoken.models import Token
 
 from activelearning.datasets.models import DatasetVersion, ExportJob, ExportStatus
 from activelearning.registry.models import ModelStatus, ModelVersion
+from activelearning.rollouts.models import ModelPin, Rollout
 from activelearning.training.models import TrainingRun
 from activelearning.webhooks.models import DeliveryStatus, Webhook, WebhookDelivery
 from annotations.auth import DeviceBearerIfPresent, DeviceTokenAuthentication
@@ -100,6 +101,8 @@ class Side:
     run: TrainingRun
     webhook: Webhook
     member: Membership  # the annotator's membership
+    rollout: Rollout
+    pin: ModelPin
 
 
 @dataclass
@@ -204,6 +207,14 @@ ROUTES: dict[str, Case] = {
     "model-promote": Case(_model),
     "model-evaluation": Case(_model),
     "model-rollback": Case(_model),
+    # Staged rollouts and pins
+    "project-rollouts": Case(_project),
+    "rollout": Case(lambda w: {"rollout_id": w.b.rollout.pk}),
+    "rollout-action": Case(lambda w: {"rollout_id": w.b.rollout.pk, "action": "pause"}),
+    "project-pins": Case(_project, body={"model": 1, "device": 1}),
+    "project-pin": Case(lambda w: {"project_id": w.b.project.pk, "pin_id": w.b.pin.pk},
+                        # A's admin passes A's own project but names B's pin
+                        also=[lambda w: {"project_id": w.a.project.pk, "pin_id": w.b.pin.pk}]),
     # The review queue
     "queue-claim": Case(_project),
     "item-prelabels": Case(_item, other_site=_a_other_site_item),
@@ -270,7 +281,10 @@ def _side(slug: str, seed: int) -> Side:
                                      events=["item.accepted"])
     WebhookDelivery.objects.create(webhook=webhook, event="item.accepted", event_id=hashlib.md5(  # noqa: S324
         slug.encode()).hexdigest(), status=DeliveryStatus.DELIVERED, next_attempt_at=timezone.now())
-    return Side(project=project, site=site, other_site=other_site, kit=kit,
+    rollout = Rollout.objects.create(project=project, model=model, stages=[{"percent": 10}], gates=[],
+                                     stage_started_at=timezone.now())
+    pin = ModelPin.objects.create(project=project, device=far_kit.device, model=model)
+    return Side(project=project, site=site, other_site=other_site, kit=kit, rollout=rollout, pin=pin,
                 camera=Camera.objects.get(site=site), other_camera=Camera.objects.get(site=other_site),
                 users=users, tokens=tokens, item=item, other_site_item=other_site_item, asset_sha=asset_sha,
                 other_site_asset_sha=other_site_asset_sha, model=model, dataset=dataset, export=export, run=run,

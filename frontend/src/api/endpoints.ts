@@ -183,12 +183,28 @@ export async function uploadModel(projectId: number, form: { file: File; name: s
 }
 
 export async function promoteModel(modelId: number, to: Schemas["PromoteRequest"]["to"]): Promise<ModelRow> {
+  // Without `stages` the promotion is immediate and the answer is the model (200); a staged rollout (201)
+  // answers with the rollout instead, which this call never asks for.
   return unwrap(await api.POST("/api/v1/models/{model_id}/promote", { params: { path: { model_id: modelId } },
-                                                                       body: { to } }));
+                                                                       body: { to } })) as ModelRow;
 }
 
 export async function rollbackModel(modelId: number): Promise<ModelRow> {
   return unwrap(await api.POST("/api/v1/models/{model_id}/rollback", { params: { path: { model_id: modelId } } }));
+}
+
+export type RolloutRow = Schemas["Rollout"];
+export type RolloutAction = "pause" | "resume" | "advance" | "abort";
+
+/** The project's staged rollouts, newest first (docs/rollouts.md). */
+export async function listRollouts(projectId: number): Promise<RolloutRow[]> {
+  return unwrap(await api.GET("/api/v1/projects/{project_id}/rollouts/", { params: { path: { project_id: projectId } } }));
+}
+
+/** An admin's pause/resume/advance/abort; `stage` is the stage shown, so a doubled click is a 409, not two moves. */
+export async function rolloutAction(rolloutId: number, action: RolloutAction, stage: number): Promise<RolloutRow> {
+  return unwrap(await api.POST("/api/v1/rollouts/{rollout_id}/{action}", {
+    params: { path: { rollout_id: rolloutId, action } }, body: { stage } }));
 }
 
 /** The latest shadow evaluation of a model, or null if it was never evaluated. */

@@ -503,6 +503,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /**
+         * @description `POST /api/v1/models/{id}/promote`: `{"to"}` promotes at once (200, the model); with `stages` (and
+         *     `gates`) it starts a staged rollout (201, the rollout).
+         */
         post: operations["model_promote"];
         delete?: never;
         options?: never;
@@ -533,7 +537,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description `GET /api/v1/models/current`: the champion for the device's project; ETag is its sha256. */
+        /**
+         * @description `GET /api/v1/models/current`: the model this device should run (pin > rollout stage > champion, never
+         *     one needing a newer runtime than it reported); ETag is its sha256.
+         */
         get: operations["model_current"];
         put?: never;
         post?: never;
@@ -806,6 +813,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/pins/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description `GET/POST /api/v1/projects/{id}/pins/`: devices and sites held on a model version (admins write). */
+        get: operations["project_pins"];
+        put?: never;
+        /** @description `GET/POST /api/v1/projects/{id}/pins/`: devices and sites held on a model version (admins write). */
+        post: operations["project_pin_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/pins/{pin_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete: operations["project_pin_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project_id}/queue/claim": {
         parameters: {
             query?: never;
@@ -856,6 +897,22 @@ export interface paths {
          *     changes only the fields it names; a refused change stores nothing.
          */
         put: operations["project_review_settings_update"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/rollouts/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["project_rollouts"];
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
@@ -969,6 +1026,39 @@ export interface paths {
         put?: never;
         /** @description `GET/POST /api/v1/projects/{id}/webhooks/`: the project's webhooks; add one. */
         post: operations["project_webhook_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/rollouts/{rollout_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["rollout"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/rollouts/{rollout_id}/{action}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description `POST /api/v1/rollouts/{id}/{pause|resume|advance|abort}` (project admins; audited). */
+        post: operations["rollout_action"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1499,6 +1589,16 @@ export interface components {
             dropped_frames?: number;
             /** Format: int64 */
             outbox_depth?: number;
+            runtime?: components["schemas"]["RuntimeRequest"];
+            /** Format: double */
+            inference_ms_p50?: number;
+            /** Format: double */
+            inference_ms_p95?: number;
+            /**
+             * Format: int64
+             * @description Crashes and watchdog restarts since install (a counter)
+             */
+            crashes?: number;
             cameras?: components["schemas"]["CameraStatusRequest"][];
         };
         HeartbeatResponse: {
@@ -1715,10 +1815,30 @@ export interface components {
             url?: string;
             /** @description At least 32 characters; signs every delivery. Never shown again. */
             secret?: string;
-            /** @description A subset of item.accepted, threshold.reached, training.finished, model.promoted, drift.alert. */
+            /** @description A subset of item.accepted, threshold.reached, training.finished, model.promoted, drift.alert, rollout.halted. */
             events?: components["schemas"]["WebhookEventEnum"][];
             /** @description Default true; a PATCH without it leaves it as is. */
             active?: boolean;
+        };
+        Pin: {
+            readonly id: number;
+            project: number;
+            device?: number | null;
+            site?: number | null;
+            model: number;
+            note?: string;
+            /** Format: date-time */
+            readonly created_at: string;
+        };
+        PinWriteRequest: {
+            /** Format: int64 */
+            model: number;
+            /** Format: int64 */
+            device?: number;
+            /** Format: int64 */
+            site?: number;
+            /** @default  */
+            note: string;
         };
         Policy: {
             /** @description null while the built-in default is in force */
@@ -1820,8 +1940,16 @@ export interface components {
             /** @description Items waiting for review. */
             pending: number;
         };
+        /**
+         * @description `POST /models/{id}/promote`: without `stages`, today's immediate promotion; with them (to champion), a
+         *     staged rollout.
+         */
         PromoteRequest: {
             to: components["schemas"]["ToEnum"];
+            /** @description [{devices?, sites?, percent?, soak_minutes?}] */
+            stages?: unknown;
+            /** @description [{metric, comparison, tolerance}] */
+            gates?: unknown;
         };
         RetrainRequest: {
             readonly id: number;
@@ -1899,6 +2027,41 @@ export interface components {
          * @enum {string}
          */
         RoleEnum: "admin" | "annotator" | "reviewer" | "manager" | "operator";
+        Rollout: {
+            readonly id: number;
+            project: number;
+            model: number;
+            /** @description The champion when the rollout started. */
+            previous?: number | null;
+            /** @default running */
+            status: components["schemas"]["RolloutStatusEnum"];
+            stage_index?: number;
+            /** Format: date-time */
+            stage_started_at: string;
+            stages: unknown;
+            gates: unknown;
+            last_evaluation: unknown;
+            halt_reason: unknown;
+            /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
+            readonly created_by: string | null;
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            finished_at?: string | null;
+        };
+        RolloutActionRequest: {
+            /** @description The stage the caller saw: another one is 409 (a repeat does nothing twice) */
+            stage?: number;
+        };
+        /**
+         * @description * `running` - Running
+         *     * `paused` - Paused
+         *     * `halted` - Halted
+         *     * `aborted` - Aborted
+         *     * `completed` - Completed
+         * @enum {string}
+         */
+        RolloutStatusEnum: "running" | "paused" | "halted" | "aborted" | "completed";
         RunModel: {
             id: number;
             name: string;
@@ -1916,6 +2079,12 @@ export interface components {
              * @description A clip item only: run on this frame of the clip (0-based)
              */
             frame_index?: number;
+        };
+        RuntimeRequest: {
+            /** @description The onnxruntime version the device runs, e.g. 1.17.1 */
+            onnxruntime?: string;
+            /** @description The highest ONNX opset it supports; newer models are not offered */
+            opset?: number;
         };
         /**
          * @description * `shadow` - shadow
@@ -2052,9 +2221,10 @@ export interface components {
          *     * `training.finished` - Training Finished
          *     * `model.promoted` - Model Promoted
          *     * `drift.alert` - Drift Alert
+         *     * `rollout.halted` - Rollout Halted
          * @enum {string}
          */
-        WebhookEventEnum: "item.accepted" | "threshold.reached" | "training.finished" | "model.promoted" | "drift.alert";
+        WebhookEventEnum: "item.accepted" | "threshold.reached" | "training.finished" | "model.promoted" | "drift.alert" | "rollout.halted";
         /**
          * @description Shapes only; the rules (allow-listed URL, known events, secret length) are the service's, each with its
          *     own error code.
@@ -2063,7 +2233,7 @@ export interface components {
             url: string;
             /** @description At least 32 characters; signs every delivery. Never shown again. */
             secret: string;
-            /** @description A subset of item.accepted, threshold.reached, training.finished, model.promoted, drift.alert. */
+            /** @description A subset of item.accepted, threshold.reached, training.finished, model.promoted, drift.alert, rollout.halted. */
             events: components["schemas"]["WebhookEventEnum"][];
             /** @description Default true; a PATCH without it leaves it as is. */
             active?: boolean;
@@ -4423,6 +4593,14 @@ export interface operations {
                     "application/json": components["schemas"]["ModelVersion"];
                 };
             };
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rollout"];
+                };
+            };
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4463,15 +4641,8 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Body too large */
             413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4615,22 +4786,6 @@ export interface operations {
                 };
             };
             409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5847,6 +6002,204 @@ export interface operations {
             };
         };
     };
+    project_pins: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Pin"][];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    project_pin_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PinWriteRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["PinWriteRequest"];
+                "multipart/form-data": components["schemas"]["PinWriteRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Pin"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    project_pin_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                pin_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     queue_claim: {
         parameters: {
             query?: never;
@@ -6111,6 +6464,67 @@ export interface operations {
             };
             /** @description Body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    project_rollouts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rollout"][];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6766,6 +7180,144 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    rollout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rollout_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rollout"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    rollout_action: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                action: "abort" | "advance" | "pause" | "resume";
+                rollout_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["RolloutActionRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["RolloutActionRequest"];
+                "multipart/form-data": components["schemas"]["RolloutActionRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rollout"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -14,6 +14,7 @@ import { ErrorBanner } from "../../ui/ErrorBanner";
 import { useAsync } from "../../ui/useAsync";
 import { type DetectionReport, METRICS, comparisonRows, fmt, framesLabel, thresholdSource, verdict } from "./report";
 import { RetrainingSettings } from "./RetrainingSettings";
+import { RolloutsPanel } from "./RolloutsPanel";
 import { TrainingPanel } from "./TrainingPanel";
 
 const size = (bytes: number) => (bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : `${(bytes / 1e3).toFixed(1)} kB`);
@@ -207,6 +208,7 @@ export function ModelsView({ project }: { project: number }) {
           </table>
         </div>
       )}
+      <RolloutsPanel project={project} models={rows} admin={admin} onChange={reload} />
       {chosen && <EvaluationPanel model={chosen} admin={admin} />}
       <TrainingPanel project={project} admin={admin} onModels={reload} />
       {admin && <RetrainingSettings project={project} />}

@@ -14,6 +14,7 @@ export const WEBHOOK_EVENTS: readonly { value: WebhookEvent; label: string; hint
   { value: "training.finished", label: "Training finished", hint: "a training run ended, well or not" },
   { value: "model.promoted", label: "Model promoted", hint: "a new champion, or a rollback" },
   { value: "drift.alert", label: "Drift alert", hint: "the input data moved away from the training data" },
+  { value: "rollout.halted", label: "Rollout halted", hint: "a staged rollout failed a health gate and went back" },
 ];
 
 // Compile-time check: a new event in the schema's enum fails `tsc` until it is listed above.
