@@ -20,6 +20,7 @@ from activelearning.registry.models import (
     PrelabelRun,
     PrelabelStatus,
 )
+from activelearning.retention.models import LegalHold, RetentionPolicy, RetentionRun
 from activelearning.routing.models import RoutingPolicy
 from activelearning.training.models import (
     RetrainRequest,
@@ -35,8 +36,9 @@ from activelearning.webhooks.models import PING, DeliveryStatus, Webhook, Webhoo
 
 __all__ = [
     "PING", "ArchiveKind", "CameraSplit", "DatasetEntry", "DatasetVersion", "DeliveryStatus", "DriftMetric",
-    "DriftPolicy", "DriftState", "EvaluationStatus", "ExportFormat", "ExportJob", "ExportStatus", "ModelEvaluation",
+    "DriftPolicy", "DriftState", "EvaluationStatus", "ExportFormat", "ExportJob", "ExportStatus", "LegalHold",
+    "ModelEvaluation",
     "ModelStatus", "ModelVersion", "PrelabelRun", "PrelabelStatus", "RetrainRequest", "RetrainState",
-    "RetrainTrigger", "RoutingPolicy", "SiteRetrainCount", "Split", "TrainerBackend", "TrainerConfig", "TrainingRun",
+    "RetentionPolicy", "RetentionRun", "RetrainTrigger", "RoutingPolicy", "SiteRetrainCount", "Split", "TrainerBackend", "TrainerConfig", "TrainingRun",
     "TrainingStatus", "Webhook", "WebhookDelivery", "WebhookEvent",
 ]

@@ -153,6 +153,8 @@ CELERY_BEAT_SCHEDULE = {
     "deliver-webhooks": {"task": "webhooks.deliver", "schedule": 30.0},
     # Not an outbox: drift is recomputed from the data, so a missed run only delays an alert to the next one.
     "compute-drift": {"task": "monitoring.compute_drift", "schedule": 900.0},
+    # Daily: limits are in days, and a missed run only keeps data a day longer (docs/retention.md).
+    "prune-retention": {"task": "retention.prune", "schedule": 86400.0},
 }
 # One queue per kind of work, so a deployment can give each its own workers (docs/deploy.md, deploy/k8s/): a
 # burst of exports never delays the pre-labels reviewers wait for. A worker started without `-Q` consumes every
