@@ -252,7 +252,8 @@ def dry_run(*, project: Project) -> RetentionRun:
 
 
 def prune_project(*, project: Project, plan: Plan | None = None) -> RetentionRun:
-    """Delete what the plan lists (computed now unless given), then the freed bytes after the commit.
+    """Delete what the plan lists (computed now unless given), then the freed bytes after the commit. Call
+    outside a transaction (the job and the command do).
 
     First finishes any earlier run cut off between its commit and its byte deletions."""
     finish_pending_deletions(project=project)
@@ -303,12 +304,17 @@ def _delete_rows(plan: Plan) -> RetentionRun:
 
 
 def _delete_bytes(run: RetentionRun) -> None:
-    """Delete the run's freed bytes (outside any transaction), then mark the run finished."""
+    """Delete the run's freed bytes, then mark the run finished. Call after `_delete_rows` committed (outside
+    any transaction): the bytes must never go for rows that could still roll back."""
     hashes = [entry["sha256"] for entry in run.report.get("media_deleted", [])]
     for start in range(0, len(hashes), _CHUNK):
         for asset in Asset.objects.filter(sha256__in=hashes[start:start + _CHUNK]):
-            # An upload of the same bytes since the commit cleared the mark and holds the asset again: keep it.
-            if asset.media_deleted_at is None or AssetHolding.objects.filter(asset=asset).exists():
+            if asset.media_deleted_at is None:
+                continue  # an upload of the same bytes since the commit restored them: keep them
+            if AssetHolding.objects.filter(asset=asset).exists():
+                # A project took it again between the plan and the commit: keep the bytes, lift the mark, so a
+                # later prune still sees it as present.
+                Asset.objects.filter(pk=asset.pk).update(media_deleted_at=None)
                 continue
             delete_asset_files(name=str(asset.file.name), sha256=asset.sha256)
     RetentionRun.objects.filter(pk=run.pk).update(finished_at=timezone.now())

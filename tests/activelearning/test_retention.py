@@ -242,6 +242,24 @@ def test_a_run_cut_off_after_its_commit_is_finished_by_the_next(kit, monkeypatch
     assert not default_storage.exists(str(asset.file.name))
 
 
+def test_an_upload_between_the_commit_and_the_byte_deletion_keeps_the_bytes(kit, monkeypatch):
+    asset = upload(kit, 1)
+    set_policy(kit.project, unreviewed_media_days=30)
+
+    def storage_down(**_: object) -> None:
+        raise OSError("storage unreachable")
+
+    monkeypatch.setattr(services, "delete_asset_files", storage_down)
+    with pytest.raises(OSError):
+        prune_project(project=kit.project)
+    monkeypatch.undo()
+    assert kit.put_media(jpeg_bytes(seed=1)).status_code == 201  # the device sends the same frame again
+    prune_project(project=kit.project)  # finishes the cut-off run: the asset is held again, so it stays
+    asset.refresh_from_db()
+    assert asset.media_deleted_at is None and bytes_readable(asset)
+    assert AssetHolding.objects.filter(project=kit.project, asset=asset).exists()
+
+
 def test_a_new_upload_of_pruned_bytes_brings_them_back(kit):
     asset = upload(kit, 1)
     set_policy(kit.project, unreviewed_media_days=30)
