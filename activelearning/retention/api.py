@@ -23,6 +23,7 @@ from activelearning.retention.services import (
     release_legal_hold,
 )
 from annotations.api.errors import error_responses
+from annotations.api.parsers import JSONParser
 from annotations.models import Project, Role, Site
 from annotations.selectors import access_project
 
@@ -113,6 +114,9 @@ class RetentionView(APIView):
     """`GET/PUT /api/v1/projects/{id}/retention`: PUT changes only the limits it names; a refused change stores
     nothing."""
 
+    # JSON only: "keep forever" is null, which a form body cannot say.
+    parser_classes = [JSONParser]
+
     @extend_schema(operation_id="project_retention", responses={200: RetentionSerializer, **ERRORS})
     def get(self, request: Request, project_id: int) -> Response:
         project, _ = access_project(user=request.user, project_id=project_id, roles=[Role.ADMIN])
@@ -136,6 +140,8 @@ class LegalHoldRequestSerializer(serializers.Serializer):
 class LegalHoldView(APIView):
     """`PUT/DELETE /api/v1/projects/{id}/sites/{site_id}/legal-hold`: place (409 if already held) or release
     a site's legal hold; both audited."""
+
+    parser_classes = [JSONParser]
 
     @staticmethod
     def _site(request: Request, project_id: int, site_id: int) -> Site:

@@ -6101,8 +6101,6 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": components["schemas"]["PatchedRetentionPolicyRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["PatchedRetentionPolicyRequest"];
-                "multipart/form-data": components["schemas"]["PatchedRetentionPolicyRequest"];
             };
         };
         responses: {
@@ -6695,8 +6693,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["LegalHoldRequestRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["LegalHoldRequestRequest"];
-                "multipart/form-data": components["schemas"]["LegalHoldRequestRequest"];
             };
         };
         responses: {
