@@ -21,7 +21,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from activelearning.datasets.models import DatasetEntry
@@ -95,19 +95,20 @@ def release_legal_hold(*, site: Site, user: AbstractBaseUser) -> None:
 # --- What is protected ---------------------------------------------------------------------------------------
 
 
-def _protected_asset_ids(project_id: int | None) -> list[QuerySet[Any, Any]]:
-    """Asset ids nothing may delete, of one project (its holding stays) or of all (`None`: the bytes stay)."""
+def _protections(project_id: int | None, asset: OuterRef) -> list[Exists]:
+    """What keeps `asset` (an outer reference to an asset id): of one project (its holding stays), or of any
+    (`None`: the bytes stay). Correlated EXISTS, so PostgreSQL plans each as an anti-join over its index."""
     def scoped(qs: QuerySet[Any, Any], path: str = "project_id") -> QuerySet[Any, Any]:
         return qs if project_id is None else qs.filter(**{path: project_id})
 
     held_sites = scoped(LegalHold.objects.all(), "site__project_id").values("site_id")
     return [
-        scoped(DatasetEntry.objects.all(), "dataset_version__project_id").values("asset_id"),
-        scoped(ReviewItem.objects.filter(asset__isnull=False).exclude(status=ItemStatus.ACCEPTED)).values("asset_id"),
-        scoped(ReviewItem.objects.filter(asset__isnull=False, site_id__in=held_sites)).values("asset_id"),
-        scoped(Prediction.objects.filter(asset__isnull=False)
-               .filter(Q(camera__site_id__in=held_sites) | Q(device__site_id__in=held_sites))).values("asset_id"),
-        Asset.objects.filter(sha256__in=_open_flag_hashes(project_id)).values("id"),
+        Exists(scoped(DatasetEntry.objects.filter(asset_id=asset), "dataset_version__project_id")),
+        Exists(scoped(ReviewItem.objects.filter(asset_id=asset).exclude(status=ItemStatus.ACCEPTED))),
+        Exists(scoped(ReviewItem.objects.filter(asset_id=asset, site_id__in=held_sites))),
+        Exists(scoped(Prediction.objects.filter(asset_id=asset)
+                      .filter(Q(camera__site_id__in=held_sites) | Q(device__site_id__in=held_sites)))),
+        Exists(Asset.objects.filter(pk=asset, sha256__in=_open_flag_hashes(project_id))),
     ]
 
 
@@ -121,8 +122,8 @@ def _open_flag_hashes(project_id: int | None) -> list[str]:
 
 
 def _unprotected(qs: QuerySet[Any, Any], project_id: int | None, path: str = "asset_id") -> QuerySet[Any, Any]:
-    for protected in _protected_asset_ids(project_id):
-        qs = qs.exclude(**{f"{path}__in": protected})
+    for protection in _protections(project_id, OuterRef(path)):
+        qs = qs.exclude(protection)
     return qs
 
 
@@ -206,18 +207,16 @@ def _expired_holdings(project_id: int, unreviewed: datetime | None, reviewed: da
     project exists) age from the last version; the rest from the last event that used them (or the upload)."""
     if unreviewed is None and reviewed is None:
         return []
-    last_version = Subquery(Annotation.objects.filter(project_id=project_id, asset_id=OuterRef("asset_id"))
-                            .order_by("-submitted_at").values("submitted_at")[:1])
-    last_event = Subquery(Prediction.objects.filter(project_id=project_id, asset_id=OuterRef("asset_id"))
-                          .order_by("-received_at").values("received_at")[:1])
+    versions = Annotation.objects.filter(project_id=project_id, asset_id=OuterRef("asset_id"))
+    events = Prediction.objects.filter(project_id=project_id, asset_id=OuterRef("asset_id"))
+    # "No version (event) since the cutoff" as NOT EXISTS rather than a max per row: anti-joins, set-based.
     expired = Q(pk__in=[])
     if reviewed is not None:
-        expired |= Q(last_version__isnull=False, last_version__lt=reviewed)
+        expired |= Q(Exists(versions)) & ~Q(Exists(versions.filter(submitted_at__gte=reviewed)))
     if unreviewed is not None:
-        expired |= (Q(last_version__isnull=True, created_at__lt=unreviewed)
-                    & (Q(last_event__isnull=True) | Q(last_event__lt=unreviewed)))
-    holdings = (AssetHolding.objects.filter(project_id=project_id)
-                .annotate(last_version=last_version, last_event=last_event).filter(expired))
+        expired |= (~Q(Exists(versions)) & Q(created_at__lt=unreviewed)
+                    & ~Q(Exists(events.filter(received_at__gte=unreviewed))))
+    holdings = AssetHolding.objects.filter(project_id=project_id).filter(expired)
     rows = _unprotected(holdings, project_id).values_list("asset_id", "asset__sha256", "asset__size_bytes")
     return [PlannedAsset(*row) for row in sorted(rows)]
 
@@ -307,11 +306,12 @@ def _delete_bytes(run: RetentionRun) -> None:
     """Delete the run's freed bytes, then mark the run finished. Call after `_delete_rows` committed (outside
     any transaction): the bytes must never go for rows that could still roll back."""
     hashes = [entry["sha256"] for entry in run.report.get("media_deleted", [])]
+    held = Exists(AssetHolding.objects.filter(asset_id=OuterRef("pk")))
     for start in range(0, len(hashes), _CHUNK):
-        for asset in Asset.objects.filter(sha256__in=hashes[start:start + _CHUNK]):
+        for asset in Asset.objects.filter(sha256__in=hashes[start:start + _CHUNK]).annotate(held=held):
             if asset.media_deleted_at is None:
                 continue  # an upload of the same bytes since the commit restored them: keep them
-            if AssetHolding.objects.filter(asset=asset).exists():
+            if asset.held:
                 # A project took it again between the plan and the commit: keep the bytes, lift the mark, so a
                 # later prune still sees it as present.
                 Asset.objects.filter(pk=asset.pk).update(media_deleted_at=None)
