@@ -24,7 +24,7 @@ from activelearning.retention.services import plan_prune, prune_project
 from activelearning.retention.storage import delete_asset_files
 from annotations import frame_cache
 from annotations.models import Annotation, Asset, AssetHolding, AuditEvent, Camera, Prediction, Project
-from reviewer.models import ItemStatus, ReviewItem
+from reviewer.models import CountFlag, FlagStatus, ItemStatus, ReviewItem
 from tests.factories import DeviceKit, add_member, as_user, jpeg_bytes, make_device_kit, make_project
 
 pytestmark = pytest.mark.django_db
@@ -159,6 +159,23 @@ def test_referenced_media_survive_and_stay_readable(kit):
         assert asset.media_deleted_at is None and bytes_readable(asset), asset
     assert AssetHolding.objects.filter(asset=shared).values_list("project_id", flat=True).get() == other.project.pk
     assert other.client.head(f"/api/v1/media/{shared.sha256}", **other.headers()).status_code == 200
+
+
+def test_frames_an_open_count_flag_shows_are_kept_until_the_flag_is_reviewed(kit):
+    frame = upload(kit, 1)
+    predict(kit, frame)
+    item = ReviewItem.objects.create(project=kit.project, site=kit.device.site, reason="count_flag", priority=0.9,
+                                     status=ItemStatus.ACCEPTED)
+    flag = CountFlag.objects.create(project=kit.project, camera=Camera.objects.get(device=kit.device),
+                                    flagged_by=User.objects.create_user("mia"), review_item=item,
+                                    window_start=timezone.now() - OLD, window_end=timezone.now() - OLD / 2,
+                                    observed_count=3, model_count=1, assets=[frame.sha256])
+    set_policy(kit.project, unreviewed_media_days=30)
+    assert prune_project(project=kit.project).report["holdings_removed"] == []
+    assert bytes_readable(frame)
+    flag.status = FlagStatus.REVIEWED
+    flag.save()
+    assert prune_project(project=kit.project).report["holdings_removed"] == [frame.sha256]
 
 
 def test_bytes_go_only_when_the_last_project_lets_go(kit):
