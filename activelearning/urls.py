@@ -49,6 +49,8 @@ urlpatterns = [
     path("projects/<int:project_id>/drift/compute", drift_views.DriftComputeView.as_view(),
          name="project-drift-compute"),
     path("projects/<int:project_id>/retention", retention_views.RetentionView.as_view(), name="project-retention"),
+    path("projects/<int:project_id>/retention/dry-run", retention_views.RetentionDryRunView.as_view(),
+         name="project-retention-dry-run"),
     path("projects/<int:project_id>/sites/<int:site_id>/legal-hold", retention_views.LegalHoldView.as_view(),
          name="site-legal-hold"),
     path("projects/<int:project_id>/drift/policy", drift_views.DriftPolicyView.as_view(), name="project-drift-policy"),

@@ -1,5 +1,6 @@
 """Retention API (docs/retention.md), admins only (403 for other roles, 404 for outsiders):
-`GET/PUT /api/v1/projects/{id}/retention` (the policy, the legal holds, the last run's report) and
+`GET/PUT /api/v1/projects/{id}/retention` (the policy, the legal holds, the last run's report),
+`POST /api/v1/projects/{id}/retention/dry-run` and
 `PUT/DELETE /api/v1/projects/{id}/sites/{site_id}/legal-hold`."""
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from activelearning.retention.services import (
     AUDIT_FLOOR_DAYS,
     POLICY_FIELDS,
     configure_retention,
+    dry_run,
     place_legal_hold,
     policy_of,
     release_legal_hold,
@@ -131,6 +133,17 @@ class RetentionView(APIView):
         configure_retention(project=project, user=request.user,  # type: ignore[arg-type]
                             changes=dict(body.validated_data))
         return Response(_retention(project))
+
+
+class RetentionDryRunView(APIView):
+    """`POST /api/v1/projects/{id}/retention/dry-run`: what a prune would delete now under the stored policy,
+    recorded as the last dry run; nothing is deleted."""
+
+    @extend_schema(operation_id="project_retention_dry_run", request=None,
+                   responses={200: RetentionRunSerializer, **ERRORS})
+    def post(self, request: Request, project_id: int) -> Response:
+        project, _ = access_project(user=request.user, project_id=project_id, roles=[Role.ADMIN])
+        return Response(RetentionRunSerializer(dry_run(project=project)).data)
 
 
 class LegalHoldRequestSerializer(serializers.Serializer):

@@ -14,10 +14,17 @@ const stored = (policy: Retention["policy"] = {}, fields: Partial<Retention> = {
 const api = {
   readRetention: vi.fn<(p: number) => Promise<Retention>>(async () => stored()),
   updateRetention: vi.fn(async (_p: number, changes: RetentionChange): Promise<Retention> => stored(changes)),
+  dryRunRetention: vi.fn(async () => ({ id: 9, dry_run: true, started_at: "2026-12-03T10:00:00Z",
+                                        finished_at: "2026-12-03T10:00:01Z",
+                                        report: { media_deleted: [{ sha256: "b", bytes: 1_000_000 },
+                                                                  { sha256: "c", bytes: 500_000 }],
+                                                  bytes_freed: 1_500_000, predictions_deleted: 12,
+                                                  audit_events_deleted: 3 } })),
 };
 vi.mock("../src/api/endpoints", () => ({
   readRetention: (p: number) => api.readRetention(p),
   updateRetention: (p: number, c: RetentionChange) => api.updateRetention(p, c),
+  dryRunRetention: () => api.dryRunRetention(),
 }));
 
 const input = (testId: string) => screen.getByTestId(testId) as HTMLInputElement;
@@ -65,7 +72,7 @@ describe("the retention section", () => {
     await renderRetention();
     expect(input("retention-unreviewed_media_days").value).toBe("30");
     expect(input("retention-audit_days").value).toBe("");
-    expect(screen.getByTestId("retention-last-run").textContent).toContain("1 media deleted (2.5 MB freed)");
+    expect(screen.getByTestId("retention-last-run").textContent).toContain("deleted 1 media (2.5 MB), 7 predictions");
     expect(screen.getByTestId("retention-holds").textContent).toContain("Harbour: case 42");
     type("retention-reviewed_media_days", "180");
     fireEvent.click(screen.getByTestId("retention-save"));
@@ -82,5 +89,15 @@ describe("the retention section", () => {
     await waitFor(() => expect(screen.getByTestId("retention-audit_days-error").textContent).toContain("365"));
     expect(input("retention-audit_days").value).toBe("500");
     expect(document.activeElement).toBe(input("retention-audit_days"));
+  });
+
+  it("previews the next prune with a dry run and deletes nothing", async () => {
+    await renderRetention();
+    expect(screen.queryByTestId("retention-dry-run-report")).toBeNull();
+    fireEvent.click(screen.getByTestId("retention-dry-run"));
+    await waitFor(() => expect(screen.getByTestId("retention-dry-run-report").textContent)
+      .toContain("would delete 2 media (1.5 MB), 12 predictions, 3 audit events"));
+    expect(api.dryRunRetention).toHaveBeenCalledTimes(1);
+    expect(api.updateRetention).not.toHaveBeenCalled();
   });
 });

@@ -359,6 +359,19 @@ def test_bad_input_is_refused_beside_its_field_and_stores_nothing(members, body,
     assert not AuditEvent.objects.filter(action="retention.configured").exists()
 
 
+def test_admin_asks_for_a_dry_run_and_reads_it_back(members, kit):
+    asset = upload(kit, 1)
+    set_policy(kit.project, unreviewed_media_days=30)
+    response = as_user("dana").post(f"{url(members)}/dry-run")
+    assert response.status_code == 200, response.content
+    assert response.json()["dry_run"] is True
+    assert response.json()["report"]["media_deleted"] == [{"sha256": asset.sha256, "bytes": asset.size_bytes}]
+    assert bytes_readable(asset) and AssetHolding.objects.filter(asset=asset).exists()
+    assert as_user("dana").get(url(members)).json()["last_dry_run"]["id"] == response.json()["id"]
+    assert as_user("alice").post(f"{url(members)}/dry-run").status_code == 403
+    assert as_user("charlie").post(f"{url(members)}/dry-run").status_code == 404
+
+
 @pytest.mark.parametrize("who", ["alice", "bob"])
 def test_other_roles_are_refused_and_outsiders_see_nothing(members, kit, who):
     site = kit.device.site

@@ -359,6 +359,15 @@ export async function updateRetention(projectId: number, changes: RetentionChang
   }));
 }
 
+export type RetentionRun = Schemas["RetentionRun"];
+
+/** What a prune would delete now (recorded as the last dry run); nothing is deleted. */
+export async function dryRunRetention(projectId: number): Promise<RetentionRun> {
+  return unwrap(await api.POST("/api/v1/projects/{project_id}/retention/dry-run", {
+    params: { path: { project_id: projectId } },
+  }));
+}
+
 export type RoutingPolicy = Schemas["Policy"];
 export type PolicyPreview = Schemas["PolicyPreview"];
 export type PolicyOutcome = Schemas["PolicyOutcome"];

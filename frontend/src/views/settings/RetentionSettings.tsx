@@ -5,7 +5,8 @@
  */
 
 import { useRef, useState } from "preact/hooks";
-import { type Retention, type RetentionChange, readRetention, updateRetention } from "../../api/endpoints";
+import { type Retention, type RetentionChange, type RetentionRun, dryRunRetention, readRetention,
+  updateRetention } from "../../api/endpoints";
 import { describeError } from "../../api/errors";
 import { ErrorBanner } from "../../ui/ErrorBanner";
 import { FieldError, FormRefusals } from "../../ui/FieldError";
@@ -65,16 +66,52 @@ function megabytes(bytes: number): string {
 interface Report { media_deleted?: unknown[]; bytes_freed?: number; predictions_deleted?: number;
                    audit_events_deleted?: number }
 
+/** One sentence for a run's report: what it deleted (or, dry, would delete). */
+export function describeRun(run: RetentionRun): string {
+  const report = (run.report ?? {}) as Report;
+  return `${report.media_deleted?.length ?? 0} media (${megabytes(report.bytes_freed ?? 0)}), `
+    + `${report.predictions_deleted ?? 0} predictions, ${report.audit_events_deleted ?? 0} audit events`;
+}
+
 function LastRun({ retention }: { retention: Retention }) {
   const run = retention.last_run;
   if (!run) return <p class="hint" data-testid={id("last-run")}>No prune has run yet.</p>;
-  const report = (run.report ?? {}) as Report;
   return (
     <p class="hint" data-testid={id("last-run")}>
-      Last prune {new Date(run.started_at).toLocaleString()}: {report.media_deleted?.length ?? 0} media deleted
-      ({megabytes(report.bytes_freed ?? 0)} freed), {report.predictions_deleted ?? 0} predictions,
-      {" "}{report.audit_events_deleted ?? 0} audit events.
+      Last prune {new Date(run.started_at).toLocaleString()} deleted {describeRun(run)}.
     </p>
+  );
+}
+
+function DryRun({ project, initial }: { project: number; initial: RetentionRun | null }) {
+  const [run, setRun] = useState<RetentionRun | null>(initial);
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const preview = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      setRun(await dryRunRetention(project));
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div class="stack tight">
+      <ErrorBanner error={error} />
+      <div class="row">
+        <button type="button" disabled={busy} data-testid={id("dry-run")} onClick={() => void preview()}>
+          Preview what the next prune deletes
+        </button>
+      </div>
+      {run && (
+        <p class="hint" data-testid={id("dry-run-report")}>
+          Dry run {new Date(run.started_at).toLocaleString()} (saved limits): would delete {describeRun(run)}.
+        </p>
+      )}
+    </div>
   );
 }
 
@@ -149,6 +186,7 @@ function RetentionForm({ project, stored, onSaved }: { project: number; stored: 
         </ul>
       )}
       <LastRun retention={stored} />
+      <DryRun project={project} initial={stored.last_dry_run} />
     </form>
   );
 }
