@@ -267,6 +267,9 @@ def _delete_rows(plan: Plan) -> RetentionRun:
     """One transaction: holdings, predictions and audit rows go, the freed assets are marked; protections are
     re-checked here, so anything that gained a reference since the plan is kept."""
     project_id = plan.project_id
+    # Two real runs of one project (the daily job and the command) take turns here: the second then sees the
+    # first's deletions and reports only its own.
+    Project.objects.select_for_update().get(pk=project_id)
     now = timezone.now()
     holding_ids = [a.id for a in plan.holdings]
     removed: set[int] = set()
@@ -276,8 +279,9 @@ def _delete_rows(plan: Plan) -> RetentionRun:
         ids = set(held.values_list("asset_id", flat=True))
         AssetHolding.objects.filter(project_id=project_id, asset_id__in=ids).delete()
         removed |= ids
+    planned_media = {m.id for m in plan.media}
     freed = [a for a in _freed_media(project_id, [a for a in plan.holdings if a.id in removed])
-             if a.id in {m.id for m in plan.media}]
+             if a.id in planned_media]
     for start in range(0, len(freed), _CHUNK):
         # No holding left: no project may read it any more, and the bytes are due (deleted after the commit).
         Asset.objects.filter(pk__in=[a.id for a in freed[start:start + _CHUNK]]).update(media_deleted_at=now)
