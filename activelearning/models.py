@@ -20,6 +20,7 @@ from activelearning.registry.models import (
     PrelabelRun,
     PrelabelStatus,
 )
+from activelearning.retention.models import LegalHold, RetentionPolicy, RetentionRun
 from activelearning.rollouts.models import DeviceTelemetry, ModelPin, Rollout, RolloutStatus
 from activelearning.routing.models import RoutingPolicy
 from activelearning.training.models import (
@@ -35,9 +36,10 @@ from activelearning.training.models import (
 from activelearning.webhooks.models import PING, DeliveryStatus, Webhook, WebhookDelivery, WebhookEvent
 
 __all__ = [
-    "PING", "ArchiveKind", "CameraSplit", "DatasetEntry", "DatasetVersion", "DeliveryStatus", "DeviceTelemetry", "DriftMetric",
-    "DriftPolicy", "DriftState", "EvaluationStatus", "ExportFormat", "ExportJob", "ExportStatus", "ModelEvaluation",
-    "ModelPin", "ModelStatus", "ModelVersion", "PrelabelRun", "PrelabelStatus", "RetrainRequest", "RetrainState",
-    "RetrainTrigger", "Rollout", "RolloutStatus", "RoutingPolicy", "SiteRetrainCount", "Split", "TrainerBackend", "TrainerConfig", "TrainingRun",
+    "PING", "ArchiveKind", "CameraSplit", "DatasetEntry", "DatasetVersion", "DeliveryStatus", "DeviceTelemetry",
+    "DriftMetric", "DriftPolicy", "DriftState", "EvaluationStatus", "ExportFormat", "ExportJob", "ExportStatus",
+    "LegalHold", "ModelEvaluation", "ModelPin", "ModelStatus", "ModelVersion", "PrelabelRun", "PrelabelStatus",
+    "RetentionPolicy", "RetentionRun", "RetrainRequest", "RetrainState", "RetrainTrigger", "Rollout",
+    "RolloutStatus", "RoutingPolicy", "SiteRetrainCount", "Split", "TrainerBackend", "TrainerConfig", "TrainingRun",
     "TrainingStatus", "Webhook", "WebhookDelivery", "WebhookEvent",
 ]

@@ -6,6 +6,7 @@ from activelearning.ingest import api as views
 from activelearning.monitoring import api as drift_views
 from activelearning.registry import api as model_views
 from activelearning.registry import prelabels_api as prelabel_views
+from activelearning.retention import api as retention_views
 from activelearning.rollouts import api as rollout_views
 from activelearning.routing import api as policy_views
 from activelearning.training import api as retrain_views
@@ -53,5 +54,10 @@ urlpatterns = [
     path("projects/<int:project_id>/drift/", drift_views.ProjectDriftView.as_view(), name="project-drift"),
     path("projects/<int:project_id>/drift/compute", drift_views.DriftComputeView.as_view(),
          name="project-drift-compute"),
+    path("projects/<int:project_id>/retention", retention_views.RetentionView.as_view(), name="project-retention"),
+    path("projects/<int:project_id>/retention/dry-run", retention_views.RetentionDryRunView.as_view(),
+         name="project-retention-dry-run"),
+    path("projects/<int:project_id>/sites/<int:site_id>/legal-hold", retention_views.LegalHoldView.as_view(),
+         name="site-legal-hold"),
     path("projects/<int:project_id>/drift/policy", drift_views.DriftPolicyView.as_view(), name="project-drift-policy"),
 ]

@@ -178,6 +178,10 @@ class Asset(models.Model):
     blur = models.FloatField(null=True, blank=True, help_text="Variance of the Laplacian; low is blurry.")
     uploaded_by = models.ForeignKey(Device, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    media_deleted_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="When retention deleted the bytes (no project held it any more); the row stays because "
+                  "predictions and annotation versions still name it. A new upload of the same bytes restores them.")
 
     class Meta:
         constraints = [
@@ -355,6 +359,12 @@ class AuditQuerySet(models.QuerySet["AuditEvent"]):
 
     def delete(self) -> tuple[int, dict[str, int]]:
         raise AppendOnlyError("audit events cannot be deleted")
+
+    def expire(self) -> int:
+        """Delete these events because the project's retention policy says they are past keeping: the one way
+        audit rows ever go (activelearning/retention), named so that no other code deletes history by accident."""
+        deleted, _ = models.QuerySet.delete(self)
+        return deleted
 
 
 class AuditEvent(AppendOnly, models.Model):

@@ -172,6 +172,8 @@ CELERY_BEAT_SCHEDULE = {
     "compute-drift": {"task": "monitoring.compute_drift", "schedule": 900.0},
     # Staged rollouts' gates: a halt is as late as this period; an overlapping run moves no stage twice.
     "evaluate-rollouts": {"task": "rollouts.evaluate", "schedule": 60.0},
+    # Daily: limits are in days, and a missed run only keeps data a day longer (docs/retention.md).
+    "prune-retention": {"task": "retention.prune", "schedule": 86400.0},
 }
 # One queue per kind of work, so a deployment can give each its own workers (docs/deploy.md, deploy/k8s/): a
 # burst of exports never delays the pre-labels reviewers wait for. A worker started without `-Q` consumes every

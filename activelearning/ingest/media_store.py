@@ -98,6 +98,11 @@ def store_media(
                     f"The body is {existing.content_type}, not {content_type} as declared.",
                     code="content_type_mismatch", details={"declared": content_type,
                                                            "detected": existing.content_type})
+            if existing.media_deleted_at is not None or not default_storage.exists(str(existing.file.name)):
+                # Retention deleted these bytes when no project held them any more (or was deleting them as
+                # this upload came): this upload brings them back.
+                _move_into_storage(tmp_path, str(existing.file.name))
+                Asset.objects.filter(pk=existing.pk).update(media_deleted_at=None)
             return UploadOutcome(existing, created=_hold(device, existing))
         try:
             info = inspect_media(tmp_path, claimed_type=content_type, limits=media_limits())

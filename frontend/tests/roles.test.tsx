@@ -9,6 +9,8 @@ const updateReviewSettings = vi.fn(async (_p: number, body: object) => ({ ...sto
 vi.mock("../src/api/endpoints", () => ({
   readReviewSettings: vi.fn(async () => stored),
   updateReviewSettings: (p: number, body: object) => updateReviewSettings(p, body),
+  readRetention: vi.fn(async () => ({ policy: {}, audit_floor_days: 365, legal_holds: [], last_run: null,
+                                      last_dry_run: null })),
   listDevices: vi.fn(async () => { throw new ApiError(403, "forbidden", "Your role in this project does not allow this."); }),
   listModels: vi.fn(async () => []),
 }));

@@ -194,6 +194,12 @@ ROUTES: dict[str, Case] = {
     "project-drift": Case(_project),
     "project-drift-compute": Case(_project),
     "project-drift-policy": Case(_project, body={"enabled": False}),
+    "project-retention": Case(_project, body={"unreviewed_media_days": 30}),
+    "project-retention-dry-run": Case(_project),
+    "site-legal-hold": Case(lambda w: {"project_id": w.b.project.pk, "site_id": w.b.site.pk},
+                            # A's admin passes A's own project but names B's site
+                            also=[lambda w: {"project_id": w.a.project.pk, "site_id": w.b.site.pk}],
+                            body={"reason": "case 42"}),
     "project-retrain": Case(_project),
     "project-datasets": Case(_project),
     "project-training-runs": Case(_project),

@@ -357,6 +357,33 @@ export async function updateReviewSettings(projectId: number, changes: ReviewSet
   }));
 }
 
+export type Retention = Schemas["Retention"];
+export type RetentionPolicy = Schemas["RetentionPolicy"];
+export type RetentionChange = Schemas["PatchedRetentionPolicyRequest"];
+
+/** The project's retention limits (null: keep forever), its legal holds and its last prune runs (admins only). */
+export async function readRetention(projectId: number): Promise<Retention> {
+  return unwrap(await api.GET("/api/v1/projects/{project_id}/retention", {
+    params: { path: { project_id: projectId } },
+  }));
+}
+
+/** Change the limits named in `changes` (null: keep forever); a refusal names its field in `details`. */
+export async function updateRetention(projectId: number, changes: RetentionChange): Promise<Retention> {
+  return unwrap(await api.PUT("/api/v1/projects/{project_id}/retention", {
+    params: { path: { project_id: projectId } }, body: changes,
+  }));
+}
+
+export type RetentionRun = Schemas["RetentionRun"];
+
+/** What a prune would delete now (recorded as the last dry run); nothing is deleted. */
+export async function dryRunRetention(projectId: number): Promise<RetentionRun> {
+  return unwrap(await api.POST("/api/v1/projects/{project_id}/retention/dry-run", {
+    params: { path: { project_id: projectId } },
+  }));
+}
+
 export type RoutingPolicy = Schemas["Policy"];
 export type PolicyPreview = Schemas["PolicyPreview"];
 export type PolicyOutcome = Schemas["PolicyOutcome"];

@@ -863,6 +863,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/retention": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description `GET/PUT /api/v1/projects/{id}/retention`: PUT changes only the limits it names; a refused change stores
+         *     nothing.
+         */
+        get: operations["project_retention"];
+        /**
+         * @description `GET/PUT /api/v1/projects/{id}/retention`: PUT changes only the limits it names; a refused change stores
+         *     nothing.
+         */
+        put: operations["project_retention_update"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/retention/dry-run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description `POST /api/v1/projects/{id}/retention/dry-run`: what a prune would delete now under the stored policy,
+         *     recorded as the last dry run; nothing is deleted.
+         */
+        post: operations["project_retention_dry_run"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project_id}/retrain": {
         parameters: {
             query?: never;
@@ -969,6 +1013,30 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/sites/{site_id}/legal-hold": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * @description `PUT/DELETE /api/v1/projects/{id}/sites/{site_id}/legal-hold`: place (409 if already held) or release
+         *     a site's legal hold; both audited.
+         */
+        put: operations["site_legal_hold_place"];
+        post?: never;
+        /**
+         * @description `PUT/DELETE /api/v1/projects/{id}/sites/{site_id}/legal-hold`: place (409 if already held) or release
+         *     a site's legal hold; both audited.
+         */
+        delete: operations["site_legal_hold_release"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1666,6 +1734,18 @@ export interface components {
             submitted_at: string;
             verdict: string;
         };
+        LegalHold: {
+            site: number;
+            site_name: string;
+            reason: string;
+            held_by: string;
+            /** Format: date-time */
+            held_at: string;
+        };
+        LegalHoldRequestRequest: {
+            /** @description Why (a case number, who asked). */
+            reason: string;
+        };
         LoginRequest: {
             username: string;
             password: string;
@@ -1806,6 +1886,16 @@ export interface components {
             role?: components["schemas"]["RoleEnum"];
             /** @description Site ids of this project; kept only for managers and operators. */
             sites?: number[];
+        };
+        PatchedRetentionPolicyRequest: {
+            /** @description Media nobody reviewed: days after the last event that used them (null: keep forever). */
+            unreviewed_media_days?: number | null;
+            /** @description Reviewed media: days after the last annotation version (null: keep forever). */
+            reviewed_media_days?: number | null;
+            /** @description Predictions and counts not kept by a review: days after they arrived (null: keep forever). */
+            prediction_days?: number | null;
+            /** @description Audit events: days after they happened, at least 365 (null: keep forever). */
+            audit_days?: number | null;
         };
         /**
          * @description Shapes only; the rules (allow-listed URL, known events, secret length) are the service's, each with its
@@ -1950,6 +2040,35 @@ export interface components {
             stages?: unknown;
             /** @description [{metric, comparison, tolerance}] */
             gates?: unknown;
+        };
+        Retention: {
+            policy: components["schemas"]["RetentionPolicy"];
+            audit_floor_days: number;
+            legal_holds: components["schemas"]["LegalHold"][];
+            /** @description The last real prune (null: none yet). */
+            last_run: components["schemas"]["RetentionRun"] | null;
+            /** @description The last dry run (null: none yet). */
+            last_dry_run: components["schemas"]["RetentionRun"] | null;
+        };
+        RetentionPolicy: {
+            /** @description Media nobody reviewed: days after the last event that used them (null: keep forever). */
+            unreviewed_media_days?: number | null;
+            /** @description Reviewed media: days after the last annotation version (null: keep forever). */
+            reviewed_media_days?: number | null;
+            /** @description Predictions and counts not kept by a review: days after they arrived (null: keep forever). */
+            prediction_days?: number | null;
+            /** @description Audit events: days after they happened, at least 365 (null: keep forever). */
+            audit_days?: number | null;
+        };
+        RetentionRun: {
+            readonly id: number;
+            dry_run: boolean;
+            /** Format: date-time */
+            started_at: string;
+            /** Format: date-time */
+            finished_at?: string | null;
+            /** @description holdings_removed: sha256 the project no longer holds; media_deleted: [{sha256, bytes}] deleted from storage (no project held them); predictions_deleted, audit_events_deleted: counts; bytes_freed; cutoffs: the instants before which each kind was past keeping (null: kept forever). */
+            report: unknown;
         };
         RetrainRequest: {
             readonly id: number;
@@ -6290,6 +6409,178 @@ export interface operations {
             };
         };
     };
+    project_retention: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Retention"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    project_retention_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedRetentionPolicyRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Retention"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    project_retention_dry_run: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetentionRun"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     project_retrain: {
         parameters: {
             query?: never;
@@ -6873,6 +7164,134 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    site_legal_hold_place: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+                site_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LegalHoldRequestRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LegalHold"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    site_legal_hold_release: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+                site_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
         };
     };

@@ -1,7 +1,8 @@
 /**
  * Project settings (admins): how review works in this project — the share of submitted work that goes to QA,
  * the score from which the model's boxes are the annotator's starting answer, and how many annotators each new
- * item needs. Save sends only what changed; a refusal shows beside its field and what was typed stays.
+ * item needs. Save sends only what changed; a refusal shows beside its field and what was typed stays. Below
+ * it, retention (./RetentionSettings.tsx).
  */
 
 import { useRef, useState } from "preact/hooks";
@@ -11,6 +12,7 @@ import { ErrorBanner } from "../../ui/ErrorBanner";
 import { FieldError, FormRefusals } from "../../ui/FieldError";
 import { type FieldErrors, describedBy, focusFirstError, messagesByField } from "../../ui/fieldErrors";
 import { useAsync } from "../../ui/useAsync";
+import { RetentionSettings } from "./RetentionSettings";
 
 type Field = keyof ReviewSettings;
 const FIELDS: readonly Field[] = ["qa_sample_rate", "prelabel_threshold", "consensus_overlap"];
@@ -150,6 +152,7 @@ export function SettingsView({ project }: { project: number }) {
       <h1>Project settings</h1>
       <ErrorBanner error={loaded.error} />
       {current && <SettingsForm project={project} stored={current} onSaved={setStored} />}
+      <RetentionSettings project={project} />
     </section>
   );
 }

@@ -1,0 +1,1 @@
+"""Retention: how long a project keeps media, predictions and audit events; legal holds; the prune job."""

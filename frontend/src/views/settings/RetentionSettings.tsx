@@ -1,0 +1,204 @@
+/**
+ * Retention (admins, docs/retention.md): how many days the project keeps unreviewed media, reviewed media,
+ * predictions and audit events; an empty field keeps them forever. Below: the sites under legal hold and what
+ * the last prune deleted. Save sends only what changed; a refusal shows beside its field.
+ */
+
+import { useRef, useState } from "preact/hooks";
+import { type Retention, type RetentionChange, type RetentionRun, dryRunRetention, readRetention,
+  updateRetention } from "../../api/endpoints";
+import { describeError } from "../../api/errors";
+import { ErrorBanner } from "../../ui/ErrorBanner";
+import { FieldError, FormRefusals } from "../../ui/FieldError";
+import { type FieldErrors, describedBy, focusFirstError, messagesByField } from "../../ui/fieldErrors";
+import { useAsync } from "../../ui/useAsync";
+
+type Field = "unreviewed_media_days" | "reviewed_media_days" | "prediction_days" | "audit_days";
+export const RETENTION_FIELDS: readonly Field[] = ["unreviewed_media_days", "reviewed_media_days", "prediction_days",
+  "audit_days"];
+
+const LABELS: Record<Field, { label: string; hint: string }> = {
+  unreviewed_media_days: { label: "Unreviewed media (days)",
+    hint: "Frames and clips nobody annotated, counted from the last event that used them." },
+  reviewed_media_days: { label: "Reviewed media (days)", hint: "Counted from the last annotation." },
+  prediction_days: { label: "Predictions and counts (days)",
+    hint: "Those a review item or an annotation refers to are kept with it." },
+  audit_days: { label: "Audit events (days)", hint: "" },
+};
+
+export type RetentionDraft = Record<Field, string>;
+
+export const retentionDraftOf = (r: Retention): RetentionDraft => ({
+  unreviewed_media_days: String(r.policy.unreviewed_media_days ?? ""),
+  reviewed_media_days: String(r.policy.reviewed_media_days ?? ""),
+  prediction_days: String(r.policy.prediction_days ?? ""),
+  audit_days: String(r.policy.audit_days ?? ""),
+});
+
+/** The limits that differ from what is stored (empty: keep forever, sent as null), and a sentence for each
+ * field that is not a whole number of days (or, for audit events, is under the floor). */
+export function retentionChangesFrom(stored: Retention, draft: RetentionDraft):
+  { changes: RetentionChange; errors: FieldErrors<Field> } {
+  const changes: RetentionChange = {};
+  const errors: FieldErrors<Field> = {};
+  for (const field of RETENTION_FIELDS) {
+    const text = draft[field].trim();
+    const min = field === "audit_days" ? stored.audit_floor_days : 1;
+    let value: number | null = null;
+    if (text !== "") {
+      if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > 36500) {
+        errors[field] = `Enter a whole number of days from ${min} to 36500, or leave it empty to keep forever.`;
+        continue;
+      }
+      value = Number(text);
+    }
+    if (value !== (stored.policy[field] ?? null)) changes[field] = value;
+  }
+  return { changes, errors };
+}
+
+const id = (part: string) => `retention-${part}`;
+
+function megabytes(bytes: number): string {
+  return `${(bytes / 1_000_000).toFixed(1)} MB`;
+}
+
+interface Report { media_deleted?: unknown[]; bytes_freed?: number; predictions_deleted?: number;
+                   audit_events_deleted?: number }
+
+/** One sentence for a run's report: what it deleted (or, dry, would delete). */
+export function describeRun(run: RetentionRun): string {
+  const report = (run.report ?? {}) as Report;
+  return `${report.media_deleted?.length ?? 0} media (${megabytes(report.bytes_freed ?? 0)}), `
+    + `${report.predictions_deleted ?? 0} predictions, ${report.audit_events_deleted ?? 0} audit events`;
+}
+
+function LastRun({ retention }: { retention: Retention }) {
+  const run = retention.last_run;
+  if (!run) return <p class="hint" data-testid={id("last-run")}>No prune has run yet.</p>;
+  return (
+    <p class="hint" data-testid={id("last-run")}>
+      Last prune {new Date(run.started_at).toLocaleString()} deleted {describeRun(run)}.
+    </p>
+  );
+}
+
+function DryRun({ project, initial }: { project: number; initial: RetentionRun | null }) {
+  const [run, setRun] = useState<RetentionRun | null>(initial);
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const preview = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      setRun(await dryRunRetention(project));
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div class="stack tight">
+      <ErrorBanner error={error} />
+      <div class="row">
+        <button type="button" disabled={busy} data-testid={id("dry-run")} onClick={() => void preview()}>
+          Preview what the next prune deletes
+        </button>
+      </div>
+      {run && (
+        <p class="hint" data-testid={id("dry-run-report")}>
+          Dry run {new Date(run.started_at).toLocaleString()} (saved limits): would delete {describeRun(run)}.
+        </p>
+      )}
+    </div>
+  );
+}
+
+function RetentionForm({ project, stored, onSaved }: { project: number; stored: Retention;
+                                                       onSaved: (r: Retention) => void }) {
+  const [draft, setDraft] = useState<RetentionDraft>(() => retentionDraftOf(stored));
+  const [errors, setErrors] = useState<FieldErrors<Field>>({});
+  const [notice, setNotice] = useState("");
+  const [busy, setBusy] = useState(false);
+  const form = useRef<HTMLFormElement>(null);
+
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setNotice("");
+    const { changes, errors: refused } = retentionChangesFrom(stored, draft);
+    setErrors(refused);
+    if (Object.keys(refused).length > 0) {
+      focusFirstError(form.current, RETENTION_FIELDS, refused);
+      return;
+    }
+    if (Object.keys(changes).length === 0) {
+      setNotice("Nothing to save: no limit was changed.");
+      return;
+    }
+    setBusy(true);
+    try {
+      const saved = await updateRetention(project, changes);
+      onSaved(saved);
+      setDraft(retentionDraftOf(saved));
+      setNotice("Saved.");
+    } catch (err) {
+      const found: FieldErrors<Field> = messagesByField(err, RETENTION_FIELDS) ?? { form: describeError(err) };
+      setErrors(found);
+      focusFirstError(form.current, RETENTION_FIELDS, found);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <form ref={form} class="card stack settings-form" noValidate onSubmit={(e) => void submit(e)}
+          data-testid={id("form")} aria-label="Retention">
+      <h2>Retention</h2>
+      <p class="hint">Empty keeps forever. Media in a dataset version, of an open review item or of a site under
+        legal hold are never deleted.</p>
+      {RETENTION_FIELDS.map((field) => {
+        const error = errors[field];
+        const hint = field === "audit_days" ? `At least ${stored.audit_floor_days} days.` : LABELS[field].hint;
+        return (
+          <div class="stack tight" key={field}>
+            <label for={id(field)}>{LABELS[field].label}</label>
+            <input id={id(field)} type="text" inputMode="numeric" class="number" autoComplete="off"
+                   spellcheck={false} value={draft[field]} data-field={field} data-testid={id(field)}
+                   placeholder="forever" aria-invalid={error ? true : undefined}
+                   aria-describedby={describedBy(id(`${field}-hint`), id(`${field}-error`), !!error)}
+                   onInput={(e) => { const value = e.currentTarget.value; setDraft((d) => ({ ...d, [field]: value })); }} />
+            <p class="hint" id={id(`${field}-hint`)}>{hint}</p>
+            <FieldError id={id(`${field}-error`)} message={error} />
+          </div>
+        );
+      })}
+      <FormRefusals errors={errors} fields={RETENTION_FIELDS} testId={id("refused")} />
+      <div class="row">
+        <button type="submit" class="primary" disabled={busy} data-testid={id("save")}>Save retention</button>
+        <span role="status" data-testid={id("saved")}>{notice}</span>
+      </div>
+      {stored.legal_holds.length > 0 && (
+        <ul data-testid={id("holds")}>
+          {stored.legal_holds.map((hold) => (
+            <li key={hold.site}>Legal hold on {hold.site_name}: {hold.reason} ({hold.held_by})</li>
+          ))}
+        </ul>
+      )}
+      <LastRun retention={stored} />
+      <DryRun project={project} initial={stored.last_dry_run} />
+    </form>
+  );
+}
+
+export function RetentionSettings({ project }: { project: number }) {
+  const loaded = useAsync(() => readRetention(project), [project]);
+  const [stored, setStored] = useState<Retention | null>(null);
+  const current = stored ?? loaded.data;
+  return (
+    <>
+      <ErrorBanner error={loaded.error} />
+      {current && <RetentionForm project={project} stored={current} onSaved={setStored} />}
+    </>
+  );
+}
