@@ -4,14 +4,14 @@
  * the last prune deleted. Save sends only what changed; a refusal shows beside its field.
  */
 
-import { useRef, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import { type Retention, type RetentionChange, type RetentionRun, dryRunRetention, readRetention,
   updateRetention } from "../../api/endpoints";
-import { describeError } from "../../api/errors";
 import { ErrorBanner } from "../../ui/ErrorBanner";
 import { FieldError, FormRefusals } from "../../ui/FieldError";
-import { type FieldErrors, describedBy, focusFirstError, messagesByField } from "../../ui/fieldErrors";
+import { type FieldErrors, describedBy } from "../../ui/fieldErrors";
 import { useAsync } from "../../ui/useAsync";
+import { useSettingsForm } from "./useSettingsForm";
 
 type Field = "unreviewed_media_days" | "reviewed_media_days" | "prediction_days" | "audit_days";
 export const RETENTION_FIELDS: readonly Field[] = ["unreviewed_media_days", "reviewed_media_days", "prediction_days",
@@ -117,39 +117,11 @@ function DryRun({ project, initial }: { project: number; initial: RetentionRun |
 
 function RetentionForm({ project, stored, onSaved }: { project: number; stored: Retention;
                                                        onSaved: (r: Retention) => void }) {
-  const [draft, setDraft] = useState<RetentionDraft>(() => retentionDraftOf(stored));
-  const [errors, setErrors] = useState<FieldErrors<Field>>({});
-  const [notice, setNotice] = useState("");
-  const [busy, setBusy] = useState(false);
-  const form = useRef<HTMLFormElement>(null);
-
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    setNotice("");
-    const { changes, errors: refused } = retentionChangesFrom(stored, draft);
-    setErrors(refused);
-    if (Object.keys(refused).length > 0) {
-      focusFirstError(form.current, RETENTION_FIELDS, refused);
-      return;
-    }
-    if (Object.keys(changes).length === 0) {
-      setNotice("Nothing to save: no limit was changed.");
-      return;
-    }
-    setBusy(true);
-    try {
-      const saved = await updateRetention(project, changes);
-      onSaved(saved);
-      setDraft(retentionDraftOf(saved));
-      setNotice("Saved.");
-    } catch (err) {
-      const found: FieldErrors<Field> = messagesByField(err, RETENTION_FIELDS) ?? { form: describeError(err) };
-      setErrors(found);
-      focusFirstError(form.current, RETENTION_FIELDS, found);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { form, draft, setField, errors, notice, busy, submit } = useSettingsForm({
+    stored, fields: RETENTION_FIELDS, draftOf: retentionDraftOf, changesFrom: retentionChangesFrom,
+    save: (changes: RetentionChange) => updateRetention(project, changes),
+    nothingToSave: "Nothing to save: no limit was changed.", onSaved,
+  });
 
   return (
     <form ref={form} class="card stack settings-form" noValidate onSubmit={(e) => void submit(e)}
@@ -167,7 +139,7 @@ function RetentionForm({ project, stored, onSaved }: { project: number; stored: 
                    spellcheck={false} value={draft[field]} data-field={field} data-testid={id(field)}
                    placeholder="forever" aria-invalid={error ? true : undefined}
                    aria-describedby={describedBy(id(`${field}-hint`), id(`${field}-error`), !!error)}
-                   onInput={(e) => { const value = e.currentTarget.value; setDraft((d) => ({ ...d, [field]: value })); }} />
+                   onInput={(e) => setField(field, e.currentTarget.value)} />
             <p class="hint" id={id(`${field}-hint`)}>{hint}</p>
             <FieldError id={id(`${field}-error`)} message={error} />
           </div>

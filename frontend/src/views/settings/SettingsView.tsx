@@ -5,14 +5,14 @@
  * it, retention (./RetentionSettings.tsx).
  */
 
-import { useRef, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import { type ReviewSettings, type ReviewSettingsChange, readReviewSettings, updateReviewSettings } from "../../api/endpoints";
-import { describeError } from "../../api/errors";
 import { ErrorBanner } from "../../ui/ErrorBanner";
 import { FieldError, FormRefusals } from "../../ui/FieldError";
-import { type FieldErrors, describedBy, focusFirstError, messagesByField } from "../../ui/fieldErrors";
+import { type FieldErrors, describedBy } from "../../ui/fieldErrors";
 import { useAsync } from "../../ui/useAsync";
 import { RetentionSettings } from "./RetentionSettings";
+import { useSettingsForm } from "./useSettingsForm";
 
 type Field = keyof ReviewSettings;
 const FIELDS: readonly Field[] = ["qa_sample_rate", "prelabel_threshold", "consensus_overlap"];
@@ -79,40 +79,11 @@ export function changesFrom(stored: ReviewSettings, draft: Draft):
 
 function SettingsForm({ project, stored, onSaved }: { project: number; stored: ReviewSettings;
                                                       onSaved: (s: ReviewSettings) => void }) {
-  const [draft, setDraft] = useState<Draft>(() => draftOf(stored));
-  const [errors, setErrors] = useState<FieldErrors<Field>>({});
-  const [notice, setNotice] = useState("");
-  const [busy, setBusy] = useState(false);
-  const form = useRef<HTMLFormElement>(null);
-
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    setNotice("");
-    const { changes, errors: refused } = changesFrom(stored, draft);
-    setErrors(refused);
-    if (Object.keys(refused).length > 0) {
-      focusFirstError(form.current, FIELDS, refused);
-      return;
-    }
-    if (Object.keys(changes).length === 0) {
-      setNotice("Nothing to save: no setting was changed.");
-      return;
-    }
-    setBusy(true);
-    try {
-      const saved = await updateReviewSettings(project, changes);
-      onSaved(saved);
-      setDraft(draftOf(saved));
-      setNotice("Saved.");
-    } catch (err) {
-      // The server's refusal beside its field; anything else (lost session, server down) above the buttons.
-      const found: FieldErrors<Field> = messagesByField(err, FIELDS) ?? { form: describeError(err) };
-      setErrors(found);
-      focusFirstError(form.current, FIELDS, found);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { form, draft, setField, errors, notice, busy, submit } = useSettingsForm({
+    stored, fields: FIELDS, draftOf, changesFrom,
+    save: (changes: ReviewSettingsChange) => updateReviewSettings(project, changes),
+    nothingToSave: "Nothing to save: no setting was changed.", onSaved,
+  });
 
   return (
     <form ref={form} class="card stack settings-form" noValidate onSubmit={(e) => void submit(e)}
@@ -128,7 +99,7 @@ function SettingsForm({ project, stored, onSaved }: { project: number; stored: R
                    class="number" autoComplete="off" spellcheck={false} value={draft[field]} data-field={field}
                    data-testid={id(field)} aria-invalid={error ? true : undefined}
                    aria-describedby={describedBy(id(`${field}-hint`), id(`${field}-error`), !!error)}
-                   onInput={(e) => { const value = e.currentTarget.value; setDraft((d) => ({ ...d, [field]: value })); }} />
+                   onInput={(e) => setField(field, e.currentTarget.value)} />
             <p class="hint" id={id(`${field}-hint`)}>{spec.hint}</p>
             <FieldError id={id(`${field}-error`)} message={error} />
           </div>
