@@ -18,6 +18,7 @@ from activelearning.monitoring.drift import POLICY_FIELDS, compute_drift, update
 from activelearning.monitoring.models import DriftMetric, DriftPolicy
 from activelearning.monitoring.selectors import DRIFT_STATUSES, drift_overview, drift_policy, drift_summary
 from annotations.api.errors import error_responses
+from annotations.api.fields import refuse_unknown_fields
 from annotations.dbrouting import reporting_db
 from annotations.models import Project, Role
 from annotations.selectors import access_project
@@ -46,10 +47,7 @@ class DriftPolicySerializer(serializers.ModelSerializer):
         }
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        # A misspelt field would otherwise be dropped silently and the admin believe it saved.
-        unknown = sorted(set(getattr(self, "initial_data", {}) or {}) - set(POLICY_FIELDS))
-        if unknown:
-            raise serializers.ValidationError({name: ["Not a drift policy field."] for name in unknown})
+        refuse_unknown_fields(self, POLICY_FIELDS, "drift policy field")
         return attrs
 
 

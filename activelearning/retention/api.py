@@ -25,6 +25,7 @@ from activelearning.retention.services import (
     release_legal_hold,
 )
 from annotations.api.errors import error_responses
+from annotations.api.fields import refuse_unknown_fields
 from annotations.api.parsers import JSONParser
 from annotations.models import Project, Role, Site
 from annotations.selectors import access_project
@@ -68,11 +69,7 @@ class RetentionPolicySerializer(serializers.ModelSerializer):
         return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        # A misspelt field would otherwise be dropped silently and the admin believe it saved.
-        initial = getattr(self, "initial_data", None)
-        unknown = sorted(set(initial) - set(POLICY_FIELDS)) if isinstance(initial, dict) else []
-        if unknown:
-            raise serializers.ValidationError({name: ["Not a retention setting."] for name in unknown})
+        refuse_unknown_fields(self, POLICY_FIELDS, "retention setting")
         if not attrs:
             raise serializers.ValidationError({"non_field_errors": ["Name at least one setting to change."]})
         return attrs

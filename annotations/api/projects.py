@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotations.api.errors import error_responses
+from annotations.api.fields import refuse_unknown_fields
 from annotations.models import Project, Role
 from annotations.selectors import access_project
 from annotations.services import REVIEW_SETTINGS, configure_review
@@ -62,11 +63,7 @@ class ReviewSettingsChangeSerializer(ReviewSettingsSerializer):
             field.required = False
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        # A misspelt field would otherwise be dropped silently and the admin believe it saved.
-        initial = getattr(self, "initial_data", None)
-        unknown = sorted(set(initial) - set(REVIEW_SETTINGS)) if isinstance(initial, dict) else []
-        if unknown:
-            raise serializers.ValidationError({name: ["Not a review setting."] for name in unknown})
+        refuse_unknown_fields(self, REVIEW_SETTINGS, "review setting")
         if not attrs:
             raise serializers.ValidationError({"non_field_errors": ["Name at least one setting to change."]})
         return attrs
