@@ -11,6 +11,7 @@ from activelearning.datasets.models import (
     ExportStatus,
     Split,
 )
+from activelearning.health.models import DeviceTelemetry
 from activelearning.monitoring.models import DriftMetric, DriftPolicy, DriftState
 from activelearning.registry.models import (
     EvaluationStatus,
@@ -21,7 +22,7 @@ from activelearning.registry.models import (
     PrelabelStatus,
 )
 from activelearning.retention.models import LegalHold, RetentionPolicy, RetentionRun
-from activelearning.rollouts.models import DeviceTelemetry, ModelPin, Rollout, RolloutStatus
+from activelearning.rollouts.models import ModelPin, Rollout, RolloutStatus
 from activelearning.routing.models import RoutingPolicy
 from activelearning.training.models import (
     RetrainRequest,

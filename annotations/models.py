@@ -115,6 +115,12 @@ class Device(models.Model):
     inference_ms_p50 = models.FloatField(null=True, blank=True)
     inference_ms_p95 = models.FloatField(null=True, blank=True)
     crashes = models.BigIntegerField(null=True, blank=True, help_text="Crash/watchdog restart counter.")
+    inference_fps = models.FloatField(null=True, blank=True)
+    memory_used_bytes = models.BigIntegerField(null=True, blank=True)
+    memory_total_bytes = models.BigIntegerField(null=True, blank=True)
+    disk_total_bytes = models.BigIntegerField(null=True, blank=True)
+    outbox_oldest_age_seconds = models.FloatField(null=True, blank=True)
+    watchdog_restarts = models.BigIntegerField(null=True, blank=True, help_text="Hung inferences killed (counter).")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["project", "name"], name="device_name_unique_in_project")]

@@ -7,12 +7,14 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from activelearning.rollouts.services import record_telemetry
+from activelearning.health.services import record_telemetry
 from annotations.errors import Unprocessable
 from annotations.models import Camera, Device
 
 _HEALTH_FIELDS = ("software_version", "model_sha256", "uptime_seconds", "disk_free_bytes", "temperature_c",
-                  "fps", "dropped_frames", "outbox_depth", "runtime", "inference_ms_p50", "inference_ms_p95", "crashes")
+                  "fps", "dropped_frames", "outbox_depth", "runtime", "inference_ms_p50", "inference_ms_p95", "crashes",
+                  "inference_fps", "memory_used_bytes", "memory_total_bytes", "disk_total_bytes",
+                  "outbox_oldest_age_seconds", "watchdog_restarts")
 
 
 @transaction.atomic

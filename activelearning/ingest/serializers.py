@@ -14,6 +14,10 @@ class CameraStatusSerializer(serializers.Serializer):
     fps = serializers.FloatField(required=False, min_value=0, max_value=1000)
     dropped_frames = serializers.IntegerField(required=False, min_value=0)
     message = serializers.CharField(required=False, max_length=500, allow_blank=True)
+    inference_fps = serializers.FloatField(required=False, min_value=0, max_value=1000,
+                                           help_text="Frames per second the detector completes on this camera")
+    last_frame_age_seconds = serializers.FloatField(required=False, min_value=0, max_value=INT64_MAX,
+                                                    help_text="Seconds since this camera last yielded a frame")
 
 
 class RuntimeSerializer(serializers.Serializer):
@@ -37,6 +41,15 @@ class HeartbeatSerializer(serializers.Serializer):
     inference_ms_p95 = serializers.FloatField(required=False, min_value=0, max_value=3_600_000)
     crashes = serializers.IntegerField(required=False, min_value=0, max_value=INT64_MAX,
                                        help_text="Crashes and watchdog restarts since install (a counter)")
+    inference_fps = serializers.FloatField(required=False, min_value=0, max_value=1000,
+                                           help_text="Frames per second inference completes (all cameras)")
+    memory_used_bytes = serializers.IntegerField(required=False, min_value=0, max_value=INT64_MAX)
+    memory_total_bytes = serializers.IntegerField(required=False, min_value=0, max_value=INT64_MAX)
+    disk_total_bytes = serializers.IntegerField(required=False, min_value=0, max_value=INT64_MAX)
+    outbox_oldest_age_seconds = serializers.FloatField(required=False, min_value=0, max_value=INT64_MAX,
+                                                       help_text="Age of the oldest event not yet delivered")
+    watchdog_restarts = serializers.IntegerField(required=False, min_value=0, max_value=INT64_MAX,
+                                                 help_text="Hung inferences the watchdog killed since install")
     cameras = CameraStatusSerializer(many=True, required=False, max_length=64)
 
 

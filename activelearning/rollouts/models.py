@@ -1,5 +1,5 @@
-"""Staged rollouts of a model, pins of a device or site to a model version, and the telemetry samples the
-rollout gates read (docs/rollouts.md)."""
+"""Staged rollouts of a model and pins of a device or site to a model version (docs/rollouts.md). The telemetry
+samples the gates read are `activelearning.health`'s."""
 
 from __future__ import annotations
 
@@ -76,22 +76,3 @@ class ModelPin(models.Model):
 
     def __str__(self) -> str:
         return f"pin of {'device ' + str(self.device_id) if self.device_id else 'site ' + str(self.site_id)}"
-
-
-class DeviceTelemetry(models.Model):
-    """One heartbeat's inference figures, with the model the device said it runs: the gates compare the devices
-    running the rollout's model with those running the champion over the stage's window."""
-
-    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="+")
-    received_at = models.DateTimeField()
-    model_sha256 = models.CharField(max_length=64, blank=True)
-    inference_ms_p50 = models.FloatField(null=True, blank=True)
-    inference_ms_p95 = models.FloatField(null=True, blank=True)
-    crashes = models.BigIntegerField(null=True, blank=True)
-
-    class Meta:
-        indexes = [models.Index(fields=["received_at", "model_sha256"], name="telemetry_time_model"),
-                   models.Index(fields=["device", "received_at"], name="telemetry_device_time")]
-
-    def __str__(self) -> str:
-        return f"telemetry of device {self.device_id} at {self.received_at}"

@@ -19,10 +19,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Avg, Count, Max, Min, Q
 from django.utils import timezone
 
+from activelearning.health.models import DeviceTelemetry
 from activelearning.registry.models import ModelStatus, ModelVersion
 from activelearning.registry.services import champion_of, model_payload, promote_model
 from activelearning.rollouts import plan
-from activelearning.rollouts.models import ACTIVE, DeviceTelemetry, ModelPin, Rollout, RolloutStatus
+from activelearning.rollouts.models import ACTIVE, ModelPin, Rollout, RolloutStatus
 from annotations import audit, events
 from annotations.errors import Conflict, InvalidInput, NotFound
 from annotations.models import Device, Prediction, Project, Site
@@ -311,10 +312,3 @@ def desired_model_for(device: Device) -> dict[str, Any] | None:
     return model_payload(model) if model is not None else None
 
 
-def record_telemetry(*, device: Device, health: dict[str, Any], now: datetime) -> None:
-    """Keep a heartbeat's inference figures as a sample for the gates (only when it carries any)."""
-    figures = {k: health.get(k) for k in ("inference_ms_p50", "inference_ms_p95", "crashes")}
-    if all(v is None for v in figures.values()):
-        return
-    DeviceTelemetry.objects.create(device=device, received_at=now,
-                                   model_sha256=health.get("model_sha256") or device.model_sha256, **figures)

@@ -48,6 +48,15 @@ class DeviceHealthSerializer(serializers.Serializer):
     fps = serializers.FloatField(allow_null=True)
     dropped_frames = serializers.IntegerField(allow_null=True)
     outbox_depth = serializers.IntegerField(allow_null=True)
+    inference_fps = serializers.FloatField(allow_null=True)
+    inference_ms_p50 = serializers.FloatField(allow_null=True)
+    inference_ms_p95 = serializers.FloatField(allow_null=True)
+    memory_used_bytes = serializers.IntegerField(allow_null=True)
+    memory_total_bytes = serializers.IntegerField(allow_null=True)
+    disk_total_bytes = serializers.IntegerField(allow_null=True)
+    outbox_oldest_age_seconds = serializers.FloatField(allow_null=True)
+    crashes = serializers.IntegerField(allow_null=True)
+    watchdog_restarts = serializers.IntegerField(allow_null=True)
 
 
 class DeviceSerializer(serializers.ModelSerializer):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from activelearning.health.models import DeviceTelemetry
 from annotations.models import Camera, Device
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +31,40 @@ def test_heartbeat_stores_health_and_answers_with_server_time(kit):
     assert camera.last_seen_at is not None
 
 
+FULL_HEALTH = {**HEALTH, "inference_fps": 9.5, "inference_ms_p50": 41.0, "inference_ms_p95": 88.0,
+               "memory_used_bytes": 700_000_000, "memory_total_bytes": 2_000_000_000,
+               "disk_total_bytes": 32_000_000_000, "outbox_oldest_age_seconds": 12.5, "crashes": 1,
+               "watchdog_restarts": 1,
+               "cameras": [{"name": "door-1", "status": "offline", "fps": 0.0, "inference_fps": 0.0,
+                            "last_frame_age_seconds": 42.0, "message": "no frames for 42 s"}]}
+
+
+def test_heartbeat_keeps_every_health_figure_on_the_device_and_as_a_telemetry_sample(kit):
+    response = post(kit, FULL_HEALTH)
+    assert response.status_code == 200, response.content
+    device = Device.objects.get(pk=kit.device.pk)
+    assert (device.inference_fps, device.memory_used_bytes, device.memory_total_bytes, device.disk_total_bytes,
+            device.outbox_oldest_age_seconds, device.watchdog_restarts) == (9.5, 700_000_000, 2_000_000_000,
+                                                                            32_000_000_000, 12.5, 1)
+    sample = DeviceTelemetry.objects.get(device=kit.device)
+    assert (sample.fps, sample.inference_fps, sample.inference_ms_p95, sample.memory_used_bytes,
+            sample.disk_free_bytes, sample.outbox_depth, sample.outbox_oldest_age_seconds,
+            sample.watchdog_restarts, sample.temperature_c) == (14.8, 9.5, 88.0, 700_000_000, 10_000_000, 3,
+                                                                12.5, 1, 61.5)
+    assert Camera.objects.get(name="door-1").status == {"status": "offline", "fps": 0.0, "inference_fps": 0.0,
+                                                        "last_frame_age_seconds": 42.0,
+                                                        "message": "no frames for 42 s"}
+
+
+def test_a_heartbeat_without_figures_leaves_no_sample(kit):
+    assert post(kit, {"software_version": "1.4.2"}).status_code == 200
+    assert not DeviceTelemetry.objects.exists()
+
+
 @pytest.mark.parametrize(("change", "field"), [
+    ({"inference_fps": -1}, "inference_fps"),
+    ({"outbox_oldest_age_seconds": "old"}, "outbox_oldest_age_seconds"),
+    ({"watchdog_restarts": 1.5}, "watchdog_restarts"),
     ({"temperature_c": "hot"}, "temperature_c"),
     ({"disk_free_bytes": -1}, "disk_free_bytes"),
     ({"model_sha256": "xyz"}, "model_sha256"),

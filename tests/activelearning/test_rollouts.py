@@ -12,8 +12,9 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from activelearning.health.models import DeviceTelemetry
 from activelearning.registry.models import ModelStatus, ModelVersion
-from activelearning.rollouts.models import DeviceTelemetry, ModelPin, Rollout, RolloutStatus
+from activelearning.rollouts.models import ModelPin, Rollout, RolloutStatus
 from activelearning.rollouts.services import evaluate_active, evaluate_rollout
 from activelearning.webhooks.models import Webhook, WebhookDelivery
 from annotations.models import AuditEvent, Device, Site

@@ -1327,6 +1327,16 @@ export interface components {
             fps?: number;
             dropped_frames?: number;
             message?: string;
+            /**
+             * Format: double
+             * @description Frames per second the detector completes on this camera
+             */
+            inference_fps?: number;
+            /**
+             * Format: double
+             * @description Seconds since this camera last yielded a frame
+             */
+            last_frame_age_seconds?: number;
         };
         /**
          * @description * `ok` - ok
@@ -1448,6 +1458,19 @@ export interface components {
             fps: number | null;
             dropped_frames: number | null;
             outbox_depth: number | null;
+            /** Format: double */
+            inference_fps: number | null;
+            /** Format: double */
+            inference_ms_p50: number | null;
+            /** Format: double */
+            inference_ms_p95: number | null;
+            memory_used_bytes: number | null;
+            memory_total_bytes: number | null;
+            disk_total_bytes: number | null;
+            /** Format: double */
+            outbox_oldest_age_seconds: number | null;
+            crashes: number | null;
+            watchdog_restarts: number | null;
         };
         DeviceRegisterRequest: {
             /** @description Site name; created if the project has none of it. */
@@ -1667,6 +1690,27 @@ export interface components {
              * @description Crashes and watchdog restarts since install (a counter)
              */
             crashes?: number;
+            /**
+             * Format: double
+             * @description Frames per second inference completes (all cameras)
+             */
+            inference_fps?: number;
+            /** Format: int64 */
+            memory_used_bytes?: number;
+            /** Format: int64 */
+            memory_total_bytes?: number;
+            /** Format: int64 */
+            disk_total_bytes?: number;
+            /**
+             * Format: double
+             * @description Age of the oldest event not yet delivered
+             */
+            outbox_oldest_age_seconds?: number;
+            /**
+             * Format: int64
+             * @description Hung inferences the watchdog killed since install
+             */
+            watchdog_restarts?: number;
             cameras?: components["schemas"]["CameraStatusRequest"][];
         };
         HeartbeatResponse: {

@@ -1,0 +1,23 @@
+"""Keep a heartbeat's figures as a telemetry sample."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from activelearning.health.models import DeviceTelemetry
+from annotations.models import Device
+
+# The heartbeat fields a sample keeps (a subset of the device's health; see HeartbeatSerializer).
+SAMPLED = ("inference_ms_p50", "inference_ms_p95", "crashes", "fps", "inference_fps", "dropped_frames",
+           "temperature_c", "memory_used_bytes", "disk_free_bytes", "outbox_depth", "outbox_oldest_age_seconds",
+           "watchdog_restarts")
+
+
+def record_telemetry(*, device: Device, health: dict[str, Any], now: datetime) -> None:
+    """Keep a heartbeat's figures as a sample (only when it carries any: a bare keep-alive adds no row)."""
+    figures = {name: health.get(name) for name in SAMPLED}
+    if all(value is None for value in figures.values()):
+        return
+    DeviceTelemetry.objects.create(device=device, received_at=now,
+                                   model_sha256=health.get("model_sha256") or device.model_sha256, **figures)
