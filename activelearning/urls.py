@@ -41,7 +41,7 @@ urlpatterns = [
     path("projects/<int:project_id>/pins/", rollout_views.ProjectPinsView.as_view(), name="project-pins"),
     path("projects/<int:project_id>/pins/<int:pin_id>", rollout_views.PinView.as_view(), name="project-pin"),
     path("models/<int:model_id>/evaluation", model_views.EvaluationView.as_view(), name="model-evaluation"),
-    path("models/<int:model_id>/rollback", model_views.RollbackView.as_view(), name="model-rollback"),
+    path("models/<int:model_id>/rollback", rollout_views.RollbackView.as_view(), name="model-rollback"),
     path("projects/<int:project_id>/routing-policy", policy_views.RoutingPolicyView.as_view(),
          name="routing-policy"),
     path("projects/<int:project_id>/routing-policy/preview", policy_views.RoutingPolicyPreviewView.as_view(),

@@ -268,6 +268,8 @@ class Prediction(models.Model):
             models.Index(fields=["camera", "captured_at"], name="prediction_camera_time"),
             models.Index(fields=["asset"], name="prediction_asset"),
             models.Index(fields=["project", "captured_at"], name="prediction_project_time"),
+            # The rollout gates read one model's latest predictions (low-confidence rate, confidence drift).
+            models.Index(fields=["project", "model_sha256", "received_at"], name="prediction_model_time"),
         ]
 
     def __str__(self) -> str:

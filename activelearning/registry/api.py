@@ -29,7 +29,6 @@ from activelearning.registry.selectors import access_model
 from activelearning.registry.services import (
     ModelUpload,
     register_model,
-    rollback_champion,
 )
 from annotations.api.assets import FilesWithJsonErrors
 from annotations.api.errors import error_responses
@@ -115,14 +114,6 @@ class ProjectModelsView(APIView):
             file=data["file"], name=data["name"], classes=data.get("classes"), input_size=size,
             conf_threshold=data.get("conf_threshold")))
         return Response(ModelVersionSerializer(model).data, status=201)
-
-
-class RollbackView(APIView):
-    @extend_schema(operation_id="model_rollback", request=None,
-                   responses={200: ModelVersionSerializer, **ERRORS})
-    def post(self, request: Request, model_id: int) -> Response:
-        model = access_model(user=request.user, model_id=model_id, roles=[Role.ADMIN])
-        return Response(ModelVersionSerializer(rollback_champion(model=model, user=request.user)).data)
 
 
 class ModelFileView(APIView):

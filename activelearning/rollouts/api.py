@@ -11,7 +11,6 @@ from rest_framework.views import APIView
 from activelearning.registry.api import ModelVersionSerializer
 from activelearning.registry.selectors import access_model
 from activelearning.registry.serializers import DesiredModelSerializer
-from activelearning.registry.services import promote_model
 from activelearning.rollouts.models import ModelPin, Rollout
 from activelearning.rollouts.serializers import (
     PinSerializer,
@@ -20,7 +19,16 @@ from activelearning.rollouts.serializers import (
     RolloutActionSerializer,
     RolloutSerializer,
 )
-from activelearning.rollouts.services import ACTIONS, act, desired_model_for, pin, start_rollout, unpin
+from activelearning.rollouts.services import (
+    ACTIONS,
+    act,
+    desired_model_for,
+    pin,
+    promote_by_hand,
+    rollback_by_hand,
+    start_rollout,
+    unpin,
+)
 from annotations.api.devices import DeviceView
 from annotations.api.errors import error_responses
 from annotations.auth import touch_last_seen
@@ -45,7 +53,18 @@ class PromoteView(APIView):
         if "stages" in data:
             rollout = start_rollout(model=model, user=request.user, stages=data["stages"], gates=data["gates"])
             return Response(RolloutSerializer(rollout).data, status=201)
-        return Response(ModelVersionSerializer(promote_model(model=model, user=request.user, to=data["to"])).data)
+        return Response(ModelVersionSerializer(promote_by_hand(model=model, user=request.user, to=data["to"])).data)
+
+
+class RollbackView(APIView):
+    """`POST /api/v1/models/{id}/rollback`: the champion's predecessor is champion again, in one action, even
+    during a rollout (which is aborted with it)."""
+
+    @extend_schema(operation_id="model_rollback", request=None,
+                   responses={200: ModelVersionSerializer, **ERRORS})
+    def post(self, request: Request, model_id: int) -> Response:
+        model = access_model(user=request.user, model_id=model_id, roles=[Role.ADMIN])
+        return Response(ModelVersionSerializer(rollback_by_hand(model=model, user=request.user)).data)
 
 
 def _access_rollout(request: Request, rollout_id: int, roles: list[str] | None = None) -> Rollout:

@@ -22,6 +22,10 @@ METRICS: dict[str, str] = {
     "crashes": "crashes/watchdog restarts per device during the stage (increase of the reported counter)",
     "low_confidence_rate": "share of the devices' prediction events routed as low_confidence",
     "count_flag_rate": "managers' count flags per device during the stage, on the devices' cameras",
+    "inference_lag": "share of camera frames inference does not keep up with: mean of max(0, 1 − inference fps / "
+                     "camera fps) over the devices' heartbeats",
+    "confidence_drift": "PSI of the canary's device box scores against the champion's (the champion is the "
+                        "reference, so its own figure is 0); compare with `delta`",
 }
 COMPARISONS = ("ratio", "delta")
 MAX_STAGES = 20

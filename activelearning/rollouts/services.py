@@ -16,17 +16,19 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.contrib.auth.models import User as Account
 from django.db import IntegrityError, transaction
-from django.db.models import Avg, Count, Max, Min, Q
+from django.db.models import Avg, Case, Count, F, FloatField, Max, Min, Q, Value, When
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from activelearning.health.models import DeviceTelemetry
+from activelearning.metrics import confidence_histogram, psi
 from activelearning.registry.models import ModelStatus, ModelVersion
-from activelearning.registry.services import champion_of, model_payload, promote_model
+from activelearning.registry.services import champion_of, model_payload, promote_model, rollback_champion
 from activelearning.rollouts import plan
 from activelearning.rollouts.models import ACTIVE, ModelPin, Rollout, RolloutStatus
 from annotations import audit, events
 from annotations.errors import Conflict, InvalidInput, NotFound
-from annotations.models import Device, Prediction, Project, Site
+from annotations.models import Device, Prediction, PredictionSource, Project, Site
 from reviewer.models import CountFlag
 
 User = AbstractBaseUser | AnonymousUser
@@ -113,9 +115,14 @@ def gate_figures(rollout: Rollout, *, since: datetime) -> dict[str, tuple[float 
     figures: dict[str, dict[str, float | None]] = defaultdict(lambda: dict.fromkeys(groups))
     samples = DeviceTelemetry.objects.filter(device__project_id=rollout.project_id, received_at__gte=since,
                                              model_sha256__in=groups)
-    for row in samples.values("model_sha256").annotate(p50=Avg("inference_ms_p50"), p95=Avg("inference_ms_p95")):
+    lag = Case(When(fps__gt=0, inference_fps__isnull=False,
+                    then=Greatest(Value(0.0), Value(1.0) - F("inference_fps") / F("fps"))),
+               default=None, output_field=FloatField())
+    for row in samples.values("model_sha256").annotate(p50=Avg("inference_ms_p50"), p95=Avg("inference_ms_p95"),
+                                                       lag=Avg(lag)):
         figures["inference_ms_p50"][row["model_sha256"]] = row["p50"]
         figures["inference_ms_p95"][row["model_sha256"]] = row["p95"]
+        figures["inference_lag"][row["model_sha256"]] = row["lag"]
     crashes: dict[str, list[float]] = defaultdict(list)
     for device_row in (samples.filter(crashes__isnull=False).values("device_id", "model_sha256")
                        .annotate(hi=Max("crashes"), lo=Min("crashes"))):
@@ -128,6 +135,9 @@ def gate_figures(rollout: Rollout, *, since: datetime) -> dict[str, tuple[float 
     for counted in predictions:
         figures["low_confidence_rate"][counted["model_sha256"]] = (counted["low"] / counted["total"]
                                                                    if counted["total"] else None)
+    if candidate and champion:
+        figures["confidence_drift"][candidate], figures["confidence_drift"][champion] = _confidence_drift(
+            rollout.project_id, candidate=candidate, champion=champion, since=since)
     for sha in groups:
         devices = list(Device.objects.filter(project_id=rollout.project_id, model_sha256=sha)
                        .values_list("pk", flat=True))
@@ -135,6 +145,33 @@ def gate_figures(rollout: Rollout, *, since: datetime) -> dict[str, tuple[float 
             flags = CountFlag.objects.filter(created_at__gte=since, camera__device_id__in=devices).count()
             figures["count_flag_rate"][sha] = flags / len(devices)
     return {metric: (figures[metric][candidate], figures[metric][champion]) for metric in plan.METRICS}
+
+
+DRIFT_SAMPLE = 5000  # latest device predictions per model read for the confidence histograms
+DRIFT_MIN_SCORES = 50  # fewer box scores than this on the canary is "no data yet", not a verdict
+
+
+def _box_scores(project_id: int, sha256: str, since: datetime | None) -> list[float]:
+    rows = Prediction.objects.filter(project_id=project_id, model_sha256=sha256, source=PredictionSource.DEVICE)
+    if since is not None:
+        rows = rows.filter(received_at__gte=since)
+    scores: list[float] = []
+    for detections in rows.order_by("-received_at").values_list("detections", flat=True)[:DRIFT_SAMPLE]:
+        if isinstance(detections, list):
+            scores.extend(float(d["score"]) for d in detections
+                          if isinstance(d, dict) and isinstance(d.get("score"), int | float))
+    return scores
+
+
+def _confidence_drift(project_id: int, *, candidate: str, champion: str,
+                      since: datetime) -> tuple[float | None, float | None]:
+    """(PSI of the canary's box scores since the stage began against the champion's, 0 for the champion). The
+    champion's reference is its latest predictions whenever they came, so a stage at 100 % still has one."""
+    canary = _box_scores(project_id, candidate, since)
+    reference = _box_scores(project_id, champion, None)
+    if len(canary) < DRIFT_MIN_SCORES or len(reference) < DRIFT_MIN_SCORES:
+        return None, None
+    return psi(confidence_histogram(reference), confidence_histogram(canary)), 0.0
 
 
 def _judge_all(rollout: Rollout, now: datetime) -> list[plan.GateResult]:
@@ -237,6 +274,48 @@ def act(*, rollout_id: int, action: str, user: User, stage: int | None = None,
                      obj_id=rollout.pk, project_id=rollout.project_id, actor=user, before=before,
                      after={"stage": rollout.stage_index, "status": rollout.status})
         return rollout
+
+
+# --- the champion changed by hand -------------------------------------------------------------------------------
+
+
+def promote_by_hand(*, model: ModelVersion, user: Account, to: str) -> ModelVersion:
+    """"Make champion" / "Shadow" without a plan. A champion made by hand ends the active rollout, so its gates
+    never compare against a champion that is no longer one: completed when it is the rollout's own model (the
+    admin skipped the remaining stages), aborted otherwise. One transaction; the rollout row is locked before
+    the models, in the same order as the evaluator's."""
+    with transaction.atomic():
+        rollout = _locked_active(model.project_id) if to == ModelStatus.CHAMPION else None
+        promoted = promote_model(model=model, user=user, to=to)
+        if rollout is not None:
+            _end_by_hand(rollout, user=user, completed=rollout.model_id == model.pk,
+                         reason=f"{model} made champion by hand")
+        return promoted
+
+
+def rollback_by_hand(*, model: ModelVersion, user: Account) -> ModelVersion:
+    """Rollback in one action, also during a rollout: the rollout is aborted with it (same transaction)."""
+    with transaction.atomic():
+        rollout = _locked_active(model.project_id)
+        restored = rollback_champion(model=model, user=user)
+        if rollout is not None:
+            _end_by_hand(rollout, user=user, completed=False, reason=f"champion rolled back to {restored}")
+        return restored
+
+
+def _locked_active(project_id: int) -> Rollout | None:
+    return (Rollout.objects.select_for_update(of=("self",)).filter(project_id=project_id, status__in=ACTIVE)
+            .first())
+
+
+def _end_by_hand(rollout: Rollout, *, user: User, completed: bool, reason: str) -> None:
+    before = {"stage": rollout.stage_index, "status": rollout.status}
+    rollout.status = RolloutStatus.COMPLETED if completed else RolloutStatus.ABORTED
+    rollout.finished_at = timezone.now()
+    rollout.save(update_fields=["status", "finished_at"])
+    audit.record(action=f"rollout.{rollout.status}", obj_type="rollout", obj_id=rollout.pk,
+                 project_id=rollout.project_id, actor=user, before=before,
+                 after={"stage": rollout.stage_index, "status": rollout.status, "reason": reason})
 
 
 # --- pins -----------------------------------------------------------------------------------------------------

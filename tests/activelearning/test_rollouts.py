@@ -344,3 +344,4 @@ def test_a_canary_whose_cameras_draw_more_count_flags_halts(fleet):
     [failed] = Rollout.objects.get(pk=rollout_id).halt_reason["gates"]
     assert (failed["metric"], failed["candidate"], failed["champion"]) == ("count_flag_rate", 2.0, 0.0)
     assert set(fleet.cycle().values()) == {fleet.champion.sha256}
+
