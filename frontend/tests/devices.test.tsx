@@ -10,7 +10,9 @@ const device = (id: number, fields: Partial<DeviceRow> = {}): DeviceRow => ({
   cameras: [{ id: 1, name: "door-1", status: "ok", last_seen_at: null }], created_at: "2026-12-01T10:00:00Z",
   last_seen_at: null, software_version: "", model_sha256: "", revoked: false, revoked_at: null,
   health: { uptime_seconds: null, disk_free_bytes: null, temperature_c: null, fps: null, dropped_frames: null,
-            outbox_depth: null }, ...fields,
+            outbox_depth: null, inference_fps: null, inference_ms_p50: null, inference_ms_p95: null,
+            memory_used_bytes: null, memory_total_bytes: null, disk_total_bytes: null,
+            outbox_oldest_age_seconds: null, crashes: null, watchdog_restarts: null }, ...fields,
 });
 const TOKEN = "ld_secret-token-value";
 

@@ -189,6 +189,12 @@ export async function promoteModel(modelId: number, to: Schemas["PromoteRequest"
                                                                        body: { to } })) as ModelRow;
 }
 
+/** Start a staged rollout of a model (201, the rollout): `plan` has the stages and gates (docs/rollouts.md). */
+export async function startRollout(modelId: number, plan: { stages: unknown[]; gates: unknown[] }): Promise<RolloutRow> {
+  return unwrap(await api.POST("/api/v1/models/{model_id}/promote", { params: { path: { model_id: modelId } },
+                                                                       body: { to: "champion", ...plan } })) as RolloutRow;
+}
+
 export async function rollbackModel(modelId: number): Promise<ModelRow> {
   return unwrap(await api.POST("/api/v1/models/{model_id}/rollback", { params: { path: { model_id: modelId } } }));
 }

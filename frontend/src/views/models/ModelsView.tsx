@@ -15,6 +15,7 @@ import { useAsync } from "../../ui/useAsync";
 import { type DetectionReport, METRICS, comparisonRows, fmt, framesLabel, thresholdSource, verdict } from "./report";
 import { RetrainingSettings } from "./RetrainingSettings";
 import { RolloutsPanel } from "./RolloutsPanel";
+import { StartRollout } from "./StartRollout";
 import { TrainingPanel } from "./TrainingPanel";
 
 const size = (bytes: number) => (bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : `${(bytes / 1e3).toFixed(1)} kB`);
@@ -143,6 +144,8 @@ export function ModelsView({ project }: { project: number }) {
   const detail = useAsync(() => readProject(project), [project]);
   const admin = detail.data?.role === "admin";
   const [selected, setSelected] = useState<number | null>(null);
+  const [rollingOut, setRollingOut] = useState<number | null>(null);
+  const [rolloutsSeen, setRolloutsSeen] = useState(0); // bumps the rollouts panel after a start
   const [error, setError] = useState<unknown>(null);
   const reload = models.reload;
   const onPush = useCallback(() => reload(), [reload]);
@@ -161,6 +164,8 @@ export function ModelsView({ project }: { project: number }) {
   };
   const rows = models.data ?? [];
   const chosen = rows.find((m) => m.id === selected) ?? null;
+  const hasChampion = rows.some((m) => m.status === "champion");
+  const toRollOut = rows.find((m) => m.id === rollingOut) ?? null;
   return (
     <section class="stack">
       <h1>Models</h1>
@@ -195,8 +200,11 @@ export function ModelsView({ project }: { project: number }) {
                     {admin && m.status !== "champion" && !m.out_of_service && (
                       <button type="button" class="primary" data-testid={`model-promote-${m.id}`}
                               onClick={() => void act(() => promoteModel(m.id, "champion"),
-                                                      `Make ${m.display_name} the champion? Devices will download it.`)}>
+                                                      `Make ${m.display_name} the champion? Every device will download it now, and a rollout in progress ends.`)}>
                         Make champion</button>)}
+                    {admin && hasChampion && (m.status === "candidate" || m.status === "shadow") && !m.out_of_service && (
+                      <button type="button" data-testid={`model-rollout-${m.id}`} onClick={() => setRollingOut(m.id)}>
+                        Roll out in stages…</button>)}
                     {admin && m.status === "champion" && m.replaces !== null && (
                       <button type="button" class="danger" data-testid={`model-rollback-${m.id}`}
                               onClick={() => void act(() => rollbackModel(m.id), "Roll back to the previous champion?")}>
@@ -208,7 +216,10 @@ export function ModelsView({ project }: { project: number }) {
           </table>
         </div>
       )}
-      <RolloutsPanel project={project} models={rows} admin={admin} onChange={reload} />
+      {admin && toRollOut && (
+        <StartRollout model={toRollOut} onCancel={() => setRollingOut(null)}
+                      onStarted={() => { setRollingOut(null); setRolloutsSeen((n) => n + 1); reload(); }} />)}
+      <RolloutsPanel key={rolloutsSeen} project={project} models={rows} admin={admin} onChange={reload} />
       {chosen && <EvaluationPanel model={chosen} admin={admin} />}
       <TrainingPanel project={project} admin={admin} onModels={reload} />
       {admin && <RetrainingSettings project={project} />}

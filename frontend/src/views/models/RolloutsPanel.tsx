@@ -1,7 +1,7 @@
 /**
  * The project's staged rollouts on the models page (docs/rollouts.md): status, stage, the last gate check, and
- * the admin's pause/resume/advance/abort. Rollouts are started through the API (`POST /models/{id}/promote`
- * with `stages`); the panel shows nothing until a project has one.
+ * the admin's pause/resume/advance/abort, and why a halted one halted. Rollouts start from a model's "Roll out in
+ * stages…" (StartRollout); the panel shows nothing until a project has one.
  */
 
 import { useState } from "preact/hooks";
@@ -14,8 +14,20 @@ const ACTIONS: Record<string, RolloutAction[]> = {
   paused: ["resume", "advance", "abort"],
 };
 
+interface GateFigure { metric: string; verdict: string; candidate: number | null; champion: number | null;
+                      tolerance: number; comparison: string }
+
+const figure = (v: number | null) => (v === null ? "no data" : Number(v.toFixed(3)).toString());
+
+/** "inference_ms_p95 95 vs 40 (ratio ≤ 0.25)": a gate's figures in one phrase. */
+export function gateText(g: GateFigure): string {
+  return `${g.metric} ${figure(g.candidate)} vs ${figure(g.champion)} (${g.comparison} ≤ ${g.tolerance})`;
+}
+
 function lastCheck(r: RolloutRow): string {
   const last = r.last_evaluation as { decision?: string; at?: string } | null;
+  const halted = (r.halt_reason as { gates?: GateFigure[] } | null)?.gates ?? [];
+  if (r.status === "halted" && halted.length > 0) return `halted: ${halted.map(gateText).join("; ")}`;
   return last?.decision ? `${last.decision} at ${new Date(last.at ?? "").toLocaleString()}` : "not checked yet";
 }
 
@@ -51,9 +63,9 @@ export function RolloutsPanel({ project, models, admin, onChange }: {
             {rows.map((r) => (
               <tr key={r.id} data-testid={`rollout-${r.id}`}>
                 <th scope="row">{name(r.model)} <small>(from {name(r.previous)})</small></th>
-                <td>{r.status}</td>
+                <td data-testid={`rollout-status-${r.id}`}>{r.status}</td>
                 <td>{(r.stage_index ?? 0) + 1} of {(r.stages as unknown[]).length}</td>
-                <td>{lastCheck(r)}</td>
+                <td data-testid={`rollout-check-${r.id}`}>{lastCheck(r)}</td>
                 <td class="row">{admin && (ACTIONS[r.status] ?? []).map((action) => (
                   <button type="button" key={action} class={action === "abort" ? "danger" : undefined}
                           data-testid={`rollout-${action}-${r.id}`} onClick={() => void act(r, action)}>{action}</button>
