@@ -20,11 +20,17 @@ const api = {
                                                                   { sha256: "c", bytes: 500_000 }],
                                                   bytes_freed: 1_500_000, predictions_deleted: 12,
                                                   audit_events_deleted: 3 } })),
+  listSites: vi.fn(async () => [{ id: 1, name: "Main St", kind: "store" }, { id: 2, name: "Harbour", kind: "store" }]),
+  placeLegalHold: vi.fn(async (_p: number, _site: number, _reason: string) => ({})),
+  releaseLegalHold: vi.fn(async (_p: number, _site: number) => undefined),
 };
 vi.mock("../src/api/endpoints", () => ({
   readRetention: (p: number) => api.readRetention(p),
   updateRetention: (p: number, c: RetentionChange) => api.updateRetention(p, c),
   dryRunRetention: () => api.dryRunRetention(),
+  listSites: () => api.listSites(),
+  placeLegalHold: (p: number, site: number, reason: string) => api.placeLegalHold(p, site, reason),
+  releaseLegalHold: (p: number, site: number) => api.releaseLegalHold(p, site),
 }));
 
 const input = (testId: string) => screen.getByTestId(testId) as HTMLInputElement;
@@ -73,11 +79,24 @@ describe("the retention section", () => {
     expect(input("retention-unreviewed_media_days").value).toBe("30");
     expect(input("retention-audit_days").value).toBe("");
     expect(screen.getByTestId("retention-last-run").textContent).toContain("deleted 1 media (2.5 MB), 7 predictions");
-    expect(screen.getByTestId("retention-holds").textContent).toContain("Harbour: case 42");
+    await waitFor(() => expect(screen.getByTestId("retention-held-2").textContent).toContain("held by dana"));
+    expect(screen.getByTestId("retention-held-2").textContent).toContain("case 42");
     type("retention-reviewed_media_days", "180");
     fireEvent.click(screen.getByTestId("retention-save"));
     await waitFor(() => expect(screen.getByTestId("retention-saved").textContent).toBe("Saved."));
     expect(api.updateRetention).toHaveBeenCalledWith(1, { reviewed_media_days: 180 });
+  });
+
+  it("asks why before placing a legal hold, then places it and reads the holds again", async () => {
+    await renderRetention();
+    await waitFor(() => screen.getByTestId("retention-hold-1"));
+    fireEvent.click(screen.getByTestId("retention-hold-1"));
+    expect(screen.getByTestId("retention-hold-error-1").textContent).toMatch(/Say why/);
+    expect(api.placeLegalHold).not.toHaveBeenCalled();
+    type("retention-hold-reason-1", "case 7, counsel");
+    fireEvent.click(screen.getByTestId("retention-hold-1"));
+    await waitFor(() => expect(api.placeLegalHold).toHaveBeenCalledWith(1, 1, "case 7, counsel"));
+    await waitFor(() => expect(api.readRetention).toHaveBeenCalledTimes(2));
   });
 
   it("shows the server's refusal beside its field and keeps what was typed", async () => {
@@ -99,5 +118,13 @@ describe("the retention section", () => {
       .toContain("would delete 2 media (1.5 MB), 12 predictions, 3 audit events"));
     expect(api.dryRunRetention).toHaveBeenCalledTimes(1);
     expect(api.updateRetention).not.toHaveBeenCalled();
+  });
+});
+
+describe("storage sizes", () => {
+  it("reads kB for a few frames and MB above", async () => {
+    const { storageSize } = await import("../src/views/settings/RetentionSettings");
+    expect(storageSize(23_456)).toBe("23.5 kB");
+    expect(storageSize(1_500_000)).toBe("1.5 MB");
   });
 });

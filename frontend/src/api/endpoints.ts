@@ -382,6 +382,19 @@ export async function updateRetention(projectId: number, changes: RetentionChang
 }
 
 export type RetentionRun = Schemas["RetentionRun"];
+export type LegalHold = Schemas["LegalHold"];
+
+/** Hold a site's media and predictions from every prune (409 if it is already held); audited. */
+export async function placeLegalHold(projectId: number, siteId: number, reason: string): Promise<LegalHold> {
+  return unwrap(await api.PUT("/api/v1/projects/{project_id}/sites/{site_id}/legal-hold", {
+    params: { path: { project_id: projectId, site_id: siteId } }, body: { reason } }));
+}
+
+/** Release a site's legal hold; audited. */
+export async function releaseLegalHold(projectId: number, siteId: number): Promise<void> {
+  unwrap(await api.DELETE("/api/v1/projects/{project_id}/sites/{site_id}/legal-hold", {
+    params: { path: { project_id: projectId, site_id: siteId } } }));
+}
 
 /** What a prune would delete now (recorded as the last dry run); nothing is deleted. */
 export async function dryRunRetention(projectId: number): Promise<RetentionRun> {

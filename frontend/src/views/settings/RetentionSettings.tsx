@@ -5,8 +5,8 @@
  */
 
 import { useState } from "preact/hooks";
-import { type Retention, type RetentionChange, type RetentionRun, dryRunRetention, readRetention,
-  updateRetention } from "../../api/endpoints";
+import { type Retention, type RetentionChange, type RetentionRun, dryRunRetention, listSites, placeLegalHold,
+  readRetention, releaseLegalHold, updateRetention } from "../../api/endpoints";
 import { ErrorBanner } from "../../ui/ErrorBanner";
 import { FieldError, FormRefusals } from "../../ui/FieldError";
 import { type FieldErrors, describedBy } from "../../ui/fieldErrors";
@@ -59,8 +59,9 @@ export function retentionChangesFrom(stored: Retention, draft: RetentionDraft):
 
 const id = (part: string) => `retention-${part}`;
 
-function megabytes(bytes: number): string {
-  return `${(bytes / 1_000_000).toFixed(1)} MB`;
+/** Storage in words: kB under a megabyte (a few frames), MB above. */
+export function storageSize(bytes: number): string {
+  return bytes < 1_000_000 ? `${(bytes / 1000).toFixed(1)} kB` : `${(bytes / 1_000_000).toFixed(1)} MB`;
 }
 
 interface Report { media_deleted?: unknown[]; bytes_freed?: number; predictions_deleted?: number;
@@ -69,7 +70,7 @@ interface Report { media_deleted?: unknown[]; bytes_freed?: number; predictions_
 /** One sentence for a run's report: what it deleted (or, dry, would delete). */
 export function describeRun(run: RetentionRun): string {
   const report = (run.report ?? {}) as Report;
-  return `${report.media_deleted?.length ?? 0} media (${megabytes(report.bytes_freed ?? 0)}), `
+  return `${report.media_deleted?.length ?? 0} media (${storageSize(report.bytes_freed ?? 0)}), `
     + `${report.predictions_deleted ?? 0} predictions, ${report.audit_events_deleted ?? 0} audit events`;
 }
 
@@ -150,16 +151,77 @@ function RetentionForm({ project, stored, onSaved }: { project: number; stored: 
         <button type="submit" class="primary" disabled={busy} data-testid={id("save")}>Save retention</button>
         <span role="status" data-testid={id("saved")}>{notice}</span>
       </div>
-      {stored.legal_holds.length > 0 && (
-        <ul data-testid={id("holds")}>
-          {stored.legal_holds.map((hold) => (
-            <li key={hold.site}>Legal hold on {hold.site_name}: {hold.reason} ({hold.held_by})</li>
-          ))}
-        </ul>
-      )}
       <LastRun retention={stored} />
       <DryRun project={project} initial={stored.last_dry_run} />
     </form>
+  );
+}
+
+/** Per site: its legal hold (who, why, when) with Release, or Place hold with the reason asked first. A held
+ * site's media and predictions are never pruned. */
+function LegalHolds({ project, stored, onChanged }: { project: number; stored: Retention; onChanged: () => void }) {
+  const sites = useAsync(() => listSites(project), [project]);
+  const [reasons, setReasons] = useState<Record<number, string>>({});
+  const [refusal, setRefusal] = useState<{ site: number; message: string } | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const held = new Map(stored.legal_holds.map((h) => [h.site, h]));
+  const act = async (site: number, what: () => Promise<unknown>) => {
+    setError(null);
+    setRefusal(null);
+    try {
+      await what();
+      setReasons({ ...reasons, [site]: "" });
+      onChanged();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  const place = (site: number) => {
+    const reason = (reasons[site] ?? "").trim();
+    if (!reason) {
+      setRefusal({ site, message: "Say why (a case number, who asked): the hold is audited with it." });
+      document.getElementById(id(`hold-reason-${site}`))?.focus();
+      return;
+    }
+    void act(site, () => placeLegalHold(project, site, reason));
+  };
+  return (
+    <section class="card stack" aria-label="Legal holds" data-testid={id("holds")}>
+      <h2>Legal holds</h2>
+      <p class="hint">A site under legal hold keeps all its media and predictions, whatever the limits above.</p>
+      <ErrorBanner error={error ?? sites.error} />
+      <ul class="stack tight">
+        {(sites.data ?? []).map((site) => {
+          const hold = held.get(site.id);
+          return (
+            <li key={site.id} class="row" data-testid={id(`site-${site.id}`)}>
+              <strong>{site.name}</strong>
+              {hold ? (
+                <>
+                  <span data-testid={id(`held-${site.id}`)}>held by {hold.held_by} since {
+                    new Date(hold.held_at).toLocaleDateString()}: {hold.reason}</span>
+                  <button type="button" data-testid={id(`release-${site.id}`)}
+                          onClick={() => void act(site.id, () => releaseLegalHold(project, site.id))}>Release</button>
+                </>
+              ) : (
+                <>
+                  <label class="sr-only" for={id(`hold-reason-${site.id}`)}>Reason for holding {site.name}</label>
+                  <input id={id(`hold-reason-${site.id}`)} type="text" maxLength={2000} placeholder="Reason"
+                         value={reasons[site.id] ?? ""} data-testid={id(`hold-reason-${site.id}`)}
+                         aria-invalid={refusal?.site === site.id ? true : undefined}
+                         aria-describedby={refusal?.site === site.id ? id(`hold-error-${site.id}`) : undefined}
+                         onInput={(e) => setReasons({ ...reasons, [site.id]: e.currentTarget.value })} />
+                  <button type="button" data-testid={id(`hold-${site.id}`)} onClick={() => place(site.id)}>
+                    Place legal hold</button>
+                  <FieldError id={id(`hold-error-${site.id}`)}
+                              message={refusal?.site === site.id ? refusal.message : undefined} />
+                </>
+              )}
+            </li>
+          );
+        })}
+      </ul>
+    </section>
   );
 }
 
@@ -167,10 +229,12 @@ export function RetentionSettings({ project }: { project: number }) {
   const loaded = useAsync(() => readRetention(project), [project]);
   const [stored, setStored] = useState<Retention | null>(null);
   const current = stored ?? loaded.data;
+  const refresh = async () => setStored(await readRetention(project));
   return (
     <>
       <ErrorBanner error={loaded.error} />
       {current && <RetentionForm project={project} stored={current} onSaved={setStored} />}
+      {current && <LegalHolds project={project} stored={current} onChanged={() => void refresh()} />}
     </>
   );
 }
