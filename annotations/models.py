@@ -1,5 +1,9 @@
 """Projects, where data comes from (sites, cameras, devices), what it is (assets), what models said about it
-(predictions), what people said about it (annotation versions), and the audit trail."""
+(predictions), what people said about it (annotation versions), and the audit trail.
+
+Why this file is long: these are the core tables every other part points at, with their constraints and
+indexes beside them; splitting them across modules would scatter the data model the rest of the code reads as
+one place (docs/architecture.md)."""
 
 from __future__ import annotations
 

@@ -21,8 +21,8 @@ const api = {
                                                   bytes_freed: 1_500_000, predictions_deleted: 12,
                                                   audit_events_deleted: 3 } })),
   listSites: vi.fn(async () => [{ id: 1, name: "Main St", kind: "store" }, { id: 2, name: "Harbour", kind: "store" }]),
-  placeLegalHold: vi.fn(async (_p: number, _site: number, _reason: string) => ({})),
-  releaseLegalHold: vi.fn(async (_p: number, _site: number) => undefined),
+  placeLegalHold: vi.fn<(p: number, site: number, reason: string) => Promise<object>>(async () => ({})),
+  releaseLegalHold: vi.fn<(p: number, site: number) => Promise<void>>(async () => undefined),
 };
 vi.mock("../src/api/endpoints", () => ({
   readRetention: (p: number) => api.readRetention(p),

@@ -46,3 +46,13 @@ describe("the staged-rollout plan from the form", () => {
                       comparison: "delta" })).toBe("confidence_drift no data vs no data (delta ≤ 0.2)");
   });
 });
+
+describe("the pin's target", () => {
+  it("reads a device or a site from the picker and nothing else", async () => {
+    const { targetOf } = await import("../src/views/models/PinsPanel");
+    expect(targetOf("device:12")).toEqual({ device: 12 });
+    expect(targetOf("site:3")).toEqual({ site: 3 });
+    expect(targetOf("")).toBeNull();
+    expect(targetOf("camera:1")).toBeNull();
+  });
+});

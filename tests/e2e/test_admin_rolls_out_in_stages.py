@@ -1,7 +1,8 @@
 """An admin rolls a new model out in stages from the models page: a plan with shares that do not increase is
 refused beside the field with nothing stored; the corrected plan starts a rollout whose canary device (and only
 it) is offered the new model over the air; the canary reports worse latency, the gate check halts the rollout,
-the panel says why, and every device is offered the champion again."""
+the panel says why, and every device is offered the champion again. Then a pin holds one device on the new
+model whatever the rollouts say, until it is removed."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ import pytest
 from playwright.sync_api import expect
 
 from activelearning.registry.models import ModelStatus, ModelVersion
-from activelearning.rollouts.models import Rollout, RolloutStatus
+from activelearning.rollouts.models import ModelPin, Rollout, RolloutStatus
 from activelearning.rollouts.services import evaluate_rollout
-from annotations.models import AuditEvent
+from annotations.models import AuditEvent, Device
 from annotations.services import create_device
 from tests.e2e.helpers import add_browser_member, sign_in
 from tests.factories import make_project
@@ -99,3 +100,22 @@ def test_admin_starts_a_staged_rollout_and_a_bad_canary_halts_it(page, app_serve
     assert {poll(name) for name in tokens} == {champion.sha256}
     assert list(AuditEvent.objects.filter(object_type="rollout").order_by("id").values_list("action", flat=True)) == [
         "rollout.started", "rollout.halted"]
+
+    # A pin: bus-2 runs the new model while the investigation goes on, whatever rollouts say.
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.get_by_test_id("pin-add").click()
+    expect(page.get_by_test_id("pin-target-error")).to_contain_text("Choose a device or a site")
+    bus2 = Device.objects.get(name="bus-2")
+    page.get_by_label("Device or site").select_option(f"device:{bus2.pk}")
+    page.get_by_label("Model version").select_option(str(candidate.pk))
+    page.get_by_label("Note").fill("ticket 88: check the new model on the rear door")
+    page.get_by_test_id("pin-add").click()
+    expect(page.get_by_test_id("pin-list")).to_contain_text("device bus-2 on people-det v2")
+    pin = ModelPin.objects.get()
+    assert (pin.device_id, pin.model_id, pin.note) == (bus2.pk, candidate.pk,
+                                                       "ticket 88: check the new model on the rear door")
+    assert poll("bus-2") == candidate.sha256 and poll("bus-3") == champion.sha256
+    page.get_by_test_id(f"pin-remove-{pin.pk}").click()
+    expect(page.get_by_test_id("pin-none")).to_be_visible()
+    assert not ModelPin.objects.exists() and poll("bus-2") == champion.sha256
+    assert AuditEvent.objects.filter(action__in=["model.pinned", "model.unpinned"]).count() == 2

@@ -195,6 +195,24 @@ export async function startRollout(modelId: number, plan: { stages: unknown[]; g
                                                                        body: { to: "champion", ...plan } })) as RolloutRow;
 }
 
+export type PinRow = Schemas["Pin"];
+
+/** The project's pins: devices and sites held on one model version, whatever rollout runs. */
+export async function listPins(projectId: number): Promise<PinRow[]> {
+  return unwrap(await api.GET("/api/v1/projects/{project_id}/pins/", { params: { path: { project_id: projectId } } }));
+}
+
+/** Pin a device or a site (exactly one) to a model of the project; audited. */
+export async function createPin(projectId: number, body: Schemas["PinWriteRequest"]): Promise<PinRow> {
+  return unwrap(await api.POST("/api/v1/projects/{project_id}/pins/", {
+    params: { path: { project_id: projectId } }, body }));
+}
+
+export async function deletePin(projectId: number, pinId: number): Promise<void> {
+  unwrap(await api.DELETE("/api/v1/projects/{project_id}/pins/{pin_id}", {
+    params: { path: { project_id: projectId, pin_id: pinId } } }));
+}
+
 export async function rollbackModel(modelId: number): Promise<ModelRow> {
   return unwrap(await api.POST("/api/v1/models/{model_id}/rollback", { params: { path: { model_id: modelId } } }));
 }

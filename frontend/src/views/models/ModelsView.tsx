@@ -14,6 +14,7 @@ import { ErrorBanner } from "../../ui/ErrorBanner";
 import { useAsync } from "../../ui/useAsync";
 import { type DetectionReport, METRICS, comparisonRows, fmt, framesLabel, thresholdSource, verdict } from "./report";
 import { RetrainingSettings } from "./RetrainingSettings";
+import { PinsPanel } from "./PinsPanel";
 import { RolloutsPanel } from "./RolloutsPanel";
 import { StartRollout } from "./StartRollout";
 import { TrainingPanel } from "./TrainingPanel";
@@ -220,6 +221,7 @@ export function ModelsView({ project }: { project: number }) {
         <StartRollout model={toRollOut} onCancel={() => setRollingOut(null)}
                       onStarted={() => { setRollingOut(null); setRolloutsSeen((n) => n + 1); reload(); }} />)}
       <RolloutsPanel key={rolloutsSeen} project={project} models={rows} admin={admin} onChange={reload} />
+      {rows.length > 0 && <PinsPanel project={project} models={rows} admin={admin} />}
       {chosen && <EvaluationPanel model={chosen} admin={admin} />}
       <TrainingPanel project={project} admin={admin} onModels={reload} />
       {admin && <RetrainingSettings project={project} />}
