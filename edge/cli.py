@@ -160,6 +160,9 @@ def main(argv: list[str] | None = None) -> int:
     except AuthError as exc:
         print(f"loupe-edge: stopped: {exc}", file=sys.stderr)
         return EXIT_AUTH
+    except KeyboardInterrupt:  # Ctrl-C (or SIGINT from a supervisor): the cameras and detector were stopped
+        log.info("stopped")
+        return 0
 
 
 def _open(args: argparse.Namespace) -> DeviceState:
