@@ -92,11 +92,11 @@ class Pipeline:
 
     def stop(self) -> None:
         self._stop.set()
+        self.detector.close()  # first: it abandons a frame in flight, so the thread is not held by a slow model
         for camera in self.cameras:
             camera.stop()
         if self._thread is not None:
-            self._thread.join(self.detector.timeout + 10)
-        self.detector.close()
+            self._thread.join(10)
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -122,6 +122,7 @@ class WatchedDetector:
         self._process: Any = None
         self._conn: Connection | None = None
         self._ready = False
+        self._closed = False
         self._seq = 0
 
     @property
@@ -140,6 +141,8 @@ class WatchedDetector:
         self._conn, self._ready = parent, False
 
     def _wait_ready(self) -> Connection:
+        if self._closed:
+            raise DetectorUnavailable("the detector is closed")
         if self._process is None:
             self._spawn()
         assert self._conn is not None
@@ -185,9 +188,16 @@ class WatchedDetector:
         with self._lock:
             self._reap()
             self.model_path = str(model_path)
-            self._spawn()
+            if not self._closed:
+                self._spawn()
 
     def close(self) -> None:
+        """Stop the child, at once: a frame in flight (or a model loading) is abandoned, not waited for, and
+        not counted as a crash."""
+        self._closed = True
+        process = self._process
+        if process is not None and process.is_alive():
+            process.kill()  # without the lock: an `infer` waiting on this child holds it
         with self._lock:
             self._reap()
 
@@ -206,6 +216,8 @@ class WatchedDetector:
                     self._hung(started)
                 seq, status, payload = conn.recv()
             except (EOFError, BrokenPipeError, ConnectionResetError, OSError) as exc:
+                if self._closed:
+                    raise InferenceFailed("the detector was closed") from exc
                 self._crashed()
                 raise InferenceCrashed(self.last_failure) from exc
             if seq != self._seq:  # cannot happen with one frame in flight; never pair a frame with another's boxes

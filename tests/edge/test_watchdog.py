@@ -5,6 +5,7 @@ outbox is lost. A real ONNX model, real processes, real frames through a camera;
 from __future__ import annotations
 
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -142,3 +143,27 @@ def test_nothing_queued_is_lost_across_a_hang_and_the_hung_frame_makes_no_event(
     assert body["inference_ms_p50"] > 0 and body["inference_fps"] > 0
     (entry,) = body["cameras"]
     assert entry["name"] == "door-1" and entry["dropped_frames"] == 1 and entry["inference_fps"] > 0
+
+
+def test_closing_abandons_a_hung_frame_at_once_and_counts_no_crash(detector, state):
+    """Stopping `loupe-edge` while a frame is stuck must not wait out the timeout nor count a crash."""
+    detector.timeout = 600.0
+    detector.start()
+    pid = detector.pid
+    failures: list[Exception] = []
+
+    def infer_hung() -> None:
+        try:
+            detector.infer(frame(HANG))
+        except Exception as exc:  # noqa: BLE001 - what the inferring thread was told, checked below
+            failures.append(exc)
+
+    worker = threading.Thread(target=infer_hung)
+    worker.start()
+    wait_until(lambda: detector._lock.locked(), within=10, what="the frame in flight")
+    detector.close()
+    worker.join(KILL_WAIT + 5)
+    assert not worker.is_alive() and gone(pid)
+    assert len(failures) == 1 and "closed" in str(failures[0])
+    assert detector.crashes == detector.restarts == 0 and state.outbox.counter(CRASHES) == 0
+    assert detector.pid is None
