@@ -88,7 +88,7 @@ frontend-test: frontend
 
 lint: install
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy config annotations reviewer activelearning edge loupe_wire loupe_synthetic
+	$(VENV)/bin/mypy config annotations reviewer activelearning edge loupe_wire loupe_synthetic loupe_vision
 	$(VENV)/bin/lint-imports
 
 ## make bench: ingest throughput vs raw COPY on PostgreSQL (needs DATABASE_URL or a local server)

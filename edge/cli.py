@@ -1,6 +1,6 @@
 """`loupe-edge`: run a device's uploader, queue an event by hand, look at the outbox, or simulate a field.
 
-    loupe-edge run --server URL --token-file F --data-dir D [--camera door-1] [--once]
+    loupe-edge run --server URL --token-file F --data-dir D [--camera door-1=rtsp://…] [--once]
     loupe-edge enqueue --data-dir D --event event.json [--media frame.jpg]
     loupe-edge status --data-dir D
     loupe-edge simulate --server URL --token T --frames N --kind store|bus
@@ -46,6 +46,45 @@ def _uploading(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=float, default=30.0)
 
 
+DEFAULT_OFFLINE_AFTER = 5.0  # edge.camera's; repeated so `--help` needs no OpenCV
+DEFAULT_DETECTOR_TIMEOUT = 10.0  # edge.watchdog's
+CAMERA_NAME_MAX = 120  # the server's camera name length
+
+
+def camera_spec(text: str) -> tuple[str, str | None]:
+    """`NAME` or `NAME=SOURCE` → (name, source or None); argparse turns a ValueError into a usage error."""
+    name, sep, source = text.partition("=")
+    name, source = name.strip(), source.strip()
+    if not name:
+        raise argparse.ArgumentTypeError(f"{text!r}: a camera needs a name (NAME or NAME=SOURCE)")
+    if len(name) > CAMERA_NAME_MAX:
+        raise argparse.ArgumentTypeError(f"{name[:20]!r}…: a camera name has at most {CAMERA_NAME_MAX} characters")
+    if sep and not source:
+        raise argparse.ArgumentTypeError(f"{text!r}: no source after '=' (a file, an rtsp:// URL or a device "
+                                         "index such as 0)")
+    return name, source if sep else None
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be more than 0")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be between 0 and 1")
+    return value
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="loupe-edge", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -57,7 +96,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     _common(run)
     _uploading(run)
     run.add_argument("--token-file", type=Path, required=True, help="file holding the device token")
-    run.add_argument("--camera", action="append", default=[], help="camera names to report (repeatable)")
+    run.add_argument("--camera", action="append", default=[], type=camera_spec, metavar="NAME[=SOURCE]",
+                     help="a camera (repeatable). NAME=SOURCE reads it (a video file, an RTSP/HTTP URL or a device "
+                          "index such as 0; needs the `camera` extra) and runs the active model on its frames; a "
+                          "bare NAME is only reported in the heartbeat")
+    run.add_argument("--camera-offline-after", type=_positive, default=DEFAULT_OFFLINE_AFTER, metavar="S",
+                     help="seconds without a frame before a camera is reported offline and reopened")
+    run.add_argument("--detector-timeout", type=_positive, default=DEFAULT_DETECTOR_TIMEOUT, metavar="S",
+                     help="seconds one frame's inference may take before the watchdog kills and restarts the "
+                          "detector")
+    run.add_argument("--review-below", type=_fraction, default=0.5, metavar="SCORE",
+                     help="capture a frame for review when a detection scores under this (low_confidence)")
+    run.add_argument("--audit-rate", type=_fraction, default=0.01, metavar="SHARE",
+                     help="share of the other inferred frames captured anyway (audit_sample)")
     run.add_argument("--heartbeat-every", type=float, default=60.0, help="seconds")
     run.add_argument("--model-every", type=float, default=300.0, help="seconds between model checks")
     run.add_argument("--keep-days", type=float, default=7.0, help="days to keep sent/rejected events")
@@ -85,7 +136,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     sim.add_argument("--seed", type=int, default=0)
     sim.add_argument("--run-id", default=None, help="event id prefix (default: the start time); the same "
                      "run id and data dir replay as duplicates")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        names = [name for name, _ in args.camera]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            run.error(f"--camera: {', '.join(repeated)} given more than once")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -103,6 +160,9 @@ def main(argv: list[str] | None = None) -> int:
     except AuthError as exc:
         print(f"loupe-edge: stopped: {exc}", file=sys.stderr)
         return EXIT_AUTH
+    except KeyboardInterrupt:  # Ctrl-C (or SIGINT from a supervisor): the cameras and detector were stopped
+        log.info("stopped")
+        return 0
 
 
 def _open(args: argparse.Namespace) -> DeviceState:
@@ -112,36 +172,70 @@ def _open(args: argparse.Namespace) -> DeviceState:
 def run(args: argparse.Namespace) -> int:
     """The device loop: heartbeat and model check when due, drain the outbox in between."""
     token = args.token_file.read_text().strip()
+    sources = {name: source for name, source in args.camera if source is not None}
+    if sources and not _camera_extra_installed():
+        print("loupe-edge: --camera NAME=SOURCE needs the camera extra: pip install 'loupe-edge[camera]'",
+              file=sys.stderr)
+        return 1
     state = _open(args)
-    health = Health(state.data_dir, cameras=[{"name": c, "status": "ok"} for c in args.camera])
+    health = Health(state.data_dir, cameras=[{"name": n, "status": "ok"} for n, s in args.camera if s is None])
+    pipeline = _start_pipeline(args, state, sources) if sources and not args.once else None
+    if pipeline is not None:
+        health.telemetry = pipeline.health
+    try:
+        return _serve(args, token, state, health)
+    finally:
+        if pipeline is not None:
+            pipeline.stop()
+        state.close()
+
+
+def _camera_extra_installed() -> bool:
+    import importlib.util
+
+    return all(importlib.util.find_spec(m) is not None for m in ("numpy", "cv2", "onnxruntime"))
+
+
+def _start_pipeline(args: argparse.Namespace, state: DeviceState, sources: dict[str, str]) -> Any:
+    """The camera loop beside the uploader (its own threads; the detector in a child process)."""
+    from edge.camera import Camera, opencv_factory, parse_source  # lazy: the `camera` extra
+    from edge.pipeline import Pipeline, ReviewPolicy
+    from edge.watchdog import WatchedDetector
+
+    cameras = [Camera(name, opencv_factory(parse_source(source)), offline_after=args.camera_offline_after)
+               for name, source in sources.items()]
+    detector = WatchedDetector(state.models.active_link, timeout=args.detector_timeout, count=state.outbox.bump)
+    log.info("reading %d camera(s): %s", len(cameras), ", ".join(sources))
+    return Pipeline(cameras, detector, outbox=state.outbox, spool=state.spool, models=state.models,
+                    policy=ReviewPolicy(below=args.review_below, audit_rate=args.audit_rate)).start()
+
+
+def _serve(args: argparse.Namespace, token: str, state: DeviceState, health: Health) -> int:
     with http_client(args.server, token, timeout=args.timeout) as http:
         uploader = Uploader(http=http, outbox=state.outbox, spool=state.spool, batch_size=args.batch_size,
                             head_min_bytes=args.head_min_bytes, upload_workers=args.upload_workers)
         next_heartbeat = next_model_check = 0.0
-        try:
-            while True:
-                now = time.time()
-                if now >= next_heartbeat:
-                    next_heartbeat = now + args.heartbeat_every
-                    state.outbox.forget_finished(before=now - args.keep_days * 86400)
-                    desired = _heartbeat(http, health, state)
-                    if desired is not None and desired != state.models.active_sha256:
-                        next_model_check = now
-                if now >= next_model_check:
-                    next_model_check = now + args.model_every
-                    _check_model(http, state)
-                report = uploader.drain(deadline=None if args.once else min(next_heartbeat, next_model_check))
-                if report.sent or report.rejected or report.failures or report.probes:
-                    log.info("sent %d, rejected %d, transient failures %d, probes %d, pending %d%s", report.sent,
-                             report.rejected, report.failures, report.probes, state.outbox.depth(),
-                             "" if uploader.link.up else " (the server is unreachable: probing)")
-                if args.once:
-                    return 0
-                wait = min(next_heartbeat, next_model_check) - time.time()
-                if wait > 0 and state.outbox.depth() == 0:
-                    time.sleep(min(wait, 1.0))  # new events are picked up within a second
-        finally:
-            state.close()
+        while True:
+            now = time.time()
+            if now >= next_heartbeat:
+                next_heartbeat = now + args.heartbeat_every
+                state.outbox.forget_finished(before=now - args.keep_days * 86400)
+                desired = _heartbeat(http, health, state)
+                if desired is not None and desired != state.models.active_sha256:
+                    next_model_check = now
+            if now >= next_model_check:
+                next_model_check = now + args.model_every
+                _check_model(http, state)
+            report = uploader.drain(deadline=None if args.once else min(next_heartbeat, next_model_check))
+            if report.sent or report.rejected or report.failures or report.probes:
+                log.info("sent %d, rejected %d, transient failures %d, probes %d, pending %d%s", report.sent,
+                         report.rejected, report.failures, report.probes, state.outbox.depth(),
+                         "" if uploader.link.up else " (the server is unreachable: probing)")
+            if args.once:
+                return 0
+            wait = min(next_heartbeat, next_model_check) - time.time()
+            if wait > 0 and state.outbox.depth() == 0:
+                time.sleep(min(wait, 1.0))  # new events are picked up within a second
 
 
 def _heartbeat(http: Any, health: Health, state: DeviceState) -> str | None:

@@ -211,6 +211,11 @@ class Outbox:
         """Events still to deliver."""
         return int(self._query("SELECT count(*) FROM event WHERE status = 'pending'")[0][0])
 
+    def oldest_pending_age(self) -> float | None:
+        """Seconds since the oldest event still to deliver was queued, or None if nothing is pending."""
+        row = self._query("SELECT min(created_at) FROM event WHERE status = 'pending'")
+        return None if row[0][0] is None else max(0.0, self.clock() - float(row[0][0]))
+
     def counts(self) -> dict[str, int]:
         counts = dict.fromkeys((PENDING, SENT, REJECTED), 0)
         counts.update({s: int(n) for s, n in self._query("SELECT status, count(*) FROM event GROUP BY status")})

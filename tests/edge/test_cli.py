@@ -6,6 +6,10 @@ import json
 import subprocess
 import sys
 
+import pytest
+
+from edge.camera import parse_source
+from edge.cli import camera_spec, main
 from tests.server import ROOT
 
 
@@ -34,3 +38,37 @@ def test_enqueue_then_status_from_the_command_line(tmp_path):
     assert cli("enqueue", "--event", str(event), "--media", str(media)).stdout.strip() == "already queued"
     status = json.loads(cli("status").stdout)
     assert status["pending"] == 1 and status["spool_bytes"] == media.stat().st_size
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    (["=rtsp://cam/1"], "a camera needs a name"),
+    (["door-1="], "no source after '='"),
+    (["door-1=0", "door-1=1"], "door-1 given more than once"),
+    (["x" * 121 + "=0"], "at most 120 characters"),
+])
+def test_a_bad_camera_spec_is_a_clear_usage_error(tmp_path, capsys, spec, message):
+    cameras = [arg for s in spec for arg in ("--camera", s)]
+    with pytest.raises(SystemExit) as stopped:
+        main(["run", "--server", "http://127.0.0.1:9", "--token-file", str(tmp_path / "t"), "--data-dir",
+              str(tmp_path / "d"), *cameras])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert "--camera" in err and message in err
+    assert not (tmp_path / "d").exists()  # refused before anything was opened
+
+
+@pytest.mark.parametrize(("option", "value", "message"), [
+    ("--detector-timeout", "0", "must be more than 0"), ("--camera-offline-after", "soon", "is not a number"),
+    ("--audit-rate", "1.5", "between 0 and 1")])
+def test_bad_camera_loop_settings_are_usage_errors(tmp_path, capsys, option, value, message):
+    with pytest.raises(SystemExit) as stopped:
+        main(["run", "--server", "http://127.0.0.1:9", "--token-file", str(tmp_path / "t"), "--data-dir",
+              str(tmp_path / "d"), "--camera", "door-1=0", option, value])
+    assert stopped.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_camera_specs_name_a_file_a_url_a_device_index_or_only_a_name():
+    assert camera_spec("door-1=/var/video/door.mp4") == ("door-1", "/var/video/door.mp4")
+    assert camera_spec("door-1=rtsp://user:pw@10.0.0.5:554/stream?x=1") == ("door-1", "rtsp://user:pw@10.0.0.5:554/stream?x=1")
+    assert camera_spec("tills") == ("tills", None)  # reported in the heartbeat only, as before
+    assert parse_source("0") == 0 and parse_source("/dev/video2") == "/dev/video2"

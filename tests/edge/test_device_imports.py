@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-DEVICE_PACKAGES = ("edge", "loupe_wire", "loupe_synthetic")
+DEVICE_PACKAGES = ("edge", "loupe_wire", "loupe_synthetic", "loupe_vision")
 SERVER = {"django", "rest_framework", "drf_spectacular", "channels", "celery", "config", "annotations", "reviewer",
           "activelearning"}
 

@@ -22,7 +22,7 @@ def _run(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 def test_the_edge_distribution_installs_and_runs_without_the_server(tmp_path):
     source = tmp_path / "src"
-    for package in ("edge", "loupe_wire", "loupe_synthetic"):
+    for package in ("edge", "loupe_wire", "loupe_synthetic", "loupe_vision"):
         shutil.copytree(ROOT / package, source / package, ignore=shutil.ignore_patterns("__pycache__", "build"))
     venv = tmp_path / "venv"
     created = _run(sys.executable, "-m", "venv", venv, cwd=tmp_path)
