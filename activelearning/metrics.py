@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from activelearning.geometry import box_iou, xywh_to_xyxy
+from loupe_vision.geometry import box_iou, xywh_to_xyxy
 
 IOU_THRESHOLDS = np.linspace(0.5, 0.95, 10)
 RECALL_POINTS = np.linspace(0.0, 1.0, 101)

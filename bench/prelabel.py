@@ -34,10 +34,10 @@ import onnxruntime as ort
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from activelearning.geometry import decode_yolo, letterbox, nms  # noqa: E402
 from activelearning.registry.detector import Detector, StageTimes  # noqa: E402
 from bench.harness import ROOT, git, parse_args_with_smoke, results_path  # noqa: E402
 from loupe_synthetic.scenes import encode_jpeg, render_scene  # noqa: E402
+from loupe_vision.geometry import decode_yolo, letterbox, nms  # noqa: E402
 
 OVERHEAD_TARGET = 0.15
 NMS_TARGET_MS = 2.0

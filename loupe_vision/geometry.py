@@ -1,7 +1,6 @@
 """Box maths for detectors: letterbox, YOLO output decoding, class-aware NMS, and the way back to pixels.
 
-Pure (numpy + OpenCV, no Django): the server (activelearning/geometry.py re-exports it) and the device share
-it. Boxes are float arrays `[N, 4]` of `x1, y1, x2, y2` in pixels unless a name says otherwise; the API and
+Pure (numpy + OpenCV, no Django): the server and the device share it. Boxes are float arrays `[N, 4]` of `x1, y1, x2, y2` in pixels unless a name says otherwise; the API and
 the database store `[x, y, w, h]` lists (see `xyxy_to_xywh`).
 """
 

@@ -1,11 +1,11 @@
-"""Letterbox, YOLO decoding, NMS and the way back to pixels (activelearning/geometry.py): pure, no database."""
+"""Letterbox, YOLO decoding, NMS and the way back to pixels (loupe_vision/geometry.py): pure, no database."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from activelearning.geometry import (
+from loupe_vision.geometry import (
     LETTERBOX_GREY,
     box_iou,
     cxcywh_to_xyxy,

@@ -11,7 +11,7 @@ and two heads at strides 8 and 16. Every grid cell predicts its distances to the
 stride) and a sigmoid score per class; training uses FCOS-style centre sampling on both strides, GIoU for the
 boxes and a quality focal loss whose target is the IoU of the predicted box, so scores rank boxes by quality.
 The exported graph decodes in-graph to the Ultralytics layout `[1, 4 + C, N]` (cx, cy, w, h in input
-pixels, sigmoid scores), which `activelearning.geometry.decode_yolo` reads.
+pixels, sigmoid scores), which `loupe_vision.geometry.decode_yolo` reads.
 
 Why this file is long: it is the whole trainer a pipeline can copy (model, targets, losses, loop, export), kept
 in one self-contained module with no import from the server.
@@ -36,8 +36,8 @@ import torch
 import torch.nn.functional as F  # noqa: N812 (the torch convention)
 from torch import nn
 
-from activelearning.geometry import LETTERBOX_GREY
 from loupe_synthetic.scenes import SceneKind, render_scene
+from loupe_vision.geometry import LETTERBOX_GREY
 
 CLASSES = ("person",)
 TRAIN_SEED_BASE = 1_000_000  # frame i of training is drawn with seed TRAIN_SEED_BASE + i
