@@ -26,7 +26,12 @@ export function AlertBell({ project }: { project: number }) {
   return (
     <a class={`alert-bell${critical ? " critical" : ""}`} href={href.alerts(project)} data-testid="alert-bell"
        aria-label={bellLabel(summary.data)} title={bellLabel(summary.data)}>
-      <span aria-hidden="true">🔔</span>
+      {/* Drawn, not an emoji: a machine without an emoji font shows a box instead. */}
+      <svg aria-hidden="true" width="20" height="20" viewBox="0 0 24 24" fill="none" stroke="currentColor"
+           stroke-width="2" stroke-linecap="round" stroke-linejoin="round">
+        <path d="M6 8a6 6 0 0 1 12 0c0 7 3 9 3 9H3s3-2 3-9" />
+        <path d="M10.3 21a1.94 1.94 0 0 0 3.4 0" />
+      </svg>
       {badge && <span class="alert-bell-count" data-testid="alert-bell-count">{badge}</span>}
     </a>
   );
