@@ -378,6 +378,7 @@ SPECTACULAR_SETTINGS = {
         "DeliveryStatusEnum": "activelearning.models.DeliveryStatus",
         "WebhookEventEnum": "activelearning.models.WebhookEvent",
         "DriftMetricEnum": "activelearning.models.DriftMetric",
+        "AlertKindEnum": "activelearning.alerts.rules.KIND_CHOICES",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -14,9 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from activelearning.alerts import rules
-from activelearning.alerts.models import Alert, AlertRule
-from activelearning.alerts.selectors import access_alert, alert_summary, visible_alerts
-from activelearning.alerts.services import (
+from activelearning.alerts.actions import (
     MAX_SILENCE_MINUTES,
     NOTE_LIMIT,
     acknowledge,
@@ -25,6 +23,8 @@ from activelearning.alerts.services import (
     silence,
     update_rules,
 )
+from activelearning.alerts.models import Alert, AlertRule
+from activelearning.alerts.selectors import access_alert, alert_summary, visible_alerts
 from annotations.api.errors import error_responses
 from annotations.api.fields import refuse_unknown_fields
 from annotations.models import Role
@@ -67,7 +67,7 @@ class AlertPageSerializer(serializers.Serializer):
 
 class AlertQuery(serializers.Serializer):
     status = serializers.ChoiceField(choices=STATUSES, default="open")
-    kind = serializers.ChoiceField(choices=list(rules.KINDS), required=False)
+    kind = serializers.ChoiceField(choices=rules.KIND_CHOICES, required=False)
     page = serializers.IntegerField(min_value=1, max_value=100_000, default=1)
     page_size = serializers.IntegerField(min_value=1, max_value=200, default=50)
 
@@ -161,7 +161,7 @@ class ProjectAlertsView(APIView):
 
     @extend_schema(operation_id="project_alerts", parameters=[
         OpenApiParameter("status", str, enum=list(STATUSES), description="default open"),
-        OpenApiParameter("kind", str, enum=list(rules.KINDS)),
+        OpenApiParameter("kind", str, enum=list(rules.KINDS), description="an alert kind (AlertKindEnum)"),
         OpenApiParameter("page", int, description="1-based"),
         OpenApiParameter("page_size", int, description="1–200, default 50")],
         responses={200: AlertPageSerializer, **ERRORS})

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from activelearning.alerts.rules import KINDS, SUBJECT_TYPES
+from activelearning.alerts.rules import KIND_CHOICES, SUBJECT_TYPES
 from annotations.models import Project, Site
 
 
@@ -16,7 +16,7 @@ class AlertRule(models.Model):
     added later appears by itself."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
-    kind = models.CharField(max_length=32, choices=[(k, KINDS[k].label) for k in KINDS])
+    kind = models.CharField(max_length=32, choices=KIND_CHOICES)
     params = models.JSONField(default=dict, blank=True, help_text="The kind's thresholds (rules.KINDS).")
     enabled = models.BooleanField(default=True)
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,

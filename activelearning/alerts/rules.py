@@ -78,6 +78,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind(ROLLOUT_HALTED, "rollout", CRITICAL, "Rollout halted", {}),
 )}
 
+KIND_CHOICES = [(k.name, k.label) for k in KINDS.values()]  # one `AlertKindEnum` in the API schema
 SUBJECT_TYPES = ("device", "camera", "site", "rollout", "project")
 
 

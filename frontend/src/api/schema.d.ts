@@ -1347,6 +1347,21 @@ export interface components {
             /** @description Silenced now (silenced_until is in the future). */
             readonly silenced: boolean;
         };
+        /**
+         * @description * `no_heartbeat` - No heartbeat
+         *     * `camera_offline` - Camera offline
+         *     * `watchdog_fired` - Watchdog fired
+         *     * `inference_behind` - Inference behind the frame rate
+         *     * `disk_nearly_full` - Disk nearly full
+         *     * `outbox_backlog` - Outbox backlog
+         *     * `drift_psi_camera` - Confidence drift (camera)
+         *     * `drift_psi_site` - Confidence drift (site)
+         *     * `drift_correction_rate` - Correction rate
+         *     * `drift_count_error` - Count error
+         *     * `rollout_halted` - Rollout halted
+         * @enum {string}
+         */
+        AlertKindEnum: "no_heartbeat" | "camera_offline" | "watchdog_fired" | "inference_behind" | "disk_nearly_full" | "outbox_backlog" | "drift_psi_camera" | "drift_psi_site" | "drift_correction_rate" | "drift_count_error" | "rollout_halted";
         AlertPage: {
             count: number;
             page: number;
@@ -1365,7 +1380,7 @@ export interface components {
             help: string;
         };
         AlertRule: {
-            kind: components["schemas"]["KindEnum"];
+            kind: components["schemas"]["AlertKindEnum"];
             readonly label: string;
             readonly severity: string;
             readonly subject_type: string;
@@ -1946,21 +1961,6 @@ export interface components {
             /** @description The newest annotation version, if any. */
             latest: components["schemas"]["LatestVersion"] | null;
         };
-        /**
-         * @description * `no_heartbeat` - No heartbeat
-         *     * `camera_offline` - Camera offline
-         *     * `watchdog_fired` - Watchdog fired
-         *     * `inference_behind` - Inference behind the frame rate
-         *     * `disk_nearly_full` - Disk nearly full
-         *     * `outbox_backlog` - Outbox backlog
-         *     * `drift_psi_camera` - Confidence drift (camera)
-         *     * `drift_psi_site` - Confidence drift (site)
-         *     * `drift_correction_rate` - Correction rate
-         *     * `drift_count_error` - Count error
-         *     * `rollout_halted` - Rollout halted
-         * @enum {string}
-         */
-        KindEnum: "no_heartbeat" | "camera_offline" | "watchdog_fired" | "inference_behind" | "disk_nearly_full" | "outbox_backlog" | "drift_psi_camera" | "drift_psi_site" | "drift_correction_rate" | "drift_count_error" | "rollout_halted";
         LastDelivery: {
             id: number;
             event: string;
@@ -5404,6 +5404,7 @@ export interface operations {
     project_alerts: {
         parameters: {
             query?: {
+                /** @description an alert kind (AlertKindEnum) */
                 kind?: "camera_offline" | "disk_nearly_full" | "drift_correction_rate" | "drift_count_error" | "drift_psi_camera" | "drift_psi_site" | "inference_behind" | "no_heartbeat" | "outbox_backlog" | "rollout_halted" | "watchdog_fired";
                 /** @description 1-based */
                 page?: number;
