@@ -404,3 +404,18 @@ def test_the_sweep_costs_the_same_queries_for_3_or_30_silent_devices(kit):
     many = queries_for_a_steady_sweep()
     assert Alert.objects.filter(kind=rules.NO_HEARTBEAT, resolved_at__isnull=True).count() == 30
     assert many == few <= 15
+
+
+def test_the_sweep_tells_the_projects_browsers_after_commit_only_when_something_changed(
+        kit, monkeypatch, django_capture_on_commit_callbacks):
+    from reviewer import realtime
+
+    sent: list[tuple[int, dict]] = []
+    monkeypatch.setattr(realtime, "_send", lambda project_id, payload, group: sent.append((project_id, payload)))
+    Device.objects.filter(pk=kit.device.pk).update(last_seen_at=timezone.now() - timedelta(hours=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        sweep()
+    assert sent == [(kit.project.pk, {"type": "alerts.changed"})]
+    with django_capture_on_commit_callbacks(execute=True):
+        sweep()
+    assert len(sent) == 1
