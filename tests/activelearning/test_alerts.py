@@ -419,3 +419,32 @@ def test_the_sweep_tells_the_projects_browsers_after_commit_only_when_something_
     with django_capture_on_commit_callbacks(execute=True):
         sweep()
     assert len(sent) == 1
+
+
+def test_managers_count_flags_through_drift_monitoring_open_a_count_error_alert_that_resolves_when_they_age_out(
+        kit, hook):
+    from django.contrib.auth.models import User
+
+    from activelearning.monitoring.drift import compute_drift
+    from reviewer.models import CountFlag, ReviewItem
+
+    camera = Camera.objects.get(name="door-1")
+    now = timezone.now()
+    for observed, model_count in ((9, 4), (1, 6), (12, 7)):
+        item = ReviewItem.objects.create(project=kit.project, site=camera.site, camera=camera, reason="count_flag",
+                                         priority=0.5)
+        flag = CountFlag.objects.create(project=kit.project, camera=camera, flagged_by=User.objects.get(username="dana"),
+                                        window_start=now - timedelta(hours=2), window_end=now - timedelta(hours=1),
+                                        observed_count=observed, model_count=model_count, review_item=item)
+        CountFlag.objects.filter(pk=flag.pk).update(created_at=now - timedelta(hours=1))
+    compute_drift(project=kit.project, now=now)
+    assert sweep(now=now)["opened"] == {rules.DRIFT_COUNT_ERROR: 1}
+    [alert] = open_alerts(rules.DRIFT_COUNT_ERROR)
+    assert (alert.subject_id, alert.details["count_error"]) == (camera.pk, 5.0)
+
+    later = now + timedelta(days=2)  # the flags left the current window: no evidence of a count error any more
+    Device.objects.update(last_seen_at=later)
+    compute_drift(project=kit.project, now=later)
+    assert sweep(now=later)["resolved"] == {rules.DRIFT_COUNT_ERROR: 1}
+    assert (deliveries("alert.opened", rules.DRIFT_COUNT_ERROR), deliveries("alert.resolved", rules.DRIFT_COUNT_ERROR)) \
+        == (1, 1)
