@@ -448,3 +448,24 @@ def test_managers_count_flags_through_drift_monitoring_open_a_count_error_alert_
     assert sweep(now=later)["resolved"] == {rules.DRIFT_COUNT_ERROR: 1}
     assert (deliveries("alert.opened", rules.DRIFT_COUNT_ERROR), deliveries("alert.resolved", rules.DRIFT_COUNT_ERROR)) \
         == (1, 1)
+
+
+def test_the_list_and_the_summary_cost_the_same_queries_for_2_or_20_alerts(kit):
+    url = f"/api/v1/projects/{kit.project.pk}/alerts"
+    client = as_user("dana")
+
+    def queries(path: str) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(path, {"status": "all"}).status_code == 200
+        return len(captured)
+
+    create_device(project=kit.project, site_name="Main St", camera_names=["side"])
+    Device.objects.update(last_seen_at=timezone.now() - timedelta(hours=1))
+    sweep()
+    few = (queries(url), queries(f"{url}/summary"))
+    for i in range(18):
+        create_device(project=kit.project, site_name="Main St", camera_names=[f"extra-{i}"])
+    Device.objects.update(last_seen_at=timezone.now() - timedelta(hours=1))
+    sweep()
+    assert Alert.objects.count() == 20
+    assert (queries(url), queries(f"{url}/summary")) == few
