@@ -3,7 +3,8 @@ from importlib import import_module
 from django.apps import AppConfig
 
 # The parts that have background jobs; their tasks register under explicit names (activelearning/jobs.py).
-PARTS_WITH_JOBS = ("registry", "datasets", "training", "monitoring", "webhooks", "rollouts", "retention")
+PARTS_WITH_JOBS = ("registry", "datasets", "training", "monitoring", "webhooks", "rollouts", "retention",
+                   "alerts")
 
 
 class ActiveLearningConfig(AppConfig):

@@ -1,6 +1,7 @@
 """Django finds an app's models in `<app>.models`: this module only gathers the parts' models. Code imports each
 model from its part (`activelearning.registry.models`, …)."""
 
+from activelearning.alerts.models import Alert, AlertRule
 from activelearning.datasets.models import (
     ArchiveKind,
     CameraSplit,
@@ -37,7 +38,7 @@ from activelearning.training.models import (
 from activelearning.webhooks.models import PING, DeliveryStatus, Webhook, WebhookDelivery, WebhookEvent
 
 __all__ = [
-    "PING", "ArchiveKind", "CameraSplit", "DatasetEntry", "DatasetVersion", "DeliveryStatus", "DeviceTelemetry",
+    "PING", "Alert", "AlertRule", "ArchiveKind", "CameraSplit", "DatasetEntry", "DatasetVersion", "DeliveryStatus", "DeviceTelemetry",
     "DriftMetric", "DriftPolicy", "DriftState", "EvaluationStatus", "ExportFormat", "ExportJob", "ExportStatus",
     "LegalHold", "ModelEvaluation", "ModelPin", "ModelStatus", "ModelVersion", "PrelabelRun", "PrelabelStatus",
     "RetentionPolicy", "RetentionRun", "RetrainRequest", "RetrainState", "RetrainTrigger", "Rollout",

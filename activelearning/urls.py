@@ -1,5 +1,6 @@
 from django.urls import path, re_path
 
+from activelearning.alerts import api as alert_views
 from activelearning.datasets import api as export_views
 from activelearning.datasets import imports_api as import_views
 from activelearning.ingest import api as views
@@ -59,5 +60,13 @@ urlpatterns = [
          name="project-retention-dry-run"),
     path("projects/<int:project_id>/sites/<int:site_id>/legal-hold", retention_views.LegalHoldView.as_view(),
          name="site-legal-hold"),
+    path("projects/<int:project_id>/alerts", alert_views.ProjectAlertsView.as_view(), name="project-alerts"),
+    path("projects/<int:project_id>/alerts/summary", alert_views.AlertSummaryView.as_view(),
+         name="project-alert-summary"),
+    path("projects/<int:project_id>/alerts/<int:alert_id>/acknowledge", alert_views.AlertAcknowledgeView.as_view(),
+         name="alert-acknowledge"),
+    path("projects/<int:project_id>/alerts/<int:alert_id>/silence", alert_views.AlertSilenceView.as_view(),
+         name="alert-silence"),
+    path("projects/<int:project_id>/alert-rules", alert_views.AlertRulesView.as_view(), name="project-alert-rules"),
     path("projects/<int:project_id>/drift/policy", drift_views.DriftPolicyView.as_view(), name="project-drift-policy"),
 ]

@@ -24,8 +24,10 @@ from typing import Any, Literal, get_args
 # - `drift.alert(camera, …)`: a camera's drift crossed its threshold (monitoring).
 # - `rollout.halted(rollout, model, previous, stage, reason)`: a failed gate stopped a staged rollout and its
 #   devices went back to the champion (rollouts).
+# - `alert.opened(alert, kind, severity, subject_type, subject_id, subject, site, opened_at, details)` and
+#   `alert.resolved(…, resolved_at)`: an alert rule started or stopped being violated by a subject (alerts).
 EventName = Literal["membership.changed", "item.accepted", "threshold.reached", "training.finished",
-                    "model.promoted", "drift.alert", "rollout.halted"]
+                    "model.promoted", "drift.alert", "rollout.halted", "alert.opened", "alert.resolved"]
 EVENT_NAMES: frozenset[str] = frozenset(get_args(EventName))
 Subscriber = Callable[..., None]
 

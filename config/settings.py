@@ -172,6 +172,8 @@ CELERY_BEAT_SCHEDULE = {
     "compute-drift": {"task": "monitoring.compute_drift", "schedule": 900.0},
     # Staged rollouts' gates: a halt is as late as this period; an overlapping run moves no stage twice.
     "evaluate-rollouts": {"task": "rollouts.evaluate", "schedule": 60.0},
+    # Alerts (docs/alerts.md): an alert opens or resolves at most this late; overlapping sweeps open nothing twice.
+    "sweep-alerts": {"task": "alerts.sweep", "schedule": 60.0},
     # Daily: limits are in days, and a missed run only keeps data a day longer (docs/retention.md).
     "prune-retention": {"task": "retention.prune", "schedule": 86400.0},
 }
@@ -376,6 +378,7 @@ SPECTACULAR_SETTINGS = {
         "DeliveryStatusEnum": "activelearning.models.DeliveryStatus",
         "WebhookEventEnum": "activelearning.models.WebhookEvent",
         "DriftMetricEnum": "activelearning.models.DriftMetric",
+        "AlertKindEnum": "activelearning.alerts.rules.KIND_CHOICES",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -38,6 +38,7 @@ MESSAGE_TYPES = frozenset(
         "model.promoted",  # a new champion (or a rollback): devices and the models page follow
         "model.alert",  # a model failing in the pre-labeler, or taken out of service
         "export.status",  # a dataset export's progress while it runs (at most every 2 s), then its end
+        "alerts.changed",  # the alert sweep opened or resolved alerts: the bell re-reads its counts
     }
 )
 # Sent to the project's admins only (`publish(..., admins_only=True)`): what their settings pages follow.

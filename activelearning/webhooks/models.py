@@ -19,6 +19,8 @@ class WebhookEvent(models.TextChoices):
     MODEL_PROMOTED = "model.promoted"
     DRIFT_ALERT = "drift.alert"
     ROLLOUT_HALTED = "rollout.halted"
+    ALERT_OPENED = "alert.opened"
+    ALERT_RESOLVED = "alert.resolved"
 
 
 PING = "ping"  # the delivery `POST /webhooks/{id}/test` sends; not subscribable

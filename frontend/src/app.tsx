@@ -5,7 +5,7 @@ import { ApiError } from "./api/errors";
 import { logout, me as fetchMe } from "./api/endpoints";
 import type { Me, Role } from "./api/shapes";
 import { ConnectionBadge, ProjectLive } from "./realtime/ProjectLive";
-import { mayOpen, navLinks } from "./roles";
+import { ALERT_ROLES, mayOpen, navLinks } from "./roles";
 import { type Route, href, navigate, setPasswordLink, useRoute } from "./router";
 import { SessionContext } from "./session";
 import { ErrorBanner } from "./ui/ErrorBanner";
@@ -13,6 +13,8 @@ import { FlagToasts } from "./views/FlagToasts";
 import { HomeView } from "./views/HomeView";
 import { LoginView } from "./views/LoginView";
 import { SetPasswordView } from "./views/SetPasswordView";
+import { AlertBell, AlertsLive } from "./views/alerts/AlertBell";
+import { AlertsView } from "./views/alerts/AlertsView";
 import { CountsView } from "./views/counts/CountsView";
 import { DevicesView } from "./views/devices/DevicesView";
 import { DriftView } from "./views/drift/DriftView";
@@ -68,6 +70,8 @@ function ProjectView({ route, role }: { route: ProjectRoute; role: Role | undefi
       return <MembersView project={route.project} />;
     case "settings":
       return <SettingsView project={route.project} />;
+    case "alerts":
+      return <AlertsView project={route.project} />;
   }
 }
 
@@ -127,6 +131,7 @@ function Shell() {
           </nav>
         )}
         <span class="spacer" />
+        {project !== null && role !== undefined && ALERT_ROLES.includes(role) && <AlertBell key={project} project={project} />}
         <span class="who">{me.username}</span>
         <button type="button" data-testid="logout" onClick={() => void signOut()}>Sign out</button>
       </header>
@@ -135,6 +140,7 @@ function Shell() {
           // Keyed: another project's views start fresh (no claimed item, toasts or feed carried over).
           <ProjectLive key={project} project={project}>
             <ConnectionBadge />
+            <AlertsLive />
             <FlagToasts project={project} />
             {body}
           </ProjectLive>

@@ -12,6 +12,9 @@ export type Page = Exclude<Route, { name: "login" | "home" | "not_found" }>["nam
 
 const EVERYONE: readonly Role[] = ["admin", "annotator", "reviewer", "manager", "operator"];
 
+/** Who sees the project's alerts (activelearning/alerts/api.py VIEW_ROLES; managers and operators their sites'). */
+export const ALERT_ROLES: readonly Role[] = ["admin", "reviewer", "manager", "operator"];
+
 /** Who may open each project page. A page not listed here is open to every member (the API decides). */
 export const PAGE_ROLES: Partial<Record<Page, readonly Role[]>> = {
   dashboard: EVERYONE,
@@ -25,6 +28,7 @@ export const PAGE_ROLES: Partial<Record<Page, readonly Role[]>> = {
   webhooks: ["admin"],
   members: ["admin"],
   settings: ["admin"],
+  alerts: ALERT_ROLES,
 };
 
 /** Whether `role` may open `page`; an unknown role (not a member) is left to the API's 404. */

@@ -18,6 +18,7 @@ export type Route =
   | { name: "routing"; project: number }
   | { name: "members"; project: number }
   | { name: "settings"; project: number }
+  | { name: "alerts"; project: number }
   | { name: "not_found" };
 
 export function parseRoute(hash: string): Route {
@@ -38,6 +39,7 @@ export function parseRoute(hash: string): Route {
   if (section === "routing") return { name: "routing", project };
   if (section === "members") return { name: "members", project };
   if (section === "settings") return { name: "settings", project };
+  if (section === "alerts") return { name: "alerts", project };
   if (section === "counts") return { name: "counts", project, camera: num(arg) };
   if (section === "qa") return { name: "qa", project, item: num(arg) };
   if (section === "items" && num(arg) !== null && leaf === "history") return { name: "history", project, item: num(arg)! };
@@ -60,6 +62,7 @@ export const href = {
   routing: (project: number) => `#/projects/${project}/routing`,
   members: (project: number) => `#/projects/${project}/members`,
   settings: (project: number) => `#/projects/${project}/settings`,
+  alerts: (project: number) => `#/projects/${project}/alerts`,
 };
 
 /** The uid and token of an invitation or password-reset link (`/set-password?uid=…&token=…`, served by Django

@@ -193,7 +193,8 @@ describe("webhooks page", () => {
 describe("webhook form helpers", () => {
   it("offers every event of the schema and a 64-hex secret", () => {
     expect(WEBHOOK_EVENTS.map((e) => e.value)).toEqual(
-      ["item.accepted", "threshold.reached", "training.finished", "model.promoted", "drift.alert", "rollout.halted"]);
+      ["item.accepted", "threshold.reached", "training.finished", "model.promoted", "drift.alert", "rollout.halted",
+        "alert.opened", "alert.resolved"]);
     expect(generateSecret()).not.toBe(generateSecret());
   });
 

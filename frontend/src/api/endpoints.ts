@@ -484,3 +484,53 @@ export async function removeMember(projectId: number, membershipId: number): Pro
     params: { path: { project_id: projectId, membership_id: membershipId } },
   }));
 }
+
+// --- Alerts (docs/alerts.md) ---
+
+export type AlertRow = Schemas["Alert"];
+export type AlertPage = Schemas["AlertPage"];
+export type AlertSummary = Schemas["AlertSummary"];
+export type AlertRuleRow = Schemas["AlertRule"];
+export type AlertRuleChange = Schemas["AlertRuleChangeRequest"];
+export type AlertQuery = NonNullable<NonNullable<
+  import("./schema").paths["/api/v1/projects/{project_id}/alerts"]["get"]["parameters"]["query"]>>;
+export type AlertKind = NonNullable<AlertQuery["kind"]>;
+
+/** A page of the project's alerts the caller may see, newest first (`status` open by default). */
+export async function listAlerts(projectId: number, query: AlertQuery = {}): Promise<AlertPage> {
+  return unwrap(await api.GET("/api/v1/projects/{project_id}/alerts", {
+    params: { path: { project_id: projectId }, query },
+  }));
+}
+
+/** The bell's counts: open alerts not silenced, of those unacknowledged, per severity; silenced apart. */
+export async function readAlertSummary(projectId: number): Promise<AlertSummary> {
+  return unwrap(await api.GET("/api/v1/projects/{project_id}/alerts/summary", {
+    params: { path: { project_id: projectId } },
+  }));
+}
+
+export async function acknowledgeAlert(projectId: number, alertId: number, note: string): Promise<AlertRow> {
+  return unwrap(await api.POST("/api/v1/projects/{project_id}/alerts/{alert_id}/acknowledge", {
+    params: { path: { project_id: projectId, alert_id: alertId } }, body: { note },
+  }));
+}
+
+export async function silenceAlert(projectId: number, alertId: number, body: Schemas["SilenceRequest"]): Promise<AlertRow> {
+  return unwrap(await api.POST("/api/v1/projects/{project_id}/alerts/{alert_id}/silence", {
+    params: { path: { project_id: projectId, alert_id: alertId } }, body,
+  }));
+}
+
+export async function readAlertRules(projectId: number): Promise<AlertRuleRow[]> {
+  return unwrap(await api.GET("/api/v1/projects/{project_id}/alert-rules", {
+    params: { path: { project_id: projectId } },
+  }));
+}
+
+/** Change some rules' thresholds or `enabled` (admins); a bad one is a 400 under `rules.<index>`. */
+export async function updateAlertRules(projectId: number, rules: AlertRuleChange[]): Promise<AlertRuleRow[]> {
+  return unwrap(await api.PUT("/api/v1/projects/{project_id}/alert-rules", {
+    params: { path: { project_id: projectId } }, body: { rules },
+  }));
+}

@@ -582,6 +582,103 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/alert-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description `GET/PUT /api/v1/projects/{id}/alert-rules`: every kind's rule, thresholds and `enabled` (admins and
+         *     reviewers read; admins change). PUT takes `{"rules": [{"kind", "enabled"?, "params"?}]}`; the kinds not
+         *     named are left as they are.
+         */
+        get: operations["project_alert_rules"];
+        /**
+         * @description `GET/PUT /api/v1/projects/{id}/alert-rules`: every kind's rule, thresholds and `enabled` (admins and
+         *     reviewers read; admins change). PUT takes `{"rules": [{"kind", "enabled"?, "params"?}]}`; the kinds not
+         *     named are left as they are.
+         */
+        put: operations["project_alert_rules_update"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description `GET /api/v1/projects/{id}/alerts?status=open|resolved|all&kind=&page=&page_size=`: newest first. */
+        get: operations["project_alerts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/alerts/{alert_id}/acknowledge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description `POST /api/v1/projects/{id}/alerts/{alert_id}/acknowledge` `{"note"}` (admins). */
+        post: operations["alert_acknowledge"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/alerts/{alert_id}/silence": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description `POST /api/v1/projects/{id}/alerts/{alert_id}/silence` `{"minutes", "reason"}` (admins): out of the bell
+         *     and the webhooks for 1 to 10080 minutes.
+         */
+        post: operations["alert_silence"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/alerts/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description `GET /api/v1/projects/{id}/alerts/summary`: the bell's counts (silenced alerts apart). */
+        get: operations["project_alert_summary"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project_id}/audit": {
         parameters: {
             query?: never;
@@ -1216,6 +1313,107 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        AcknowledgeRequest: {
+            /** @default  */
+            note: string;
+        };
+        Alert: {
+            readonly id: number;
+            readonly kind: string;
+            readonly kind_label: string;
+            readonly severity: string;
+            readonly subject_type: components["schemas"]["SubjectTypeEnum"];
+            readonly subject_id: number;
+            readonly subject_label: string;
+            readonly site: number | null;
+            /** Format: date-time */
+            readonly opened_at: string;
+            /** Format: date-time */
+            readonly resolved_at: string | null;
+            /** @description The figures that opened it. */
+            readonly details: unknown;
+            /** @description The figures at the last sweep. */
+            readonly last_value: unknown;
+            /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
+            readonly acknowledged_by: string | null;
+            /** Format: date-time */
+            readonly acknowledged_at: string | null;
+            readonly acknowledge_note: string;
+            /** Format: date-time */
+            readonly silenced_until: string | null;
+            /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
+            readonly silenced_by: string | null;
+            readonly silence_reason: string;
+            /** @description Silenced now (silenced_until is in the future). */
+            readonly silenced: boolean;
+        };
+        /**
+         * @description * `no_heartbeat` - No heartbeat
+         *     * `camera_offline` - Camera offline
+         *     * `watchdog_fired` - Watchdog fired
+         *     * `inference_behind` - Inference behind the frame rate
+         *     * `disk_nearly_full` - Disk nearly full
+         *     * `outbox_backlog` - Outbox backlog
+         *     * `drift_psi_camera` - Confidence drift (camera)
+         *     * `drift_psi_site` - Confidence drift (site)
+         *     * `drift_correction_rate` - Correction rate
+         *     * `drift_count_error` - Count error
+         *     * `rollout_halted` - Rollout halted
+         * @enum {string}
+         */
+        AlertKindEnum: "no_heartbeat" | "camera_offline" | "watchdog_fired" | "inference_behind" | "disk_nearly_full" | "outbox_backlog" | "drift_psi_camera" | "drift_psi_site" | "drift_correction_rate" | "drift_count_error" | "rollout_halted";
+        AlertPage: {
+            count: number;
+            page: number;
+            page_size: number;
+            results: components["schemas"]["Alert"][];
+        };
+        AlertParam: {
+            name: string;
+            /** Format: double */
+            default: number;
+            /** Format: double */
+            min: number;
+            /** Format: double */
+            max: number;
+            integer: boolean;
+            help: string;
+        };
+        AlertRule: {
+            kind: components["schemas"]["AlertKindEnum"];
+            readonly label: string;
+            readonly severity: string;
+            readonly subject_type: string;
+            enabled?: boolean;
+            /** @description The thresholds in force (the kind's defaults included). */
+            readonly params: {
+                [key: string]: number;
+            };
+            readonly param_specs: components["schemas"]["AlertParam"][];
+            /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
+            readonly updated_by: string | null;
+            /** Format: date-time */
+            readonly updated_at: string;
+        };
+        AlertRuleChangeRequest: {
+            /** @description One of the alert kinds. */
+            kind: string;
+            enabled?: boolean;
+            params?: {
+                [key: string]: unknown;
+            };
+        };
+        AlertRulesWriteRequest: {
+            rules: components["schemas"]["AlertRuleChangeRequest"][];
+        };
+        AlertSummary: {
+            /** @description Open alerts not silenced: the bell's number. */
+            open: number;
+            unacknowledged: number;
+            /** @description Open alerts silenced now (not in `open`). */
+            silenced: number;
+            by_severity: components["schemas"]["SeverityCounts"];
+        };
         /**
          * @description * `zip` - Zip
          *     * `tar` - Tar
@@ -1949,7 +2147,7 @@ export interface components {
             url?: string;
             /** @description At least 32 characters; signs every delivery. Never shown again. */
             secret?: string;
-            /** @description A subset of item.accepted, threshold.reached, training.finished, model.promoted, drift.alert, rollout.halted. */
+            /** @description A subset of item.accepted, threshold.reached, training.finished, model.promoted, drift.alert, rollout.halted, alert.opened, alert.resolved. */
             events?: components["schemas"]["WebhookEventEnum"][];
             /** @description Default true; a PATCH without it leaves it as is. */
             active?: boolean;
@@ -2249,6 +2447,23 @@ export interface components {
             /** @description The highest ONNX opset it supports; newer models are not offered */
             opset?: number;
         };
+        SeverityCounts: {
+            critical: number;
+            warning: number;
+        };
+        SilenceRequest: {
+            minutes: number;
+            reason: string;
+        };
+        /**
+         * @description * `device` - device
+         *     * `camera` - camera
+         *     * `site` - site
+         *     * `rollout` - rollout
+         *     * `project` - project
+         * @enum {string}
+         */
+        SubjectTypeEnum: "device" | "camera" | "site" | "rollout" | "project";
         /**
          * @description * `shadow` - shadow
          *     * `champion` - champion
@@ -2385,9 +2600,11 @@ export interface components {
          *     * `model.promoted` - Model Promoted
          *     * `drift.alert` - Drift Alert
          *     * `rollout.halted` - Rollout Halted
+         *     * `alert.opened` - Alert Opened
+         *     * `alert.resolved` - Alert Resolved
          * @enum {string}
          */
-        WebhookEventEnum: "item.accepted" | "threshold.reached" | "training.finished" | "model.promoted" | "drift.alert" | "rollout.halted";
+        WebhookEventEnum: "item.accepted" | "threshold.reached" | "training.finished" | "model.promoted" | "drift.alert" | "rollout.halted" | "alert.opened" | "alert.resolved";
         /**
          * @description Shapes only; the rules (allow-listed URL, known events, secret length) are the service's, each with its
          *     own error code.
@@ -2396,7 +2613,7 @@ export interface components {
             url: string;
             /** @description At least 32 characters; signs every delivery. Never shown again. */
             secret: string;
-            /** @description A subset of item.accepted, threshold.reached, training.finished, model.promoted, drift.alert, rollout.halted. */
+            /** @description A subset of item.accepted, threshold.reached, training.finished, model.promoted, drift.alert, rollout.halted, alert.opened, alert.resolved. */
             events: components["schemas"]["WebhookEventEnum"][];
             /** @description Default true; a PATCH without it leaves it as is. */
             active?: boolean;
@@ -5053,6 +5270,396 @@ export interface operations {
                 };
             };
             /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    project_alert_rules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertRule"][];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    project_alert_rules_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AlertRulesWriteRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["AlertRulesWriteRequest"];
+                "multipart/form-data": components["schemas"]["AlertRulesWriteRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertRule"][];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    project_alerts: {
+        parameters: {
+            query?: {
+                /** @description an alert kind (AlertKindEnum) */
+                kind?: "camera_offline" | "disk_nearly_full" | "drift_correction_rate" | "drift_count_error" | "drift_psi_camera" | "drift_psi_site" | "inference_behind" | "no_heartbeat" | "outbox_backlog" | "rollout_halted" | "watchdog_fired";
+                /** @description 1-based */
+                page?: number;
+                /** @description 1–200, default 50 */
+                page_size?: number;
+                /** @description default open */
+                status?: "all" | "open" | "resolved";
+            };
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertPage"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    alert_acknowledge: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                alert_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["AcknowledgeRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["AcknowledgeRequest"];
+                "multipart/form-data": components["schemas"]["AcknowledgeRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Alert"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    alert_silence: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                alert_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SilenceRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["SilenceRequest"];
+                "multipart/form-data": components["schemas"]["SilenceRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Alert"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    project_alert_summary: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertSummary"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;

@@ -17,6 +17,8 @@ export type ProjectMessage =
   | { type: "model.promoted"; model: number; status: string; sha256: string; rolled_back?: number }
   | { type: "model.alert"; model: number; reason: string; out_of_service: boolean }
   | { type: "export.status"; export: number; dataset: number; status: string; progress?: number }
+  // The alert sweep or an admin opened, resolved, acknowledged or silenced alerts: re-read the bell's counts.
+  | { type: "alerts.changed" }
   // Admins only: a webhook delivery attempt's outcome.
   | { type: "webhook.delivery"; webhook: number; delivery: number; status: string; attempts: number };
 
@@ -25,7 +27,7 @@ export type MessageOf<T extends MessageType> = Extract<ProjectMessage, { type: T
 
 const KNOWN: ReadonlySet<string> = new Set<MessageType>([
   "queue.stats", "item.leased", "item.released", "item.accepted", "flag.created", "training.status", "drift.alert",
-  "model.promoted", "model.alert", "export.status", "webhook.delivery",
+  "model.promoted", "model.alert", "export.status", "webhook.delivery", "alerts.changed",
 ]);
 
 /** Parse one frame; unknown types and malformed frames are dropped (a newer server may say more). */

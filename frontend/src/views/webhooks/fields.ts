@@ -15,6 +15,8 @@ export const WEBHOOK_EVENTS: readonly { value: WebhookEvent; label: string; hint
   { value: "model.promoted", label: "Model promoted", hint: "a new champion, or a rollback" },
   { value: "drift.alert", label: "Drift alert", hint: "the input data moved away from the training data" },
   { value: "rollout.halted", label: "Rollout halted", hint: "a staged rollout failed a health gate and went back" },
+  { value: "alert.opened", label: "Alert opened", hint: "a device, camera, drift or rollout alert rule started firing" },
+  { value: "alert.resolved", label: "Alert resolved", hint: "an alert's condition cleared (sent for every alert.opened)" },
 ];
 
 // Compile-time check: a new event in the schema's enum fails `tsc` until it is listed above.
