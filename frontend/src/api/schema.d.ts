@@ -523,6 +523,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /**
+         * @description `POST /api/v1/models/{id}/rollback`: the champion's predecessor is champion again, in one action, even
+         *     during a rollout (which is aborted with it).
+         */
         post: operations["model_rollback"];
         delete?: never;
         options?: never;
@@ -5084,22 +5088,6 @@ export interface operations {
                 };
             };
             409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            422: {
                 headers: {
                     [name: string]: unknown;
                 };
