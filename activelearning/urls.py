@@ -4,6 +4,7 @@ from activelearning.datasets import api as export_views
 from activelearning.datasets import imports_api as import_views
 from activelearning.ingest import api as views
 from activelearning.monitoring import api as drift_views
+from activelearning.numbers import api as numbers_views
 from activelearning.registry import api as model_views
 from activelearning.registry import prelabels_api as prelabel_views
 from activelearning.retention import api as retention_views
@@ -59,5 +60,8 @@ urlpatterns = [
          name="project-retention-dry-run"),
     path("projects/<int:project_id>/sites/<int:site_id>/legal-hold", retention_views.LegalHoldView.as_view(),
          name="site-legal-hold"),
+    path("projects/<int:project_id>/counts", numbers_views.ProjectCountsView.as_view(), name="project-counts"),
+    path("projects/<int:project_id>/counts/summary", numbers_views.ProjectCountsSummaryView.as_view(),
+         name="project-counts-summary"),
     path("projects/<int:project_id>/drift/policy", drift_views.DriftPolicyView.as_view(), name="project-drift-policy"),
 ]
