@@ -45,6 +45,8 @@ DEFAULT_PAGE_SIZE = 200
 MAX_EXPORT_ROWS = 200_000
 
 Key = tuple[int, dt.datetime, str]  # (camera id, bucket start in UTC, model sha256 or "")
+# A corrected window: (camera id, when, model sha256, the model's count, the corrected count).
+CorrectedWindow = tuple[int, dt.datetime, str, int, int]
 
 
 @dataclass(frozen=True)
@@ -143,22 +145,23 @@ def _model_counts(query: NumbersQuery, *, after: Key | None, limit: int | None,
             for row in grouped}
 
 
-def _reviewed_flags(query: NumbersQuery, cameras: list[int]) -> list[tuple[int, dt.datetime, str, int, int]]:
+def _reviewed_flags(query: NumbersQuery, cameras: list[int]) -> list[CorrectedWindow]:
     """(camera, window start, model sha, model count, reviewed count) of the reviewed flags starting in the
     window. A flag's model is the one that made the last count event of its window."""
     last_model = (Prediction.objects.filter(camera_id=OuterRef("camera_id"), event_type=COUNT_EVENT,
                                             captured_at__gte=OuterRef("window_start"),
                                             captured_at__lt=OuterRef("window_end"))
                   .order_by("-captured_at", "-id").values("model_sha256")[:1])
-    return list(
+    windows = (
         CountFlag.objects.using(reporting_db())
         .filter(project_id=query.project_id, camera_id__in=cameras, status=FlagStatus.REVIEWED,
                 reviewed_count__isnull=False, window_start__gte=query.start, window_start__lt=query.end)
         .annotate(model_sha=Coalesce(Subquery(last_model), Value("")))
         .values_list("camera_id", "window_start", "model_sha", "model_count", "reviewed_count"))
+    return list(windows)  # type: ignore[arg-type]  # reviewed_count is filtered non-null
 
 
-def _accepted_reviews(query: NumbersQuery, cameras: list[int]) -> list[tuple[int, dt.datetime, str, int, int]]:
+def _accepted_reviews(query: NumbersQuery, cameras: list[int]) -> list[CorrectedWindow]:
     """(camera, first event time, model sha, model count, accepted count) of each clip or frame with count
     events whose latest accepted review (not a count flag's) gave a count, outside reviewed flags' windows."""
     on_asset = (Prediction.objects.filter(project_id=query.project_id, camera_id=OuterRef("prediction__camera_id"),
