@@ -126,19 +126,23 @@ def _csv_lines(query: NumbersQuery) -> Iterator[str]:
         yield writer.writerow({k: "" if v is None else v for k, v in row.items()})
 
 
-ROW_FIELDS = {
-    "site": serializers.IntegerField(), "site_name": serializers.CharField(), "camera": serializers.IntegerField(),
-    "camera_name": serializers.CharField(), "bucket_start": serializers.DateTimeField(),
-    "bucket": serializers.ChoiceField(choices=list(BUCKETS)), "model_sha256": serializers.CharField(),
-    "model_version": serializers.IntegerField(allow_null=True, help_text="The registry's model version id."),
-    "model_name": serializers.CharField(), "model_count": serializers.IntegerField(),
-    "corrected_windows": serializers.IntegerField(), "flag_windows": serializers.IntegerField(),
-    "review_windows": serializers.IntegerField(), "wrong_windows": serializers.IntegerField(),
-    "corrected_model_count": serializers.IntegerField(allow_null=True),
-    "corrected_count": serializers.IntegerField(allow_null=True),
-    "absolute_error": serializers.IntegerField(allow_null=True),
-    "relative_error": serializers.FloatField(allow_null=True), "error_rate": serializers.FloatField(allow_null=True),
-}
+def _row_fields() -> dict[str, serializers.Field]:
+    """A row's fields, fresh each call (a serializer class takes its fields away from the dict it is built from)."""
+    return {
+        "site": serializers.IntegerField(), "site_name": serializers.CharField(), "camera": serializers.IntegerField(),
+        "camera_name": serializers.CharField(), "bucket_start": serializers.DateTimeField(),
+        "bucket": serializers.ChoiceField(choices=list(BUCKETS)), "model_sha256": serializers.CharField(),
+        "model_version": serializers.IntegerField(allow_null=True, help_text="The registry's model version id."),
+        "model_name": serializers.CharField(), "model_count": serializers.IntegerField(),
+        "corrected_windows": serializers.IntegerField(), "flag_windows": serializers.IntegerField(),
+        "review_windows": serializers.IntegerField(), "wrong_windows": serializers.IntegerField(),
+        "corrected_model_count": serializers.IntegerField(allow_null=True),
+        "corrected_count": serializers.IntegerField(allow_null=True),
+        "absolute_error": serializers.IntegerField(allow_null=True),
+        "relative_error": serializers.FloatField(allow_null=True), "error_rate": serializers.FloatField(allow_null=True),
+    }
+
+
 FILTER_PARAMETERS = [
     OpenApiParameter("from", str, description="ISO 8601 with timezone; default `to` - 30 days"),
     OpenApiParameter("to", str, description="ISO 8601 with timezone; default now"),
@@ -158,7 +162,8 @@ class ProjectCountsView(APIView):
     @extend_schema(
         operation_id="project_counts", parameters=[NumbersPageSerializer, *FILTER_PARAMETERS],
         responses={200: OpenApiResponse(inline_serializer("CountRows", {
-            "results": inline_serializer("CountRow", ROW_FIELDS, many=True), "next": serializers.CharField(allow_null=True),
+            "results": inline_serializer("CountRow", _row_fields(), many=True),
+            "next": serializers.CharField(allow_null=True),
             "from": serializers.DateTimeField(), "to": serializers.DateTimeField(),
             "bucket": serializers.CharField()}), description="rows, or the CSV of every row with `format=csv`"),
             **ERRORS},
@@ -183,11 +188,30 @@ class ProjectCountsView(APIView):
                          "to": query.end.isoformat(), "bucket": query.bucket})
 
 
+SUMMARY_FIELDS = {
+    **{name: field for name, field in _row_fields().items() if name in (
+        "site", "site_name", "camera", "camera_name", "model_sha256", "model_version", "model_name", "model_count",
+        "corrected_windows", "wrong_windows", "corrected_model_count", "corrected_count", "absolute_error",
+        "relative_error", "error_rate")},
+    "models": inline_serializer("CountModel", {
+        "model_sha256": serializers.CharField(), "model_name": serializers.CharField(),
+        "model_version": serializers.IntegerField(allow_null=True)}, many=True,
+        help_text="Every model that counted in the window, in order of its first bucket."),
+    "trend": inline_serializer("CountTrend", {
+        "direction": serializers.ChoiceField(choices=["better", "worse", "flat"], allow_null=True),
+        "recent": serializers.FloatField(allow_null=True), "previous": serializers.FloatField(allow_null=True),
+        "buckets": serializers.IntegerField()},
+        help_text="Relative error of the last corrected buckets against as many before them."),
+}
+
+
 class ProjectCountsSummaryView(APIView):
     @extend_schema(
         operation_id="project_counts_summary", parameters=[NumbersFilterSerializer, *FILTER_PARAMETERS],
-        responses={200: OpenApiResponse(description="per site and camera: totals, error figures, models, trend"),
-                   **ERRORS},
+        responses={200: inline_serializer("CountSummaries", {
+            "results": inline_serializer("CountSummary", SUMMARY_FIELDS, many=True),
+            "from": serializers.DateTimeField(), "to": serializers.DateTimeField(),
+            "bucket": serializers.CharField()}), **ERRORS},
     )
     def get(self, request: Request, project_id: int) -> Response:
         params = NumbersFilterSerializer(data=request.query_params)
