@@ -68,7 +68,7 @@ export function NumbersView({ project }: { project: number }) {
             {sites.map(([id, name]) => <option key={id} value={id}>{name}</option>)}
           </select>
         </label>
-        <label>
+        <label class="check">
           <input type="checkbox" checked={correctedOnly} data-testid="numbers-corrected-only"
                  onChange={(e) => setCorrectedOnly(e.currentTarget.checked)} /> Corrected buckets only
         </label>
