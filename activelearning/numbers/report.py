@@ -74,8 +74,12 @@ class _Cell:
 def report_window(*, start: dt.datetime | None, end: dt.datetime | None, bucket: str,
                   now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
     """[from, to): defaults to the last DEFAULT_WINDOW; refuses a reversed one or one too long for the bucket."""
-    end = end or (start + DEFAULT_WINDOW if start is not None else now)
-    start = start or end - DEFAULT_WINDOW
+    try:
+        end = end or (start + DEFAULT_WINDOW if start is not None else now)
+        start = start or end - DEFAULT_WINDOW
+    except OverflowError:  # a default 30 days past year 1 or 9999
+        raise InvalidInput("The window is out of range.", code="invalid_window",
+                           details={"from" if start is None else "to": "out of range"}) from None
     if end <= start:
         raise InvalidInput("`to` must be after `from`.", code="invalid_window", details={"to": "before from"})
     if end - start > MAX_WINDOW[bucket]:
@@ -110,7 +114,8 @@ def decode_cursor(cursor: str) -> Key:
     try:
         camera, start, sha = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         key = (int(camera), dt.datetime.fromisoformat(start).astimezone(dt.UTC), str(sha))
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        key[1] + max(BUCKETS.values())  # the next bucket must exist (_after adds one)
+    except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError):
         raise InvalidInput("Unknown cursor.", code="invalid_cursor", details={"cursor": "not a cursor"}) from None
     return key
 

@@ -217,6 +217,8 @@ def test_outsiders_get_404_annotators_403_anonymous_401(project):
     ({"from": "2026-11-10T00:00:00Z", "to": "2026-11-09T00:00:00Z"}, "to"),
     ({"from": "2025-01-01T00:00:00Z", "to": "2026-11-09T00:00:00Z", "bucket": "hour"}, "from"),
     ({"bucket": "month"}, "bucket"),
+    ({"to": "0001-01-02T00:00:00Z"}, "from"),
+    ({"from": "9999-12-30T00:00:00Z"}, "to"),
     ({"model": "9999"}, "model"),
     ({"model": "not-a-model"}, "model"),
     ({"cursor": "%%%"}, "cursor"),
