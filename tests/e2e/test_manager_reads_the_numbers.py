@@ -24,6 +24,7 @@ from tests.factories import make_device_kit, make_project
 pytestmark = pytest.mark.django_db(transaction=True)
 
 MODEL = {"name": "people-det", "version": "3", "sha256": "c" * 64}
+NEW_MODEL = {"name": "people-det", "version": "4", "sha256": "d" * 64}
 
 
 def day(days_ago: int, hour: int) -> dt.datetime:
@@ -52,6 +53,10 @@ def test_manager_reads_their_sites_numbers_and_downloads_them(page, app_server, 
     harbour_kit = make_device_kit(project, site="Harbour Rd", camera="door-9")
     post_events(app_server.url, main_kit, counts("door-1", {4: 12, 3: 20, 2: 9, 1: 15}))
     post_events(app_server.url, harbour_kit, counts("door-9", {3: 40}))
+    # Yesterday afternoon a new model took over (outside the flagged 10:00-11:00 window).
+    post_events(app_server.url, main_kit, [{"id": "door-1-new", "type": "count", "camera": "door-1",
+                                           "count": {"name": "in", "value": 30}, "model": NEW_MODEL,
+                                           "captured_at": day(1, 14).isoformat()}])
     door1 = Camera.objects.get(site__project=project, name="door-1")
     door9 = Camera.objects.get(site__project=project, name="door-9")
     add_browser_member(make_user, project, "dana", "admin")
@@ -79,7 +84,9 @@ def test_manager_reads_their_sites_numbers_and_downloads_them(page, app_server, 
     expect(page.get_by_test_id(f"numbers-error-rate-{door1.pk}")).to_have_text(f"{100 * wrong / len(stored):.1f}%")
     expect(page.get_by_test_id(f"numbers-relative-error-{door1.pk}")).to_have_text(f"{100 * error / corrected:.1f}%")
     expect(page.get_by_test_id(f"numbers-corrected-{door1.pk}")).to_have_text(str(corrected))
-    expect(page.get_by_test_id(f"numbers-model-count-{door1.pk}")).to_have_text("56")
+    expect(page.get_by_test_id(f"numbers-model-count-{door1.pk}")).to_have_text("86")
+    expect(page.get_by_test_id(f"numbers-model-{door1.pk}")).to_contain_text("people-det v4")
+    expect(page.get_by_test_id("numbers-model-changes")).to_contain_text("people-det v4 from")
     expect(page.get_by_test_id(f"numbers-trend-{door1.pk}")).to_contain_text("error")
     expect(page.get_by_test_id("numbers-chart").locator(".u-over")).to_be_visible()
     screenshot(page, "numbers-manager")
@@ -94,10 +101,14 @@ def test_manager_reads_their_sites_numbers_and_downloads_them(page, app_server, 
     for moment, value in (Prediction.objects.filter(camera=door1, event_type="count")
                           .values_list("captured_at", "count_value")):
         model_per_day[moment.astimezone(dt.UTC).strftime("%Y-%m-%dT00:00:00Z")] += value
-    assert {r["bucket_start"]: int(r["model_count"]) for r in rows} == model_per_day
+    csv_per_day: dict[str, int] = defaultdict(int)
+    for r in rows:
+        csv_per_day[r["bucket_start"]] += int(r["model_count"])
+    assert csv_per_day == model_per_day
     reviewed_per_day = {f.window_start.astimezone(dt.UTC).strftime("%Y-%m-%dT00:00:00Z"): f.reviewed_count
                         for f in stored}
     assert {r["bucket_start"]: int(r["corrected_count"]) for r in rows if r["corrected_count"]} == reviewed_per_day
     assert sum(int(r["model_count"]) for r in rows) == Prediction.objects.filter(
         camera=door1, event_type="count").aggregate(total=Sum("count_value"))["total"]
-    assert all(r["model_sha256"] == MODEL["sha256"] and r["model_name"] == "people-det v3" for r in rows)
+    assert {(r["model_sha256"], r["model_name"]) for r in rows} == {(MODEL["sha256"], "people-det v3"),
+                                                                     (NEW_MODEL["sha256"], "people-det v4")}

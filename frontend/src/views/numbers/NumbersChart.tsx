@@ -25,7 +25,10 @@ function drawModelChanges(u: uPlot, changes: NumbersColumns["modelChanges"]) {
     ctx.moveTo(x, u.bbox.top);
     ctx.lineTo(x, u.bbox.top + u.bbox.height);
     ctx.stroke();
-    ctx.fillText(change.name, x + 4, u.bbox.top + 14 * devicePixelRatio);
+    // The label goes right of the line, or left of it when it would run off the plot.
+    const width = ctx.measureText(change.name).width;
+    const left = x + 4 + width > u.bbox.left + u.bbox.width ? x - 4 - width : x + 4;
+    ctx.fillText(change.name, left, u.bbox.top + 14 * devicePixelRatio);
   }
   ctx.restore();
 }
