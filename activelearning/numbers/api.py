@@ -34,7 +34,7 @@ from activelearning.numbers.report import (
 from activelearning.registry.models import ModelVersion
 from annotations.api.errors import error_responses
 from annotations.errors import InvalidInput
-from annotations.models import Role
+from annotations.models import SCOPED_ROLES, Role, Site
 from annotations.selectors import access_project
 from reviewer.api.flag_views import AwareDateTimeField
 from reviewer.flags import visible_cameras
@@ -89,9 +89,12 @@ def _numbers_query(request: Request, project_id: int, data: dict[str, Any]) -> N
     project, membership = access_project(user=request.user, project_id=project_id, roles=NUMBERS_ROLES)
     cameras = {camera.pk: camera for camera in visible_cameras(membership=membership)}
     if "site" in data:
-        cameras = {pk: c for pk, c in cameras.items() if c.site_id == data["site"]}
-        if not cameras:
+        sites = Site.objects.filter(project=project, pk=data["site"])
+        if membership.role in SCOPED_ROLES:
+            sites = sites.filter(pk__in=membership.sites.values("pk"))
+        if not sites.exists():
             raise InvalidInput("Unknown site.", details={"site": "not a site of this project you can see"})
+        cameras = {pk: c for pk, c in cameras.items() if c.site_id == data["site"]}
     if "camera" in data:
         if data["camera"] not in cameras:
             raise InvalidInput("Unknown camera.", details={"camera": "not a camera of this project you can see"})

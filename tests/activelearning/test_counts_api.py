@@ -233,6 +233,12 @@ def test_bad_input_is_a_400_beside_the_field(project, params, field):
     assert field in response.json()["error"]["details"]
 
 
+def test_a_site_without_cameras_has_no_rows(project):
+    empty = Site.objects.create(project=project, name="Warehouse")
+    response = get("dana", project, site=empty.pk, **WINDOW)
+    assert response.status_code == 200 and response.json()["results"] == []
+
+
 def test_a_site_or_camera_of_another_project_is_a_400(project):
     other = Project.objects.get(slug="bus-boarding")
     response = get("dana", project, site=Site.objects.get(project=other).pk)
