@@ -118,6 +118,20 @@ def _model_sha(project_id: int, model: str | None) -> str | None:
     return sha
 
 
+# Names people or devices typed: a spreadsheet would run a cell starting with one of these as a formula (OWASP
+# "CSV injection"), so such a cell is written with a leading apostrophe. Numbers and hashes never start so.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+TEXT_COLUMNS = ("site_name", "camera_name", "model_name")
+
+
+def _csv_cell(column: str, value: Any) -> Any:
+    if value is None:
+        return ""
+    if column in TEXT_COLUMNS and str(value).startswith(FORMULA_START):
+        return f"'{value}"
+    return value
+
+
 def _csv_lines(query: NumbersQuery) -> Iterator[str]:
     class Line:
         def write(self, value: str) -> str:
@@ -126,7 +140,7 @@ def _csv_lines(query: NumbersQuery) -> Iterator[str]:
     writer = csv.DictWriter(Line(), fieldnames=CSV_COLUMNS, extrasaction="ignore")  # type: ignore[type-var]
     yield writer.writeheader()  # type: ignore[misc]
     for row in all_rows(query=query):
-        yield writer.writerow({k: "" if v is None else v for k, v in row.items()})
+        yield writer.writerow({k: _csv_cell(k, v) for k, v in row.items()})
 
 
 def _row_fields() -> dict[str, serializers.Field]:

@@ -192,6 +192,14 @@ def test_csv_is_every_row_of_the_json(project):
         assert lines == [{k: "" if v is None else str(v) for k, v in row.items()} for row in rows]
 
 
+def test_a_name_a_spreadsheet_would_run_as_a_formula_is_written_as_text(project):
+    Camera.objects.filter(name="gate").update(name="=HYPERLINK(\"http://evil\")")
+    response = get("dana", project, format="csv", **WINDOW)
+    lines = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert "'=HYPERLINK(\"http://evil\")" in {line["camera_name"] for line in lines}
+    assert "=HYPERLINK(\"http://evil\")" in {r["camera_name"] for r in get("dana", project, **WINDOW).json()["results"]}
+
+
 def test_a_store_manager_sees_only_their_sites(project):
     rows = get("mia", project, **WINDOW).json()["results"]
     assert {r["site_name"] for r in rows} == {"Main St"}
