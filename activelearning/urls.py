@@ -5,6 +5,7 @@ from activelearning.datasets import api as export_views
 from activelearning.datasets import imports_api as import_views
 from activelearning.ingest import api as views
 from activelearning.monitoring import api as drift_views
+from activelearning.numbers import api as numbers_views
 from activelearning.registry import api as model_views
 from activelearning.registry import prelabels_api as prelabel_views
 from activelearning.retention import api as retention_views
@@ -68,5 +69,8 @@ urlpatterns = [
     path("projects/<int:project_id>/alerts/<int:alert_id>/silence", alert_views.AlertSilenceView.as_view(),
          name="alert-silence"),
     path("projects/<int:project_id>/alert-rules", alert_views.AlertRulesView.as_view(), name="project-alert-rules"),
+    path("projects/<int:project_id>/counts", numbers_views.ProjectCountsView.as_view(), name="project-counts"),
+    path("projects/<int:project_id>/counts/summary", numbers_views.ProjectCountsSummaryView.as_view(),
+         name="project-counts-summary"),
     path("projects/<int:project_id>/drift/policy", drift_views.DriftPolicyView.as_view(), name="project-drift-policy"),
 ]

@@ -21,6 +21,7 @@ import { DriftView } from "./views/drift/DriftView";
 import { AnnotateView } from "./views/editor/AnnotateView";
 import { HistoryView } from "./views/history/HistoryView";
 import { MembersView } from "./views/members/MembersView";
+import { NumbersView } from "./views/numbers/NumbersView";
 import { ModelsView } from "./views/models/ModelsView";
 import { QaView } from "./views/qa/QaView";
 import { RoutingView } from "./views/routing/RoutingView";
@@ -52,6 +53,8 @@ function ProjectView({ route, role }: { route: ProjectRoute; role: Role | undefi
       return <AnnotateView key={route.reason ?? ""} project={route.project} initialReason={route.reason ?? ""} />;
     case "counts":
       return <CountsView project={route.project} camera={route.camera} />;
+    case "numbers":
+      return <NumbersView project={route.project} />;
     case "qa":
       return <QaView project={route.project} item={route.item} />;
     case "history":

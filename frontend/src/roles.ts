@@ -21,6 +21,7 @@ export const PAGE_ROLES: Partial<Record<Page, readonly Role[]>> = {
   work: ["admin", "annotator", "operator"],
   qa: ["admin", "reviewer"],
   counts: ["admin", "reviewer", "manager", "operator"],
+  numbers: ["admin", "reviewer", "manager", "operator"],
   models: ["admin", "reviewer"],
   drift: ["admin", "reviewer"],
   devices: ["admin"],
@@ -48,18 +49,19 @@ export interface NavLink {
 export const ROLE_WORK: Record<Role, NavLink[]> = {
   admin: [
     { page: "work", label: "Annotate", to: href.work }, { page: "qa", label: "QA review", to: href.qa },
-    { page: "counts", label: "Counts", to: href.counts }, { page: "models", label: "Models", to: href.models },
-    { page: "drift", label: "Drift", to: href.drift }, { page: "devices", label: "Devices", to: href.devices },
+    { page: "counts", label: "Counts", to: href.counts }, { page: "numbers", label: "Numbers", to: href.numbers },
+    { page: "models", label: "Models", to: href.models }, { page: "drift", label: "Drift", to: href.drift },
+    { page: "devices", label: "Devices", to: href.devices },
   ],
   annotator: [{ page: "work", label: "Annotate", to: href.work }],
   reviewer: [
     { page: "qa", label: "QA review", to: href.qa }, { page: "counts", label: "Counts", to: href.counts },
     { page: "models", label: "Models", to: href.models }, { page: "drift", label: "Drift", to: href.drift },
   ],
-  manager: [{ page: "counts", label: "Counts", to: href.counts }],
+  manager: [{ page: "counts", label: "Counts", to: href.counts }, { page: "numbers", label: "Numbers", to: href.numbers }],
   operator: [
     { page: "work", label: "Review disputed clips", to: (p: number) => href.work(p, "disputed") },
-    { page: "counts", label: "Counts", to: href.counts },
+    { page: "counts", label: "Counts", to: href.counts }, { page: "numbers", label: "Numbers", to: href.numbers },
   ],
 };
 

@@ -9,6 +9,7 @@ export type Route =
   /** `reason`: claim only items queued for it (the operator's disputed clips). */
   | { name: "work"; project: number; reason: string | null }
   | { name: "counts"; project: number; camera: number | null }
+  | { name: "numbers"; project: number }
   | { name: "qa"; project: number; item: number | null }
   | { name: "history"; project: number; item: number }
   | { name: "devices"; project: number }
@@ -40,6 +41,7 @@ export function parseRoute(hash: string): Route {
   if (section === "members") return { name: "members", project };
   if (section === "settings") return { name: "settings", project };
   if (section === "alerts") return { name: "alerts", project };
+  if (section === "numbers") return { name: "numbers", project };
   if (section === "counts") return { name: "counts", project, camera: num(arg) };
   if (section === "qa") return { name: "qa", project, item: num(arg) };
   if (section === "items" && num(arg) !== null && leaf === "history") return { name: "history", project, item: num(arg)! };
@@ -53,6 +55,7 @@ export const href = {
   dashboard: (project: number) => `#/projects/${project}`,
   work: (project: number, reason?: string) => `#/projects/${project}/work${reason ? `/${reason}` : ""}`,
   counts: (project: number, camera?: number) => `#/projects/${project}/counts${camera ? `/${camera}` : ""}`,
+  numbers: (project: number) => `#/projects/${project}/numbers`,
   qa: (project: number, item?: number) => `#/projects/${project}/qa${item ? `/${item}` : ""}`,
   history: (project: number, item: number) => `#/projects/${project}/items/${item}/history`,
   devices: (project: number) => `#/projects/${project}/devices`,

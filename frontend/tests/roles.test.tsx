@@ -21,12 +21,12 @@ const pages = (role: Parameters<typeof navLinks>[0]) => navLinks(role).map((l) =
 
 describe("each role sees its own app", () => {
   it("offers each role only the pages of its job", () => {
-    expect(pages("manager")).toEqual(["Counts"]);
-    expect(pages("operator")).toEqual(["Review disputed clips", "Counts"]);
+    expect(pages("manager")).toEqual(["Counts", "Numbers"]);
+    expect(pages("operator")).toEqual(["Review disputed clips", "Counts", "Numbers"]);
     expect(pages("annotator")).toEqual(["Queue", "Annotate"]);
     expect(pages("reviewer")).toEqual(["Queue", "QA review", "Counts", "Models", "Drift"]);
-    expect(pages("admin")).toEqual(["Queue", "Annotate", "QA review", "Counts", "Models", "Drift", "Devices",
-                                    "Routing", "Webhooks", "Members", "Settings"]);
+    expect(pages("admin")).toEqual(["Queue", "Annotate", "QA review", "Counts", "Numbers", "Models", "Drift",
+                                    "Devices", "Routing", "Webhooks", "Members", "Settings"]);
   });
 
   it("never links a page the role may not open", () => {

@@ -19,12 +19,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 PAGES = ("work", "qa", "counts", "models", "drift", "devices", "routing", "webhooks", "members", "settings")
 # The top bar per role (data-testid nav-<page>), in order: the job first.
 NAV = {
-    "manager": ["counts"],
-    "operator": ["work", "counts"],
+    "manager": ["counts", "numbers"],
+    "operator": ["work", "counts", "numbers"],
     "annotator": ["dashboard", "work"],
     "reviewer": ["dashboard", "qa", "counts", "models", "drift"],
-    "admin": ["dashboard", "work", "qa", "counts", "models", "drift", "devices", "routing", "webhooks", "members",
-              "settings"],
+    "admin": ["dashboard", "work", "qa", "counts", "numbers", "models", "drift", "devices", "routing", "webhooks",
+              "members", "settings"],
 }
 PRIMARY = {"manager": "Counts", "operator": "Review disputed clips", "annotator": "Annotate",
            "reviewer": "QA review", "admin": "Annotate"}

@@ -234,6 +234,9 @@ ROUTES: dict[str, Case] = {
     "camera-counts": Case(_camera, other_site=_a_other_camera),
     "camera-count-window": Case(_camera, other_site=_a_other_camera),
     "camera-count-flags": Case(_camera, other_site=_a_other_camera, body={"note": "miscount"}),
+    # Business numbers (a scoped member asking for another site's rows: tests/activelearning/test_counts_api.py)
+    "project-counts": Case(_project),
+    "project-counts-summary": Case(_project),
     # Media, by content hash
     "asset": Case(_asset, other_site=_a_other_asset),
     "asset-frame": Case(lambda w: {"sha256": w.b.asset_sha, "n": "0"},

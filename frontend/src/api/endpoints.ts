@@ -534,3 +534,30 @@ export async function updateAlertRules(projectId: number, rules: AlertRuleChange
     params: { path: { project_id: projectId } }, body: { rules },
   }));
 }
+
+type CountsQuery = NonNullable<import("./schema").paths["/api/v1/projects/{project_id}/counts"]["get"]["parameters"]["query"]>;
+type CountRows = Schemas["CountRows"];
+
+/** Every row of the numbers report for these filters, following `next` (a few pages of 1000 at most for one
+ * camera's chart). */
+export async function allCountRows(projectId: number, query: Record<string, string>): Promise<CountRows["results"]> {
+  const rows: CountRows["results"] = [];
+  let cursor: string | undefined;
+  for (;;) {
+    const page: CountRows = unwrap(await api.GET("/api/v1/projects/{project_id}/counts", {
+      params: { path: { project_id: projectId }, query: { ...query, page_size: 1000, cursor } as CountsQuery },
+    }));
+    rows.push(...page.results);
+    if (!page.next) return rows;
+    cursor = new URL(page.next, window.location.origin).searchParams.get("cursor") ?? undefined;
+    if (!cursor) return rows;
+  }
+}
+
+/** Per site and camera: the numbers over the window, the models that counted and the error's trend. */
+export async function countSummaries(projectId: number, query: Record<string, string>): Promise<Schemas["CountSummary"][]> {
+  const body: Schemas["CountSummaries"] = unwrap(await api.GET("/api/v1/projects/{project_id}/counts/summary", {
+    params: { path: { project_id: projectId }, query: query as CountsQuery },
+  }));
+  return body.results;
+}

@@ -720,6 +720,38 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/counts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["project_counts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/counts/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["project_counts_summary"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project_id}/datasets/": {
         parameters: {
             query?: never;
@@ -1459,6 +1491,13 @@ export interface components {
          * @enum {string}
          */
         BackendEnum: "reference" | "command" | "webhook";
+        /**
+         * @description * `hour` - hour
+         *     * `day` - day
+         *     * `week` - week
+         * @enum {string}
+         */
+        BucketEnum: "hour" | "day" | "week";
         CameraDrift: {
             camera: number;
             camera_name: string;
@@ -1577,6 +1616,85 @@ export interface components {
             /** Format: date-time */
             to: string;
         };
+        CountModel: {
+            model_sha256: string;
+            model_name: string;
+            model_version: number | null;
+        };
+        CountRow: {
+            site: number;
+            site_name: string;
+            camera: number;
+            camera_name: string;
+            /** Format: date-time */
+            bucket_start: string;
+            bucket: components["schemas"]["BucketEnum"];
+            model_sha256: string;
+            /** @description The registry's model version id. */
+            model_version: number | null;
+            model_name: string;
+            model_count: number;
+            corrected_windows: number;
+            flag_windows: number;
+            review_windows: number;
+            wrong_windows: number;
+            corrected_model_count: number | null;
+            corrected_count: number | null;
+            absolute_error: number | null;
+            /** Format: double */
+            relative_error: number | null;
+            /** Format: double */
+            error_rate: number | null;
+        };
+        CountRows: {
+            results: components["schemas"]["CountRow"][];
+            next: string | null;
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            bucket: string;
+        };
+        CountSummaries: {
+            results: components["schemas"]["CountSummary"][];
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            bucket: string;
+        };
+        CountSummary: {
+            site: number;
+            site_name: string;
+            camera: number;
+            camera_name: string;
+            model_sha256: string;
+            /** @description The registry's model version id. */
+            model_version: number | null;
+            model_name: string;
+            model_count: number;
+            corrected_windows: number;
+            wrong_windows: number;
+            corrected_model_count: number | null;
+            corrected_count: number | null;
+            absolute_error: number | null;
+            /** Format: double */
+            relative_error: number | null;
+            /** Format: double */
+            error_rate: number | null;
+            /** @description Every model that counted in the window, in order of its first bucket. */
+            models: components["schemas"]["CountModel"][];
+            /** @description Relative error of the last corrected buckets against as many before them. */
+            trend: components["schemas"]["CountTrend"];
+        };
+        CountTrend: {
+            direction: components["schemas"]["DirectionEnum"] | components["schemas"]["NullEnum"];
+            /** Format: double */
+            recent: number | null;
+            /** Format: double */
+            previous: number | null;
+            buckets: number;
+        };
         CountWindow: {
             camera: number;
             /** Format: date-time */
@@ -1688,6 +1806,13 @@ export interface components {
             /** @description store, bus, depot, ... */
             kind?: string;
         };
+        /**
+         * @description * `better` - better
+         *     * `worse` - worse
+         *     * `flat` - flat
+         * @enum {string}
+         */
+        DirectionEnum: "better" | "worse" | "flat";
         DriftAlert: {
             metric: components["schemas"]["DriftMetricEnum"];
             /** Format: date-time */
@@ -2091,6 +2216,7 @@ export interface components {
             id: number;
             name: string;
         };
+        NullEnum: null;
         PasswordResetRequest: {
             /** Format: email */
             email: string;
@@ -5739,6 +5865,157 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ProjectCamera"][];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    project_counts: {
+        parameters: {
+            query?: {
+                /**
+                 * @description * `hour` - hour
+                 *     * `day` - day
+                 *     * `week` - week
+                 */
+                bucket?: "hour" | "day" | "week";
+                camera?: number;
+                corrected_only?: boolean;
+                cursor?: string;
+                /**
+                 * @description * `json` - json
+                 *     * `csv` - csv
+                 */
+                format?: "json" | "csv";
+                /** @description ISO 8601 with timezone; default `to` - 30 days */
+                from?: string;
+                /** @description A model version id of the project, or a model's sha256. */
+                model?: string;
+                page_size?: number;
+                site?: number;
+                /** @description ISO 8601 with timezone; default now */
+                to?: string;
+            };
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description rows, or the CSV of every row with `format=csv` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CountRows"];
+                    "text/csv": components["schemas"]["CountRows"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "text/csv": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "text/csv": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "text/csv": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "text/csv": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    project_counts_summary: {
+        parameters: {
+            query?: {
+                /**
+                 * @description * `hour` - hour
+                 *     * `day` - day
+                 *     * `week` - week
+                 */
+                bucket?: "hour" | "day" | "week";
+                camera?: number;
+                corrected_only?: boolean;
+                /** @description ISO 8601 with timezone; default `to` - 30 days */
+                from?: string;
+                /** @description A model version id of the project, or a model's sha256. */
+                model?: string;
+                site?: number;
+                /** @description ISO 8601 with timezone; default now */
+                to?: string;
+            };
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CountSummaries"];
                 };
             };
             400: {
