@@ -27,6 +27,7 @@ from activelearning.alerts.models import Alert, AlertRule
 from activelearning.alerts.selectors import access_alert, alert_summary, visible_alerts
 from annotations.api.errors import error_responses
 from annotations.api.fields import refuse_unknown_fields
+from annotations.errors import Forbidden
 from annotations.models import Role
 from annotations.selectors import access_project
 
@@ -190,14 +191,23 @@ class AlertSummaryView(APIView):
         return Response(AlertSummarySerializer(alert_summary(visible_alerts(project, membership))).data)
 
 
+def _alert_to_act_on(request: Request, project_id: int, alert_id: int) -> Alert:
+    """An alert the caller may see (404 otherwise: another site's alert is not found, not forbidden), then
+    the admin check (403)."""
+    project, membership = access_project(user=request.user, project_id=project_id, roles=VIEW_ROLES)
+    alert = access_alert(project=project, membership=membership, alert_id=alert_id)
+    if membership.role not in ACT_ROLES:
+        raise Forbidden("Your role in this project does not allow this.", details={"role": membership.role})
+    return alert
+
+
 class AlertAcknowledgeView(APIView):
     """`POST /api/v1/projects/{id}/alerts/{alert_id}/acknowledge` `{"note"}` (admins)."""
 
     @extend_schema(operation_id="alert_acknowledge", request=AcknowledgeSerializer,
                    responses={200: AlertSerializer, **ACTION_ERRORS})
     def post(self, request: Request, project_id: int, alert_id: int) -> Response:
-        project, membership = access_project(user=request.user, project_id=project_id, roles=ACT_ROLES)
-        alert = access_alert(project=project, membership=membership, alert_id=alert_id)
+        alert = _alert_to_act_on(request, project_id, alert_id)
         body = AcknowledgeSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         alert = acknowledge(alert=alert, user=request.user, note=body.validated_data["note"])
@@ -211,8 +221,7 @@ class AlertSilenceView(APIView):
     @extend_schema(operation_id="alert_silence", request=SilenceSerializer,
                    responses={200: AlertSerializer, **ACTION_ERRORS})
     def post(self, request: Request, project_id: int, alert_id: int) -> Response:
-        project, membership = access_project(user=request.user, project_id=project_id, roles=ACT_ROLES)
-        alert = access_alert(project=project, membership=membership, alert_id=alert_id)
+        alert = _alert_to_act_on(request, project_id, alert_id)
         body = SilenceSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         alert = silence(alert=alert, user=request.user, minutes=body.validated_data["minutes"],

@@ -29,6 +29,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from activelearning.alerts.models import Alert, AlertRule
 from activelearning.datasets.models import DatasetVersion, ExportJob, ExportStatus
 from activelearning.registry.models import ModelStatus, ModelVersion
 from activelearning.rollouts.models import ModelPin, Rollout
@@ -103,6 +104,8 @@ class Side:
     member: Membership  # the annotator's membership
     rollout: Rollout
     pin: ModelPin
+    alert: Alert  # a device alert at `site`
+    other_site_alert: Alert  # the same at `other_site`
 
 
 @dataclass
@@ -156,6 +159,14 @@ def _a_other_camera(w: World) -> dict[str, Any]:
 
 def _export(w: World) -> dict[str, Any]:
     return {"export_id": w.b.export.pk}
+
+
+def _alert(w: World) -> dict[str, Any]:
+    return {"project_id": w.b.project.pk, "alert_id": w.b.alert.pk}
+
+
+def _a_other_site_alert(w: World) -> dict[str, Any]:
+    return {"project_id": w.a.project.pk, "alert_id": w.a.other_site_alert.pk}
 
 
 def _asset(w: World) -> dict[str, Any]:
@@ -237,6 +248,14 @@ ROUTES: dict[str, Case] = {
     # Business numbers (a scoped member asking for another site's rows: tests/activelearning/test_counts_api.py)
     "project-counts": Case(_project),
     "project-counts-summary": Case(_project),
+    # Alerts (managers and operators see their sites' only)
+    "project-alerts": Case(_project),
+    "project-alert-summary": Case(_project),
+    "project-alert-rules": Case(_project, body={"rules": [{"kind": "no_heartbeat", "enabled": False}]}),
+    "alert-acknowledge": Case(_alert, also=[lambda w: {"project_id": w.a.project.pk, "alert_id": w.b.alert.pk}],
+                              other_site=_a_other_site_alert, body={"note": "on it"}),
+    "alert-silence": Case(_alert, also=[lambda w: {"project_id": w.a.project.pk, "alert_id": w.b.alert.pk}],
+                          other_site=_a_other_site_alert, body={"minutes": 60, "reason": "refit"}),
     # Media, by content hash
     "asset": Case(_asset, other_site=_a_other_asset),
     "asset-frame": Case(lambda w: {"sha256": w.b.asset_sha, "n": "0"},
@@ -293,11 +312,18 @@ def _side(slug: str, seed: int) -> Side:
     rollout = Rollout.objects.create(project=project, model=model, stages=[{"percent": 10}], gates=[],
                                      stage_started_at=timezone.now())
     pin = ModelPin.objects.create(project=project, device=far_kit.device, model=model)
+    rule = AlertRule.objects.create(project=project, kind="no_heartbeat", params={"minutes": 10})
+    alert, other_site_alert = (
+        Alert.objects.create(project=project, rule=rule, kind="no_heartbeat", severity="critical",
+                             subject_type="device", subject_id=k.device.pk, subject_label=k.device.name,
+                             site=k.device.site, opened_at=timezone.now())
+        for k in (kit, far_kit))
     return Side(project=project, site=site, other_site=other_site, kit=kit, rollout=rollout, pin=pin,
                 camera=Camera.objects.get(site=site), other_camera=Camera.objects.get(site=other_site),
                 users=users, tokens=tokens, item=item, other_site_item=other_site_item, asset_sha=asset_sha,
                 other_site_asset_sha=other_site_asset_sha, model=model, dataset=dataset, export=export, run=run,
-                webhook=webhook, member=Membership.objects.get(project=project, role=Role.ANNOTATOR))
+                webhook=webhook, member=Membership.objects.get(project=project, role=Role.ANNOTATOR),
+                alert=alert, other_site_alert=other_site_alert)
 
 
 @pytest.fixture(scope="module")
