@@ -2,6 +2,7 @@ from django.urls import path, re_path
 
 from activelearning.datasets import api as export_views
 from activelearning.datasets import imports_api as import_views
+from activelearning.health import api as health_views
 from activelearning.ingest import api as views
 from activelearning.monitoring import api as drift_views
 from activelearning.registry import api as model_views
@@ -59,5 +60,9 @@ urlpatterns = [
          name="project-retention-dry-run"),
     path("projects/<int:project_id>/sites/<int:site_id>/legal-hold", retention_views.LegalHoldView.as_view(),
          name="site-legal-hold"),
+    path("projects/<int:project_id>/devices/telemetry-summary", health_views.TelemetrySummaryView.as_view(),
+         name="devices-telemetry-summary"),
+    path("projects/<int:project_id>/devices/<int:device_id>/telemetry", health_views.DeviceTelemetryView.as_view(),
+         name="device-telemetry"),
     path("projects/<int:project_id>/drift/policy", drift_views.DriftPolicyView.as_view(), name="project-drift-policy"),
 ]

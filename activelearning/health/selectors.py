@@ -69,13 +69,14 @@ def telemetry_summary(*, project: Project, hours: int, now: datetime) -> dict[st
     # Trunc is the portable hour bucket (date_trunc on PostgreSQL, Django's own function on SQLite).
     grouped = (DeviceTelemetry.objects.filter(device__project=project, received_at__gte=start)
                .annotate(hour=Trunc("received_at", "hour", tzinfo=UTC)).values("device_id", "hour")
-               .annotate(**{name: Avg(name) for name in SUMMARY_FIGURES}).order_by())
-    for row in grouped:
+               .annotate(**{f"avg_{name}": Avg(name) for name in SUMMARY_FIGURES}).order_by())
+    rows: list[dict[str, Any]] = list(grouped)
+    for row in rows:
         index = position.get(int(row["hour"].timestamp()))
         if index is None or row["device_id"] not in series:
             continue
         for name in SUMMARY_FIGURES:
-            value = row[name]
+            value = row[f"avg_{name}"]
             series[row["device_id"]][name][index] = round(value, 3) if value is not None else None
     return {"hours": hours, "bucket_seconds": 3600, "t": grid,
             "devices": [{"device": pk, **series[pk]} for pk in device_ids]}
