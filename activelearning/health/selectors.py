@@ -70,7 +70,7 @@ def telemetry_summary(*, project: Project, hours: int, now: datetime) -> dict[st
     grouped = (DeviceTelemetry.objects.filter(device__project=project, received_at__gte=start)
                .annotate(hour=Trunc("received_at", "hour", tzinfo=UTC)).values("device_id", "hour")
                .annotate(**{f"avg_{name}": Avg(name) for name in SUMMARY_FIGURES}).order_by())
-    rows: list[dict[str, Any]] = list(grouped)
+    rows: list[dict[str, Any]] = [dict(row) for row in grouped]
     for row in rows:
         index = position.get(int(row["hour"].timestamp()))
         if index is None or row["device_id"] not in series:
