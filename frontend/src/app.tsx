@@ -14,6 +14,7 @@ import { HomeView } from "./views/HomeView";
 import { LoginView } from "./views/LoginView";
 import { SetPasswordView } from "./views/SetPasswordView";
 import { CountsView } from "./views/counts/CountsView";
+import { DeviceDetailView } from "./views/devices/DeviceDetailView";
 import { DevicesView } from "./views/devices/DevicesView";
 import { DriftView } from "./views/drift/DriftView";
 import { AnnotateView } from "./views/editor/AnnotateView";
@@ -56,6 +57,8 @@ function ProjectView({ route, role }: { route: ProjectRoute; role: Role | undefi
       return <HistoryView project={route.project} item={route.item} />;
     case "devices":
       return <DevicesView project={route.project} />;
+    case "device":
+      return <DeviceDetailView project={route.project} device={route.device} />;
     case "models":
       return <ModelsView project={route.project} />;
     case "webhooks":
