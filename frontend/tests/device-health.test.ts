@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { parseRoute } from "../src/router";
 import {
   cameraStatus, connectivity, formatBytes, formatSeconds, increasesAt, lastValue, percent, pointCount, rangeQuery,
-  sparklinePath,
+  sparklinePath, tickDecimals,
 } from "../src/views/devices/health";
 
 const NOW = Date.parse("2026-12-01T12:00:00Z");
@@ -36,6 +36,15 @@ describe("device health helpers", () => {
     expect(formatSeconds(42)).toBe("42 s");
     expect(formatSeconds(300)).toBe("5 min");
     expect(formatSeconds(7200)).toBe("2.0 h");
+  });
+
+  it("gives axis ticks as many decimals as their step needs", () => {
+    expect(tickDecimals(0.05)).toBe(2);
+    expect(tickDecimals(0.5)).toBe(1);
+    expect(tickDecimals(0.1)).toBe(1);
+    expect(tickDecimals(5)).toBe(0);
+    expect(tickDecimals(1e-9)).toBe(3);
+    expect(tickDecimals(0)).toBe(0);
   });
 
   it("asks for a range ending now", () => {

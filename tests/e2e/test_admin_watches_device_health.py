@@ -87,6 +87,7 @@ def test_admin_sees_sparklines_and_an_offline_camera_then_charts_over_time(brows
         expect(page.get_by_test_id(f"spark-outbox-{device.pk}").locator("svg path")).to_have_count(1)
         expect(page.get_by_test_id(f"device-memory-{device.pk}")).to_have_text("66 %")  # 1.31 of 2 GB
         expect(page.get_by_test_id(f"device-watchdog-{device.pk}")).to_have_text("1")
+        screenshot(page, "devices-health")
 
         page.get_by_test_id(f"device-link-{device.pk}").click()
         expect(page.get_by_test_id("device-detail")).to_be_visible()

@@ -13,7 +13,7 @@ import { useAsync } from "../../ui/useAsync";
 import { type ChartSeries, HealthChart } from "./HealthChart";
 import {
   CONNECTIVITY_CLASS, RANGES, type RangeName, cameraStatus, connectivity, formatBytes, formatSeconds, increasesAt,
-  rangeQuery,
+  rangeQuery, tickDecimals,
 } from "./health";
 
 type Series = DeviceTelemetry["series"];
@@ -24,10 +24,10 @@ interface ChartSpec {
   unit: string;
   rightUnit?: string;
   series: ChartSeries[];
-  format?: (v: number) => string;
+  format?: (v: number, step: number) => string;
 }
 
-const gigabytes = (v: number) => `${(v / 1e9).toFixed(1)} GB`;
+const gigabytes = (v: number, step: number) => `${(v / 1e9).toFixed(tickDecimals(step / 1e9))} GB`;
 
 function chartSpecs(s: Series): ChartSpec[] {
   return [
@@ -100,7 +100,7 @@ export function DeviceDetailView({ project, device }: { project: number; device:
 
       {d && (
         <div class="table-scroll">
-          <table data-testid="camera-table">
+          <table class="health-table" data-testid="camera-table">
             <caption>Cameras</caption>
             <thead><tr><th scope="col">Camera</th><th scope="col">Status</th><th scope="col">fps</th>
               <th scope="col">Inference fps</th><th scope="col">Last frame</th><th scope="col">Message</th></tr></thead>

@@ -24,8 +24,9 @@ interface Props {
   series: ChartSeries[];
   /** Bucket starts (epoch seconds) to mark: the watchdog restarts. */
   marks: number[];
-  /** Axis tick text for a value (bytes as GB…). */
-  format?: (v: number) => string;
+  /** Axis tick text for a value, given the step between ticks (bytes as GB with as many decimals as the step
+   * needs…). */
+  format?: (v: number, step: number) => string;
 }
 
 const MARK_COLOR = "#ff6b6b";
@@ -55,7 +56,8 @@ export function HealthChart({ id, title, unit, rightUnit, t, series, marks, form
 
   useEffect(() => {
     const el = host.current!;
-    const tick = (_u: uPlot, values: number[]) => values.map((v) => (format ? format(v) : String(v)));
+    const tick = (_u: uPlot, values: number[], _axis: number, _space: number, step: number) =>
+      values.map((v) => (format ? format(v, step) : String(v)));
     const axes: uPlot.Axis[] = [
       { stroke: "#ccc", grid: { stroke: "#333" } },
       { stroke: "#ccc", grid: { stroke: "#333" }, values: tick, size: 60, label: unit },

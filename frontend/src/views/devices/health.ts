@@ -64,6 +64,12 @@ export function formatSeconds(s: number | null | undefined): string {
   return `${(s / 3600).toFixed(1)} h`;
 }
 
+/** Decimals that tell apart ticks `step` apart (0.05 → 2, 0.5 → 1, 5 → 0), at most 3. */
+export function tickDecimals(step: number): number {
+  if (!(step > 0)) return 0;
+  return Math.min(3, Math.max(0, -Math.floor(Math.log10(step) + 1e-9)));
+}
+
 export type RangeName = "1h" | "24h" | "7d";
 export const RANGES: Record<RangeName, { label: string; seconds: number }> = {
   "1h": { label: "1 hour", seconds: 3600 }, "24h": { label: "24 hours", seconds: 86_400 },
