@@ -41,7 +41,10 @@ class TelemetryQuerySerializer(serializers.Serializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         until = attrs.get("until") or timezone.now()
-        since = attrs.get("since") or until - DEFAULT_RANGE
+        try:
+            since = attrs.get("since") or until - DEFAULT_RANGE
+        except OverflowError:  # `until` in the first day of year 1: no default range before it
+            raise serializers.ValidationError({"until": ["Too early."]}) from None
         if since >= until:
             raise serializers.ValidationError({"since": ["Must be before `until`."]})
         if until - since > MAX_RANGE:

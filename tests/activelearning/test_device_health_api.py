@@ -164,6 +164,8 @@ def test_a_device_of_another_project_is_not_found(kit):
     ({"bucket": "2m"}, "bucket"),
     ({"since": "2026-10-01T00:00:00Z", "until": "2026-11-02T10:00:00Z"}, "since"),  # over 31 days
     ({"since": "2026-11-01T00:00:00Z", "until": "2026-11-02T10:00:00Z", "bucket": "1m"}, "bucket"),  # > 500
+    ({"until": "0001-01-01T05:00:00Z"}, "until"),  # no day before it
+    ({"since": "2026-11-02T10:00:00+25:00"}, "since"),
 ])
 def test_bad_telemetry_queries_are_400_beside_their_field(kit, query, field):
     response = as_user("dana").get(telemetry_url(kit, **query))
@@ -176,6 +178,14 @@ def test_bad_telemetry_queries_are_400_beside_their_field(kit, query, field):
 def test_bad_summary_hours_are_400(kit, hours):
     response = as_user("dana").get(f"/api/v1/projects/{kit.project.pk}/devices/telemetry-summary?hours={hours}")
     assert response.status_code == 400 and "hours" in response.json()["error"]["details"]
+
+
+def test_ranges_at_the_ends_of_the_calendar_are_answered(kit):
+    for since, until in (("0001-01-01T00:00:00Z", "0001-01-01T01:00:00Z"),
+                         ("9999-12-31T00:00:00Z", "9999-12-31T23:59:59Z")):
+        response = as_user("dana").get(telemetry_url(kit, since=since, until=until))
+        assert response.status_code == 200, response.content
+        assert response.json()["sample_count"] == 0
 
 
 def test_a_heartbeat_reports_an_offline_camera_the_detail_shows(kit):
