@@ -137,7 +137,7 @@ export function DevicesView({ project }: { project: number }) {
                       {" "}<small>({d.token_prefix}…)</small></th>
                     <td>{d.site.name}</td>
                     <td><span class={s.cls} data-testid={`device-status-${d.id}`}>{s.text}</span>
-                      <br /><small>{ago(d.last_seen_at, now)}</small></td>
+                      {d.last_seen_at && <><br /><small>{ago(d.last_seen_at, now)}</small></>}</td>
                     <td><CameraChips device={d} /></td>
                     <td>{spark ? <Sparkline testId={`spark-p95-${d.id}`} label="Inference p95" unit=" ms"
                                             series={[{ label: "p95", values: spark.inference_ms_p95, color: "#ffcf5c" }]} /> : "—"}</td>
