@@ -3,6 +3,7 @@ from django.urls import path, re_path
 from activelearning.alerts import api as alert_views
 from activelearning.datasets import api as export_views
 from activelearning.datasets import imports_api as import_views
+from activelearning.health import api as health_views
 from activelearning.ingest import api as views
 from activelearning.monitoring import api as drift_views
 from activelearning.numbers import api as numbers_views
@@ -72,5 +73,9 @@ urlpatterns = [
     path("projects/<int:project_id>/counts", numbers_views.ProjectCountsView.as_view(), name="project-counts"),
     path("projects/<int:project_id>/counts/summary", numbers_views.ProjectCountsSummaryView.as_view(),
          name="project-counts-summary"),
+    path("projects/<int:project_id>/devices/telemetry-summary", health_views.TelemetrySummaryView.as_view(),
+         name="devices-telemetry-summary"),
+    path("projects/<int:project_id>/devices/<int:device_id>/telemetry", health_views.DeviceTelemetryView.as_view(),
+         name="device-telemetry"),
     path("projects/<int:project_id>/drift/policy", drift_views.DriftPolicyView.as_view(), name="project-drift-policy"),
 ]

@@ -294,6 +294,9 @@ LOUPE_TRAINING_THREADS = env_int("LOUPE_TRAINING_THREADS", 2)
 # (the latest of each hour), so a sweep costs the same however busy a camera is and a window stays spread
 # over its whole span (days and nights alike) rather than its last busy hours.
 LOUPE_DRIFT_PREDICTIONS_PER_HOUR = env_int("LOUPE_DRIFT_PREDICTIONS_PER_HOUR", 200)
+# Device telemetry samples (one per heartbeat, activelearning/health) older than this many days are deleted by
+# the daily retention job: a month of charts at one sample a minute is ~43k rows per device.
+LOUPE_TELEMETRY_DAYS = env_int("LOUPE_TELEMETRY_DAYS", 30)
 # Trainer commands a project admin may choose by name (the `command` backend): only the operator decides what
 # runs on the server. JSON, e.g. {"yolo": ["yolo-train", "--data", "{dataset}/data.yaml", "--out", "{output}"]}.
 LOUPE_TRAINER_COMMANDS = env_json_commands("LOUPE_TRAINER_COMMANDS")

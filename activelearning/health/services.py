@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
+
+from django.conf import settings
 
 from activelearning.health.models import DeviceTelemetry
 from annotations.models import Device
@@ -21,3 +23,16 @@ def record_telemetry(*, device: Device, health: dict[str, Any], now: datetime) -
         return
     DeviceTelemetry.objects.create(device=device, received_at=now,
                                    model_sha256=health.get("model_sha256") or device.model_sha256, **figures)
+
+
+def telemetry_cutoff(now: datetime) -> datetime:
+    """Samples received before this are past LOUPE_TELEMETRY_DAYS and go at the next daily prune."""
+    return now - timedelta(days=settings.LOUPE_TELEMETRY_DAYS)
+
+
+def prune_telemetry(*, project_id: int, now: datetime) -> int:
+    """Delete the project's devices' samples past the bound; how many. One DELETE by the (device, received_at)
+    index; the daily retention job calls it for every project (activelearning/retention)."""
+    cutoff = telemetry_cutoff(now)
+    return DeviceTelemetry.objects.filter(device__project_id=project_id, received_at__lt=cutoff).delete()[1].get(
+        DeviceTelemetry._meta.label, 0)

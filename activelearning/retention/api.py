@@ -86,7 +86,8 @@ class LegalHoldSerializer(serializers.Serializer):
 class RetentionRunSerializer(serializers.ModelSerializer):
     report = serializers.JSONField(help_text=(
         "holdings_removed: sha256 the project no longer holds; media_deleted: [{sha256, bytes}] deleted from "
-        "storage (no project held them); predictions_deleted, audit_events_deleted: counts; bytes_freed; "
+        "storage (no project held them); predictions_deleted, audit_events_deleted, telemetry_deleted (device health samples past "
+        "LOUPE_TELEMETRY_DAYS): counts; bytes_freed; "
         "cutoffs: the instants before which each kind was past keeping (null: kept forever)."))
 
     class Meta:

@@ -25,6 +25,8 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from activelearning.datasets.models import DatasetEntry
+from activelearning.health.models import DeviceTelemetry
+from activelearning.health.services import prune_telemetry, telemetry_cutoff
 from activelearning.retention.models import LegalHold, RetentionPolicy, RetentionRun
 from activelearning.retention.storage import delete_asset_files
 from annotations import audit
@@ -159,6 +161,9 @@ class Plan:
     media: list[PlannedAsset] = field(default_factory=list)
     prediction_ids: list[int] = field(default_factory=list)
     audit_event_ids: list[int] = field(default_factory=list)
+    # Device telemetry past LOUPE_TELEMETRY_DAYS (a server setting, not the project's policy): only counted, as
+    # the samples reference nothing and nothing references them.
+    telemetry_samples: int = 0
 
     @property
     def bytes_freed(self) -> int:
@@ -172,6 +177,7 @@ class Plan:
             "media_deleted": [{"sha256": a.sha256, "bytes": a.bytes} for a in self.media],
             "predictions_deleted": len(self.prediction_ids),
             "audit_events_deleted": len(self.audit_event_ids),
+            "telemetry_deleted": self.telemetry_samples,
             "bytes_freed": self.bytes_freed,
         }
 
@@ -191,7 +197,8 @@ def plan_prune(*, project: Project, now: datetime | None = None) -> Plan:
     plan = Plan(project_id=project.pk, computed_at=now, cutoffs={
         name: cut.isoformat() if cut is not None else None
         for name, cut in (("unreviewed_media", unreviewed), ("reviewed_media", reviewed),
-                          ("predictions", predictions), ("audit_events", audit_cut))})
+                          ("predictions", predictions), ("audit_events", audit_cut),
+                          ("telemetry", telemetry_cutoff(now)))})
     plan.holdings = _expired_holdings(project.pk, unreviewed, reviewed)
     plan.media = _freed_media(project.pk, plan.holdings)
     if predictions is not None:
@@ -199,6 +206,8 @@ def plan_prune(*, project: Project, now: datetime | None = None) -> Plan:
     if audit_cut is not None:
         plan.audit_event_ids = sorted(AuditEvent.objects.filter(project_id=project.pk, created_at__lt=audit_cut)
                                       .values_list("id", flat=True))
+    plan.telemetry_samples = DeviceTelemetry.objects.filter(device__project_id=project.pk,
+                                                            received_at__lt=telemetry_cutoff(now)).count()
     return plan
 
 
@@ -296,9 +305,11 @@ def _delete_rows(plan: Plan) -> RetentionRun:
     for start in range(0, len(plan.audit_event_ids), _CHUNK):
         audit_events += AuditEvent.objects.filter(project_id=project_id,
                                                   id__in=plan.audit_event_ids[start:start + _CHUNK]).expire()
+    telemetry = prune_telemetry(project_id=project_id, now=plan.computed_at)
     done = Plan(project_id=project_id, computed_at=plan.computed_at, cutoffs=plan.cutoffs,
                 holdings=[a for a in plan.holdings if a.id in removed], media=freed)
-    report = {**done.report(), "predictions_deleted": predictions, "audit_events_deleted": audit_events}
+    report = {**done.report(), "predictions_deleted": predictions, "audit_events_deleted": audit_events,
+              "telemetry_deleted": telemetry}
     run = RetentionRun.objects.create(project_id=project_id, dry_run=False, started_at=now, report=report)
     audit.record(action="retention.pruned", obj_type="retention_run", obj_id=run.pk, project_id=project_id,
                  after={k: v for k, v in report.items() if k not in ("holdings_removed", "media_deleted")}
@@ -334,9 +345,11 @@ def finish_pending_deletions(*, project: Project) -> int:
 
 
 def prune_everywhere(*, dry: bool = False, project_id: int | None = None) -> dict[int, int]:
-    """Prune every project that has a policy (or only `project_id`); bytes freed (planned, if dry) per project.
-    A failure in one project is logged and does not stop the others."""
-    projects = Project.objects.filter(pk__in=RetentionPolicy.objects.values("project_id"))
+    """Prune every project that has a policy or device telemetry past its bound (or only `project_id`); bytes
+    freed (planned, if dry) per project. A failure in one project is logged and does not stop the others."""
+    expired_telemetry = DeviceTelemetry.objects.filter(received_at__lt=telemetry_cutoff(timezone.now()))
+    projects = Project.objects.filter(Q(pk__in=RetentionPolicy.objects.values("project_id"))
+                                      | Q(pk__in=expired_telemetry.values("device__project_id")))
     if project_id is not None:
         projects = Project.objects.filter(pk=project_id)
     freed: dict[int, int] = {}

@@ -16,6 +16,7 @@ import { SetPasswordView } from "./views/SetPasswordView";
 import { AlertBell, AlertsLive } from "./views/alerts/AlertBell";
 import { AlertsView } from "./views/alerts/AlertsView";
 import { CountsView } from "./views/counts/CountsView";
+import { DeviceDetailView } from "./views/devices/DeviceDetailView";
 import { DevicesView } from "./views/devices/DevicesView";
 import { DriftView } from "./views/drift/DriftView";
 import { AnnotateView } from "./views/editor/AnnotateView";
@@ -61,6 +62,8 @@ function ProjectView({ route, role }: { route: ProjectRoute; role: Role | undefi
       return <HistoryView project={route.project} item={route.item} />;
     case "devices":
       return <DevicesView project={route.project} />;
+    case "device":
+      return <DeviceDetailView project={route.project} device={route.device} />;
     case "models":
       return <ModelsView project={route.project} />;
     case "webhooks":

@@ -25,6 +25,7 @@ export const PAGE_ROLES: Partial<Record<Page, readonly Role[]>> = {
   models: ["admin", "reviewer"],
   drift: ["admin", "reviewer"],
   devices: ["admin"],
+  device: ["admin"],
   routing: ["admin"],
   webhooks: ["admin"],
   members: ["admin"],

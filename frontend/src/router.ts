@@ -13,6 +13,7 @@ export type Route =
   | { name: "qa"; project: number; item: number | null }
   | { name: "history"; project: number; item: number }
   | { name: "devices"; project: number }
+  | { name: "device"; project: number; device: number }
   | { name: "models"; project: number }
   | { name: "webhooks"; project: number }
   | { name: "drift"; project: number }
@@ -33,6 +34,7 @@ export function parseRoute(hash: string): Route {
   const [, , section, arg, leaf] = parts;
   if (section === undefined) return { name: "dashboard", project };
   if (section === "work") return { name: "work", project, reason: arg && /^[a-z_]+$/.test(arg) ? arg : null };
+  if (section === "devices" && num(arg) !== null) return { name: "device", project, device: num(arg)! };
   if (section === "devices") return { name: "devices", project };
   if (section === "models") return { name: "models", project };
   if (section === "webhooks") return { name: "webhooks", project };
@@ -59,6 +61,7 @@ export const href = {
   qa: (project: number, item?: number) => `#/projects/${project}/qa${item ? `/${item}` : ""}`,
   history: (project: number, item: number) => `#/projects/${project}/items/${item}/history`,
   devices: (project: number) => `#/projects/${project}/devices`,
+  device: (project: number, device: number) => `#/projects/${project}/devices/${device}`,
   models: (project: number) => `#/projects/${project}/models`,
   webhooks: (project: number) => `#/projects/${project}/webhooks`,
   drift: (project: number) => `#/projects/${project}/drift`,

@@ -1,7 +1,7 @@
 // @vitest-environment happy-dom
 import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/preact";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { DeviceRow, IssuedDevice } from "../src/api/endpoints";
+import type { DeviceRow, IssuedDevice, TelemetrySummary } from "../src/api/endpoints";
 import { ApiError } from "../src/api/errors";
 import { edgeRunCommand, edgeSetupScript } from "../src/views/devices/edgeCommand";
 
@@ -24,12 +24,15 @@ const api = {
   })),
   revokeDevice: vi.fn(async (id: number): Promise<DeviceRow> => device(id, { revoked: true })),
   listModels: vi.fn(async () => [{ sha256: "ab".repeat(32), display_name: "people-detector v3" }]),
+  getTelemetrySummary: vi.fn<() => Promise<TelemetrySummary>>(async () => ({
+    now: "2026-12-01T12:00:00Z", hours: 24, bucket_seconds: 3600, t: [], devices: [] })),
 };
 vi.mock("../src/api/endpoints", () => ({
   listDevices: () => api.listDevices(),
   listModels: () => api.listModels(),
   registerDevice: (p: number, b: { name: string; cameras: string[] }) => api.registerDevice(p, b),
   revokeDevice: (id: number) => api.revokeDevice(id),
+  getTelemetrySummary: () => api.getTelemetrySummary(),
 }));
 
 const { DevicesView } = await import("../src/views/devices/DevicesView");
@@ -104,5 +107,34 @@ describe("devices page model names", () => {
     render(<DevicesView project={1} />);
     await waitFor(() => expect(screen.getByTestId("device-model-1").textContent).toBe("people-detector v3"));
     expect(screen.getByTestId("device-model-2").textContent).toBe("cdcdcdcdcdcd");
+  });
+});
+
+describe("device health on the devices page", () => {
+  it("shows each camera's status as a chip, sparklines, disk and memory use and the link to the device", async () => {
+    const now = Date.now();
+    api.listDevices.mockImplementation(async () => [device(5, {
+      last_seen_at: new Date(now - 60_000).toISOString(),
+      cameras: [{ id: 1, name: "door-1", status: { status: "ok", fps: 15 }, last_seen_at: null },
+                { id: 2, name: "till", status: { status: "offline", message: "no frames for 90 s" }, last_seen_at: null }],
+      health: { ...device(5).health, disk_free_bytes: 4e9, disk_total_bytes: 40e9, memory_used_bytes: 1.9e9,
+                memory_total_bytes: 2e9, watchdog_restarts: 2 },
+    })]);
+    api.getTelemetrySummary.mockImplementation(async () => ({
+      now: new Date(now).toISOString(), hours: 3, bucket_seconds: 3600, t: [0, 3600, 7200],
+      devices: [{ device: 5, inference_ms_p95: [80, null, 95], fps: [15, 15, 14], inference_fps: [9, 10, 8],
+                  outbox_depth: [0, 3, 12] }] }));
+    render(<DevicesView project={1} />);
+    await waitFor(() => expect(screen.getByTestId("spark-p95-5").dataset.points).toBe("2"));
+    expect(screen.getByTestId("spark-fps-5").dataset.points).toBe("3,3");
+    expect(screen.getByTestId("spark-outbox-5").querySelector("svg")!.getAttribute("aria-label")).toContain("depth 12");
+    expect(screen.getByTestId("camera-chip-2").className).toContain("camera-offline");
+    expect(screen.getByTestId("camera-chip-2").textContent).toBe("till: offline");
+    expect(screen.getByTestId("camera-chip-1").className).toContain("camera-ok");
+    expect(screen.getByTestId("device-status-5").textContent).toBe("online");
+    expect(screen.getByTestId("device-disk-5").textContent).toBe("90 %");
+    expect(screen.getByTestId("device-memory-5").textContent).toBe("95 %");
+    expect(screen.getByTestId("device-watchdog-5").textContent).toBe("2");
+    expect(screen.getByTestId("device-link-5").getAttribute("href")).toBe("#/projects/1/devices/5");
   });
 });

@@ -17,6 +17,7 @@ vi.mock("../src/api/endpoints", () => ({
     { id: 4, name: "door-1", site: { id: 1, name: "Main St", kind: "store" }, last_seen_at: null, open_flags: 2 },
   ]),
   listModels: vi.fn(async () => []),
+  getTelemetrySummary: vi.fn(async () => ({ now: new Date().toISOString(), hours: 24, bucket_seconds: 3600, t: [], devices: [] })),
   listDevices: vi.fn(async () => [
     { id: 3, name: "pi-door", token_prefix: "ab12", site: { id: 1, name: "Main St", kind: "store" },
       cameras: [{ id: 4, name: "door-1" }], created_at: "2026-11-01T00:00:00Z", last_seen_at: new Date().toISOString(),

@@ -115,7 +115,7 @@ describe("the retention section", () => {
     expect(screen.queryByTestId("retention-dry-run-report")).toBeNull();
     fireEvent.click(screen.getByTestId("retention-dry-run"));
     await waitFor(() => expect(screen.getByTestId("retention-dry-run-report").textContent)
-      .toContain("would delete 2 media (1.5 MB), 12 predictions, 3 audit events"));
+      .toContain("would delete 2 media (1.5 MB), 12 predictions, 3 audit events, 0 telemetry samples"));
     expect(api.dryRunRetention).toHaveBeenCalledTimes(1);
     expect(api.updateRetention).not.toHaveBeenCalled();
   });

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from activelearning import jobs
 from activelearning.datasets.models import DatasetEntry, DatasetVersion
+from activelearning.health.models import DeviceTelemetry
 from activelearning.retention import services
 from activelearning.retention.models import LegalHold, RetentionPolicy, RetentionRun
 from activelearning.retention.services import plan_prune, prune_project
@@ -424,3 +425,31 @@ def test_an_object_store_loses_the_upload_and_every_cached_frame(kit):
     assert not any(bucket.exists(name) for name in names)
     assert bucket.exists("frames/" + "cd" * 32 + "/0.jpg")
     delete_asset_files(name=names[0], sha256=sha, storage=bucket)  # again: nothing left, no error
+
+
+# --- Device telemetry ----------------------------------------------------------------------------------------
+
+
+def sample(kit: DeviceKit, *, age: timedelta) -> DeviceTelemetry:
+    return DeviceTelemetry.objects.create(device=kit.device, received_at=timezone.now() - age, fps=10.0)
+
+
+def test_the_daily_job_deletes_telemetry_past_its_bound_in_every_project_and_reports_the_count(kit, settings):
+    settings.LOUPE_TELEMETRY_DAYS = 30
+    other = make_device_kit(make_project("bus-boarding"), camera="bus-1")
+    old = [sample(kit, age=timedelta(days=31)), sample(kit, age=timedelta(days=45)), sample(other, age=OLD)]
+    recent = [sample(kit, age=timedelta(days=29)), sample(other, age=timedelta(hours=1))]
+    assert plan_prune(project=kit.project).telemetry_samples == 2  # neither project has a policy
+    jobs.send("retention.prune")
+    assert set(DeviceTelemetry.objects.values_list("pk", flat=True)) == {s.pk for s in recent}
+    assert not DeviceTelemetry.objects.filter(pk__in=[s.pk for s in old]).exists()
+    assert RetentionRun.objects.get(project=kit.project, dry_run=False).report["telemetry_deleted"] == 2
+    assert RetentionRun.objects.get(project=other.project, dry_run=False).report["telemetry_deleted"] == 1
+
+
+def test_a_dry_run_counts_the_expired_telemetry_and_deletes_none(kit, settings):
+    settings.LOUPE_TELEMETRY_DAYS = 7
+    sample(kit, age=timedelta(days=8))
+    sample(kit, age=timedelta(days=1))
+    assert services.dry_run(project=kit.project).report["telemetry_deleted"] == 1
+    assert DeviceTelemetry.objects.count() == 2

@@ -37,7 +37,10 @@ def test_admin_sees_each_device_with_site_cameras_health_and_versions(kit):
     assert main["software_version"] == "1.4.2" and main["model_sha256"] == "a" * 64
     assert main["last_seen_at"] is not None and main["revoked"] is False and main["revoked_at"] is None
     assert main["health"] == {"uptime_seconds": 3600, "disk_free_bytes": 10_000_000, "temperature_c": 61.5,
-                              "fps": 14.8, "dropped_frames": 12, "outbox_depth": 3}
+                              "fps": 14.8, "dropped_frames": 12, "outbox_depth": 3, "inference_fps": None,
+                              "inference_ms_p50": None, "inference_ms_p95": None, "memory_used_bytes": None,
+                              "memory_total_bytes": None, "disk_total_bytes": None,
+                              "outbox_oldest_age_seconds": None, "crashes": None, "watchdog_restarts": None}
     assert [(c["name"], c["status"]) for c in main["cameras"]] == [("door-1", {"status": "ok", "fps": 14.8})]
     assert main["token_prefix"] == kit.token[:10] and "token_hash" not in main
     assert depot["site"] == {"id": other.site_id, "name": "Depot", "kind": "depot"}

@@ -194,6 +194,10 @@ ROUTES: dict[str, Case] = {
     "project-review-settings": Case(_project, body={"consensus_overlap": 2, "qa_sample_rate": 0.5}),
     "project-devices": Case(_project, body={"name": "intruder-box", "site": "Main St", "cameras": ["door-9"]}),
     "device-revoke": Case(lambda w: {"device_id": w.b.kit.device.pk}),
+    "device-telemetry": Case(lambda w: {"project_id": w.b.project.pk, "device_id": w.b.kit.device.pk},
+                             # A's admin passes A's own project but names B's device
+                             also=[lambda w: {"project_id": w.a.project.pk, "device_id": w.b.kit.device.pk}]),
+    "devices-telemetry-summary": Case(_project),
     "project-cameras": Case(_project),
     "routing-policy": Case(_project, body={"policy": {}}),
     "routing-policy-preview": Case(_project, body={"policy": {}}),

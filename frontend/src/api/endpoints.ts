@@ -152,6 +152,20 @@ export async function registerDevice(projectId: number, body: DeviceRegistration
 }
 
 /** Revoke a device's token (its calls then get 401); revoking it again changes nothing. */
+export type DeviceTelemetry = Schemas["DeviceTelemetry"];
+export type TelemetrySummary = Schemas["TelemetrySummary"];
+
+export async function getDeviceTelemetry(projectId: number, deviceId: number,
+                                         query: { since: string; until: string }): Promise<DeviceTelemetry> {
+  return unwrap(await api.GET("/api/v1/projects/{project_id}/devices/{device_id}/telemetry", {
+    params: { path: { project_id: projectId, device_id: deviceId }, query } }));
+}
+
+export async function getTelemetrySummary(projectId: number, hours = 24): Promise<TelemetrySummary> {
+  return unwrap(await api.GET("/api/v1/projects/{project_id}/devices/telemetry-summary", {
+    params: { path: { project_id: projectId }, query: { hours } } }));
+}
+
 export async function revokeDevice(deviceId: number): Promise<DeviceRow> {
   return unwrap(await api.POST("/api/v1/devices/{device_id}/revoke", { params: { path: { device_id: deviceId } } }));
 }

@@ -786,6 +786,38 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/devices/{device_id}/telemetry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["device_telemetry"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/devices/telemetry-summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["devices_telemetry_summary"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project_id}/drift/": {
         parameters: {
             query?: never;
@@ -1491,13 +1523,6 @@ export interface components {
          * @enum {string}
          */
         BackendEnum: "reference" | "command" | "webhook";
-        /**
-         * @description * `hour` - hour
-         *     * `day` - day
-         *     * `week` - week
-         * @enum {string}
-         */
-        BucketEnum: "hour" | "day" | "week";
         CameraDrift: {
             camera: number;
             camera_name: string;
@@ -1628,7 +1653,7 @@ export interface components {
             camera_name: string;
             /** Format: date-time */
             bucket_start: string;
-            bucket: components["schemas"]["BucketEnum"];
+            bucket: components["schemas"]["CountRowBucketEnum"];
             model_sha256: string;
             /** @description The registry's model version id. */
             model_version: number | null;
@@ -1646,6 +1671,13 @@ export interface components {
             /** Format: double */
             error_rate: number | null;
         };
+        /**
+         * @description * `hour` - hour
+         *     * `day` - day
+         *     * `week` - week
+         * @enum {string}
+         */
+        CountRowBucketEnum: "hour" | "day" | "week";
         CountRows: {
             results: components["schemas"]["CountRow"][];
             next: string | null;
@@ -1806,6 +1838,46 @@ export interface components {
             /** @description store, bus, depot, ... */
             kind?: string;
         };
+        DeviceSparklines: {
+            device: number;
+            /** @description Hourly average (null: no sample that hour). */
+            inference_ms_p95: (number | null)[];
+            /** @description Hourly average (null: no sample that hour). */
+            fps: (number | null)[];
+            /** @description Hourly average (null: no sample that hour). */
+            inference_fps: (number | null)[];
+            /** @description Hourly average (null: no sample that hour). */
+            outbox_depth: (number | null)[];
+        };
+        DeviceTelemetry: {
+            /** @description The device's current health (its last heartbeat) and cameras. */
+            device: components["schemas"]["Device"];
+            /**
+             * Format: date-time
+             * @description Server time, to judge `last_seen_at` against.
+             */
+            now: string;
+            /** Format: date-time */
+            since: string;
+            /** Format: date-time */
+            until: string;
+            bucket: components["schemas"]["DeviceTelemetryBucketEnum"];
+            bucket_seconds: number;
+            /** @description Samples in the range. */
+            sample_count: number;
+            series: components["schemas"]["TelemetrySeries"];
+        };
+        /**
+         * @description * `1m` - 1m
+         *     * `5m` - 5m
+         *     * `15m` - 15m
+         *     * `30m` - 30m
+         *     * `1h` - 1h
+         *     * `6h` - 6h
+         *     * `1d` - 1d
+         * @enum {string}
+         */
+        DeviceTelemetryBucketEnum: "1m" | "5m" | "15m" | "30m" | "1h" | "6h" | "1d";
         /**
          * @description * `better` - better
          *     * `worse` - worse
@@ -2439,7 +2511,7 @@ export interface components {
             started_at: string;
             /** Format: date-time */
             finished_at?: string | null;
-            /** @description holdings_removed: sha256 the project no longer holds; media_deleted: [{sha256, bytes}] deleted from storage (no project held them); predictions_deleted, audit_events_deleted: counts; bytes_freed; cutoffs: the instants before which each kind was past keeping (null: kept forever). */
+            /** @description holdings_removed: sha256 the project no longer holds; media_deleted: [{sha256, bytes}] deleted from storage (no project held them); predictions_deleted, audit_events_deleted, telemetry_deleted (device health samples past LOUPE_TELEMETRY_DAYS): counts; bytes_freed; cutoffs: the instants before which each kind was past keeping (null: kept forever). */
             report: unknown;
         };
         RetrainRequest: {
@@ -2594,6 +2666,50 @@ export interface components {
          * @enum {string}
          */
         SubjectTypeEnum: "device" | "camera" | "site" | "rollout" | "project";
+        /** @description Columnar, one entry per bucket (the shape uPlot draws); null where a bucket had no sample. */
+        TelemetrySeries: {
+            /** @description Bucket starts, epoch seconds (UTC). */
+            t: number[];
+            /** @description Samples in each bucket. */
+            samples: number[];
+            /** @description Average over the bucket's samples (null: none). */
+            inference_ms_p50: (number | null)[];
+            /** @description Average over the bucket's samples (null: none). */
+            inference_ms_p95: (number | null)[];
+            /** @description Average over the bucket's samples (null: none). */
+            fps: (number | null)[];
+            /** @description Average over the bucket's samples (null: none). */
+            inference_fps: (number | null)[];
+            /** @description Average over the bucket's samples (null: none). */
+            temperature_c: (number | null)[];
+            /** @description Average over the bucket's samples (null: none). */
+            memory_used_bytes: (number | null)[];
+            /** @description Average over the bucket's samples (null: none). */
+            disk_free_bytes: (number | null)[];
+            /** @description Average over the bucket's samples (null: none). */
+            outbox_depth: (number | null)[];
+            /** @description Average over the bucket's samples (null: none). */
+            outbox_oldest_age_seconds: (number | null)[];
+            /** @description Increase of the counter during the bucket (a reset counts its new value; null: no sample). */
+            dropped_frames: (number | null)[];
+            /** @description Increase of the counter during the bucket (a reset counts its new value; null: no sample). */
+            crashes: (number | null)[];
+            /** @description Increase of the counter during the bucket (a reset counts its new value; null: no sample). */
+            watchdog_restarts: (number | null)[];
+        };
+        TelemetrySummary: {
+            /**
+             * Format: date-time
+             * @description Server time, to judge each device's `last_seen_at` against.
+             */
+            now: string;
+            hours: number;
+            bucket_seconds: number;
+            /** @description Hour starts, epoch seconds (UTC). */
+            t: number[];
+            /** @description Every device of the project, by id. */
+            devices: components["schemas"]["DeviceSparklines"][];
+        };
         /**
          * @description * `shadow` - shadow
          *     * `champion` - champion
@@ -6224,6 +6340,133 @@ export interface operations {
             };
             /** @description Body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    device_telemetry: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Bucket width; default: the finest that keeps the range within 500 buckets.
+                 *
+                 *     * `1m` - 1m
+                 *     * `5m` - 5m
+                 *     * `15m` - 15m
+                 *     * `30m` - 30m
+                 *     * `1h` - 1h
+                 *     * `6h` - 6h
+                 *     * `1d` - 1d
+                 */
+                bucket?: "1m" | "5m" | "15m" | "30m" | "1h" | "6h" | "1d";
+                /** @description ISO 8601; default: 24 hours before `until`. */
+                since?: string;
+                /** @description ISO 8601, exclusive; default: now. */
+                until?: string;
+            };
+            header?: never;
+            path: {
+                device_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceTelemetry"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    devices_telemetry_summary: {
+        parameters: {
+            query?: {
+                /** @description How many hours back (the current hour last). */
+                hours?: number;
+            };
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TelemetrySummary"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -65,13 +65,14 @@ export function storageSize(bytes: number): string {
 }
 
 interface Report { media_deleted?: unknown[]; bytes_freed?: number; predictions_deleted?: number;
-                   audit_events_deleted?: number }
+                   audit_events_deleted?: number; telemetry_deleted?: number }
 
 /** One sentence for a run's report: what it deleted (or, dry, would delete). */
 export function describeRun(run: RetentionRun): string {
   const report = (run.report ?? {}) as Report;
   return `${report.media_deleted?.length ?? 0} media (${storageSize(report.bytes_freed ?? 0)}), `
-    + `${report.predictions_deleted ?? 0} predictions, ${report.audit_events_deleted ?? 0} audit events`;
+    + `${report.predictions_deleted ?? 0} predictions, ${report.audit_events_deleted ?? 0} audit events, `
+    + `${report.telemetry_deleted ?? 0} telemetry samples`;
 }
 
 function LastRun({ retention }: { retention: Retention }) {
