@@ -4,7 +4,9 @@ schedule, against the same server with the rollout off and against the model ser
 
 Each device heartbeats once per cycle (default 2,000 devices, 4 cameras each, every 30 s, 3 cycles) at its own
 offset, spread evenly over the cycle, and polls for its model half a cycle later with `If-None-Match` of the
-model it runs. A few client processes (httpx, a pool of sender threads each) drive all the devices, each with its own token;
+model it runs. A few client processes (sender threads on the standard library's http.client: httpx cost
+~1.8 ms of client CPU a request, which on a shared 2-core machine put the clients behind their schedule) drive
+all the devices, each with its own token;
 latency counts from each request's scheduled time, so a server that falls behind shows as latency and
 lateness, not as fewer requests. Phases, one after another on the same seeded fleet:
 
@@ -45,6 +47,7 @@ import tempfile
 import threading
 import time
 from datetime import UTC, datetime
+from http.client import HTTPConnection, HTTPException
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -76,7 +79,7 @@ PROJECT_SLUG = "bench-fleet"
 OPSET = 17
 HTTP_TIMEOUT_S = 60.0
 CLIENT_START_LEAD_S = 2.0
-SENDERS = 32  # sender threads per client process: at most this many of its requests in flight  # client processes start (imports, connections) before the first scheduled request
+SENDERS = 32  # sender threads per kind per client process: at most this many of its requests of a kind in flight  # client processes start (imports, connections) before the first scheduled request
 # A phase "kept up" when every request was answered and the last answer came within this share of a cycle
 # after the last scheduled request (or 1 s, whichever is more).
 KEEP_UP_TAIL_SHARE = 0.05
@@ -157,55 +160,73 @@ def drive(config: dict[str, Any]) -> dict[str, Any]:
     schedule.sort()
     running = [config["model_sha256"]] * len(devices)  # the model each device runs (what it was last told)
     records: list[tuple[str, float, float, float, int]] = []  # kind, scheduled, sent, done (s after t0), status
-    work: queue.SimpleQueue[tuple[float, str, int] | None] = queue.SimpleQueue()
-    # One client per server, shared by the sender threads (httpx.Client is thread-safe; making one costs tens
-    # of ms of CPU for its TLS context, so none is made on the clock).
-    limits = httpx.Limits(max_connections=config["senders"], max_keepalive_connections=config["senders"])
-    bases = {device["server"] for device in devices} | ({config["poll_base"]} if config["poll_base"] else set())
-    clients = {base: httpx.Client(base_url=base, timeout=HTTP_TIMEOUT_S, limits=limits) for base in bases}
+    errors: dict[str, int] = {}  # requests that got no answer, by exception
+    # A queue and senders per kind: a device's poll never waits in this process behind another's heartbeat
+    # (real devices are independent; the server's own queue is what is measured).
+    work: dict[str, queue.SimpleQueue[tuple[float, str, int] | None]] = {kind: queue.SimpleQueue()
+                                                                          for kind in config["kinds"]}
 
-    def sender(seed: int) -> None:
+    def sender(kind: str, seed: int) -> None:
         rng = random.Random(seed)
-        while (item := work.get()) is not None:
+        connections: dict[str, HTTPConnection] = {}  # this thread's keep-alive connection to each server
+
+        def call(base: str, method: str, path: str, body: bytes | None, headers: dict[str, str]) -> tuple[int, bytes]:
+            for attempt in (1, 2):  # a kept-alive connection the server closed meanwhile is opened again once
+                conn = connections.get(base)
+                if conn is None:
+                    host, port = base.removeprefix("http://").split(":")
+                    conn = connections[base] = HTTPConnection(host, int(port), timeout=HTTP_TIMEOUT_S)
+                try:
+                    conn.request(method, path, body=body, headers=headers)
+                    response = conn.getresponse()
+                    return response.status, response.read()
+                except (ConnectionError, HTTPException):
+                    conn.close()
+                    del connections[base]
+                    if attempt == 2:
+                        raise
+            raise AssertionError("unreachable")
+
+        while (item := work[kind].get()) is not None:
             due, kind, index = item
             device = devices[index]
             base = config["poll_base"] if kind == "poll" and config["poll_base"] else device["server"]
-            http = clients[base]
             headers = {"Authorization": f"Bearer {device['token']}"}
             sent = time.perf_counter()
             try:
                 if kind == "heartbeat":
-                    response = http.post("/api/v1/heartbeat", content=heartbeat_body(device, running[index], rng),
-                                         headers={**headers, "Content-Type": "application/json"})
-                    if response.status_code == 200 and (model := response.json().get("model")):
+                    status, body = call(base, "POST", "/api/v1/heartbeat", heartbeat_body(device, running[index], rng),
+                                        {**headers, "Content-Type": "application/json"})
+                    if status == 200 and (model := orjson.loads(body).get("model")):
                         running[index] = model["sha256"]  # the device installs what it is told
                 else:
                     headers["If-None-Match"] = f'"{running[index]}"'
-                    response = http.get("/api/v1/models/current", headers=headers)
-                    if response.status_code == 200:
-                        running[index] = response.json()["sha256"]
-                status = response.status_code
-            except httpx.HTTPError:
+                    status, body = call(base, "GET", "/api/v1/models/current", None, headers)
+                    if status == 200:
+                        running[index] = orjson.loads(body)["sha256"]
+            except (OSError, HTTPException) as exc:
                 status = 0
+                errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
             records.append((kind, due - t0, sent - t0, time.perf_counter() - t0, status))
+        for conn in connections.values():
+            conn.close()
 
     cpu0 = time.process_time()
-    threads = [threading.Thread(target=sender, args=(config["seed"] * 1000 + i,), daemon=True)
-               for i in range(config["senders"])]
+    threads = [threading.Thread(target=sender, args=(kind, config["seed"] * 1000 + i), daemon=True)
+               for kind in config["kinds"] for i in range(config["senders"])]
     for thread in threads:
         thread.start()
     for item in schedule:
         delay = item[0] - time.perf_counter()
         if delay > 0:
             time.sleep(delay)
-        work.put(item)
-    for _ in threads:
-        work.put(None)
+        work[item[1]].put(item)
+    for kind in config["kinds"]:
+        for _ in range(config["senders"]):
+            work[kind].put(None)
     for thread in threads:
         thread.join()
-    for http in clients.values():
-        http.close()
-    return {"records": records, "client_cpu_s": time.process_time() - cpu0}
+    return {"records": records, "client_cpu_s": time.process_time() - cpu0, "errors": errors}
 
 
 def client_worker() -> int:
@@ -436,20 +457,23 @@ def run_phase(name: str, args: argparse.Namespace, fleet: dict[str, Any], server
     outputs = [proc.communicate(config, timeout=args.cycle * args.cycles + 600) for proc, config in procs]
     cpu = meter.stop()
     load_after = os.getloadavg()
-    records, client_cpu = [], 0.0
+    records, client_cpu, errors = [], 0.0, {}
     for (proc, _), (out, err) in zip(procs, outputs, strict=True):
         if proc.returncode != 0:
             raise BenchFailure(f"client process failed ({proc.returncode}):\n{err[-3000:]}")
         result = json.loads(out)
         records.extend(result["records"])
         client_cpu += result["client_cpu_s"]
+        for name, count in result["errors"].items():
+            errors[name] = errors.get(name, 0) + count
 
     window = args.cycle * args.cycles
     last_done = max(r[3] for r in records)
     row: dict[str, Any] = {"phase": name, "kinds": kinds, "devices": args.devices, "cycle_s": args.cycle,
                            "cycles": args.cycles, "load_avg_before": [round(x, 2) for x in load_before],
                            "load_avg_after": [round(x, 2) for x in load_after],
-                           "client_cpu_s": round(client_cpu, 2), "wall_s": round(last_done, 2)}
+                           "client_cpu_s": round(client_cpu, 2), "wall_s": round(last_done, 2),
+                           "client_errors": errors}
     ok_statuses = {"heartbeat": {200}, "poll": {200, 304}}
     for kind in kinds:
         mine = [r for r in records if r[0] == kind]
@@ -487,6 +511,7 @@ def print_phase(row: dict[str, Any]) -> None:
         k = row[kind]
         print(f"    {kind:<9} {k['achieved_per_s']:>8.2f}/s of {k['offered_per_s']:.2f}/s offered, "
               f"p50 {k['p50_ms']:.2f} ms p99 {k['p99_ms']:.2f} ms (max {k['max_ms']:.0f}), "
+              f"from the send p50 {k['service_p50_ms']:.2f} ms p99 {k['service_p99_ms']:.2f} ms, "
               f"lateness p99 {k['lateness_p99_ms']:.1f} ms, failed {k['failed']} {k['statuses']}", flush=True)
     cpu = ", ".join(f"{name} {value:.3f}" for name, value in row["cpu_s_per_1000_devices_per_cycle"].items())
     print(f"    server CPU-s per 1,000 devices per cycle: {row['server_cpu_s_per_1000_devices_per_cycle']:.3f} "
@@ -544,6 +569,7 @@ def profile(fleet: dict[str, Any]) -> str:
     connection.close()
     out = io.StringIO()
     pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(30)
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(20)  # where the CPU itself goes
     return out.getvalue()
 
 
@@ -565,18 +591,19 @@ def sweep_part(args: argparse.Namespace) -> dict[str, Any] | None:
         return time.perf_counter() - started
 
     first = timed(services.sweep)
-    connection.close()
     again = [timed(services.sweep) for _ in range(args.sweeps)]
     connection.close()
 
-    def read_rows() -> None:
-        with psycopg.connect(args.database_url) as conn:
+    with psycopg.connect(args.database_url) as conn:  # connected once, as the sweep's own connection is
+
+        def read_rows() -> None:
             conn.execute("SELECT d.id, d.site_id, d.last_seen_at, d.revoked_at, d.disk_free_bytes, "
                          "d.disk_total_bytes, d.outbox_oldest_age_seconds, d.temperature_c "
                          "FROM annotations_device d").fetchall()
             conn.execute("SELECT c.id, c.device_id, c.status, c.last_seen_at FROM annotations_camera c").fetchall()
 
-    raw = statistics.median(timed(read_rows) for _ in range(max(3, args.sweeps)))
+        read_rows()  # warm
+        raw = statistics.median(timed(read_rows) for _ in range(max(3, args.sweeps)))
     median = statistics.median(again)
     result = {"devices": args.devices, "cameras": args.devices * args.cameras, "first_s": round(first, 4),
               "median_s": round(median, 4), "runs": [round(x, 4) for x in again], "raw_read_s": round(raw, 4),
