@@ -450,15 +450,19 @@ def run_phase(name: str, args: argparse.Namespace, fleet: dict[str, Any], server
         proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--client-worker"],  # noqa: S603
                                 cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True)
-        procs.append((proc, json.dumps(config)))
+        assert proc.stdin is not None
+        proc.stdin.write(json.dumps(config))  # each reads all of it at once, before the shared start time
+        proc.stdin.close()
+        proc.stdin = None  # (written: communicate() below only collects the output)
+        procs.append(proc)
     time.sleep(max(0.0, t0_epoch - time.time()))
     meter.start()
     load_before = os.getloadavg()
-    outputs = [proc.communicate(config, timeout=args.cycle * args.cycles + 600) for proc, config in procs]
+    outputs = [proc.communicate(timeout=args.cycle * args.cycles + 600) for proc in procs]
     cpu = meter.stop()
     load_after = os.getloadavg()
     records, client_cpu, errors = [], 0.0, {}
-    for (proc, _), (out, err) in zip(procs, outputs, strict=True):
+    for proc, (out, err) in zip(procs, outputs, strict=True):
         if proc.returncode != 0:
             raise BenchFailure(f"client process failed ({proc.returncode}):\n{err[-3000:]}")
         result = json.loads(out)
