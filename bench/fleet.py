@@ -433,11 +433,10 @@ def _ms(value: float | None) -> float | None:
     return None if value is None else round(1000 * value, 2)
 
 
-def run_phase(name: str, args: argparse.Namespace, fleet: dict[str, Any], servers: list[Server],
+def run_phase(name: str, args: argparse.Namespace, fleet: dict[str, Any], loupe: list[Server],
               kinds: list[str], poll_base: str | None, meter: CpuMeter) -> dict[str, Any]:
     """Every device heartbeats and/or polls once per cycle for `args.cycles` cycles, driven by the client
     processes on one shared clock; the server side's CPU over the whole phase."""
-    loupe = [s for s in servers if s.proc.args[0] == sys.executable]
     per_client: list[list[dict[str, Any]]] = [[] for _ in range(args.clients)]
     for i, device in enumerate(fleet["devices"]):
         per_client[i % args.clients].append({**device, "server": f"http://127.0.0.1:{loupe[i % len(loupe)].port}"})
@@ -461,7 +460,8 @@ def run_phase(name: str, args: argparse.Namespace, fleet: dict[str, Any], server
     outputs = [proc.communicate(timeout=args.cycle * args.cycles + 600) for proc in procs]
     cpu = meter.stop()
     load_after = os.getloadavg()
-    records, client_cpu, errors = [], 0.0, {}
+    records: list[list[Any]] = []
+    client_cpu, errors = 0.0, dict[str, int]()
     for proc, (out, err) in zip(procs, outputs, strict=True):
         if proc.returncode != 0:
             raise BenchFailure(f"client process failed ({proc.returncode}):\n{err[-3000:]}")
@@ -719,7 +719,7 @@ def main(argv: list[str] | None = None) -> int:
                           f"{queries_rollout['poll']} (during the rollout)")
                     queries = {**queries, **{f"{k}_rollout": v for k, v in queries_rollout.items()}}
                 poll_base = f"http://127.0.0.1:{bucket_port}" if name == "static" else None
-                phases[name] = run_phase(name, args, fleet, servers, kinds, poll_base, meter)
+                phases[name] = run_phase(name, args, fleet, servers[:args.workers], kinds, poll_base, meter)
                 print_phase(phases[name])
             if args.profile:
                 print("\ncProfile of 200 heartbeats + 200 polls in-process (during the rollout):")
