@@ -10,7 +10,7 @@ PORT ?= 8000
 LOUPE_TRUSTED_PROXIES ?=
 UVICORN := $(VENV)/bin/uvicorn --host $(HOST) --port $(PORT) --forwarded-allow-ips '$(LOUPE_TRUSTED_PROXIES)'
 
-.PHONY: run test lint bench bench-frontend bench-export bench-prelabel bench-edge bench-smoke install install-train migrate seed serve
+.PHONY: run test lint bench bench-frontend bench-export bench-prelabel bench-edge bench-fleet bench-smoke install install-train migrate seed serve
 .PHONY: clean browser frontend frontend-test demo-detector cluster cluster-stop haproxy bench-cluster
 
 # Without LOUPE_SECRET_KEY the server starts only in local development (config/secret_key.py): the developer
@@ -120,10 +120,16 @@ bench-smoke: install browser haproxy
 	$(PY) bench/edge.py --smoke
 	$(PY) bench/frontend.py --smoke
 	$(PY) bench/cluster.py --smoke
+	$(PY) bench/fleet.py --smoke
 
 ## make bench-cluster: ingest and claim+submit straight to one web, through HAProxy with 1 and 2 webs (S3 media)
 bench-cluster: install haproxy
 	$(PY) bench/cluster.py
+
+## make bench-fleet: 2,000 devices heartbeating and polling every 30 s: champion only, during a rollout, and
+## polls served by HAProxy from a static file; server CPU per 1,000 devices; the alert sweep if present
+bench-fleet: install haproxy
+	$(PY) bench/fleet.py
 
 # Remake the committed demo detector (needs torch: the `train` extra; ~35 min on 2 cores).
 demo-detector: install-train

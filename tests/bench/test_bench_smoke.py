@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -56,6 +57,10 @@ SMOKES = [
     # Straight to one web, through HAProxy with one web and with two: events/s and claims/s of each.
     Smoke("cluster", re.compile(r'^ *(?:direct|lb1|lb2): \{.*"events_per_s": ([\d.]+),.*"claims_per_s": ([\d.]+),',
                                 re.M), 3),
+    # Heartbeats during the rollout against champion only; the poll against the static file behind HAProxy.
+    Smoke("fleet", re.compile(r"^heartbeat: rollout/champion p50 ([\d.]+)× p99 ([\d.]+)×, server CPU ([\d.]+)×$"
+                              r"|^poll: Loupe \(rollout\) p50 ([\d.]+) ms p99 ([\d.]+) ms; static bucket p50 ([\d.]+) ms "
+                              r"p99 ([\d.]+) ms; Loupe/static p50 ([\d.]+)× p99 ([\d.]+)×$", re.M), 2),
 ]
 
 
@@ -76,6 +81,9 @@ def figures_of(match: re.Match[str]) -> list[float]:
 def test_bench_runs_in_smoke_mode_and_prints_its_comparison(smoke: Smoke) -> None:
     if smoke.needs_postgres:
         require(connection.vendor == "postgresql", "bench smoke runs need PostgreSQL: set DATABASE_URL")
+    if smoke.bench == "fleet":
+        require(bool(shutil.which("haproxy")) or os.access("/usr/sbin/haproxy", os.X_OK),
+                "the fleet bench needs HAProxy: make haproxy")
     if smoke.bench == "frontend":
         chromium = os.environ.get("LOUPE_CHROMIUM", "/usr/bin/chromium")
         require(os.access(chromium, os.X_OK), f"the frontend bench needs Chromium at {chromium}")
