@@ -57,10 +57,13 @@ SMOKES = [
     # Straight to one web, through HAProxy with one web and with two: events/s and claims/s of each.
     Smoke("cluster", re.compile(r'^ *(?:direct|lb1|lb2): \{.*"events_per_s": ([\d.]+),.*"claims_per_s": ([\d.]+),',
                                 re.M), 3),
-    # Heartbeats during the rollout against champion only; the poll against the static file behind HAProxy.
+    # Heartbeats during the rollout against champion only; the poll against the static file behind HAProxy; the
+    # alert sweep against reading its rows.
     Smoke("fleet", re.compile(r"^heartbeat: rollout/champion p50 ([\d.]+)× p99 ([\d.]+)×, server CPU ([\d.]+)×$"
                               r"|^poll: Loupe \(rollout\) p50 ([\d.]+) ms p99 ([\d.]+) ms; static bucket p50 ([\d.]+) ms "
-                              r"p99 ([\d.]+) ms; Loupe/static p50 ([\d.]+)× p99 ([\d.]+)×$", re.M), 2),
+                              r"p99 ([\d.]+) ms; Loupe/static p50 ([\d.]+)× p99 ([\d.]+)×$"
+                              r"|^sweep over [\d,]+ devices and [\d,]+ cameras: first ([\d.]+) ms, then median ([\d.]+) "
+                              r"ms; psycopg read of the same rows ([\d.]+) ms; sweep/read ([\d.]+)×$", re.M), 3),
 ]
 
 
