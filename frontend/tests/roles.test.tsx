@@ -13,6 +13,7 @@ vi.mock("../src/api/endpoints", () => ({
                                       last_dry_run: null })),
   listDevices: vi.fn(async () => { throw new ApiError(403, "forbidden", "Your role in this project does not allow this."); }),
   listModels: vi.fn(async () => []),
+  listSites: vi.fn(async () => []), placeLegalHold: vi.fn(), releaseLegalHold: vi.fn(),
   getTelemetrySummary: vi.fn(async () => ({ now: new Date().toISOString(), hours: 24, bucket_seconds: 3600, t: [], devices: [] })),
 }));
 
