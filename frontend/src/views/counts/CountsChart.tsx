@@ -3,7 +3,7 @@
 
 import { useEffect, useRef } from "preact/hooks";
 import uPlot from "uplot";
-import "uplot/dist/uPlot.min.css";
+import { DARK_AXIS, mountChart } from "../../ui/chart";
 import type { Bucket } from "../../api/shapes";
 import { type Columns, snapToBuckets } from "../../counts/series";
 import "../flags/flags.css";
@@ -58,14 +58,12 @@ export function CountsChart({ columns, bucket, bands, onSelect }: Props) {
 
   useEffect(() => {
     const el = host.current!;
-    const opts: uPlot.Options = {
-      width: Math.max(320, el.clientWidth),
-      height: 300,
+    const opts: Omit<uPlot.Options, "width" | "height"> = {
       scales: { x: { time: true } },
       series: [{}, ...columns.names.map((name, i) => ({
         label: name, stroke: COLORS[i % COLORS.length]!, width: 2, points: { show: false },
       }))],
-      axes: [{ stroke: "#ccc", grid: { stroke: "#333" } }, { stroke: "#ccc", grid: { stroke: "#333" } }],
+      axes: [DARK_AXIS, DARK_AXIS],
       cursor: { drag: { x: true, y: false, setScale: false } },
       hooks: {
         setSelect: [(u: uPlot) => {
@@ -80,11 +78,9 @@ export function CountsChart({ columns, bucket, bands, onSelect }: Props) {
         draw: [(u: uPlot) => paintBands(u, shaded.current)],
       },
     };
-    const instance = new uPlot(opts, [columns.x, ...columns.values], el);
-    chart.current = instance;
-    const observer = new ResizeObserver(() => instance.setSize({ width: Math.max(320, el.clientWidth), height: 300 }));
-    observer.observe(el);
-    return () => { observer.disconnect(); instance.destroy(); chart.current = null; };
+    const mounted = mountChart(el, opts, [columns.x, ...columns.values], { minWidth: 320, height: 300 });
+    chart.current = mounted.chart;
+    return () => { mounted.dispose(); chart.current = null; };
   }, [columns, bucket]);
 
   useEffect(() => { if (chart.current) paintBands(chart.current, bands); }, [bands]);

@@ -3,7 +3,7 @@
 
 import { useEffect, useRef } from "preact/hooks";
 import uPlot from "uplot";
-import "uplot/dist/uPlot.min.css";
+import { DARK_AXIS, mountChart } from "../../ui/chart";
 import { pointCount } from "./health";
 
 export interface ChartSeries {
@@ -59,13 +59,11 @@ export function HealthChart({ id, title, unit, rightUnit, t, series, marks, form
     const tick = (_u: uPlot, values: number[], _axis: number, _space: number, step: number) =>
       values.map((v) => (format ? format(v, step) : String(v)));
     const axes: uPlot.Axis[] = [
-      { stroke: "#ccc", grid: { stroke: "#333" } },
-      { stroke: "#ccc", grid: { stroke: "#333" }, values: tick, size: 60, label: unit },
+      DARK_AXIS,
+      { ...DARK_AXIS, values: tick, size: 60, label: unit },
     ];
     if (rightUnit) axes.push({ scale: "right", side: 1, stroke: "#ccc", grid: { show: false }, label: rightUnit, size: 60 });
-    const opts: uPlot.Options = {
-      width: Math.max(300, el.clientWidth),
-      height: HEIGHT,
+    const opts: Omit<uPlot.Options, "width" | "height"> = {
       scales: { x: { time: true }, ...(rightUnit ? { right: {} } : {}) },
       series: [{}, ...series.map((s) => ({
         label: s.label, stroke: s.color, width: 2, scale: s.axis === "right" ? "right" : "y",
@@ -75,10 +73,8 @@ export function HealthChart({ id, title, unit, rightUnit, t, series, marks, form
       legend: { show: true },
       hooks: { draw: [(u: uPlot) => drawMarks(u, marked.current)] },
     };
-    const instance = new uPlot(opts, [t, ...series.map((s) => s.values)] as uPlot.AlignedData, el);
-    const observer = new ResizeObserver(() => instance.setSize({ width: Math.max(300, el.clientWidth), height: HEIGHT }));
-    observer.observe(el);
-    return () => { observer.disconnect(); instance.destroy(); };
+    const data = [t, ...series.map((s) => s.values)] as uPlot.AlignedData;
+    return mountChart(el, opts, data, { minWidth: 300, height: HEIGHT }).dispose;
   }, [t, series, rightUnit, unit, format]);
 
   const summary = series.map((s) => `${s.label}: ${pointCount(s.values)} points`).join(", ");

@@ -3,7 +3,7 @@
 
 import { useEffect, useRef } from "preact/hooks";
 import uPlot from "uplot";
-import "uplot/dist/uPlot.min.css";
+import { DARK_AXIS, mountChart } from "../../ui/chart";
 import type { NumbersColumns } from "../../counts/numbers";
 
 const SERIES = [
@@ -37,18 +37,14 @@ export function NumbersChart({ columns }: { columns: NumbersColumns }) {
   const host = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const el = host.current!;
-    const opts: uPlot.Options = {
-      width: Math.max(320, el.clientWidth),
-      height: 300,
+    const opts: Omit<uPlot.Options, "width" | "height"> = {
       scales: { x: { time: true } },
       series: [{}, ...SERIES.map((s, i) => ({ ...s, width: 2, points: { show: i > 0 }, spanGaps: false }))],
-      axes: [{ stroke: "#ccc", grid: { stroke: "#333" } }, { stroke: "#ccc", grid: { stroke: "#333" } }],
+      axes: [DARK_AXIS, DARK_AXIS],
       hooks: { draw: [(u: uPlot) => drawModelChanges(u, columns.modelChanges)] },
     };
-    const instance = new uPlot(opts, [columns.x, columns.model, columns.modelCorrected, columns.corrected] as uPlot.AlignedData, el);
-    const observer = new ResizeObserver(() => instance.setSize({ width: Math.max(320, el.clientWidth), height: 300 }));
-    observer.observe(el);
-    return () => { observer.disconnect(); instance.destroy(); };
+    const data = [columns.x, columns.model, columns.modelCorrected, columns.corrected] as uPlot.AlignedData;
+    return mountChart(el, opts, data, { minWidth: 320, height: 300 }).dispose;
   }, [columns]);
   return <div ref={host} class="chart" data-testid="numbers-chart" role="img"
               aria-label="Model count against corrected count over time" />;
