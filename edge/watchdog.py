@@ -22,6 +22,7 @@ the model) has its own, longer `start_timeout`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import threading
@@ -76,11 +77,20 @@ def onnx_detector(model_path: str) -> Detects:
 
 
 def _runtime() -> dict[str, Any]:
+    """What the server needs to offer only models this device can load: the onnxruntime version and the highest
+    ONNX opset it implements. The opset comes from the runtime's own operator registry (the opset ORT refuses to
+    load a model beyond), not from a version table that would go stale with each release."""
     try:
         import onnxruntime
+        from onnxruntime.capi import onnxruntime_pybind11_state as ort_c
     except ImportError:
         return {}
-    return {"onnxruntime": onnxruntime.__version__}
+    runtime: dict[str, Any] = {"onnxruntime": onnxruntime.__version__}
+    # A minimal build without the schema registry reports no opset, and the server then offers every model.
+    with contextlib.suppress(AttributeError, ValueError):
+        runtime["opset"] = max(schema.since_version for schema in ort_c.get_all_operator_schema()
+                               if schema.domain in ("", "ai.onnx"))
+    return runtime
 
 
 def _serve(conn: Connection, model_path: str, make_detector: DetectorFactory) -> None:

@@ -6,6 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import onnxruntime
+import pytest
+from onnx import TensorProto, helper
+
 from activelearning.ingest.serializers import HeartbeatSerializer
 from edge.capture import MEDIA_REFUSED
 from edge.heartbeat import CRASHES, FRAMES_DROPPED, WATCHDOG_RESTARTS, Health
@@ -13,6 +17,7 @@ from edge.models import ModelStore
 from edge.outbox import Outbox
 from edge.rates import Latencies, RateMeter, percentile
 from edge.system import memory, temperature_c
+from edge.watchdog import _runtime
 from tests.edge.fakes import FakeClock
 
 MEMINFO = "MemTotal:        8000000 kB\nMemFree:          500000 kB\nMemAvailable:    6000000 kB\nBuffers: 1 kB\n"
@@ -33,7 +38,7 @@ def test_the_heartbeat_has_every_health_field_and_the_server_accepts_it(tmp_path
     thermal = thermal_tree(tmp_path / "thermal", {"thermal_zone0": "45500\n", "thermal_zone1": "61250\n",
                                                   "thermal_zone2": "not a number", "cooling_device0": "1"})
     live = {"fps": 24.5, "inference_fps": 7.5, "inference_ms_p50": 80.0, "inference_ms_p95": 130.0,
-            "runtime": {"onnxruntime": "1.20.1"},
+            "runtime": {"onnxruntime": "1.20.1", "opset": 21},
             "cameras": [{"name": "door-1", "status": "offline", "fps": 0.0, "inference_fps": 0.0, "dropped_frames": 3,
                          "last_frame_age_seconds": 12.5, "message": "no frame for 12.5 s; reopening"}]}
     health = Health(tmp_path, cameras=[{"name": "tills", "status": "ok"}], telemetry=lambda: dict(live),
@@ -58,6 +63,25 @@ def test_the_heartbeat_has_every_health_field_and_the_server_accepts_it(tmp_path
     assert serializer.is_valid(), serializer.errors
     assert set(body) <= set(serializer.validated_data)  # nothing the server would drop unread
     outbox.close()
+
+
+def relu_model(opset: int) -> bytes:
+    node = helper.make_node("Relu", ["x"], ["y"])
+    graph = helper.make_graph([node], "relu", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)]).SerializeToString()
+
+
+def test_the_reported_opset_is_the_newest_this_runtime_loads():
+    """The server offers a device no model stamped with a newer opset than it reports: the report must be exactly
+    the runtime's limit, so a model at that opset loads here and one a step newer is refused."""
+    runtime = _runtime()
+    assert runtime["onnxruntime"] == onnxruntime.__version__
+    opset = runtime["opset"]
+    assert isinstance(opset, int) and opset >= 17  # the reference trainer exports opset 17
+    onnxruntime.InferenceSession(relu_model(opset))
+    with pytest.raises(Exception, match="opset|Opset"):
+        onnxruntime.InferenceSession(relu_model(opset + 1))
 
 
 def test_what_cannot_be_read_is_left_out_not_reported_as_zero(tmp_path):
