@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import connection
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 
+from annotations import rows
 from annotations.errors import Unauthenticated
-from annotations.models import Device
+from annotations.models import Device, Project, Site
 
 
 class DevicePrincipal:
@@ -40,11 +42,7 @@ class DeviceTokenAuthentication(BaseAuthentication):
             token = header[1].decode("ascii")
         except UnicodeDecodeError as exc:
             raise Unauthenticated("Malformed token.", code="authentication_failed") from exc
-        device = (
-            Device.objects.select_related("project", "site")
-            .filter(token_hash=Device.hash_token(token))
-            .first()
-        )
+        device = _device_by_token_hash(Device.hash_token(token))
         if device is None:
             raise Unauthenticated("Unknown device token.", code="authentication_failed")
         if device.revoked_at is not None:
@@ -53,6 +51,24 @@ class DeviceTokenAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="loupe-device"'
+
+
+def _device_by_token_hash(token_hash: str) -> Device | None:
+    """The device with its project and site, in one hand-written statement: every device request (each heartbeat
+    and poll of the fleet) starts here, and the ORM's compile of this join cost more CPU than the lookup."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {rows.columns(Device, 'd')}, {rows.columns(Project, 'p')}, {rows.columns(Site, 's')} "  # noqa: S608
+            f"FROM {Device._meta.db_table} d JOIN {Project._meta.db_table} p ON p.id = d.project_id "
+            f"JOIN {Site._meta.db_table} s ON s.id = d.site_id WHERE d.token_hash = %s", [token_hash])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    device_end, project_end = rows.width(Device), rows.width(Device) + rows.width(Project)
+    device = rows.from_row(Device, row[:device_end])
+    device.project = rows.from_row(Project, row[device_end:project_end])
+    device.site = rows.from_row(Site, row[project_end:])
+    return device
 
 
 def touch_last_seen(device: Device) -> None:

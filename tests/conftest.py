@@ -60,3 +60,11 @@ def _celery_eager() -> Iterator[None]:
 def _no_training_autostart(settings: Any) -> None:
     """A dispatched training does not start on its own in tests: the training tests run it themselves."""
     settings.LOUPE_TRAINING_AUTOSTART = False
+
+
+@pytest.fixture(autouse=True)
+def _fresh_model_offers() -> None:
+    """Each test starts without the per-process model offers: SQLite can reuse a rolled-back model's id."""
+    from activelearning.rollouts.services import forget_offers
+
+    forget_offers()
