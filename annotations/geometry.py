@@ -11,6 +11,38 @@ from scipy.optimize import linear_sum_assignment
 Box = Sequence[float]
 
 
+def clip_to_image(box: Box, width: int, height: int) -> list[float] | None:
+    """The one rule for a box and its image, at device ingest, submit, QA fixes and imports: a box wholly inside
+    is kept exactly; one overlapping an edge is clipped to the image (2 decimals); one with no area inside the
+    image (or none at all) is None, for the caller to refuse. So every export agrees on every box."""
+    x, y, w, h = (float(v) for v in box)
+    if w <= 0 or h <= 0:
+        return None
+    if x >= 0 and y >= 0 and x + w <= width and y + h <= height:
+        return [x, y, w, h]
+    x0, y0 = max(0.0, x), max(0.0, y)
+    x1, y1 = min(float(width), x + w), min(float(height), y + h)
+    if x1 <= x0 or y1 <= y0:
+        return None
+    return [round(x0, 2), round(y0, 2), round(x1 - x0, 2), round(y1 - y0, 2)]
+
+
+def clip_boxes(boxes: Sequence[Mapping[str, Any]], width: int | None, height: int | None
+               ) -> tuple[list[dict[str, Any]], list[int]]:
+    """`boxes` ({"box": [x, y, w, h], …}) with each box clipped to the image, and the indexes of those that lie
+    outside it. An asset of unknown size (never probed) keeps its boxes as they are."""
+    if not width or not height:
+        return [dict(b) for b in boxes], []
+    kept, outside = [], []
+    for i, b in enumerate(boxes):
+        clipped = clip_to_image(b["box"], width, height)
+        if clipped is None:
+            outside.append(i)
+        else:
+            kept.append({**b, "box": clipped})
+    return kept, outside
+
+
 def iou_matrix(a: Sequence[Box], b: Sequence[Box]) -> np.ndarray:
     """Pairwise intersection-over-union of [x, y, w, h] boxes, shape (len(a), len(b))."""
     if not len(a) or not len(b):

@@ -315,18 +315,19 @@ class AnnotationOrigin(models.TextChoices):
     PERSON = "person"  # one annotator's submission
     CONSENSUS = "consensus"  # the majority of an overlap round's annotators, box by box (no author)
     REVIEW = "review"  # a QA reviewer's fix of the submitted version, accepted as the ground truth
+    REPAIR = "repair"  # Loupe's own fix of a stored version (e.g. boxes clipped to their image; no author)
 
 
 class Annotation(AppendOnly, models.Model):
-    """One version of a person's boxes/count for an asset, an overlap round's consensus, or a QA reviewer's fix.
-    Append-only: a change is a new version."""
+    """One version of a person's boxes/count for an asset, an overlap round's consensus, a QA reviewer's fix, or
+    Loupe's repair of a stored version. Append-only: a change is a new version."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="annotations")
     asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="annotations")
     review_item_id = models.BigIntegerField(null=True, blank=True)
     version = models.PositiveIntegerField()
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="annotations",
-                               null=True, blank=True, help_text="Null only for a consensus version.")
+                               null=True, blank=True, help_text="Null only for a consensus or repair version.")
     origin = models.CharField(max_length=16, choices=AnnotationOrigin.choices, default=AnnotationOrigin.PERSON)
     source_prediction = models.ForeignKey(
         Prediction, on_delete=models.SET_NULL, null=True, blank=True, related_name="annotations"
@@ -351,8 +352,8 @@ class Annotation(AppendOnly, models.Model):
                                    name="annotation_count_non_negative"),
             models.CheckConstraint(condition=Q(started_at__isnull=True) | Q(started_at__lte=F("submitted_at")),
                                    name="annotation_started_before_submitted"),
-            # A person's version has its author; only a consensus has none.
-            models.CheckConstraint(condition=Q(author__isnull=False) | Q(origin="consensus"),
+            # A person's version has its author; only a consensus or Loupe's own repair has none.
+            models.CheckConstraint(condition=Q(author__isnull=False) | Q(origin__in=["consensus", "repair"]),
                                    name="annotation_author_unless_consensus"),
         ]
         indexes = [

@@ -15,8 +15,15 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from annotations import audit, events, metrics, rows
-from annotations.errors import Conflict
-from annotations.geometry import box_agreement, box_diff, consolidate, prelabel_diff, starting_boxes
+from annotations.errors import Conflict, InvalidInput
+from annotations.geometry import (
+    box_agreement,
+    box_diff,
+    clip_boxes,
+    consolidate,
+    prelabel_diff,
+    starting_boxes,
+)
 from annotations.models import Annotation, AnnotationOrigin, Asset, Prediction, Project, Verdict
 from reviewer import realtime
 from reviewer.flags import close_count_flag
@@ -87,7 +94,7 @@ def submit_annotation(*, item: ReviewItem, user: User, lease_token: str,
     Returns (version, created, the item's status now). A retried submit under the same lease returns the version it stored first.
     Hand-written SQL (three statements under one transaction): this runs after every claim.
     """
-    locked, live = _lock_for_submit(item.pk)
+    locked, live, image_size = _lock_for_submit(item.pk)
     if (locked.status != ItemStatus.LEASED or locked.lease_token != lease_token
             or locked.lease_holder_id != user.pk or not live):
         # The lease is over: either this very submit already went through (a retry) or it was lost.
@@ -100,6 +107,7 @@ def submit_annotation(*, item: ReviewItem, user: User, lease_token: str,
     prelabel = prediction.detections if prediction else []
     threshold = locked.project.prelabel_threshold
     boxes = submission.boxes if submission.boxes is not None else starting_boxes(prelabel, threshold=threshold)
+    boxes = _inside_image(boxes, *image_size)
     now = timezone.now()
     started_at = submission.started_at or locked.updated_at
     annotation = _insert_version(Annotation(
@@ -144,18 +152,29 @@ def submit_annotation(*, item: ReviewItem, user: User, lease_token: str,
     return annotation, True, locked.status
 
 
+def _inside_image(boxes: list[dict[str, Any]], width: int | None, height: int | None) -> list[dict[str, Any]]:
+    """The boxes clipped to their image, as device ingest and the editor clip them (annotations.geometry); 400,
+    naming each one, if any lies wholly outside it (nothing is stored). The API's `check_boxes` refuses those
+    first, with the same words; this keeps the rule for every other caller."""
+    kept, outside = clip_boxes(boxes, width, height)
+    if outside:
+        raise InvalidInput("The request is not valid.", code="invalid",
+                           details={"boxes": {str(i): "entirely outside the frame" for i in outside}})
+    return kept
+
+
 def _stored(box: dict[str, Any]) -> dict[str, Any]:
     """A submitted box as the annotation stores it: where it came from lives in the diff, not in the box."""
     return {k: v for k, v in box.items() if k != "prelabel_index"}
 
 
-def _lock_for_submit(item_id: int) -> tuple[ReviewItem, bool]:
-    """The item with its project and pre-label, its row and its asset's row locked; and whether the lease
-    is live by the database clock. The asset lock serialises version numbers per asset."""
+def _lock_for_submit(item_id: int) -> tuple[ReviewItem, bool, tuple[int | None, int | None]]:
+    """The item with its project and pre-label, its row and its asset's row locked; whether the lease is live
+    by the database clock; and the image's width and height. The asset lock serialises versions per asset."""
     lock = " FOR UPDATE OF i, a" if connection.vendor == "postgresql" else ""
     sql = (
         f"SELECT {rows.columns(ReviewItem, 'i')}, {rows.columns(Project, 'pr')}, "  # noqa: S608
-        f"{rows.columns(Prediction, 'p')}, COALESCE({lease_live_sql('i')}, false) "
+        f"{rows.columns(Prediction, 'p')}, a.width, a.height, COALESCE({lease_live_sql('i')}, false) "
         f"FROM {ReviewItem._meta.db_table} i JOIN {Project._meta.db_table} pr ON pr.id = i.project_id "
         f"JOIN {Asset._meta.db_table} a ON a.id = i.asset_id "
         f"LEFT JOIN {Prediction._meta.db_table} p ON p.id = i.prediction_id WHERE i.id = %s{lock}"
@@ -168,8 +187,8 @@ def _lock_for_submit(item_id: int) -> tuple[ReviewItem, bool]:
     n_item, n_project = rows.width(ReviewItem), rows.width(Project)
     locked = rows.from_row(ReviewItem, row[:n_item])
     locked.project = rows.from_row(Project, row[n_item:n_item + n_project])
-    locked.prediction = rows.from_row(Prediction, row[n_item + n_project:-1])
-    return locked, bool(row[-1])
+    locked.prediction = rows.from_row(Prediction, row[n_item + n_project:-3])
+    return locked, bool(row[-1]), (row[-3], row[-2])
 
 
 def _insert_version(annotation: Annotation) -> Annotation:
@@ -216,6 +235,8 @@ def decide_review(*, item: ReviewItem, user: User, decision: str, comment: str,
         now = timezone.now()
         locked.status, locked.accepted_at = ItemStatus.ACCEPTED, now
         if boxes is not None:
+            size = Asset.objects.filter(review_items=locked).values_list("width", "height").first() or (None, None)
+            boxes = _inside_image(boxes, *size)
             fix, base = _insert_review_version(locked, user=user, boxes=boxes, now=now)
             before |= {"version": base.version, "boxes": base.boxes}
             after |= {"version": fix.version, "annotation": fix.pk, "boxes": boxes, "diff": fix.diff}

@@ -23,6 +23,7 @@ from activelearning.registry.prelabels import request_prelabels
 from activelearning.routing.policy import DEVICE_REASONS, Decision, facts_for_event, route_event
 from activelearning.routing.selectors import current_policy
 from annotations import metrics
+from annotations.geometry import clip_to_image
 from annotations.models import Asset, Camera, Device, Prediction, PredictionSource
 from loupe_wire import Event, ParsedEvent, encode_detections, parse_batch
 from reviewer.models import ReviewItem
@@ -74,17 +75,13 @@ class _Row:
 
 
 def _clip_box(box: list[float], width: int, height: int) -> list[float]:
-    """Clip [x, y, w, h] to the image; refuse a box with no area inside it."""
-    x, y, w, h = box
-    if w <= 0 or h <= 0:
+    """Clip [x, y, w, h] to the image (annotations.geometry's rule); refuse a box with no area inside it."""
+    clipped = clip_to_image(box, width, height)
+    if clipped is not None:
+        return clipped
+    if box[2] <= 0 or box[3] <= 0:
         raise EventRejected("invalid_box", f"Box {box} has zero or negative size.")
-    if x >= 0 and y >= 0 and x + w <= width and y + h <= height:
-        return box  # the common case: wholly inside, kept exactly as sent
-    x0, y0 = max(0.0, x), max(0.0, y)
-    x1, y1 = min(float(width), x + w), min(float(height), y + h)
-    if x1 <= x0 or y1 <= y0:
-        raise EventRejected("invalid_box", f"Box {box} lies entirely outside the {width}×{height} image.")
-    return [round(x0, 2), round(y0, 2), round(x1 - x0, 2), round(y1 - y0, 2)]
+    raise EventRejected("invalid_box", f"Box {box} lies entirely outside the {width}×{height} image.")
 
 
 def _validate(

@@ -42,3 +42,16 @@ def test_consolidation_keeps_the_majoritys_boxes_at_their_median_per_frame_and_l
     assert votes == [3, 2]
     assert consolidate([a, b, c], min_votes=1)[1] == [1, 3, 1, 1, 2]  # bag, person, person ×2, frame 3
     assert consolidate([[], []], min_votes=2) == ([], [])
+
+
+def test_one_rule_for_a_box_and_its_image():
+    from annotations.geometry import clip_boxes, clip_to_image
+
+    assert clip_to_image([10, 10, 20, 20], 640, 480) == [10.0, 10.0, 20.0, 20.0]  # inside: kept exactly
+    assert clip_to_image([561.6, 53.3, 98.4, 183.3], 640, 480) == [561.6, 53.3, 78.4, 183.3]  # issue 19's box
+    assert clip_to_image([-5, -5, 10, 10], 640, 480) == [0.0, 0.0, 5.0, 5.0]
+    assert clip_to_image([640, 10, 5, 5], 640, 480) is None  # touching the edge from outside: no area inside
+    assert clip_to_image([10, 10, 0, 5], 640, 480) is None
+    boxes = [{"label": "a", "box": [630, 0, 20, 10]}, {"label": "b", "box": [700, 0, 5, 5]}]
+    assert clip_boxes(boxes, 640, 480) == ([{"label": "a", "box": [630.0, 0.0, 10.0, 10.0]}], [1])
+    assert clip_boxes(boxes, None, None) == (boxes, [])  # an image never probed: kept as sent

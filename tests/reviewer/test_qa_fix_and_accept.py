@@ -148,3 +148,16 @@ def test_the_service_keeps_the_next_version_number_per_asset(project):
     assert fixed.status == ItemStatus.ACCEPTED
     assert list(Annotation.objects.filter(asset_id=item.asset_id).order_by("version")
                 .values_list("version", "origin")) == [(1, "person"), (2, "review")]
+
+
+def test_a_fix_past_the_image_edge_is_clipped_and_one_outside_it_is_refused(project):
+    item = submitted_item(project)  # a 320×240 frame
+    response = review(item, {"decision": "accept", "boxes": [{"label": "person", "box": [-20, 300, 30, 30]}]})
+    assert response.status_code == 400 and response.json()["error"]["details"] == {
+        "boxes": {"0": "entirely outside the frame"}}
+    assert ReviewItem.objects.get(pk=item.pk).status == ItemStatus.SUBMITTED
+    assert Annotation.objects.filter(review_item_id=item.pk).count() == 1  # nothing stored
+    response = review(item, {"decision": "accept", "boxes": [{"label": "person", "box": [-20, 200, 60, 60]}]})
+    assert response.status_code == 200, response.content
+    fix = Annotation.objects.filter(review_item_id=item.pk).order_by("version").last()
+    assert fix.boxes == [{"label": "person", "box": [0.0, 200.0, 40.0, 40.0]}]

@@ -321,3 +321,20 @@ def test_claim_filters_are_validated(project, body):
     response = claim("alice", project, **body)
     assert response.status_code == 400 and response.json()["error"]["code"] == "invalid"
     assert ReviewItem.objects.filter(status="leased").count() == 0
+
+
+def test_a_box_past_the_image_edge_is_clipped_and_one_outside_it_is_refused(project):
+    """The submit API follows device ingest's rule (annotations.geometry.clip_to_image), so every export agrees:
+    the factory's frames are 320×240."""
+    item = make_items(project, 1)[0]
+    served = claim("alice", project).json()
+    outside = {"label": "person", "box": [330.0, 10.0, 40.0, 40.0]}
+    refused = submit("alice", item.pk, served["lease_token"], boxes=[BOX, outside])
+    assert refused.status_code == 400, refused.content
+    error = refused.json()["error"]
+    assert error["code"] == "invalid" and error["details"]["boxes"] == {"1": "entirely outside the frame"}
+    assert not Annotation.objects.exists()  # nothing stored; the lease is still hers
+    past_edge = {"label": "person", "box": [300.5, 200.0, 98.4, 183.3]}
+    stored = submit("alice", item.pk, served["lease_token"], boxes=[BOX, past_edge])
+    assert stored.status_code == 201, stored.content
+    assert Annotation.objects.get().boxes == [BOX, {"label": "person", "box": [300.5, 200.0, 19.5, 40.0]}]

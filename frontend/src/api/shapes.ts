@@ -188,17 +188,20 @@ export interface SubmittedBox {
   track_id?: number;
 }
 
-/** Who made a version: its annotator, or "consensus" for the majority of an overlap round. */
+/** Who made a version: its annotator, "consensus" for the majority of an overlap round, or Loupe's own repair. */
 export function authorOf(v: { origin: AnnotationVersion["origin"]; author__username: string | null }): string {
-  return v.origin === "consensus" ? "consensus" : v.author__username ?? "?";
+  if (v.origin === "consensus") return "consensus";
+  if (v.origin === "repair") return "Loupe (repair)";
+  return v.author__username ?? "?";
 }
 
 /** reviewer/api/views.py `HistoryView` */
 export interface AnnotationVersion {
   id: number;
   version: number;
-  /** `consensus`: the majority of an overlap round's annotators (no author); `review`: a QA reviewer's fix. */
-  origin: "person" | "consensus" | "review";
+  /** `consensus`: the majority of an overlap round's annotators (no author); `review`: a QA reviewer's fix;
+   * `repair`: Loupe's own fix of a stored version (e.g. boxes clipped to the image; no author). */
+  origin: "person" | "consensus" | "review" | "repair";
   author__username: string | null;
   boxes: SubmittedBox[];
   count: number | null;
