@@ -192,7 +192,9 @@ class YoloWriter(FormatWriter):
     def finish(self) -> None:
         # JSON strings are valid YAML scalars: the names are quoted whatever characters they hold.
         names = "".join(f"  {i}: {orjson.dumps(name).decode()}\n" for i, name in enumerate(self.labels.names))
-        data = ("path: .\ntrain: images/train\nval: images/val\ntest: images/test\n"
+        # No `path:` key: Ultralytics resolves `path: .` against the working directory, and a missing one against
+        # the yaml's own folder, so training works from wherever the archive was unpacked.
+        data = ("train: images/train\nval: images/val\ntest: images/test\n"
                 f"nc: {len(self.labels.names)}\nnames:\n{names}")
         self.archive.add_bytes("data.yaml", data.encode())
         super().finish()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
@@ -27,11 +28,11 @@ from django.utils import timezone
 
 from annotations import audit
 from annotations.errors import InvalidInput, TooLarge
-from annotations.models import Asset, Prediction, PredictionSource, Project
+from annotations.geometry import clip_to_image
+from annotations.models import Annotation, Asset, Prediction, PredictionSource, Project
 from reviewer.models import Reason, ReviewItem
 
 _SHA = re.compile(r"(?<![0-9a-f])([0-9a-f]{64})(?![0-9a-f])")
-EDGE_TOLERANCE = 0.5  # pixels a box may overhang the image (rounding in the other tool)
 IMPORT_PRIORITY = 0.5
 
 
@@ -45,8 +46,10 @@ class ImportedImage:
     boxes: list[dict[str, Any]]
 
 
-def import_labels(*, project: Project, user: User, body: bytes) -> dict[str, Any]:
-    """Validate a Label Studio or COCO file and queue its images for review with their labels as pre-labels."""
+def import_labels(*, project: Project, user: User, body: bytes, dry_run: bool = False) -> dict[str, Any]:
+    """Validate a Label Studio or COCO file and queue its images for review with their labels as pre-labels.
+    Images whose labels Loupe already holds are counted as `already_present` and not queued again, so importing
+    the same file twice is a no-op. With `dry_run` the report is the same and nothing is written."""
     if len(body) > settings.LOUPE_MAX_IMPORT_BYTES:
         raise TooLarge("The import is too large.", details={"max_bytes": settings.LOUPE_MAX_IMPORT_BYTES})
     document = parse_json(body)
@@ -57,7 +60,48 @@ def import_labels(*, project: Project, user: User, body: bytes) -> dict[str, Any
     else:
         raise ImportRejected("Expected a Label Studio task list or a COCO detection file.",
                              details={"field": "$"})
-    return _store(project=project, user=user, fmt=fmt, images=images)
+    new, present = _split_known(project, images)
+    if dry_run:
+        return _summary(fmt, new, present, item_ids=[], dry_run=True)
+    return _store(project=project, user=user, fmt=fmt, images=new, present=present)
+
+
+def _box_key(boxes: list[dict[str, Any]]) -> tuple[tuple[Any, ...], ...]:
+    """What makes two label sets the same: each box's label, frame and position to 0.01 px, in any order (a
+    score is a model's confidence, not part of the label)."""
+    return tuple(sorted((str(b["label"]), b.get("frame_index") or 0, *(round(float(v), 2) for v in b["box"]))
+                        for b in boxes))
+
+
+def _split_known(project: Project, images: list[ImportedImage]) -> tuple[list[ImportedImage], int]:
+    """The images to queue, and how many Loupe already holds with these very boxes: an earlier import of them
+    (whatever became of its item), the asset's newest annotation, or the same image earlier in this file."""
+    asset_ids = {image.asset.pk for image in images}
+    known: dict[int, set[tuple[Any, ...]]] = defaultdict(set)
+    imported = Prediction.objects.filter(project=project, asset_id__in=asset_ids, model_name__startswith="import:")
+    for asset_id, detections in imported.values_list("asset_id", "detections"):
+        known[asset_id].add(_box_key(detections or []))
+    newest: set[int] = set()
+    for asset_id, boxes in (Annotation.objects.filter(project=project, asset_id__in=asset_ids)
+                            .order_by("asset_id", "-version").values_list("asset_id", "boxes")):
+        if asset_id not in newest:  # the first row per asset is its newest version
+            newest.add(asset_id)
+            known[asset_id].add(_box_key(boxes or []))
+    new, present = [], 0
+    for image in images:
+        key = _box_key(image.boxes)
+        if key in known[image.asset.pk]:
+            present += 1
+        else:
+            known[image.asset.pk].add(key)
+            new.append(image)
+    return new, present
+
+
+def _summary(fmt: str, new: list[ImportedImage], present: int, *, item_ids: list[int],
+             dry_run: bool) -> dict[str, Any]:
+    return {"format": fmt, "items": len(new), "boxes": sum(len(i.boxes) for i in new), "already_present": present,
+            "dry_run": dry_run, "item_ids": item_ids}
 
 
 def parse_json(body: bytes) -> Any:
@@ -92,12 +136,14 @@ def _limit(count: int, what: str) -> None:
                                                                      "count": count})
 
 
-def _check_box(box: list[float], asset: Asset, where: dict[str, Any]) -> None:
-    x, y, w, h = box
-    if not (w > 0 and h > 0 and x >= -EDGE_TOLERANCE and y >= -EDGE_TOLERANCE
-            and x + w <= asset.width + EDGE_TOLERANCE and y + h <= asset.height + EDGE_TOLERANCE):
+def _fit_box(box: list[float], asset: Asset, where: dict[str, Any]) -> list[float]:
+    """The box clipped to its image by the rule every other path uses (annotations.geometry); a box with no area
+    inside the image is refused, saying where."""
+    clipped = clip_to_image(box, asset.width, asset.height)
+    if clipped is None:
         raise ImportRejected("A box lies outside its image.", details={
             **where, "box": [round(v, 2) for v in box], "image_size": [asset.width, asset.height]})
+    return [round(v, 2) for v in clipped]
 
 
 def _number(value: Any, where: dict[str, Any]) -> float:
@@ -159,9 +205,9 @@ def _label_studio(project: Project, tasks: list[Any]) -> list[ImportedImage]:
             x, y, w, h = (_number(value.get(k), {**where, "field": f"value.{k}"})
                           for k in ("x", "y", "width", "height"))
             box = [x * asset.width / 100, y * asset.height / 100, w * asset.width / 100, h * asset.height / 100]
-            _check_box(box, asset, {**where, "field": "value"})
+            box = _fit_box(box, asset, {**where, "field": "value"})
             score = item.get("score")
-            boxes.append({"label": names[0], "box": [round(v, 2) for v in box],
+            boxes.append({"label": names[0], "box": box,
                           **({"score": float(score)} if isinstance(score, int | float) else {})})
         _limit_boxes(boxes, {"task": t})
         images.append(ImportedImage(asset, boxes))
@@ -185,11 +231,12 @@ def _coco(project: Project, document: dict[str, Any]) -> list[ImportedImage]:
         name = image.get("file_name") if isinstance(image, dict) else None
         if not isinstance(name, str) or "id" not in image:
             raise ImportRejected("An image needs an id and a file_name.", details={"image": i, "field": "file_name"})
+        # Loupe names an image `<sha256>.<ext>`; Label Studio's own COCO export names an upload
+        # `../media/upload/7/8864c67b-<sha256>.jpg`: a sha256 anywhere in the name's last part counts.
         named, stem = str(image.get("sha256") or "").lower(), PurePosixPath(name).stem.lower()
-        sha = next((s for s in (named, stem) if _SHA.fullmatch(s)), None)
+        sha = next((s for s in (named, stem) if _SHA.fullmatch(s)), None) or sha_in_reference(name)
         if sha is None:
-            raise ImportRejected("The file name is not a sha256 and an extension.",
-                                 details={"image": i, "field": "file_name"})
+            raise ImportRejected("The file name names no sha256.", details={"image": i, "field": "file_name"})
         shas[_coco_id(image["id"], {"image": i, "field": "id"})] = sha
     assets = _project_assets(project, set(shas.values()))
     for i, image in enumerate(raw_images):
@@ -211,7 +258,7 @@ def _coco(project: Project, document: dict[str, Any]) -> list[ImportedImage]:
         if not isinstance(bbox, list) or len(bbox) != 4:
             raise ImportRejected("Expected bbox [x, y, w, h].", details={**where, "field": "bbox"})
         box = [_number(v, {**where, "field": "bbox"}) for v in bbox]
-        _check_box(box, assets[shas[annotation["image_id"]]], {**where, "field": "bbox"})
+        box = _fit_box(box, assets[shas[annotation["image_id"]]], {**where, "field": "bbox"})
         score = annotation.get("score")
         per_image[annotation["image_id"]].append(
             {"label": name, "box": box, **({"score": float(score)} if isinstance(score, int | float) else {})})
@@ -236,7 +283,7 @@ def _limit_boxes(boxes: list[dict[str, Any]], where: dict[str, Any]) -> None:
 
 
 @transaction.atomic
-def _store(*, project: Project, user: User, fmt: str, images: list[ImportedImage]) -> dict[str, Any]:
+def _store(*, project: Project, user: User, fmt: str, images: list[ImportedImage], present: int) -> dict[str, Any]:
     """Everything or nothing: one transaction for all predictions and items."""
     now = timezone.now()
     model = f"import:{fmt}"
@@ -255,8 +302,7 @@ def _store(*, project: Project, user: User, fmt: str, images: list[ImportedImage
         ReviewItem(project=project, asset=image.asset, prediction=prediction, site_id=sites.get(image.asset.pk),
                    reason=Reason.POLICY_RULE, priority=IMPORT_PRIORITY, score_parts={"import": fmt})
         for image, prediction in zip(images, predictions, strict=True)])
-    summary = {"format": fmt, "items": len(items), "boxes": sum(len(i.boxes) for i in images),
-               "item_ids": [i.pk for i in items]}
+    summary = _summary(fmt, images, present, item_ids=[i.pk for i in items], dry_run=False)
     audit.record(action="labels.imported", obj_type="project", obj_id=project.pk, project_id=project.pk,
                  actor=user, after={k: v for k, v in summary.items() if k != "item_ids"})
     return summary

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.parsers import BaseParser
 from rest_framework.request import Request
@@ -38,19 +38,26 @@ class RawJsonParser(BaseParser):
 
 class ImportResultSerializer(serializers.Serializer):
     format = serializers.CharField(help_text="label-studio or coco, as detected")
-    items = serializers.IntegerField()
-    boxes = serializers.IntegerField()
+    items = serializers.IntegerField(help_text="Images queued for review (with `dry_run`: that would be)")
+    boxes = serializers.IntegerField(help_text="Their boxes")
+    already_present = serializers.IntegerField(
+        help_text="Images whose boxes Loupe already holds (an earlier import, or their newest annotation): "
+                  "not queued again, so importing the same file twice is a no-op")
+    dry_run = serializers.BooleanField()
     item_ids = serializers.ListField(child=serializers.IntegerField())
 
 
 class ProjectImportsView(APIView):
-    """`POST /api/v1/projects/{id}/imports`: the body is the JSON file itself; all of it or nothing is stored."""
+    """`POST /api/v1/projects/{id}/imports`: the body is the JSON file itself; all of it or nothing is stored.
+    `?dry_run=true` validates and reports without writing (200); an import that adds nothing is 200 too."""
 
     parser_classes = [RawJsonParser]
 
     @extend_schema(operation_id="project_import", request={"application/json": OpenApiTypes.OBJECT},
-                   responses={201: ImportResultSerializer, **ERRORS})
+                   parameters=[OpenApiParameter("dry_run", bool, description="Validate and report; write nothing")],
+                   responses={201: ImportResultSerializer, 200: ImportResultSerializer, **ERRORS})
     def post(self, request: Request, project_id: int) -> Response:
         project, _ = access_project(user=request.user, project_id=project_id, roles=[Role.ADMIN])
-        summary = import_labels(project=project, user=request.user, body=request.body)
-        return Response(ImportResultSerializer(summary).data, status=201)
+        dry_run = request.query_params.get("dry_run", "").lower() in ("1", "true", "yes")
+        summary = import_labels(project=project, user=request.user, body=request.body, dry_run=dry_run)
+        return Response(ImportResultSerializer(summary).data, status=201 if summary["items"] and not dry_run else 200)

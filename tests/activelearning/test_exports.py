@@ -163,6 +163,35 @@ def test_yolo_export_has_normalised_lines_per_image_and_data_yaml_in_project_lab
     assert body == "0 0.078125 0.166667 0.093750 0.166667\n1 0.343750 0.250000 0.062500 0.083333\n"
 
 
+def ultralytics_dataset_root(yaml_file: Path, datasets_dir: Path) -> Path:
+    """Where Ultralytics (ultralytics/data/utils.py `check_det_dataset`, 8.x) looks for a data.yaml's images:
+    its `path:` if set, else the yaml's own folder; a relative one that does not exist from the working
+    directory goes under its DATASETS_DIR. Ultralytics is not a dependency (AGPL and a training stack)."""
+    data = yaml.safe_load(yaml_file.read_text())
+    path = Path(data.get("path") or yaml_file.parent)
+    if not path.exists() and not path.is_absolute():
+        path = (datasets_dir / path).resolve()
+    return path
+
+
+def test_yolo_data_yaml_finds_its_images_from_any_working_directory(
+        version, django_capture_on_commit_callbacks, tmp_path, monkeypatch):
+    files = members(export(version, "yolo", django_capture_on_commit_callbacks))
+    unpacked = tmp_path / "unpacked"
+    for name, body in files.items():
+        (unpacked / name).parent.mkdir(parents=True, exist_ok=True)
+        (unpacked / name).write_bytes(body)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # training started from another folder than the archive's
+    root = ultralytics_dataset_root(unpacked / "data.yaml", datasets_dir=tmp_path / "datasets")
+    data = yaml.safe_load(files["data.yaml"])
+    assert "path" not in data and root == unpacked
+    for split in ("train", "val", "test"):
+        images = list((root / data[split]).glob("*.jpg"))
+        assert images and all((root / "labels" / split / f"{i.stem}.txt").exists() for i in images)
+
+
 def test_voc_export_has_an_xml_per_image_and_the_split_lists(version, django_capture_on_commit_callbacks):
     files = members(export(version, "voc", django_capture_on_commit_callbacks, archive="tar"))
     splits = expected_splits(version)

@@ -8,12 +8,13 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.utils import timezone
 
-from annotations.models import AuditEvent, Prediction
+from annotations.models import Annotation, AuditEvent, Prediction
 from reviewer.models import ReviewItem
 from tests.factories import add_member, as_user, make_asset, make_items, make_project
 
-pytestmark = pytest.mark.usefixtures("postgres")
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
@@ -85,7 +86,8 @@ def test_a_coco_file_is_matched_by_file_name_and_its_categories_by_name(project,
                             {"id": 2, "image_id": 7, "category_id": 1, "bbox": [100, 100, 20, 20], "score": 0.9}]}
     response = post(coco)
     assert response.status_code == 201, response.content
-    assert response.json() | {"item_ids": None} == {"format": "coco", "items": 2, "boxes": 2, "item_ids": None}
+    assert response.json() | {"item_ids": None} == {"format": "coco", "items": 2, "boxes": 2, "item_ids": None,
+                                                    "already_present": 0, "dry_run": False}
     predictions = {p.asset.sha256: p for p in Prediction.objects.filter(model_name="import:coco")}
     assert predictions[shas[0]].detections == [{"label": "person", "box": [1.0, 2.0, 30.0, 40.0]},
                                                {"label": "bag", "box": [100.0, 100.0, 20.0, 20.0], "score": 0.9}]
@@ -95,7 +97,7 @@ def test_a_coco_file_is_matched_by_file_name_and_its_categories_by_name(project,
 def label_studio_case(shas: list[str], breaks: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     tasks = ls_tasks(shas)
     if breaks == "box outside":
-        tasks[1]["predictions"][0]["result"].append(rect(80, 10, 30, 10))
+        tasks[1]["predictions"][0]["result"].append(rect(101, 10, 30, 10))
         return tasks, {"task": 1, "prediction": 0, "result": 1, "field": "value"}
     if breaks == "unknown image":
         tasks[2]["data"] = {"image": f"https://elsewhere.example/{'f' * 64}.jpg"}
@@ -147,7 +149,7 @@ def test_a_bad_coco_file_rejects_the_whole_import(project, shas, breaks, where):
         "annotations": [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10]},
                         {"image_id": 2, "category_id": 1, "bbox": [0, 0, 10, 10]}]}
     if breaks == "bbox":
-        coco["annotations"][1]["bbox"] = [300, 200, 40, 10]
+        coco["annotations"][1]["bbox"] = [330, 200, 40, 10]  # wholly right of the 320-px frame
     elif breaks == "image_id":
         coco["annotations"][1]["image_id"] = 99
     elif breaks == "category":
@@ -192,3 +194,60 @@ def test_only_admins_may_import_and_an_outsider_gets_404(project, shas):
     hidden = post(ls_tasks(shas), user="charlie", project_id=project.pk)
     assert hidden.status_code == 404 and hidden.json()["error"]["code"] == "not_found"
     assert stored() == before
+
+
+def test_importing_the_same_file_again_is_a_no_op_reported_as_such(project, shas):
+    first = post(ls_tasks(shas))
+    assert first.status_code == 201 and first.json()["items"] == 3
+    before = stored()
+    again = post(ls_tasks(shas))
+    assert again.status_code == 200, again.content
+    assert again.json() | {"item_ids": None} == {"format": "label-studio", "items": 0, "boxes": 0,
+                                                 "already_present": 3, "dry_run": False, "item_ids": None}
+    assert stored()[:2] == before[:2]  # no item, no prediction: only the audit of the attempt
+    # One task changed in the file: only that one is queued again.
+    tasks = ls_tasks(shas)
+    tasks[1]["predictions"][0]["result"][0]["value"]["x"] = 20
+    changed = post(tasks).json()
+    assert (changed["items"], changed["already_present"]) == (1, 2)
+
+
+def test_a_dry_run_reports_what_would_be_queued_and_writes_nothing(project, shas):
+    before = stored()
+    response = as_user("dana").post(f"/api/v1/projects/{project.pk}/imports?dry_run=true",
+                                    data=json.dumps(ls_tasks(shas)).encode(), content_type="application/json")
+    assert response.status_code == 200, response.content
+    assert response.json() | {"item_ids": None} == {"format": "label-studio", "items": 3, "boxes": 3,
+                                                    "already_present": 0, "dry_run": True, "item_ids": None}
+    assert stored() == before
+
+
+def test_labels_equal_to_the_newest_annotation_are_already_present(project, shas):
+    """An export of Loupe's own accepted labels, imported back, queues nothing."""
+    item = ReviewItem.objects.get(project=project, asset__sha256=shas[0])
+    Annotation.objects.create(project=project, asset=item.asset, review_item_id=item.pk, version=1,
+                              author=User.objects.get(username="bob"), submitted_at=timezone.now(),
+                              boxes=[{"label": "person", "box": [32, 48, 80, 120]},
+                                     {"label": "bag", "box": [160, 120, 32, 24]}])
+    body = post(ls_tasks(shas)[:1]).json()
+    assert (body["items"], body["already_present"]) == (0, 1)
+
+
+def test_a_box_over_the_edge_is_clipped_as_everywhere_else(project, shas):
+    tasks = ls_tasks(shas)[1:2]
+    tasks[0]["predictions"][0]["result"] = [rect(80, 10, 30, 10)]  # 80 % + 30 % of the width
+    assert post(tasks).status_code == 201
+    assert Prediction.objects.get(model_name="import:label-studio").detections == [
+        {"label": "person", "box": [256.0, 24.0, 64.0, 24.0]}]
+
+
+def test_label_studios_own_coco_export_names_are_matched_by_the_sha256_inside(project, shas):
+    """Label Studio's COCO export of a project made from Loupe's images names them as its upload folder
+    does: `../media/upload/7/8864c67b-<sha256>.jpg`."""
+    coco = {"images": [{"id": 0, "file_name": f"../media/upload/7/8864c67b-{shas[0]}.jpg", "width": 320,
+                        "height": 240}],
+            "categories": [{"id": 0, "name": "person"}],
+            "annotations": [{"id": 0, "image_id": 0, "category_id": 0, "bbox": [1, 2, 30, 40]}]}
+    response = post(coco)
+    assert response.status_code == 201, response.content
+    assert Prediction.objects.get(model_name="import:coco").asset.sha256 == shas[0]

@@ -8,6 +8,7 @@ Without Chromium or PostgreSQL these tests skip on a laptop and fail under REQUI
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import re
@@ -147,8 +148,11 @@ def screenshot() -> Callable[[Page, str], Path]:
     return save
 
 
+@functools.cache
 def browser_password(raw: str) -> str:
-    """A password hash the server process can check: tests hash with MD5 for speed, the server does not."""
+    """A password hash the server process can check: tests hash with MD5 for speed, the server does not.
+    Kept per password: PBKDF2 at Django's iterations costs most of a second, and the same few people (alice,
+    bob…) are made in test after test; the server still checks every sign-in at full strength."""
     hasher = PBKDF2PasswordHasher()
     return hasher.encode(raw, hasher.salt())
 

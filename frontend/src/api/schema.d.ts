@@ -879,7 +879,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** @description `POST /api/v1/projects/{id}/imports`: the body is the JSON file itself; all of it or nothing is stored. */
+        /**
+         * @description `POST /api/v1/projects/{id}/imports`: the body is the JSON file itself; all of it or nothing is stored.
+         *     `?dry_run=true` validates and reports without writing (200); an import that adds nothing is 200 too.
+         */
         post: operations["project_import"];
         delete?: never;
         options?: never;
@@ -2120,8 +2123,13 @@ export interface components {
         ImportResult: {
             /** @description label-studio or coco, as detected */
             format: string;
+            /** @description Images queued for review (with `dry_run`: that would be) */
             items: number;
+            /** @description Their boxes */
             boxes: number;
+            /** @description Images whose boxes Loupe already holds (an earlier import, or their newest annotation): not queued again, so importing the same file twice is a no-op */
+            already_present: number;
+            dry_run: boolean;
             item_ids: number[];
         };
         InvitationRequest: {
@@ -6705,7 +6713,10 @@ export interface operations {
     };
     project_import: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Validate and report; write nothing */
+                dry_run?: boolean;
+            };
             header?: never;
             path: {
                 project_id: number;
@@ -6720,6 +6731,14 @@ export interface operations {
             };
         };
         responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportResult"];
+                };
+            };
             201: {
                 headers: {
                     [name: string]: unknown;
