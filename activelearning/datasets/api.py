@@ -29,6 +29,10 @@ class ExportRequestSerializer(serializers.Serializer):
     format = serializers.ChoiceField(choices=ExportFormat.choices)
     archive = serializers.ChoiceField(choices=ArchiveKind.choices, default=ArchiveKind.ZIP)
     include_images = serializers.BooleanField(default=True)
+    image_root = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=500,
+        help_text="Label Studio export only: where Label Studio finds the images (e.g. `s3://bucket/loupe/images`, "
+                  "`/data/local-files/?d=loupe/images`); data.image = this + `/` + the file name.")
 
 
 class ExportJobSerializer(serializers.ModelSerializer):
@@ -37,7 +41,7 @@ class ExportJobSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ExportJob
-        fields = ["id", "dataset_version", "format", "archive", "include_images", "status", "progress",
+        fields = ["id", "dataset_version", "format", "archive", "include_images", "image_root", "status", "progress",
                   "size_bytes", "sha256", "error", "attempts", "requested_by", "created_at", "started_at",
                   "finished_at", "download_url"]
 

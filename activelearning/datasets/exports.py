@@ -14,7 +14,7 @@ import hashlib
 import os
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -47,14 +47,14 @@ class ExportNotReady(Conflict):
 
 
 def request_export(*, version: DatasetVersion, user: User | None, format: str, archive: str = "zip",
-                   include_images: bool = True) -> ExportJob:
+                   include_images: bool = True, image_root: str = "") -> ExportJob:
     """Record an export of `version` and queue it after the transaction commits."""
     if format not in WRITERS:
         raise InvalidInput("Unknown export format.", details={"format": format, "allowed": sorted(WRITERS)})
     if archive not in {"zip", "tar"}:
         raise InvalidInput("Unknown archive kind.", details={"archive": archive, "allowed": ["tar", "zip"]})
     job = ExportJob.objects.create(dataset_version=version, format=format, archive=archive,
-                                   include_images=include_images, requested_by=user)
+                                   include_images=include_images, image_root=image_root, requested_by=user)
 
     jobs.kick("datasets.export", job_id=job.pk)
     return job
@@ -125,12 +125,14 @@ def _announce(job: ExportJob, status: str, progress: float | None = None) -> Non
         realtime.publish(project_id=job.dataset_version.project_id, message=message)
 
 
-def write_archive(*, job: ExportJob, out: IO[bytes], spool_dir: Path | None = None) -> int:
-    """Stream the job's dataset version into `out` as an archive of its format; returns the image count."""
+def write_archive(*, job: ExportJob, out: IO[bytes], spool_dir: Path | None = None,
+                  on_progress: Callable[[int, int], None] | None = None) -> int:
+    """Stream the job's dataset version into `out` as an archive of its format; returns the image count.
+    `on_progress(entries done, entries in all)` is called every PROGRESS_EVERY entries (the command line)."""
     version = job.dataset_version
     archive = ArchiveWriter(job.archive, out, spool_dir=spool_dir)
     writer = WRITERS[job.format](archive, labels=list(version.project.label_classes), spool_dir=spool_dir,
-                                 dataset_name=f"{version.project.slug} v{version.number}")
+                                 dataset_name=f"{version.project.slug} v{version.number}", image_root=job.image_root)
     total = DatasetEntry.objects.filter(dataset_version=version).count() or 1
     images, pushed_at = 0, time.monotonic()
     try:
@@ -139,6 +141,8 @@ def write_archive(*, job: ExportJob, out: IO[bytes], spool_dir: Path | None = No
                 writer.add(image)
                 images += 1
             if n % PROGRESS_EVERY == 0:
+                if on_progress is not None:
+                    on_progress(n, total)
                 progress = round(min(n / total, 0.99), 4)
                 ExportJob.objects.filter(pk=job.pk).update(progress=progress)
                 if job.pk and time.monotonic() - pushed_at >= PUSH_EVERY_SECONDS:

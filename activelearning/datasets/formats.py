@@ -92,8 +92,9 @@ class FormatWriter:
     """Base: `add(image)` per image in order, then `finish()`."""
 
     def __init__(self, archive: ArchiveWriter, *, labels: list[str], spool_dir: Path | None = None,
-                 dataset_name: str = "dataset") -> None:
+                 dataset_name: str = "dataset", image_root: str = "") -> None:
         self.archive = archive
+        self.image_root = image_root.rstrip("/")
         self.labels = Labels(labels)
         self.spools = Spools(spool_dir)
         self.dataset_name = dataset_name
@@ -278,7 +279,7 @@ class LabelStudioWriter(FormatWriter):
         self._tasks += 1
         task = {
             "id": self._tasks,
-            "data": {"image": f"images/{image.name}", "sha256": image.sha256},
+            "data": {"image": f"{self.image_root or 'images'}/{image.name}", "sha256": image.sha256},
             "meta": {"split": image.split, "site": image.site, "camera": image.camera,
                      "frame_index": image.frame_index},
             "annotations": [{"id": image.annotation_id, "result": ls_result(image.boxes, image.width, image.height,

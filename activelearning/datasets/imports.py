@@ -210,8 +210,32 @@ def _label_studio(project: Project, tasks: list[Any]) -> list[ImportedImage]:
             boxes.append({"label": names[0], "box": box,
                           **({"score": float(score)} if isinstance(score, int | float) else {})})
         _limit_boxes(boxes, {"task": t})
-        images.append(ImportedImage(asset, boxes))
-    return images
+        images.append(ImportedImage(asset, _on_frame(boxes, task, asset)))
+    return _clips_merged(images)
+
+
+def _on_frame(boxes: list[dict[str, Any]], task: dict[str, Any], asset: Asset) -> list[dict[str, Any]]:
+    """A task showing one frame of a clip (Loupe's export names it in `meta.frame_index`) labels that frame."""
+    meta = task.get("meta")
+    frame = meta.get("frame_index") if isinstance(meta, dict) else None
+    if asset.kind != "clip" or isinstance(frame, bool) or not isinstance(frame, int) or frame < 0:
+        return boxes
+    return [{**box, "frame_index": frame} for box in boxes]
+
+
+def _clips_merged(images: list[ImportedImage]) -> list[ImportedImage]:
+    """One entry per clip with the boxes of all its frames' tasks (one review item per clip, as ingest makes)."""
+    merged: list[ImportedImage] = []
+    clips: dict[int, ImportedImage] = {}
+    for image in images:
+        if image.asset.kind != "clip":
+            merged.append(image)
+        elif image.asset.pk in clips:
+            clips[image.asset.pk].boxes.extend(image.boxes)
+        else:
+            clips[image.asset.pk] = ImportedImage(image.asset, list(image.boxes))
+            merged.append(clips[image.asset.pk])
+    return merged
 
 
 def _coco(project: Project, document: dict[str, Any]) -> list[ImportedImage]:

@@ -96,6 +96,11 @@ class ExportJob(models.Model):
     format = models.CharField(max_length=16, choices=ExportFormat.choices)
     archive = models.CharField(max_length=8, choices=ArchiveKind.choices, default=ArchiveKind.ZIP)
     include_images = models.BooleanField(default=True)
+    image_root = models.CharField(
+        max_length=500, blank=True,
+        help_text="Label Studio export: where Label Studio finds the images (e.g. `s3://bucket/loupe/images` or "
+                  "`/data/local-files/?d=loupe/images`); each task's data.image is this + `/` + the file name. "
+                  "Empty: `images/<name>` inside the archive.")
     status = models.CharField(max_length=8, choices=ExportStatus.choices, default=ExportStatus.QUEUED)
     progress = models.FloatField(default=0.0)
     file = models.FileField(max_length=255, blank=True)

@@ -18,6 +18,7 @@ import yaml
 from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.core.management.base import CommandError
 from django.db import transaction
 from django.utils import timezone
 from label_studio_sdk.converter import Converter
@@ -26,7 +27,7 @@ from activelearning.datasets import archives
 from activelearning.datasets.exports import run_export
 from activelearning.datasets.models import DatasetEntry, DatasetVersion, ExportJob
 from activelearning.training.threshold import freeze_dataset
-from annotations.models import Annotation, Asset, Camera, Prediction, Site
+from annotations.models import Annotation, Asset, AssetHolding, Camera, Prediction, Site
 from reviewer.models import ItemStatus, ReviewItem
 from tests.factories import add_member, as_user, jpeg_bytes, make_project, mp4_bytes
 
@@ -344,3 +345,35 @@ def test_a_running_export_pushes_its_progress_then_its_end(version, django_captu
     entries = DatasetEntry.objects.filter(dataset_version=version).count()  # 17: progress after 4, 8, 12, 16
     assert statuses == [("running", round(n / entries, 4)) for n in (4, 8, 12, 16)] + [("done", None)]
     assert all(m["export"] == job.pk and m["dataset"] == version.pk for m in pushed)
+
+
+def test_the_commands_export_label_studio_with_an_image_root_and_its_import_back_is_a_no_op(version, tmp_path):
+    """`export_dataset` writes the archive with progress; Label Studio finds each image under the named root;
+    `import_labels` of that very tasks.json finds every image's labels already present and queues nothing."""
+    from django.core.management import call_command
+
+    out, err = io.StringIO(), io.StringIO()
+    archive = tmp_path / "ls.zip"
+    call_command("export_dataset", version.project.slug, "--format", "label-studio", "--out", str(archive),
+                 "--image-root", "s3://bucket/loupe/images/", stdout=out, stderr=err)
+    assert f"{version.project.slug} v{version.number}: " in out.getvalue() and archive.exists()
+    with zipfile.ZipFile(archive) as zf:
+        tasks = json.loads(zf.read("tasks.json"))
+    assert tasks and all(t["data"]["image"] == f"s3://bucket/loupe/images/{Path(t['data']['image']).name}"
+                         for t in tasks)
+    assert all(t["data"]["sha256"] in t["data"]["image"] for t in tasks)
+    (tmp_path / "tasks.json").write_text(json.dumps(tasks))
+    AssetHolding.objects.bulk_create([AssetHolding(project=version.project, asset_id=a) for a in
+                                      DatasetEntry.objects.filter(dataset_version=version).values_list("asset_id",
+                                                                                                        flat=True)])
+    items_before = ReviewItem.objects.count()
+    out = io.StringIO()
+    call_command("import_labels", version.project.slug, str(tmp_path / "tasks.json"), "--user", "dana",
+                 stdout=out, stderr=io.StringIO())
+    report = json.loads(out.getvalue())
+    assert report == {"format": "label-studio", "items": 0, "boxes": 0, "already_present": 17, "dry_run": False}
+    assert ReviewItem.objects.count() == items_before
+    with pytest.raises(CommandError, match="is not an admin"):
+        call_command("import_labels", version.project.slug, str(tmp_path / "tasks.json"), "--user", "bob")
+    with pytest.raises(CommandError, match="exists"):
+        call_command("export_dataset", version.project.slug, "--format", "coco", "--out", str(archive))

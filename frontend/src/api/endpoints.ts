@@ -292,7 +292,7 @@ export type ExportFormat = Schemas["ExportRequestRequest"]["format"];
 /** Queue an export of a dataset version; its end is pushed as `export.status`. */
 export async function requestExport(datasetId: number, format: ExportFormat): Promise<ExportRow> {
   return unwrap(await api.POST("/api/v1/datasets/{dataset_id}/exports", {
-    params: { path: { dataset_id: datasetId } }, body: { format, archive: "zip", include_images: true },
+    params: { path: { dataset_id: datasetId } }, body: { format, archive: "zip", include_images: true, image_root: "" },
   }));
 }
 

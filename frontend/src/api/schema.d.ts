@@ -2025,6 +2025,8 @@ export interface components {
             format: components["schemas"]["FormatEnum"];
             archive?: components["schemas"]["ArchiveEnum"];
             include_images?: boolean;
+            /** @description Label Studio export: where Label Studio finds the images (e.g. `s3://bucket/loupe/images` or `/data/local-files/?d=loupe/images`); each task's data.image is this + `/` + the file name. Empty: `images/<name>` inside the archive. */
+            image_root?: string;
             status?: components["schemas"]["ExportJobStatusEnum"];
             /** Format: double */
             progress?: number;
@@ -2057,6 +2059,11 @@ export interface components {
             archive: components["schemas"]["ArchiveEnum"];
             /** @default true */
             include_images: boolean;
+            /**
+             * @description Label Studio export only: where Label Studio finds the images (e.g. `s3://bucket/loupe/images`, `/data/local-files/?d=loupe/images`); data.image = this + `/` + the file name.
+             * @default
+             */
+            image_root: string;
         };
         /**
          * @description * `coco` - Coco
