@@ -65,6 +65,6 @@ def _no_training_autostart(settings: Any) -> None:
 @pytest.fixture(autouse=True)
 def _fresh_model_offers() -> None:
     """Each test starts without the per-process model offers: SQLite can reuse a rolled-back model's id."""
-    from activelearning.rollouts.services import forget_offers
+    from activelearning.rollouts.decision import forget_offers
 
     forget_offers()

@@ -32,7 +32,9 @@ from annotations.models import Role
 from annotations.selectors import access_project
 
 ERRORS = error_responses(400, 401, 403, 404)
-ACTION_ERRORS = error_responses(400, 401, 403, 404, 409)
+# Bodies in a form encoding the parsers cannot read (a malformed multipart part) answer 415.
+ACTION_ERRORS = error_responses(400, 401, 403, 404, 409, 415)
+WRITE_ERRORS = error_responses(400, 401, 403, 404, 415)
 VIEW_ROLES = [Role.ADMIN, Role.REVIEWER, Role.MANAGER, Role.OPERATOR]
 ACT_ROLES = [Role.ADMIN]
 STATUSES = ("open", "resolved", "all")
@@ -240,7 +242,7 @@ class AlertRulesView(APIView):
         return Response(AlertRuleSerializer(rules_of(project), many=True).data)
 
     @extend_schema(operation_id="project_alert_rules_update", request=AlertRulesWriteSerializer,
-                   responses={200: AlertRuleSerializer(many=True), **ERRORS})
+                   responses={200: AlertRuleSerializer(many=True), **WRITE_ERRORS})
     def put(self, request: Request, project_id: int) -> Response:
         project, _ = access_project(user=request.user, project_id=project_id, roles=[Role.ADMIN])
         body = AlertRulesWriteSerializer(data=request.data)

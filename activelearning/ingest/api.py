@@ -20,7 +20,7 @@ from activelearning.ingest.serializers import (
     HeartbeatSerializer,
 )
 from activelearning.ingest.services import ingest_events
-from activelearning.rollouts.services import desired_model_for
+from activelearning.rollouts.decision import desired_model_for
 from annotations.api.devices import DeviceView
 from annotations.api.errors import error_responses
 from annotations.auth import touch_last_seen

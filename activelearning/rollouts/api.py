@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from activelearning.registry.api import ModelVersionSerializer
 from activelearning.registry.selectors import access_model
 from activelearning.registry.serializers import DesiredModelSerializer
+from activelearning.rollouts.decision import desired_model_for
 from activelearning.rollouts.models import ModelPin, Rollout
 from activelearning.rollouts.serializers import (
     PinSerializer,
@@ -22,7 +23,6 @@ from activelearning.rollouts.serializers import (
 from activelearning.rollouts.services import (
     ACTIONS,
     act,
-    desired_model_for,
     pin,
     promote_by_hand,
     rollback_by_hand,
