@@ -57,7 +57,9 @@ serve: install
 	$(UVICORN) config.asgi:application
 
 ## make test: install and run the whole test suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
-test: install install-train lint frontend frontend-test browser haproxy
+# The Python checks (mypy, most of a minute) and the frontend's install, build and tests run side by side.
+test: install install-train browser haproxy
+	$(MAKE) --no-print-directory -j2 --output-sync=target lint frontend-test
 	$(PY) manage.py makemigrations --check --dry-run -v0
 	$(PY) -m pytest -q -p no:cacheprovider
 
