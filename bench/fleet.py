@@ -62,6 +62,7 @@ from harness import (  # noqa: E402  (bench/ is on sys.path when a bench runs as
     BenchFailure,
     Server,
     free_ports,
+    migrated_template,
     parse_args_with_smoke,
     results_path,
     smoke_database_url,
@@ -283,37 +284,13 @@ class CpuMeter:
 # --- setup ----------------------------------------------------------------------------------------------------
 
 
-def migrations_fingerprint() -> str:
-    """A hash of every migration file: the template is migrated again only when it changes."""
-    digest = hashlib.sha256()
-    for path in sorted(ROOT.glob("*/migrations/*.py")):
-        digest.update(str(path.relative_to(ROOT)).encode() + path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
 def fresh_database(url: str) -> None:
-    """The run's database, made again from a migrated template: every run starts from the same empty schema,
-    and the migrations run once per change of the migration files (their hash is the template's comment)
-    instead of once per run."""
+    """The run's database, made again from the migrated template (bench/harness.py): every run starts from the
+    same empty schema, and the migrations run once per change of the migration files instead of once per run."""
     dbname = urlsplit(url).path.lstrip("/")
-    template = f"{dbname}_template"
+    template = migrated_template(url)
     admin_url = psycopg.conninfo.make_conninfo(url, dbname="postgres")
-    fingerprint = migrations_fingerprint()
     with psycopg.connect(admin_url, autocommit=True, connect_timeout=10) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [template]).fetchone():
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(template)))
-        row = conn.execute("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
-                           [template]).fetchone()
-    if row is None or row[0] != fingerprint:
-        template_url = url.rsplit("/", 1)[0] + f"/{template}"
-        migrate = subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"],  # noqa: S603
-                                 cwd=ROOT, env={**os.environ, "DATABASE_URL": template_url}, capture_output=True,
-                                 text=True, timeout=600, check=False)
-        if migrate.returncode != 0:
-            raise BenchFailure(f"migrating {template} failed:\n{migrate.stdout[-2000:]}{migrate.stderr[-2000:]}")
-    with psycopg.connect(admin_url, autocommit=True, connect_timeout=10) as conn:
-        conn.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(sql.Identifier(template),
-                                                                   sql.Literal(fingerprint)))
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
         conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(dbname),
                                                                         sql.Identifier(template)))
