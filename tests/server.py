@@ -62,6 +62,8 @@ class LiveServer:
                     return self
             except httpx.TransportError:
                 time.sleep(0.05)
+        # Not left running: it would hold the test database open and the next run could not drop it.
+        self.kill()
         raise RuntimeError("server did not become ready")
 
     def kill(self) -> None:
