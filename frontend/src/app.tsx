@@ -28,6 +28,7 @@ import { QaView } from "./views/qa/QaView";
 import { RoutingView } from "./views/routing/RoutingView";
 import { DashboardView } from "./views/queue/DashboardView";
 import { SettingsView } from "./views/settings/SettingsView";
+import { ImportView } from "./views/imports/ImportView";
 import { WebhooksView } from "./views/webhooks/WebhooksView";
 
 type ProjectRoute = Exclude<Route, { name: "login" | "home" | "not_found" }>;
@@ -78,6 +79,8 @@ function ProjectView({ route, role }: { route: ProjectRoute; role: Role | undefi
       return <SettingsView project={route.project} />;
     case "alerts":
       return <AlertsView project={route.project} />;
+    case "imports":
+      return <ImportView project={route.project} />;
   }
 }
 

@@ -31,6 +31,7 @@ export const PAGE_ROLES: Partial<Record<Page, readonly Role[]>> = {
   members: ["admin"],
   settings: ["admin"],
   alerts: ALERT_ROLES,
+  imports: ["admin"],
 };
 
 /** Whether `role` may open `page`; an unknown role (not a member) is left to the API's 404. */

@@ -21,6 +21,7 @@ export type Route =
   | { name: "members"; project: number }
   | { name: "settings"; project: number }
   | { name: "alerts"; project: number }
+  | { name: "imports"; project: number }
   | { name: "not_found" };
 
 export function parseRoute(hash: string): Route {
@@ -43,6 +44,7 @@ export function parseRoute(hash: string): Route {
   if (section === "members") return { name: "members", project };
   if (section === "settings") return { name: "settings", project };
   if (section === "alerts") return { name: "alerts", project };
+  if (section === "imports") return { name: "imports", project };
   if (section === "numbers") return { name: "numbers", project };
   if (section === "counts") return { name: "counts", project, camera: num(arg) };
   if (section === "qa") return { name: "qa", project, item: num(arg) };
@@ -69,6 +71,7 @@ export const href = {
   members: (project: number) => `#/projects/${project}/members`,
   settings: (project: number) => `#/projects/${project}/settings`,
   alerts: (project: number) => `#/projects/${project}/alerts`,
+  imports: (project: number) => `#/projects/${project}/imports`,
 };
 
 /** The uid and token of an invitation or password-reset link (`/set-password?uid=…&token=…`, served by Django

@@ -575,3 +575,16 @@ export async function countSummaries(projectId: number, query: Record<string, st
   }));
   return body.results;
 }
+
+export type ImportReport = Schemas["ImportResult"];
+
+/** A Label Studio task list or a COCO file, sent as the text it is: with `dryRun` the server validates it and
+ * reports what it would queue, writing nothing; without, it imports (all of it or nothing). */
+export async function importLabels(projectId: number, text: string, dryRun: boolean): Promise<ImportReport> {
+  return unwrap(await api.POST("/api/v1/projects/{project_id}/imports", {
+    params: { path: { project_id: projectId }, query: { dry_run: dryRun } },
+    body: text as unknown as Record<string, never>,
+    bodySerializer: (b: unknown) => b as string,
+    headers: { "Content-Type": "application/json" },
+  }));
+}

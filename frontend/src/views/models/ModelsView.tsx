@@ -9,6 +9,7 @@ import {
   type EvaluationRow, type ModelRow, listModels, promoteModel, readEvaluation, readProject, rollbackModel,
   startEvaluation, uploadModel,
 } from "../../api/endpoints";
+import { href } from "../../router";
 import { useProjectMessage } from "../../realtime/ProjectLive";
 import { ErrorBanner } from "../../ui/ErrorBanner";
 import { useAsync } from "../../ui/useAsync";
@@ -170,6 +171,8 @@ export function ModelsView({ project }: { project: number }) {
   return (
     <section class="stack">
       <h1>Models</h1>
+      {admin && <p><a href={href.imports(project)} data-testid="models-import-link">Import labels made elsewhere…</a>
+        {" "}(Label Studio or COCO, queued for review as pre-labels)</p>}
       <ErrorBanner error={error ?? models.error} />
       {rows.length === 0 && !models.loading && <p>No models uploaded yet.</p>}
       {rows.length > 0 && (
