@@ -72,29 +72,34 @@ def forget_offers() -> None:
 
 
 def desired_model_for(device: Device) -> dict[str, Any] | None:
-    """The model `device` should run, as it is told to fetch it: pin > the active rollout's stage > champion;
-    never a model needing a newer opset than the device reported (then the newest earlier champion it can run,
-    or None)."""
+    """The model `device` should run, as it is told to fetch it (a fresh dict: callers may add to it): pin > the
+    active rollout's stage > champion; never a model needing a newer opset than the device reported (then the
+    newest earlier champion it can run, or None)."""
+    offer = _choose(device)
+    return dict(offer.payload) if offer is not None else None
+
+
+def _choose(device: Device) -> _Offer | None:
     runtime = device.runtime or {}
     facts = _decision_facts(device)
     for pinned in (facts.get("device_pin"), facts.get("site_pin")):
         if pinned is not None and plan.runtime_allows(_offer(pinned).opset, runtime):
-            return _offer(pinned).payload
+            return _offer(pinned)
     rollout_model = facts.get("rollout_model")
     if (rollout_model is not None and plan.runtime_allows(_offer(rollout_model).opset, runtime)
             and plan.in_stage(facts["rollout_stages"], facts["rollout_stage"], rollout_id=facts["rollout_id"],
                               device_id=device.pk, device_name=device.name, site_id=device.site_id)):
-        return _offer(rollout_model).payload
+        return _offer(rollout_model)
     champion = facts.get("champion")
     if champion is None or plan.runtime_allows(_offer(champion).opset, runtime):
-        return _offer(champion).payload if champion is not None else None
+        return _offer(champion) if champion is not None else None
     # The champion is too new for this device's runtime: walk back through earlier champions (a chain is short).
     candidate = ModelVersion.objects.filter(pk=champion).values_list("replaces_id", flat=True).first()
     for _ in range(10):
         if candidate is None:
             return None
         if plan.runtime_allows(_offer(candidate).opset, runtime):
-            return _offer(candidate).payload
+            return _offer(candidate)
         candidate = ModelVersion.objects.filter(pk=candidate).values_list("replaces_id", flat=True).first()
     return None
 
