@@ -99,7 +99,7 @@ def _write_and_store(job: ExportJob) -> ExportJob:
     try:
         with os.fdopen(fd, "w+b") as out:
             write_archive(job=job, out=out, spool_dir=spool_dir)
-        size, digest = tmp.stat().st_size, _sha256(tmp)
+        size, digest = tmp.stat().st_size, file_sha256(tmp)
         name = _store(tmp, export_storage_name(job))
     except Exception as exc:
         tmp.unlink(missing_ok=True)
@@ -266,7 +266,7 @@ def _store(tmp: Path, name: str) -> str:
     return stored
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         while chunk := handle.read(1024 * 1024):

@@ -16,6 +16,7 @@ import msgspec
 from msgspec import Meta
 
 from annotations.errors import InvalidInput, UnsupportedMedia
+from annotations.geometry import clip_to_image
 from annotations.int64 import INT64_MAX, INT64_MIN
 from annotations.models import Asset
 from reviewer.models import Reason, ReviewItem
@@ -102,12 +103,11 @@ def decode(body_type: type[B], raw: bytes, content_type: str = "application/json
 
 def box_problem(box: list[float], frame_index: int | None, asset: Asset | None) -> str | None:
     """Why a box `[x, y, w, h]` cannot be on this asset's frame, or None if it can."""
-    x, y, w, h = box
     if not all(math.isfinite(v) for v in box):
         return "box values must be finite numbers"
-    if w <= 0 or h <= 0:
+    if box[2] <= 0 or box[3] <= 0:
         return "zero or negative size"
-    if asset is not None and (x >= asset.width or y >= asset.height or x + w <= 0 or y + h <= 0):
+    if asset is not None and clip_to_image(box, asset.width, asset.height) is None:  # the one rule for all paths
         return "entirely outside the frame"
     if asset is not None and (frame_index or 0) >= (asset.frame_count or 1):
         return "frame_index beyond the clip"

@@ -3,14 +3,13 @@ on this machine, with progress, by the same writers as the API's exports (active
 
 from __future__ import annotations
 
-import hashlib
 from argparse import ArgumentParser
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from activelearning.datasets.exports import write_archive
+from activelearning.datasets.exports import file_sha256, write_archive
 from activelearning.datasets.formats import WRITERS
 from activelearning.datasets.models import DatasetVersion, ExportJob
 from annotations.models import Project
@@ -53,7 +52,7 @@ class Command(BaseCommand):
             partial.rename(out)
         finally:
             partial.unlink(missing_ok=True)
-        digest = hashlib.sha256(out.read_bytes()).hexdigest()
+        digest = file_sha256(out)  # read in chunks: an archive with images can be larger than memory
         self.stdout.write(f"{project.slug} v{version.number}: {images:,} images as {options['format']} "
                           f"→ {out} ({out.stat().st_size:,} bytes, sha256 {digest})")
 
