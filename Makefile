@@ -11,7 +11,7 @@ LOUPE_TRUSTED_PROXIES ?=
 UVICORN := $(VENV)/bin/uvicorn --host $(HOST) --port $(PORT) --forwarded-allow-ips '$(LOUPE_TRUSTED_PROXIES)'
 
 .PHONY: run test lint bench bench-frontend bench-export bench-prelabel bench-edge bench-fleet bench-smoke install install-train migrate seed serve
-.PHONY: clean browser frontend frontend-test demo-detector cluster cluster-stop haproxy bench-cluster
+.PHONY: clean browser frontend frontend-test demo-detector cluster cluster-stop haproxy bench-cluster labelstudio bench-labelstudio
 
 # Without LOUPE_SECRET_KEY the server starts only in local development (config/secret_key.py): the developer
 # targets then run with LOUPE_DEBUG=true on the default loopback hosts, using a random key made once in
@@ -58,7 +58,7 @@ serve: install
 
 ## make test: install and run the whole test suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
 # The Python checks (mypy, most of a minute) and the frontend's install, build and tests run side by side.
-test: install install-train browser haproxy
+test: install install-train browser haproxy labelstudio
 	$(MAKE) --no-print-directory -j2 --output-sync=target lint frontend-test
 	$(PY) manage.py makemigrations --check --dry-run -v0
 	$(PY) -m pytest -q -p no:cacheprovider
@@ -75,6 +75,18 @@ browser:
 # The cluster (make cluster, tests/cluster) puts Debian's HAProxy in front of the web processes.
 haproxy:
 	@command -v haproxy >/dev/null || test -x /usr/sbin/haproxy || (apt-get update -qq && apt-get install -y -qq haproxy)
+
+# The Label Studio link's tests (tests/labelstudio) and bench run a real Label Studio server from PyPI. It pins
+# its own Django and friends, so it gets a virtualenv of its own; Loupe talks to it only over HTTP.
+LABEL_STUDIO_VERSION := 1.23.2
+LS_VENV := .venv-labelstudio
+LS_STAMP := $(LS_VENV)/.installed-$(LABEL_STUDIO_VERSION)
+$(LS_STAMP):
+	test -x $(LS_VENV)/bin/python || $(PYTHON) -m venv $(LS_VENV)
+	$(LS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LS_VENV)/bin/python -m pip install --quiet 'label-studio==$(LABEL_STUDIO_VERSION)'
+	touch $@
+labelstudio: $(LS_STAMP)
 
 ## make cluster: HAProxy, 2 webs, 2 workers, beat and SeaweedFS (S3) as processes on the running PostgreSQL and
 ## Redis; migrates, seeds the demo and prints the URL and logins (deploy/local/cluster.py; CLUSTER_PORT=8100)

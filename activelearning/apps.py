@@ -4,7 +4,7 @@ from django.apps import AppConfig
 
 # The parts that have background jobs; their tasks register under explicit names (activelearning/jobs.py).
 PARTS_WITH_JOBS = ("registry", "datasets", "training", "monitoring", "webhooks", "rollouts", "retention",
-                   "alerts")
+                   "alerts", "labelstudio")
 
 
 class ActiveLearningConfig(AppConfig):

@@ -13,6 +13,7 @@ from activelearning.datasets.models import (
     Split,
 )
 from activelearning.health.models import DeviceTelemetry
+from activelearning.labelstudio.models import LabelStudioLink, LabelStudioTask, LabelStudioVersion, TaskState
 from activelearning.monitoring.models import DriftMetric, DriftPolicy, DriftState
 from activelearning.registry.models import (
     EvaluationStatus,
@@ -38,6 +39,7 @@ from activelearning.training.models import (
 from activelearning.webhooks.models import PING, DeliveryStatus, Webhook, WebhookDelivery, WebhookEvent
 
 __all__ = [
+    "LabelStudioLink", "LabelStudioTask", "LabelStudioVersion", "TaskState",
     "PING", "Alert", "AlertRule", "ArchiveKind", "CameraSplit", "DatasetEntry", "DatasetVersion", "DeliveryStatus", "DeviceTelemetry",
     "DriftMetric", "DriftPolicy", "DriftState", "EvaluationStatus", "ExportFormat", "ExportJob", "ExportStatus",
     "LegalHold", "ModelEvaluation", "ModelPin", "ModelStatus", "ModelVersion", "PrelabelRun", "PrelabelStatus",

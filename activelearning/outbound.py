@@ -94,3 +94,31 @@ def post_outbound(url: str, *, content: bytes, headers: dict[str, str], timeout:
 def sign(secret: str, body: bytes) -> str:
     """The `X-Loupe-Signature` of an outbound body (webhooks, training dispatch): HMAC-SHA256 with the secret."""
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class _PinnedTransport(httpx.HTTPTransport):
+    """Sends every request to the address resolved once for the client's host (module docstring), with the
+    original Host header and TLS name: a client library (label-studio-sdk) gets the same guarantees as
+    `post_outbound` without knowing of them."""
+
+    def __init__(self, host: str, address: Address) -> None:
+        super().__init__()
+        self._host, self._address = host, address
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.host != self._host:  # never elsewhere, whatever the library builds
+            raise httpx.ConnectError(f"refused: {request.url.host} is not the linked host")
+        request.headers["Host"] = request.url.netloc.decode()
+        request.url = request.url.copy_with(host=str(self._address))
+        if request.url.scheme == "https":
+            request.extensions = {**request.extensions, "sni_hostname": self._host}
+        return super().handle_request(request)
+
+
+def pinned_client(url: str, *, timeout: float) -> httpx.Client:
+    """An httpx client for an allowed base URL whose every request goes to its pinned address and never follows
+    a redirect. Raises InvalidInput for a URL or address not allowed."""
+    address = pinned_address(url)
+    host = urlsplit(url).hostname or ""
+    return httpx.Client(transport=_PinnedTransport(host, address), timeout=timeout, follow_redirects=False,
+                        trust_env=False)

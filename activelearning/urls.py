@@ -5,6 +5,7 @@ from activelearning.datasets import api as export_views
 from activelearning.datasets import imports_api as import_views
 from activelearning.health import api as health_views
 from activelearning.ingest import api as views
+from activelearning.labelstudio import api as labelstudio_views
 from activelearning.monitoring import api as drift_views
 from activelearning.numbers import api as numbers_views
 from activelearning.registry import api as model_views
@@ -35,6 +36,14 @@ urlpatterns = [
     path("exports/<int:export_id>/signed-file", export_views.SignedExportFileView.as_view(),
          name="export-signed-file"),
     path("projects/<int:project_id>/imports", import_views.ProjectImportsView.as_view(), name="project-imports"),
+    path("projects/<int:project_id>/labelstudio", labelstudio_views.ProjectLinkView.as_view(),
+         name="project-labelstudio"),
+    path("projects/<int:project_id>/labelstudio/push", labelstudio_views.PushView.as_view(), name="labelstudio-push"),
+    path("projects/<int:project_id>/labelstudio/sync", labelstudio_views.SyncView.as_view(), name="labelstudio-sync"),
+    path("labelstudio/links/<int:link_id>/webhook", labelstudio_views.WebhookReceiverView.as_view(),
+         name="labelstudio-webhook"),
+    path("labelstudio/links/<int:link_id>/media/<str:sha256>", labelstudio_views.MediaView.as_view(),
+         name="labelstudio-media"),
     path("models/current", rollout_views.CurrentModelView.as_view(), name="model-current"),
     path("models/<int:model_id>/file", model_views.ModelFileView.as_view(), name="model-file"),
     path("models/<int:model_id>/promote", rollout_views.PromoteView.as_view(), name="model-promote"),

@@ -460,3 +460,16 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOUPE_LOG_LEVEL", "INFO")},
     "loggers": {"django.request": {"level": "ERROR"}},
 }
+
+# --- Label Studio link (activelearning/labelstudio, docs/labelstudio.md) -----
+# Each call to a linked Label Studio gives up after this long; a failure backs the link off (doubling from
+# LOUPE_LABELSTUDIO_BACKOFF_SECONDS up to an hour) while Loupe's own queue goes on.
+LOUPE_LABELSTUDIO_TIMEOUT_SECONDS = env_float("LOUPE_LABELSTUDIO_TIMEOUT_SECONDS", 30.0)
+LOUPE_LABELSTUDIO_BACKOFF_SECONDS = env_float("LOUPE_LABELSTUDIO_BACKOFF_SECONDS", 30.0)
+# An item pushed to Label Studio is leased there this long; past it, Loupe's own annotators may take it.
+LOUPE_LABELSTUDIO_LEASE_DAYS = env_int("LOUPE_LABELSTUDIO_LEASE_DAYS", 30)
+# The signed image links in Label Studio tasks expire after this long; the sync renews them at half-life.
+LOUPE_LABELSTUDIO_MEDIA_SECONDS = env_int("LOUPE_LABELSTUDIO_MEDIA_SECONDS", 7 * 24 * 3600)
+# Polling, the fallback when webhooks are off or lost: each link's tasks updated since its cursor.
+LOUPE_LABELSTUDIO_POLL_SECONDS = env_float("LOUPE_LABELSTUDIO_POLL_SECONDS", 60.0)
+CELERY_BEAT_SCHEDULE["sync-labelstudio"] = {"task": "labelstudio.sync", "schedule": LOUPE_LABELSTUDIO_POLL_SECONDS}

@@ -87,18 +87,21 @@ def _insert_consensus(item: ReviewItem, versions: list[Annotation], *, now: date
 
 @metrics.timed_calls(metrics.SUBMIT_SECONDS)
 @transaction.atomic
-def submit_annotation(*, item: ReviewItem, user: User, lease_token: str,
-                      submission: Submission) -> tuple[Annotation, bool, str]:
+def submit_annotation(*, item: ReviewItem, user: User, lease_token: str, submission: Submission,
+                      author: User | None = None) -> tuple[Annotation, bool, str]:
     """Store a new annotation version; refuse (409) unless the caller holds a live lease.
 
     Returns (version, created, the item's status now). A retried submit under the same lease returns the version it stored first.
+    `author` is whose work it is when the lease holder submits for someone (a linked Label Studio's agent for
+    the person who annotated there); by default the lease holder.
     Hand-written SQL (three statements under one transaction): this runs after every claim.
     """
     locked, live, image_size = _lock_for_submit(item.pk)
     if (locked.status != ItemStatus.LEASED or locked.lease_token != lease_token
             or locked.lease_holder_id != user.pk or not live):
         # The lease is over: either this very submit already went through (a retry) or it was lost.
-        retried = Annotation.objects.filter(review_item_id=item.pk, lease_token=lease_token, author=user).first()
+        retried = Annotation.objects.filter(review_item_id=item.pk, lease_token=lease_token,
+                                            author=author or user).first()
         if retried is not None:
             return retried, False, locked.status
         raise LeaseLost("The lease on this item was lost or has expired; your changes were not stored.")
@@ -111,8 +114,9 @@ def submit_annotation(*, item: ReviewItem, user: User, lease_token: str,
     now = timezone.now()
     started_at = submission.started_at or locked.updated_at
     annotation = _insert_version(Annotation(
-        project_id=locked.project_id, asset_id=locked.asset_id, review_item_id=locked.pk, author_id=user.pk,
-        source_prediction_id=locked.prediction_id, boxes=[_stored(b) for b in boxes], count=submission.count,
+        project_id=locked.project_id, asset_id=locked.asset_id, review_item_id=locked.pk,
+        author_id=(author or user).pk, source_prediction_id=locked.prediction_id, boxes=[_stored(b) for b in boxes],
+        count=submission.count,
         verdict=submission.verdict, note=submission.note, lease_token=lease_token,
         diff={**prelabel_diff(prelabel, boxes, threshold=threshold),
               "count_change": (submission.count - prediction.count_value)
@@ -150,6 +154,48 @@ def submit_annotation(*, item: ReviewItem, user: User, lease_token: str,
     )
     _publish_status(locked)
     return annotation, True, locked.status
+
+
+@transaction.atomic
+def add_outside_version(*, item: ReviewItem, author: User, boxes: list[dict[str, Any]], note: str,
+                        started_at: datetime | None, actor: User) -> Annotation:
+    """A new version of the item's annotation made outside a Loupe lease (an annotation updated in a linked
+    Label Studio): appended with its diff against the pre-label and audited; the item's status is unchanged,
+    so an accepted item's datasets take the newer version."""
+    locked, _, image_size = _lock_for_submit(item.pk)
+    prelabel = locked.prediction.detections if locked.prediction else []
+    threshold = locked.project.prelabel_threshold
+    boxes = _inside_image(boxes, *image_size)
+    now = timezone.now()
+    assert locked.asset_id is not None
+    annotation = _insert_version(Annotation(
+        project_id=locked.project_id, asset_id=locked.asset_id, review_item_id=locked.pk, author_id=author.pk,
+        source_prediction_id=locked.prediction_id, boxes=[_stored(b) for b in boxes], note=note,
+        diff={**prelabel_diff(prelabel, boxes, threshold=threshold), "count_change": None, "wrong_tracks": []},
+        started_at=started_at if started_at and started_at <= now else None, submitted_at=now,
+        time_spent_seconds=(now - started_at).total_seconds() if started_at and started_at <= now else None))
+    audit.record(action="item.version_added", obj_type="review_item", obj_id=locked.pk,
+                 project_id=locked.project_id, actor_id=actor.pk,
+                 after={"annotation": annotation.pk, "version": annotation.version, "author": author.pk})
+    return annotation
+
+
+@transaction.atomic
+def return_to_queue(*, item: ReviewItem, holder: User, note: str) -> bool:
+    """Give an item leased to `holder` back to the queue with `note` as its last comment (what annotators see
+    first), audited; False when `holder` no longer holds it (nothing changed)."""
+    now = timezone.now()
+    changed = audit.update_logged(
+        f"UPDATE {ReviewItem._meta.db_table} SET status = 'pending', {UNLEASED_SQL}, "  # noqa: S608
+        f"last_comment = %s, updated_at = {now_sql()} "
+        "WHERE id = %s AND status = 'leased' AND lease_holder_id = %s RETURNING id, project_id",
+        [note, item.pk, holder.pk], action="item.returned", obj_type="review_item", obj_id=item.pk,
+        project_id=item.project_id, actor_id=holder.pk, before={"status": "leased"},
+        after={"status": "pending", "note": note})
+    if changed:
+        item.status, item.last_comment, item.updated_at = ItemStatus.PENDING, note, now
+        _publish_status(item)
+    return bool(changed)
 
 
 def _inside_image(boxes: list[dict[str, Any]], width: int | None, height: int | None) -> list[dict[str, Any]]:

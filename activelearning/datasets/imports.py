@@ -34,6 +34,7 @@ from reviewer.models import Reason, ReviewItem
 
 _SHA = re.compile(r"(?<![0-9a-f])([0-9a-f]{64})(?![0-9a-f])")
 IMPORT_PRIORITY = 0.5
+_PRELABEL_ID = re.compile(r"pre-([0-9]{1,6})")
 
 
 class ImportRejected(InvalidInput):
@@ -166,7 +167,6 @@ def _label_studio(project: Project, tasks: list[Any]) -> list[ImportedImage]:
             raise ImportRejected("The image reference names no sha256.", details={"task": t, "field": "data.image"})
         references.append(sha)
     assets = _project_assets(project, set(references))
-    labels = set(project.label_classes)
     images = []
     for t, (task, sha) in enumerate(zip(tasks, references, strict=True)):
         if sha not in assets:
@@ -187,31 +187,41 @@ def _label_studio(project: Project, tasks: list[Any]) -> list[ImportedImage]:
         result = chosen.get("result") if isinstance(chosen, dict) else None
         if not isinstance(result, list):
             raise ImportRejected("Expected a result list.", details={"task": t, key: a, "field": "result"})
-        boxes = []
-        for r, item in enumerate(result):
-            if not isinstance(item, dict) or item.get("type") != "rectanglelabels":
-                continue  # other result kinds (choices, text) carry no boxes
-            where = {"task": t, key: a, "result": r}
-            value = item.get("value")
-            if not isinstance(value, dict):
-                raise ImportRejected("A result has no value.", details={**where, "field": "value"})
-            names = value.get("rectanglelabels")
-            if not (isinstance(names, list) and len(names) == 1 and isinstance(names[0], str)):
-                raise ImportRejected("Expected one label per box.",
-                                     details={**where, "field": "value.rectanglelabels"})
-            if names[0] not in labels:
-                raise ImportRejected("The label is not one of the project's classes.", details={
-                    **where, "field": "value.rectanglelabels", "label": names[0], "allowed": project.label_classes})
-            x, y, w, h = (_number(value.get(k), {**where, "field": f"value.{k}"})
-                          for k in ("x", "y", "width", "height"))
-            box = [x * asset.width / 100, y * asset.height / 100, w * asset.width / 100, h * asset.height / 100]
-            box = _fit_box(box, asset, {**where, "field": "value"})
-            score = item.get("score")
-            boxes.append({"label": names[0], "box": box,
-                          **({"score": float(score)} if isinstance(score, int | float) else {})})
+        boxes = boxes_from_ls_result(result, asset=asset, labels=project.label_classes, where={"task": t, key: a})
         _limit_boxes(boxes, {"task": t})
         images.append(ImportedImage(asset, _on_frame(boxes, task, asset)))
     return _clips_merged(images)
+
+
+def boxes_from_ls_result(result: list[Any], *, asset: Asset, labels: list[str], where: dict[str, Any],
+                         prelabel_ids: bool = False) -> list[dict[str, Any]]:
+    """Label Studio `rectanglelabels` results (percent of the image) as boxes in pixels, clipped by the one box
+    rule; other result kinds carry no boxes. ImportRejected names the result, field and label of a bad one. With
+    `prelabel_ids`, a result whose id is `pre-<i>` started from pre-label i (a linked Label Studio's predictions
+    carry those ids), kept as the box's `prelabel_index`."""
+    boxes = []
+    for r, item in enumerate(result):
+        if not isinstance(item, dict) or item.get("type") != "rectanglelabels":
+            continue  # other result kinds (choices, text) carry no boxes
+        here = {**where, "result": r}
+        value = item.get("value")
+        if not isinstance(value, dict):
+            raise ImportRejected("A result has no value.", details={**here, "field": "value"})
+        names = value.get("rectanglelabels")
+        if not (isinstance(names, list) and len(names) == 1 and isinstance(names[0], str)):
+            raise ImportRejected("Expected one label per box.", details={**here, "field": "value.rectanglelabels"})
+        if names[0] not in labels:
+            raise ImportRejected(f"The label {names[0]!r} is not one of the project's classes.", details={
+                **here, "field": "value.rectanglelabels", "label": names[0], "allowed": labels})
+        x, y, w, h = (_number(value.get(k), {**here, "field": f"value.{k}"}) for k in ("x", "y", "width", "height"))
+        box = [x * asset.width / 100, y * asset.height / 100, w * asset.width / 100, h * asset.height / 100]
+        box = _fit_box(box, asset, {**here, "field": "value"})
+        score = item.get("score")
+        prelabel = _PRELABEL_ID.fullmatch(str(item.get("id", ""))) if prelabel_ids else None
+        boxes.append({"label": names[0], "box": box,
+                      **({"score": float(score)} if isinstance(score, int | float) else {}),
+                      **({"prelabel_index": int(prelabel.group(1))} if prelabel else {})})
+    return boxes
 
 
 def _on_frame(boxes: list[dict[str, Any]], task: dict[str, Any], asset: Asset) -> list[dict[str, Any]]:

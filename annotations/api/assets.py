@@ -46,7 +46,7 @@ def _original_param(request: Request) -> bool:
     return value == "1"
 
 
-def _file_response(request: Request, media: MediaFile) -> HttpResponseBase:
+def file_response(request: Request, media: MediaFile) -> HttpResponseBase:
     """Serve a stored file. With an ETag it is revalidated on every use (a matching If-None-Match costs no file
     open): which variant is served depends on a project setting, so a browser must not keep one for a year.
     Without, it is an audited original: never stored, so every view is asked for and audited."""
@@ -83,7 +83,7 @@ class AssetView(APIView):
     def get(self, request: Request, sha256: str) -> HttpResponseBase:
         original = _original_param(request)
         access = access_asset_media(user=request.user, sha256=sha256, original=original)
-        return _file_response(request, served_media.still(user=request.user, access=access, original=original))
+        return file_response(request, served_media.still(user=request.user, access=access, original=original))
 
 
 class FrameView(APIView):
@@ -104,7 +104,7 @@ class FrameView(APIView):
                                details={"n": n[:20]})
         original = _original_param(request)
         access = access_asset_media(user=request.user, sha256=sha256, original=original)
-        return _file_response(request, served_media.frame(user=request.user, access=access, n=int(n), original=original))
+        return file_response(request, served_media.frame(user=request.user, access=access, n=int(n), original=original))
 
 
 class ThumbView(APIView):
@@ -118,4 +118,4 @@ class ThumbView(APIView):
     def get(self, request: Request, sha256: str) -> HttpResponseBase:
         original = _original_param(request)
         access = access_asset_media(user=request.user, sha256=sha256, original=original)
-        return _file_response(request, served_media.thumb(user=request.user, access=access, original=original))
+        return file_response(request, served_media.thumb(user=request.user, access=access, original=original))
