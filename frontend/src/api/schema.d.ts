@@ -439,6 +439,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/labelstudio/links/{link_id}/media/{sha256}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description `GET /api/v1/labelstudio/links/{id}/media/{sha256}?token=…`: an image of a pushed task, for a holder of
+         *     its signed, expiring link, as the project's annotators see it (faces blurred where the project says).
+         */
+        get: operations["labelstudio_media"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/labelstudio/links/{link_id}/webhook": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description `POST /api/v1/labelstudio/links/{id}/webhook`: Label Studio's webhook, authenticated by the link's secret
+         *     in `X-Loupe-Link-Secret` (401 and nothing read otherwise).
+         */
+        post: operations["labelstudio_webhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/media/{sha256}": {
         parameters: {
             query?: never;
@@ -924,6 +964,62 @@ export interface paths {
         get: operations["project_items"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/labelstudio": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description `GET/PUT/DELETE /api/v1/projects/{id}/labelstudio`: the project's Label Studio link and its status. */
+        get: operations["labelstudio_link"];
+        /** @description `GET/PUT/DELETE /api/v1/projects/{id}/labelstudio`: the project's Label Studio link and its status. */
+        put: operations["labelstudio_link_save"];
+        post?: never;
+        /** @description `GET/PUT/DELETE /api/v1/projects/{id}/labelstudio`: the project's Label Studio link and its status. */
+        delete: operations["labelstudio_unlink"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/labelstudio/push": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description `POST /api/v1/projects/{id}/labelstudio/push`: pending still-image items become Label Studio tasks —
+         *     the named ones, or the highest-priority ones matching reasons/priority/sites, up to `limit`.
+         */
+        post: operations["labelstudio_push"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/labelstudio/sync": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description `POST /api/v1/projects/{id}/labelstudio/sync`: poll now (also while backing off); 502 when it fails. */
+        post: operations["labelstudio_sync"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2204,6 +2300,47 @@ export interface components {
             /** @description Why (a case number, who asked). */
             reason: string;
         };
+        LinkStatus: {
+            linked: boolean;
+            url?: string;
+            ls_project_id?: number | null;
+            ls_project_url?: string | null;
+            loupe_url?: string;
+            auto_push?: boolean;
+            push_filter?: components["schemas"]["PushFilter"];
+            webhooks_enabled?: boolean;
+            webhook_registered?: boolean;
+            tasks?: components["schemas"]["TaskCounts"];
+            versions?: components["schemas"]["VersionCounts"];
+            /** Format: date-time */
+            last_sync_at?: string | null;
+            /** Format: date-time */
+            poll_cursor?: string | null;
+            last_error?: string | null;
+            /** Format: date-time */
+            last_error_at?: string | null;
+            failures?: number;
+            /** Format: date-time */
+            next_attempt_at?: string | null;
+        };
+        LinkWriteRequest: {
+            /**
+             * Format: uri
+             * @description Label Studio's base URL as Loupe reaches it
+             */
+            url: string;
+            /** @description A Label Studio API token (stored encrypted; never shown again) */
+            token: string;
+            /** @description An existing Label Studio project; omitted: one is made */
+            ls_project_id?: number | null;
+            /** @description Loupe's address for Label Studio and its users (media, webhook); default LOUPE_PUBLIC_URL, else this request's */
+            loupe_url?: string;
+            /** @default false */
+            auto_push: boolean;
+            push_filter?: components["schemas"]["PushFilterRequest"];
+            /** @default true */
+            webhooks_enabled: boolean;
+        };
         LoginRequest: {
             username: string;
             password: string;
@@ -2500,6 +2637,48 @@ export interface components {
             /** @description [{metric, comparison, tolerance}] */
             gates?: unknown;
         };
+        PushFilter: {
+            reasons?: components["schemas"]["ReasonsEnum"][];
+            /** Format: double */
+            min_priority?: number;
+            site_ids?: number[];
+        };
+        PushFilterRequest: {
+            reasons?: components["schemas"]["ReasonsEnum"][];
+            /** Format: double */
+            min_priority?: number;
+            site_ids?: number[];
+        };
+        PushRequest: {
+            reasons?: components["schemas"]["ReasonsEnum"][];
+            /** Format: double */
+            min_priority?: number;
+            site_ids?: number[];
+            item_ids?: number[];
+            /** @default 1000 */
+            limit: number;
+        };
+        PushResult: {
+            /** @description New Label Studio tasks */
+            pushed: number;
+            /** @description Named items that have a task already (never sent twice) */
+            already_pushed: number;
+            /** @description Named clip items: Label Studio gets still images only */
+            skipped_clips: number;
+        };
+        /**
+         * @description * `low_confidence` - Low Confidence
+         *     * `disputed` - Disputed
+         *     * `model_disagreement` - Model Disagreement
+         *     * `ood` - Ood
+         *     * `audit_sample` - Audit Sample
+         *     * `count_flag` - Count Flag
+         *     * `qa` - Qa
+         *     * `uncertainty` - Uncertainty
+         *     * `policy_rule` - Policy Rule
+         * @enum {string}
+         */
+        ReasonsEnum: "low_confidence" | "disputed" | "model_disagreement" | "ood" | "audit_sample" | "count_flag" | "qa" | "uncertainty" | "policy_rule";
         Retention: {
             policy: components["schemas"]["RetentionPolicy"];
             audit_floor_days: number;
@@ -2681,6 +2860,20 @@ export interface components {
          * @enum {string}
          */
         SubjectTypeEnum: "device" | "camera" | "site" | "rollout" | "project";
+        SyncResult: {
+            confirmed?: number;
+            received?: number;
+            renewed?: number;
+            pushed?: number;
+            skipped?: string;
+        };
+        TaskCounts: {
+            pushed: number;
+            pending: number;
+            unconfirmed: number;
+            annotated: number;
+            deleted: number;
+        };
         /** @description Columnar, one entry per bucket (the shape uPlot draws); null where a bucket had no sample. */
         TelemetrySeries: {
             /** @description Bucket starts, epoch seconds (UTC). */
@@ -2823,6 +3016,10 @@ export interface components {
          * @enum {string}
          */
         TriggerEnum: "threshold" | "manual";
+        VersionCounts: {
+            webhook: number;
+            poll: number;
+        };
         Webhook: {
             readonly id: number;
             readonly project: number;
@@ -4856,6 +5053,136 @@ export interface operations {
             };
         };
     };
+    labelstudio_media: {
+        parameters: {
+            query: {
+                token: string;
+            };
+            header?: never;
+            path: {
+                link_id: number;
+                sha256: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/*": string;
+                };
+            };
+            /** @description Malformed input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    labelstudio_webhook: {
+        parameters: {
+            query?: never;
+            header: {
+                "X-Loupe-Link-Secret": string;
+            };
+            path: {
+                link_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     media_upload: {
         parameters: {
             query?: never;
@@ -5644,6 +5971,14 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     project_alerts: {
@@ -5783,6 +6118,14 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     alert_silence: {
@@ -5853,6 +6196,14 @@ export interface operations {
             };
             /** @description Body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6952,6 +7303,333 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    labelstudio_link: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LinkStatus"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    labelstudio_link_save: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LinkWriteRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["LinkWriteRequest"];
+                "multipart/form-data": components["schemas"]["LinkWriteRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LinkStatus"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    labelstudio_unlink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    labelstudio_push: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PushRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["PushRequest"];
+                "multipart/form-data": components["schemas"]["PushRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushResult"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    labelstudio_sync: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncResult"];
+                };
+            };
+            /** @description Malformed input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            502: {
                 headers: {
                     [name: string]: unknown;
                 };
