@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import connection
 
 from tests.factories import DeviceKit, make_device_kit
+from tests.labelstudio_server import label_studio  # noqa: F401  (a session fixture for every test)
 
 
 @pytest.fixture(autouse=True)

@@ -16,7 +16,7 @@ from activelearning.labelstudio.services import sync
 from annotations.models import Annotation, AuditEvent, Role
 from reviewer.models import ItemStatus, ReviewItem
 from tests.factories import add_member, as_user, make_items, make_project
-from tests.labelstudio.conftest import LabelStudioServer
+from tests.labelstudio_server import LabelStudioServer
 from tests.server import LiveServer
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -1,5 +1,6 @@
 """A real Label Studio server (PyPI `label-studio`, in its own virtualenv from `make labelstudio`), started once
-per test session on SQLite in a folder of its own, with a legacy API token. It never skips: without it the
+per test session on SQLite in a folder of its own, with a legacy API token (the `label_studio` fixture, made
+visible to every test by tests/conftest.py; `start_label_studio` for the bench). It never skips: without it the
 tests fail, saying how to install it."""
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ import os
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,11 +34,15 @@ class LabelStudioServer:
         return LabelStudio(base_url=self.url, api_key=self.token)
 
 
-@pytest.fixture(scope="session")
-def label_studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabelStudioServer]:
+class LabelStudioDidNotStart(RuntimeError):
+    pass
+
+
+@contextmanager
+def start_label_studio(data: Path) -> Iterator[LabelStudioServer]:
+    """Label Studio on a free loopback port with its data in `data`; stopped on leaving."""
     if not LS_BIN.exists():
-        pytest.fail(f"Label Studio is not installed at {LS_BIN}: run `make labelstudio`")
-    data = tmp_path_factory.mktemp("label-studio")
+        raise LabelStudioDidNotStart(f"Label Studio is not installed at {LS_BIN}: run `make labelstudio`")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO", "DATABASE", "REDIS", "LOUPE"))}
     # Loupe runs on this machine's loopback in the tests: Label Studio's SSRF guard would refuse its webhook.
@@ -52,7 +58,7 @@ def label_studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabelStud
         # Readiness, not timing: a bounded number of polls while it migrates its database and starts.
         for _ in range(1200):
             if process.poll() is not None:
-                pytest.fail(f"Label Studio exited: {(data / 'server.log').read_text()[-3000:]}")
+                raise LabelStudioDidNotStart(f"Label Studio exited: {(data / 'server.log').read_text()[-3000:]}")
             try:
                 if httpx.get(f"{url}/health", timeout=2).status_code == 200:
                     break
@@ -60,7 +66,7 @@ def label_studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabelStud
                 pass
             time.sleep(0.2)
         else:
-            pytest.fail(f"Label Studio did not start: {(data / 'server.log').read_text()[-3000:]}")
+            raise LabelStudioDidNotStart(f"Label Studio did not start: {(data / 'server.log').read_text()[-3000:]}")
         yield LabelStudioServer(url=url, token=LS_TOKEN, email=LS_EMAIL)
     finally:
         process.terminate()
@@ -70,3 +76,12 @@ def label_studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabelStud
             process.kill()
             process.wait(timeout=10)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def label_studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabelStudioServer]:
+    try:
+        with start_label_studio(tmp_path_factory.mktemp("label-studio")) as server:
+            yield server
+    except LabelStudioDidNotStart as exc:
+        pytest.fail(str(exc))
