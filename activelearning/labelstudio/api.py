@@ -125,7 +125,7 @@ class ProjectLinkView(APIView):
     def get(self, request: Request, project_id: int) -> Response:
         project, _ = access_project(user=request.user, project_id=project_id, roles=[Role.ADMIN])
         link = project_link(project)
-        return Response(LinkStatusSerializer(link_status(link) if link else {"linked": False}).data)
+        return Response(LinkStatusSerializer(link_status(link)).data if link else {"linked": False})
 
     @extend_schema(operation_id="labelstudio_link_save", request=LinkWriteSerializer,
                    responses={200: LinkStatusSerializer, **error_responses(400, 401, 403, 404, 409, 502)})
