@@ -71,6 +71,11 @@ NOT_OBJECT_SCOPED: dict[str, str] = {
     "export-signed-file": "signed link, not membership",
     # Authenticated by the project's HMAC secret over the run (no account): finding 6's tests.
     "training-callback": "HMAC-signed callback, not membership",
+    # The Label Studio link's inbound routes (no account): the webhook by the link's secret, the media by a
+    # signature over link + asset + expiry; tests/labelstudio/test_link_input.py tries forged, altered, expired and
+    # cross-link ones.
+    "labelstudio-webhook": "per-link secret, not membership",
+    "labelstudio-media": "signed link, not membership",
 }
 
 
@@ -204,6 +209,9 @@ ROUTES: dict[str, Case] = {
     "project-webhooks": Case(_project, body={"url": "https://hooks.example.com/x", "secret": "s" * 32,
                                              "events": ["item.accepted"]}),
     "webhook": Case(_webhook, body={"active": False}),
+    "project-labelstudio": Case(_project, body={"url": "http://127.0.0.1:9", "token": "t"}),
+    "labelstudio-push": Case(_project, body={"limit": 5}),
+    "labelstudio-sync": Case(_project),
     "webhook-deliveries": Case(_webhook),
     "webhook-test": Case(_webhook),
     "project-drift": Case(_project),
