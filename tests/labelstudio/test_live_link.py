@@ -4,15 +4,20 @@ by webhook, by polling with webhooks off, re-delivered, updated, and with a task
 
 from __future__ import annotations
 
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 from django.contrib.auth.models import User
+from django.utils import timezone
 
 from activelearning.labelstudio.models import LabelStudioLink, LabelStudioTask, LabelStudioVersion, TaskState
-from activelearning.labelstudio.services import sync
+from activelearning.labelstudio.services import secret_hash, sync
+from activelearning.labelstudio.tokens import seal
 from annotations.models import Annotation, AuditEvent, Role
 from reviewer.models import ItemStatus, ReviewItem
 from tests.factories import add_member, as_user, make_items, make_project
@@ -170,3 +175,36 @@ def test_with_webhooks_off_the_poll_brings_the_annotations_once(label_studio: La
     link.refresh_from_db()
     assert sync(link, force=True)["received"] == 0 and Annotation.objects.count() == 50
     assert link.poll_cursor is not None and link.last_sync_at is not None
+
+
+def test_the_same_annotation_delivered_at_once_by_eight_connections_is_one_version(loupe: LiveServer,
+                                                                                   _media_root: Any) -> None:
+    """Label Studio's retry, a replaying proxy and the poll can deliver one annotation at the same moment: two
+    real server processes race on the (link, annotation, updated_at) key and exactly one stores a version."""
+    project, _, annotator = _project_with_people(1)
+    item = ReviewItem.objects.get(project=project)
+    agent = add_member(project, "labelstudio-agent", Role.ANNOTATOR)
+    link = LabelStudioLink.objects.create(
+        project=project, url="http://127.0.0.1:9", token_encrypted=seal("t"), ls_project_id=1,
+        loupe_url=loupe.url, webhook_secret_hash=secret_hash("s3cret"), agent=agent)
+    ReviewItem.objects.filter(pk=item.pk).update(status=ItemStatus.LEASED, lease_holder=agent, lease_token="ls-t",
+                                                 lease_expires_at=timezone.now() + timedelta(days=1))
+    LabelStudioTask.objects.create(link=link, item=item, ls_task_id=77, state=TaskState.PUSHED)
+    body = {"action": "ANNOTATION_CREATED", "annotation": {
+        "id": 5, "task": 77, "updated_at": "2026-12-03T12:00:00.000001Z", "result": [_box(10.0)],
+        "completed_by": {"id": 2, "email": annotator.email}}}
+    barrier = threading.Barrier(8)
+
+    def deliver(server: LiveServer) -> str:
+        with httpx.Client(timeout=30) as client:
+            barrier.wait()
+            answer = client.post(f"{server.url}/api/v1/labelstudio/links/{link.pk}/webhook", json=body,
+                                 headers={"X-Loupe-Link-Secret": "s3cret"})
+        assert answer.status_code == 200, answer.text
+        return str(answer.json()["outcome"])
+
+    with LiveServer(_media_root) as second, ThreadPoolExecutor(8) as pool:
+        outcomes = sorted(pool.map(deliver, [loupe, second] * 4))
+    assert outcomes == ["created"] + ["duplicate"] * 7
+    assert Annotation.objects.filter(review_item_id=item.pk).count() == 1
+    assert LabelStudioVersion.objects.filter(link=link).count() == 1
