@@ -29,6 +29,7 @@ import { RoutingView } from "./views/routing/RoutingView";
 import { DashboardView } from "./views/queue/DashboardView";
 import { SettingsView } from "./views/settings/SettingsView";
 import { ImportView } from "./views/imports/ImportView";
+import { LabelStudioView } from "./views/labelstudio/LabelStudioView";
 import { WebhooksView } from "./views/webhooks/WebhooksView";
 
 type ProjectRoute = Exclude<Route, { name: "login" | "home" | "not_found" }>;
@@ -81,6 +82,8 @@ function ProjectView({ route, role }: { route: ProjectRoute; role: Role | undefi
       return <AlertsView project={route.project} />;
     case "imports":
       return <ImportView project={route.project} />;
+    case "labelstudio":
+      return <LabelStudioView project={route.project} />;
   }
 }
 

@@ -32,6 +32,7 @@ export const PAGE_ROLES: Partial<Record<Page, readonly Role[]>> = {
   settings: ["admin"],
   alerts: ALERT_ROLES,
   imports: ["admin"],
+  labelstudio: ["admin"],
 };
 
 /** Whether `role` may open `page`; an unknown role (not a member) is left to the API's 404. */

@@ -22,6 +22,7 @@ export type Route =
   | { name: "settings"; project: number }
   | { name: "alerts"; project: number }
   | { name: "imports"; project: number }
+  | { name: "labelstudio"; project: number }
   | { name: "not_found" };
 
 export function parseRoute(hash: string): Route {
@@ -45,6 +46,7 @@ export function parseRoute(hash: string): Route {
   if (section === "settings") return { name: "settings", project };
   if (section === "alerts") return { name: "alerts", project };
   if (section === "imports") return { name: "imports", project };
+  if (section === "labelstudio") return { name: "labelstudio", project };
   if (section === "numbers") return { name: "numbers", project };
   if (section === "counts") return { name: "counts", project, camera: num(arg) };
   if (section === "qa") return { name: "qa", project, item: num(arg) };
@@ -72,6 +74,7 @@ export const href = {
   settings: (project: number) => `#/projects/${project}/settings`,
   alerts: (project: number) => `#/projects/${project}/alerts`,
   imports: (project: number) => `#/projects/${project}/imports`,
+  labelstudio: (project: number) => `#/projects/${project}/labelstudio`,
 };
 
 /** The uid and token of an invitation or password-reset link (`/set-password?uid=…&token=…`, served by Django

@@ -588,3 +588,42 @@ export async function importLabels(projectId: number, text: string, dryRun: bool
     headers: { "Content-Type": "application/json" },
   }));
 }
+
+export type LabelStudioStatus = Schemas["LinkStatus"];
+export type LabelStudioLinkWrite = Schemas["LinkWriteRequest"];
+export type LabelStudioPush = Schemas["PushRequest"];
+export type LabelStudioPushResult = Schemas["PushResult"];
+export type LabelStudioSyncResult = Schemas["SyncResult"];
+export type Reason = Schemas["ReasonsEnum"];
+
+/** The project's Label Studio link and its numbers, or `{linked: false}` (admins only). */
+export async function readLabelStudioLink(projectId: number): Promise<LabelStudioStatus> {
+  return unwrap(await api.GET("/api/v1/projects/{project_id}/labelstudio", { params: { path: { project_id: projectId } } }));
+}
+
+/** Link (or re-link) the project: the server checks the token with Label Studio first and stores nothing when
+ * Label Studio refuses it. */
+export async function saveLabelStudioLink(projectId: number, body: LabelStudioLinkWrite): Promise<LabelStudioStatus> {
+  return unwrap(await api.PUT("/api/v1/projects/{project_id}/labelstudio", {
+    params: { path: { project_id: projectId } }, body,
+  }));
+}
+
+/** Remove the link: items still out in Label Studio come back to Loupe's queue. */
+export async function unlinkLabelStudio(projectId: number): Promise<void> {
+  unwrap(await api.DELETE("/api/v1/projects/{project_id}/labelstudio", { params: { path: { project_id: projectId } } }));
+}
+
+/** Pending still images matching the filter, highest priority first, become Label Studio tasks (never twice). */
+export async function pushToLabelStudio(projectId: number, body: LabelStudioPush): Promise<LabelStudioPushResult> {
+  return unwrap(await api.POST("/api/v1/projects/{project_id}/labelstudio/push", {
+    params: { path: { project_id: projectId } }, body,
+  }));
+}
+
+/** One round with Label Studio now (also while backing off); 502 with Label Studio's answer when it fails. */
+export async function syncLabelStudio(projectId: number): Promise<LabelStudioSyncResult> {
+  return unwrap(await api.POST("/api/v1/projects/{project_id}/labelstudio/sync", {
+    params: { path: { project_id: projectId } },
+  }));
+}

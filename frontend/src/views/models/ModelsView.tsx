@@ -172,7 +172,9 @@ export function ModelsView({ project }: { project: number }) {
     <section class="stack">
       <h1>Models</h1>
       {admin && <p><a href={href.imports(project)} data-testid="models-import-link">Import labels made elsewhere…</a>
-        {" "}(Label Studio or COCO, queued for review as pre-labels)</p>}
+        {" "}(Label Studio or COCO, queued for review as pre-labels){" · "}
+        <a href={href.labelstudio(project)} data-testid="models-labelstudio-link">Label Studio link…</a>
+        {" "}(send items to a Label Studio project; its annotations come back as versions)</p>}
       <ErrorBanner error={error ?? models.error} />
       {rows.length === 0 && !models.loading && <p>No models uploaded yet.</p>}
       {rows.length > 0 && (
