@@ -14,7 +14,8 @@ from activelearning.outbound import pinned_client
 def connect(url: str, token: str) -> LabelStudio:
     """A client for `url` with `token`; InvalidInput when the URL is not allowed (outbound allow-list)."""
     http = pinned_client(url, timeout=settings.LOUPE_LABELSTUDIO_TIMEOUT_SECONDS)
-    return LabelStudio(base_url=url.rstrip("/"), api_key=token, httpx_client=http)
+    # No retries inside the SDK (it sleeps between them): a failure is the link's to record and back off from.
+    return LabelStudio(base_url=url.rstrip("/"), api_key=token, httpx_client=http, max_retries=0)
 
 
 def for_link(link: LabelStudioLink) -> LabelStudio:
