@@ -58,8 +58,8 @@ serve: install
 
 ## make test: install and run the whole test suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
 # The Python checks (mypy, most of a minute) and the frontend's install, build and tests run side by side.
-test: install install-train browser haproxy labelstudio
-	$(MAKE) --no-print-directory -j2 --output-sync=target lint frontend-test
+test: install install-train browser haproxy
+	$(MAKE) --no-print-directory -j3 --output-sync=target lint frontend-test labelstudio
 	$(PY) manage.py makemigrations --check --dry-run -v0
 	$(PY) -m pytest -q -p no:cacheprovider
 
