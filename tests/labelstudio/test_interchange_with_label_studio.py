@@ -29,7 +29,8 @@ def _boxes(result: list[dict[str, Any]]) -> list[tuple[str, tuple[float, ...]]]:
 
 
 def test_loupes_export_goes_into_label_studio_and_its_exports_come_back_as_already_present(
-        version: DatasetVersion, label_studio: LabelStudioServer, django_capture_on_commit_callbacks: Any) -> None:
+        version: DatasetVersion, label_studio: LabelStudioServer,  # noqa: F811  (the imported fixture)
+        django_capture_on_commit_callbacks: Any) -> None:
     AssetHolding.objects.bulk_create([AssetHolding(project_id=version.project_id, asset_id=a) for a in set(
         ReviewItem.objects.filter(project_id=version.project_id).values_list("asset_id", flat=True))])
     with django_capture_on_commit_callbacks(execute=True):

@@ -18,6 +18,7 @@ from django.utils import timezone
 from activelearning.labelstudio.models import LabelStudioLink, LabelStudioTask, LabelStudioVersion, TaskState
 from activelearning.labelstudio.services import secret_hash, sync
 from activelearning.labelstudio.tokens import seal
+from activelearning.training.models import RetrainState
 from annotations.models import Annotation, AuditEvent, Role
 from reviewer.models import ItemStatus, ReviewItem
 from tests.factories import add_member, as_user, make_items, make_project
@@ -119,6 +120,8 @@ def test_push_200_annotate_50_in_label_studio_and_the_webhooks_bring_50_versions
     changed = versions.get(review_item_id=annotated[1])
     assert changed.boxes[0]["label"] == "bag" and changed.boxes[0]["box"] == [19.2, 24.0, 80.0, 120.0]
     assert ReviewItem.objects.filter(pk__in=annotated, status=ItemStatus.ACCEPTED).count() == 50
+    # Counted toward retraining like any acceptance (the threshold's counter, in the acceptance's transaction).
+    assert RetrainState.objects.get(project=project).accepted_since == 50
     assert LabelStudioTask.objects.filter(link=link, state=TaskState.ANNOTATED).count() == 50
     assert LabelStudioVersion.objects.filter(link=link, via="webhook").count() == 50
 
