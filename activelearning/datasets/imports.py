@@ -1,9 +1,11 @@
-"""Imports of labels made elsewhere (a Label Studio task list, a COCO detection file) as pre-labels.
+"""Imports of labels made elsewhere as pre-labels: a Label Studio task list or JSON-MIN (or CSV) export, a COCO
+detection file, and each of Loupe's own exports as written (the zip or tar of COCO, YOLO, VOC or Label Studio).
 
 Each labelled image that is already an asset the project holds (`AssetHolding`) becomes a pending ReviewItem whose
 pre-label is a `server` Prediction from model `import:<format>`: people review imported labels like any model's,
 nothing is accepted on the importer's word. Images are matched by sha256 only (a sha256 in the file name or URL path,
-Label Studio's `data.sha256`, COCO's `file_name` = sha256 + extension); no URL is ever fetched.
+Label Studio's `data.sha256`, COCO's `file_name` = sha256 + extension); no URL is ever fetched. Which format the
+body is, and the reading of those that are not one JSON document, is activelearning/datasets/readers.py.
 
 The whole file is validated before anything is written, and written in one transaction: a bad task is
 reported with its index and field, and nothing of the file is stored.
@@ -14,10 +16,10 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
 
 import orjson
 from django.conf import settings
@@ -26,19 +28,18 @@ from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
+from activelearning.datasets import readers
+from activelearning.datasets.readers import SHA as _SHA
+from activelearning.datasets.readers import ImportRejected, frame_in, parse_json, sha_in_reference
 from annotations import audit
-from annotations.errors import InvalidInput, TooLarge
+from annotations.errors import LoupeError, TooLarge
 from annotations.geometry import clip_to_image
 from annotations.models import Annotation, Asset, Prediction, PredictionSource, Project
 from reviewer.models import Reason, ReviewItem
 
-_SHA = re.compile(r"(?<![0-9a-f])([0-9a-f]{64})(?![0-9a-f])")
+__all__ = ["ImportRejected", "boxes_from_ls_result", "import_labels", "parse_json", "sha_in_reference"]
 IMPORT_PRIORITY = 0.5
 _PRELABEL_ID = re.compile(r"pre-([0-9]{1,6})")
-
-
-class ImportRejected(InvalidInput):
-    code = "invalid_import"
 
 
 @dataclass
@@ -48,20 +49,20 @@ class ImportedImage:
 
 
 def import_labels(*, project: Project, user: User, body: bytes, dry_run: bool = False) -> dict[str, Any]:
-    """Validate a Label Studio or COCO file and queue its images for review with their labels as pre-labels.
-    Images whose labels Loupe already holds are counted as `already_present` and not queued again, so importing
-    the same file twice is a no-op. With `dry_run` the report is the same and nothing is written."""
+    """Validate a file of labels (any format readers.py detects) and queue its images for review with their labels
+    as pre-labels. Images whose labels Loupe already holds are counted as `already_present` and not queued again,
+    so importing the same file twice is a no-op. With `dry_run` the report is the same and nothing is written."""
     if len(body) > settings.LOUPE_MAX_IMPORT_BYTES:
         raise TooLarge("The import is too large.", details={"max_bytes": settings.LOUPE_MAX_IMPORT_BYTES})
-    document = parse_json(body)
-    if isinstance(document, list):
-        fmt, images = "label-studio", _label_studio(project, document)
-    elif isinstance(document, dict) and isinstance(document.get("images"), list):
-        fmt, images = "coco", _coco(project, document)
+    read = readers.read(body)
+    fmt = read.format
+    if read.documents:
+        parse: Callable[[Project, Any], list[ImportedImage]] = _coco if fmt == "coco" else _label_studio
+        images = [image for file, document in read.documents for image in _in_file(file, parse, project, document)]
     else:
-        raise ImportRejected("Expected a Label Studio task list or a COCO detection file.",
-                             details={"field": "$"})
-    new, present = _split_known(project, images)
+        images = _found(project, read.images)
+    _limit(len(images), "images")
+    new, present = _split_known(project, _clips_merged(images))
     if dry_run:
         return _summary(fmt, new, present, item_ids=[], dry_run=True)
     return _store(project=project, user=user, fmt=fmt, images=new, present=present)
@@ -105,30 +106,46 @@ def _summary(fmt: str, new: list[ImportedImage], present: int, *, item_ids: list
             "dry_run": dry_run, "item_ids": item_ids}
 
 
-def parse_json(body: bytes) -> Any:
-    """The document, or a 400 that says where the JSON broke (1-based line and column)."""
+def _in_file(file: str, parse: Callable[[Project, Any], list[ImportedImage]], project: Project,
+             document: Any) -> list[ImportedImage]:
+    """A document's images; a refusal names the archive member it is in."""
     try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidInput("The body is not valid JSON.", code="malformed_json",
-                           details={"line": exc.lineno, "column": exc.colno, "reason": exc.msg}) from exc
+        return parse(project, document)
+    except LoupeError as exc:
+        if file:
+            exc.details = {"file": file, **exc.details}
+        raise
+
+
+def _found(project: Project, found: list[readers.FoundImage]) -> list[ImportedImage]:
+    """The images a reader found, matched to the project's assets, their boxes in pixels by the one box rule."""
+    _limit(len(found), "images")
+    assets = _project_assets(project, {image.sha256 for image in found})
+    images = []
+    for image in found:
+        asset = assets.get(image.sha256)
+        if asset is None:
+            raise ImportRejected("The image is not an asset of this project.",
+                                 details={**image.where, "sha256": image.sha256})
+        if not asset.width or not asset.height:
+            raise ImportRejected("The image's size is not known.", details={**image.where, "sha256": image.sha256})
+        frame = {"frame_index": image.frame_index} if asset.kind == "clip" and image.frame_index is not None else {}
+        boxes = []
+        for box in image.boxes:
+            if box.label not in project.label_classes:
+                raise ImportRejected(f"The label {box.label!r} is not one of the project's classes.", details={
+                    **box.label_where, "label": box.label, "allowed": project.label_classes})
+            boxes.append({"label": box.label, "box": _fit_box(box.pixels(asset.width, asset.height), asset, box.where),
+                          **({"score": box.score} if box.score is not None else {}), **frame})
+        _limit_boxes(boxes, image.where)
+        images.append(ImportedImage(asset, boxes))
+    return images
 
 
 def _project_assets(project: Project, shas: set[str]) -> dict[str, Asset]:
     """Assets with these hashes that the project holds (its devices uploaded them); the same bytes held only
     by another project are not the project's, so its labels cannot reach them."""
     return {a.sha256: a for a in Asset.objects.filter(holdings__project=project, sha256__in=shas)}
-
-
-def sha_in_reference(reference: str) -> str | None:
-    """The sha256 named by an image reference: a URL's path or `?d=` local-file path, or a file name."""
-    parts = urlsplit(reference)
-    candidates = [unquote(parts.path), *(unquote(v) for v in parse_qs(parts.query).get("d", []))]
-    for candidate in candidates:
-        match = _SHA.search(PurePosixPath(candidate.lower()).name)
-        if match:
-            return match.group(1)
-    return None
 
 
 def _limit(count: int, what: str) -> None:
@@ -261,6 +278,7 @@ def _coco(project: Project, document: dict[str, Any]) -> list[ImportedImage]:
             raise ImportRejected("A category needs an id and a name.", details={"category": c, "field": "name"})
         category_names[_coco_id(category["id"], {"category": c, "field": "id"})] = category["name"]
     shas: dict[Any, str] = {}
+    frames: dict[Any, int | None] = {}
     for i, image in enumerate(raw_images):
         name = image.get("file_name") if isinstance(image, dict) else None
         if not isinstance(name, str) or "id" not in image:
@@ -272,6 +290,10 @@ def _coco(project: Project, document: dict[str, Any]) -> list[ImportedImage]:
         if sha is None:
             raise ImportRejected("The file name names no sha256.", details={"image": i, "field": "file_name"})
         shas[_coco_id(image["id"], {"image": i, "field": "id"})] = sha
+        # A clip's frame: Loupe's export says so in `frame_index` and names the image `<sha256>_f000012.jpg`.
+        frame = image.get("frame_index")
+        frames[image["id"]] = frame if isinstance(frame, int) and not isinstance(frame, bool) and frame >= 0 \
+            else frame_in(name)
     assets = _project_assets(project, set(shas.values()))
     for i, image in enumerate(raw_images):
         if shas[image["id"]] not in assets:
@@ -299,8 +321,11 @@ def _coco(project: Project, document: dict[str, Any]) -> list[ImportedImage]:
     images = []
     for image_id, boxes in per_image.items():
         _limit_boxes(boxes, {"image_id": image_id})
-        images.append(ImportedImage(assets[shas[image_id]], boxes))
-    return images
+        asset, frame = assets[shas[image_id]], frames[image_id]
+        on_frame = [{**box, "frame_index": frame} for box in boxes] if asset.kind == "clip" and frame is not None \
+            else boxes
+        images.append(ImportedImage(asset, on_frame))
+    return _clips_merged(images)
 
 
 def _coco_id(value: Any, where: dict[str, Any]) -> int | str:

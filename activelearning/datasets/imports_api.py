@@ -1,4 +1,5 @@
-"""Imports API: a Label Studio task list or a COCO file becomes review items with pre-labels (admins)."""
+"""Imports API: a file of labels (Label Studio JSON, JSON-MIN or CSV; COCO; or a Loupe export's zip or tar: COCO,
+YOLO, VOC, Label Studio) becomes review items with pre-labels (admins)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ ERRORS = error_responses(400, 401, 403, 404, 413)
 
 
 class RawJsonParser(BaseParser):
-    """Leave the body unparsed: the service parses it and reports where malformed JSON broke.
+    """Leave the body unparsed: the service detects its format from its content and reports where it is wrong.
 
     `parse` must still exist: the session's CSRF check reads `request.POST`, which asks the parser; it reads
     nothing, so an outsider's request is refused before any of the body is touched and `request.body` stays
@@ -37,7 +38,9 @@ class RawJsonParser(BaseParser):
 
 
 class ImportResultSerializer(serializers.Serializer):
-    format = serializers.CharField(help_text="label-studio or coco, as detected")
+    format = serializers.CharField(
+        help_text="As detected from the content: label-studio, label-studio-min, label-studio-csv, coco, yolo, voc "
+                  "or csv")
     items = serializers.IntegerField(help_text="Images queued for review (with `dry_run`: that would be)")
     boxes = serializers.IntegerField(help_text="Their boxes")
     already_present = serializers.IntegerField(
@@ -48,7 +51,8 @@ class ImportResultSerializer(serializers.Serializer):
 
 
 class ProjectImportsView(APIView):
-    """`POST /api/v1/projects/{id}/imports`: the body is the JSON file itself; all of it or nothing is stored.
+    """`POST /api/v1/projects/{id}/imports`: the body is the file itself (JSON, XML, CSV, or a zip or tar archive);
+    all of it or nothing is stored.
     `?dry_run=true` validates and reports without writing (200); an import that adds nothing is 200 too."""
 
     parser_classes = [RawJsonParser]
