@@ -126,7 +126,7 @@ bench-edge: install
 
 ## make bench-smoke: every bench at tiny sizes (seconds each), to see that each still runs; `make test` runs
 ## the same through tests/bench. Figures mean nothing. The frontend one needs `make frontend` done once.
-bench-smoke: install browser haproxy
+bench-smoke: install browser haproxy labelstudio
 	$(PY) bench/ingest.py --smoke
 	$(PY) bench/claim.py --smoke
 	$(PY) bench/export.py --smoke
@@ -135,6 +135,7 @@ bench-smoke: install browser haproxy
 	$(PY) bench/frontend.py --smoke
 	$(PY) bench/cluster.py --smoke
 	$(PY) bench/fleet.py --smoke
+	$(PY) bench/labelstudio.py --smoke
 
 ## make bench-cluster: ingest and claim+submit straight to one web, through HAProxy with 1 and 2 webs (S3 media)
 bench-cluster: install haproxy
@@ -144,6 +145,11 @@ bench-cluster: install haproxy
 ## polls served by HAProxy from a static file; server CPU per 1,000 devices; the alert sweep if present
 bench-fleet: install haproxy
 	$(PY) bench/fleet.py
+
+## make bench-labelstudio: push 10,000 items to a real Label Studio vs its own bulk import of the same tasks;
+## annotation there → Loupe version by webhook and by polling vs Label Studio's own create call
+bench-labelstudio: install labelstudio
+	$(PY) bench/labelstudio.py
 
 # Remake the committed demo detector (needs torch: the `train` extra; ~35 min on 2 cores).
 demo-detector: install-train

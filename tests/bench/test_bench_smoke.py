@@ -64,6 +64,15 @@ SMOKES = [
                               r"p99 ([\d.]+) ms; Loupe/static p50 ([\d.]+)× p99 ([\d.]+)×$"
                               r"|^sweep over [\d,]+ devices and [\d,]+ cameras: first ([\d.]+) ms, then median ([\d.]+) "
                               r"ms; psycopg read of the same rows ([\d.]+) ms; sweep/read ([\d.]+)×$", re.M), 3),
+    # The push against Label Studio's own bulk import of the same task JSON; an annotation made there → the Loupe
+    # version, by webhook and by polling, against Label Studio's own annotation create call.
+    Smoke("labelstudio", re.compile(r"^push [\d,]+ tasks: Loupe ([\d,.]+) tasks/s .*?; Label Studio import ([\d,.]+) "
+                                    r"tasks/s .*?; Loupe/LS ([\d.]+)×$"
+                                    r"|^webhook: latency p50 ([\d.]+) ms p99 ([\d.]+) ms .*?; baseline create p50 "
+                                    r"([\d.]+) ms p99 ([\d.]+) ms; latency/create p50 ([\d.]+)× p99 ([\d.]+)×$"
+                                    r"|^poll: latency p50 ([\d.]+) ms p99 ([\d.]+) ms; sync round p50 ([\d.]+) ms "
+                                    r"p99 ([\d.]+) ms .*?; LS create alone p50 ([\d.]+) ms p99 ([\d.]+) ms; "
+                                    r"latency/create p50 ([\d.]+)× p99 ([\d.]+)×$", re.M), 3),
 ]
 
 
@@ -81,7 +90,8 @@ def figures_of(match: re.Match[str]) -> list[float]:
 
 
 @pytest.mark.parametrize("smoke", SMOKES, ids=[s.bench for s in SMOKES])
-def test_bench_runs_in_smoke_mode_and_prints_its_comparison(smoke: Smoke) -> None:
+def test_bench_runs_in_smoke_mode_and_prints_its_comparison(smoke: Smoke, request: pytest.FixtureRequest) -> None:
+    extra: list[str] = []
     if smoke.needs_postgres:
         require(connection.vendor == "postgresql", "bench smoke runs need PostgreSQL: set DATABASE_URL")
     if smoke.bench == "fleet":
@@ -92,8 +102,13 @@ def test_bench_runs_in_smoke_mode_and_prints_its_comparison(smoke: Smoke) -> Non
         require(os.access(chromium, os.X_OK), f"the frontend bench needs Chromium at {chromium}")
         require(any((ROOT / "frontend" / "dist" / "assets").glob("*.js")),
                 "the frontend bench needs a built frontend/dist: make frontend")
+    if smoke.bench == "labelstudio":
+        # The test session's Label Studio (the `label_studio` fixture, which fails without `make labelstudio`):
+        # the bench then starts none of its own, so `make test` pays for one Label Studio start.
+        server = request.getfixturevalue("label_studio")
+        extra = ["--label-studio-url", server.url, "--label-studio-token", server.token]
 
-    proc = subprocess.run([sys.executable, str(ROOT / "bench" / f"{smoke.bench}.py"), "--smoke"],  # noqa: S603
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / f"{smoke.bench}.py"), "--smoke", *extra],  # noqa: S603
                           cwd=ROOT, env=os.environ.copy(), capture_output=True, text=True,
                           timeout=SMOKE_TIMEOUT_S, check=False)
 
