@@ -9,6 +9,7 @@ LZMA decompress unboundedly per read).
 from __future__ import annotations
 
 import io
+import struct
 import tarfile
 import zipfile
 import zlib
@@ -21,6 +22,11 @@ from annotations.errors import InvalidInput, TooLarge
 
 MEMBERS_PER_IMAGE, SPARE_MEMBERS = 3, 16
 _CHUNK = 64 * 1024
+# What zipfile and tarfile raise on a corrupt archive (fuzzing found each): a bad header or CRC, a bad deflate
+# stream, a negative seek from a wild offset, an unknown zip version, an encrypted member (RuntimeError), a bad
+# field (struct.error), a name that is not UTF-8. Each is the sender's file, a 400.
+_CORRUPT = (zipfile.BadZipFile, zipfile.LargeZipFile, tarfile.TarError, zlib.error, struct.error, EOFError, OSError,
+            ValueError, OverflowError, RuntimeError, NotImplementedError, UnicodeError)
 
 
 def reject(message: str, where: dict[str, Any], **details: Any) -> NoReturn:
@@ -42,7 +48,7 @@ class ImportArchive:
     def of_zip(cls, body: bytes) -> ImportArchive:
         try:
             archive = zipfile.ZipFile(io.BytesIO(body))
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError) as exc:
+        except _CORRUPT as exc:
             reject("Not a readable zip archive.", {"file": "$"}, reason=str(exc)[:200])
         infos = {info.filename: info for info in archive.infolist() if not info.is_dir()}
 
@@ -58,7 +64,7 @@ class ImportArchive:
         try:
             archive = tarfile.open(fileobj=io.BytesIO(body), mode="r:")  # noqa: SIM115 (in memory)
             members = {m.name: m for m in archive.getmembers() if m.isfile()}
-        except (tarfile.TarError, ValueError, OSError, EOFError) as exc:
+        except _CORRUPT as exc:
             reject("Not a readable tar archive.", {"file": "$"}, reason=str(exc)[:200])
 
         def opener(name: str) -> IO[bytes]:
@@ -78,8 +84,7 @@ class ImportArchive:
                         raise TooLarge("The archive's label files are too large uncompressed.", details={
                             "file": name, "max_bytes": settings.LOUPE_MAX_IMPORT_BYTES})
                     chunks.append(chunk)
-        except (zipfile.BadZipFile, zlib.error, tarfile.TarError, EOFError, OSError, RuntimeError,
-                NotImplementedError) as exc:  # RuntimeError: an encrypted zip member
+        except _CORRUPT as exc:
             reject("An archive member cannot be read.", {"file": name}, reason=str(exc)[:200])
         return b"".join(chunks)
 

@@ -425,6 +425,15 @@ def test_a_broken_or_unreadable_archive_is_a_400(small, shas):
     at = corrupt.index(b"labels/train/") + len(f"labels/train/{shas[0]}.txt") + 5  # inside the deflated data
     corrupt[at:at + 8] = b"\x00" * 8
     refused(small, bytes(corrupt), {"file": f"labels/train/{shas[0]}.txt"})
+    # Found by fuzzing (each was a 500): a central directory larger than the file (a negative seek), and a member
+    # needing zip version 9.9.
+    wild = bytearray(good)
+    wild[-10:-6] = (0x7FFFFFFF).to_bytes(4, "little")  # the end record's central directory size
+    refused(small, bytes(wild), {"file": "$"})
+    version = bytearray(good)
+    central = version.index(b"PK\x01\x02")
+    version[central + 6:central + 8] = (99).to_bytes(2, "little")  # version needed to extract
+    refused(small, bytes(version), {"file": "$"})
     bz2 = zip_of({"data.yaml": YAML, f"labels/train/{shas[0]}.txt": b"0 0.5 0.5 0.2 0.2\n"},
                  method=zipfile.ZIP_BZIP2)
     refused(small, bz2, {"file": "data.yaml"})
