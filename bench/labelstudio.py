@@ -222,7 +222,7 @@ def ls_post_import(ls_url: str, token: str, project_id: int, tasks: list[dict[st
 def measure_push(link: Any, admin: Any, items: int, ls: Any, ls_url: str, token: str) -> tuple[dict[str, Any], list[int]]:
     from activelearning.datasets.formats import label_config
     from activelearning.labelstudio.models import LabelStudioTask, TaskState
-    from activelearning.labelstudio.services import Selection, _task_payloads, push
+    from activelearning.labelstudio.services import Selection, push, task_payloads
 
     started = time.perf_counter()
     outcome = push(link=link, selection=Selection(limit=items), actor=admin)
@@ -233,7 +233,7 @@ def measure_push(link: Any, admin: Any, items: int, ls: Any, ls_url: str, token:
 
     # The very same task JSON: the payloads rebuilt from the pushed rows, in the order they were sent.
     rows = list(LabelStudioTask.objects.filter(link=link).order_by("pk"))
-    payloads = _task_payloads(link, rows, int(time.time()) + 7 * 24 * 3600)
+    payloads = task_payloads(link, rows, int(time.time()) + 7 * 24 * 3600)
     config = label_config(CLASSES)
     whole = ls.projects.create(title="bench baseline: one import", label_config=config).id
     started = time.perf_counter()
