@@ -311,30 +311,38 @@ def _mean_score(detections: list[dict[str, Any]]) -> float | None:
 
 
 class CsvWriter(FormatWriter):
-    """`counts.csv`: one row per image with its count per class (the project's classes) and in total."""
+    """`counts.csv`: one row per image with its count per class (the project's classes) and in total; and
+    `boxes.csv`: one row per box in pixels (an image without boxes: one row with an empty label), which
+    re-imports into Loupe with the same boxes."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._classes = list(self.labels.names)
-        self._out = self.spools.get("rows")
-        self._write(["image", "sha256", "frame_index", "split", "site", "camera", *self._classes, "total"])
+        self._write("rows", ["image", "sha256", "frame_index", "split", "site", "camera", *self._classes, "total"])
+        self._write("boxes", ["image", "sha256", "frame_index", "split", "label", "x", "y", "width", "height"])
 
-    def _write(self, row: list[Any]) -> None:
+    def _write(self, spool: str, row: list[Any]) -> None:
         text = io.StringIO()
         csv.writer(text, lineterminator="\n").writerow(row)
-        self._out.write(text.getvalue().encode())
+        self.spools.get(spool).write(text.getvalue().encode())
 
     def add(self, image: ExportImage) -> None:
         counts = dict.fromkeys(self._classes, 0)
         for box in image.boxes:
             if box["label"] in counts:
                 counts[box["label"]] += 1
-        self._write([image.name, image.sha256, "" if image.frame_index is None else image.frame_index, image.split,
-                     image.site, image.camera, *counts.values(), len(image.boxes)])
+        frame = "" if image.frame_index is None else image.frame_index
+        self._write("rows", [image.name, image.sha256, frame, image.split, image.site, image.camera,
+                             *counts.values(), len(image.boxes)])
+        for box in image.boxes or [None]:
+            self._write("boxes", [image.name, image.sha256, frame, image.split, *(
+                [box["label"], *box["box"]] if box else ["", "", "", "", ""])])
 
     def finish(self) -> None:
         with self.archive.open_member("counts.csv") as out:
             self.spools.copy_into(out, "rows")
+        with self.archive.open_member("boxes.csv") as out:
+            self.spools.copy_into(out, "boxes")
         super().finish()
 
 

@@ -191,7 +191,9 @@ def _archive(archive: ImportArchive) -> Read:
             reject("The archive mixes label formats.", {"file": "$"}, formats=sorted({r.format for r in reads}))
         return Read(reads[0].format, images=[i for r in reads for i in r.images],
                     documents=[d for r in reads for d in r.documents])
-    if tables := [n for n in names if n.lower().endswith(".csv")]:
+    # Loupe's CSV export holds counts.csv beside boxes.csv: the boxes are what imports (counts alone are refused).
+    tables = [n for n in names if n.lower().endswith(".csv")]
+    if tables := [n for n in tables if PurePosixPath(n).name != "counts.csv"] or tables:
         reads = [_csv(archive.read(n), n) for n in tables]
         return Read(reads[0].format, images=[i for r in reads for i in r.images])
     reject("The archive holds no labels Loupe reads (YOLO data.yaml, VOC Annotations/, COCO annotations/, "

@@ -239,9 +239,14 @@ def test_label_studio_export_is_a_task_list_the_sdk_reads_with_annotations_and_p
         "rotation": 0, "rectanglelabels": None}
 
 
-def test_csv_export_counts_each_class_per_image(version, django_capture_on_commit_callbacks):
+def test_csv_export_counts_each_class_per_image_and_lists_each_box(version, django_capture_on_commit_callbacks):
     files = members(export(version, "csv", django_capture_on_commit_callbacks, images=False))
-    assert list(files) == ["counts.csv"]
+    assert list(files) == ["counts.csv", "boxes.csv"]
+    boxes = list(csv.DictReader(io.StringIO(files["boxes.csv"].decode())))
+    assert sum(1 for b in boxes if b["label"]) == sum(version.stats["boxes_per_class"].values())
+    assert {b["sha256"] for b in boxes if not b["label"]}  # images without boxes are listed too
+    first = next(b for b in boxes if b["label"] == "bag" and b["x"] == "100")
+    assert [first[k] for k in ("y", "width", "height")] == ["50", "20", "20"]
     rows = list(csv.DictReader(io.StringIO(files["counts.csv"].decode())))
     assert len(rows) == 18
     assert {r["sha256"]: r["split"] for r in rows} == expected_splits(version)
