@@ -1,5 +1,5 @@
-"""`python manage.py import_labels PROJECT FILE --user NAME`: a Label Studio task list or a COCO file queued for
-review as pre-labels, exactly as `POST /projects/{id}/imports` does: the validation report first, then the
+"""`python manage.py import_labels PROJECT FILE --user NAME`: labels from any format the import reads (README,
+"Interchange") queued for review as pre-labels, exactly as `POST /projects/{id}/imports` does: the validation report first, then the
 import (or only the report, with --dry-run)."""
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from annotations.models import Membership, Role
 
 
 class Command(BaseCommand):
-    help = "Import labels made elsewhere (Label Studio JSON or COCO) as pre-labels of new review items."
+    help = ("Import labels made elsewhere (Label Studio JSON, JSON-MIN or CSV; COCO; YOLO or VOC archives; a CSV of "
+            "boxes) as pre-labels of new review items.")
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("project", help="the project's slug or id")
