@@ -103,9 +103,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--outage-s", type=float, default=120.0, help="drain: how long the link is down")
     p.add_argument("--drain-events", type=int, default=5000, help="drain: events captured during the outage")
     p.add_argument("--raw-retry-s", type=float, default=1.0, help="drain: the raw loop's fixed sleep after an error")
+    # Smoke: the lag and drain parts wait out wall-clock time (capture at a rate, an outage), so their seconds are
+    # kept short: one second of capture per case, an outage of 1.5 s (still longer than the client's first probe
+    # wait, edge/backoff.py PROBE_BASE, so the edge client's link-down and probe path runs as in a full run).
     args = parse_args_with_smoke(p, argv, lambda: {
         "database_url": smoke_database_url("edge"), "events": 24, "batch": 10, "rounds": 2, "port": free_ports(1),
-        "devices": 2, "lag_seconds": 2.0, "lag_rate": 5.0, "outage_s": 5.0, "drain_events": 100})
+        "devices": 2, "lag_seconds": 1.0, "lag_rate": 5.0, "outage_s": 1.5, "drain_events": 100})
     if "bench" not in urlsplit(args.database_url).path:
         p.error("the database name must contain 'bench' (this benchmark writes to it)")
     return args
