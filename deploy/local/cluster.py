@@ -192,22 +192,31 @@ class Cluster:
     def kill(self, name: str, sig: int = signal.SIGKILL, wait: float = 20.0) -> None:
         """Signal the part's whole process group (uvicorn, a worker with its children, weed's servers); after
         SIGTERM, SIGKILL whatever still runs at the deadline."""
-        pid = self.recorded().get(name)
-        if pid is None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, sig)
-        deadline = time.monotonic() + wait
-        while group_alive(pid) and time.monotonic() < deadline:
-            self._reap(name)
-            time.sleep(0.05)
-        if group_alive(pid):
-            os.killpg(pid, signal.SIGKILL)
-            while group_alive(pid):
+        self._end({name: wait}, sig)
+
+    def _end(self, waits: dict[str, float], sig: int) -> dict[str, float]:
+        """Signal the process groups of the named parts at once, then wait for them together, each until its own
+        deadline, SIGKILLing a group still running at it; the seconds each took to end."""
+        started = time.monotonic()
+        pids = {name: pid for name, pid in self.recorded().items() if name in waits}
+        for pid in pids.values():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, sig)
+        took: dict[str, float] = {}
+        while pending := [name for name in pids if name not in took]:
+            for name in pending:
                 self._reap(name)
+            alive = groups_alive({pids[name] for name in pending})
+            for name in pending:
+                if pids[name] not in alive:
+                    took[name] = time.monotonic() - started
+                    (self.state_dir / "pids" / f"{name}.pid").unlink(missing_ok=True)
+                elif time.monotonic() >= started + waits[name]:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(pids[name], signal.SIGKILL)
+            if len(took) < len(pids):
                 time.sleep(0.05)
-        self._reap(name)
-        (self.state_dir / "pids" / f"{name}.pid").unlink(missing_ok=True)
+        return took
 
     def _reap(self, name: str) -> None:
         process = self.processes.get(name)
@@ -215,16 +224,16 @@ class Cluster:
             process.poll()
 
     def stop(self, wait: float = 20.0) -> list[str]:
-        """End every recorded part, the balancer first (no new requests), the object store last."""
-        order = ["haproxy", *(f"web{i}" for i in range(1, WEBS + 1)), "beat",
-                 *(f"worker{i}" for i in range(1, WORKERS + 1)), "store"]
+        """End every recorded part: the balancer first (no new requests), then the webs, beat and the workers
+        together (each finishes what it has on its own), the object store last (what they were writing)."""
         running = self.recorded()
+        last = {"haproxy": 0, "store": 2}
         stopped = []
-        for name in sorted(running, key=lambda n: order.index(n) if n in order else -1):
-            started = time.monotonic()
+        for wave in range(3):
+            names = [name for name in running if last.get(name, 1) == wave]
             # `weed server` hangs in its graceful gRPC stop; what it acknowledged is on disk, so it gets little time.
-            self.kill(name, signal.SIGTERM, wait=min(wait, 2.0) if name == "store" else wait)
-            stopped.append(f"{name} ({time.monotonic() - started:.1f} s)")
+            took = self._end({name: min(wait, 2.0) if name == "store" else wait for name in names}, signal.SIGTERM)
+            stopped += [f"{name} ({seconds:.1f} s)" for name, seconds in sorted(took.items(), key=lambda t: t[1])]
         return stopped
 
     # --- the parts ----------------------------------------------------------------------------------------
@@ -412,16 +421,20 @@ def start_time(pid: int) -> str:
     return "" if fields[0] == "Z" else fields[19]
 
 
-def group_alive(pgid: int) -> bool:
-    """Whether any process of the group still runs (zombies waiting for their parent count as gone)."""
+def groups_alive(pgids: set[int]) -> set[int]:
+    """Those of the process groups in which any process still runs (zombies waiting for their parent count as
+    gone); one pass over /proc for all of them."""
+    alive: set[int] = set()
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rpartition(")")[2].split()
         except OSError:
             continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            return True
-    return False
+        if int(fields[2]) in pgids and fields[0] != "Z":
+            alive.add(int(fields[2]))
+            if alive == pgids:
+                break
+    return alive
 
 
 def http_status(url: str) -> int | None:
