@@ -1,4 +1,4 @@
-"""One real cluster for the module (deploy/local/cluster.py, as `make cluster` starts it) on the test database:
+"""One real cluster for the package (deploy/local/cluster.py, as `make cluster` starts it) on the test database:
 HAProxy, two uvicorn webs, two Celery workers, beat and SeaweedFS, each a process group of its own, all ended
 at teardown even when a test fails. Its Redis keys live in a database and under a prefix of their own."""
 
@@ -80,9 +80,11 @@ def running_cluster(base: Path) -> Iterator[Cluster]:
             client.delete(key)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def cluster(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    """One cluster for a module's tests."""
+    """One cluster for every test of the package that takes it (test_object_store's and test_review_loop's): each
+    leaves it running as it found it (the object store stopped is started again), and a start and stop cost
+    seconds of both cores."""
     with running_cluster(tmp_path_factory.mktemp("cluster")) as started:
         yield started
 
