@@ -172,7 +172,7 @@ export function ModelsView({ project }: { project: number }) {
     <section class="stack">
       <h1>Models</h1>
       {admin && <p><a href={href.imports(project)} data-testid="models-import-link">Import labels made elsewhere…</a>
-        {" "}(Label Studio or COCO, queued for review as pre-labels){" · "}
+        {" "}(Label Studio, COCO, YOLO, VOC or CSV, queued for review as pre-labels){" · "}
         <a href={href.labelstudio(project)} data-testid="models-labelstudio-link">Label Studio link…</a>
         {" "}(send items to a Label Studio project; its annotations come back as versions)</p>}
       <ErrorBanner error={error ?? models.error} />
