@@ -57,7 +57,11 @@ class ProjectImportsView(APIView):
 
     parser_classes = [RawJsonParser]
 
-    @extend_schema(operation_id="project_import", request={"application/json": OpenApiTypes.OBJECT},
+    @extend_schema(operation_id="project_import", request={"application/json": OpenApiTypes.OBJECT,
+                                                            "application/zip": OpenApiTypes.BINARY,
+                                                            "application/x-tar": OpenApiTypes.BINARY,
+                                                            "text/csv": OpenApiTypes.BINARY,
+                                                            "application/xml": OpenApiTypes.BINARY},
                    parameters=[OpenApiParameter("dry_run", bool, description="Validate and report; write nothing")],
                    responses={201: ImportResultSerializer, 200: ImportResultSerializer, **ERRORS})
     def post(self, request: Request, project_id: int) -> Response:

@@ -920,7 +920,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * @description `POST /api/v1/projects/{id}/imports`: the body is the JSON file itself; all of it or nothing is stored.
+         * @description `POST /api/v1/projects/{id}/imports`: the body is the file itself (JSON, XML, CSV, or a zip or tar archive);
+         *     all of it or nothing is stored.
          *     `?dry_run=true` validates and reports without writing (200); an import that adds nothing is 200 too.
          */
         post: operations["project_import"];
@@ -2224,7 +2225,7 @@ export interface components {
             server_time: string;
         };
         ImportResult: {
-            /** @description label-studio or coco, as detected */
+            /** @description As detected from the content: label-studio, label-studio-min, label-studio-csv, coco, yolo, voc or csv */
             format: string;
             /** @description Images queued for review (with `dry_run`: that would be) */
             items: number;
@@ -7086,6 +7087,10 @@ export interface operations {
                 "application/json": {
                     [key: string]: unknown;
                 };
+                "application/zip": string;
+                "application/x-tar": string;
+                "text/csv": string;
+                "application/xml": string;
             };
         };
         responses: {
