@@ -36,6 +36,24 @@ def running_run() -> TrainingRun:
                                       heartbeat_at=timezone.now(), callback_nonce=NONCE)
 
 
+def whole_response(sock: socket.socket) -> bytes:
+    """One HTTP response read off `sock`: its head, then as many body bytes as its Content-Length says. Not until
+    the server closes the connection: uvicorn keeps it open for its keep-alive timeout (5 s) after answering."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(4096)
+        assert chunk, f"the connection closed before a whole response head: {data[:300]!r}"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")[1:]
+                  if line.lower().startswith(b"content-length:"))
+    while len(body) < length:
+        chunk = sock.recv(4096)
+        assert chunk, f"the connection closed after {len(body)} of {length} body bytes"
+        body += chunk
+    return head + b"\r\n\r\n" + body
+
+
 def test_an_unsigned_200_mb_callback_is_answered_before_its_body_is_sent(postgres, _media_root):
     run = running_run()
     replies = []
@@ -46,10 +64,7 @@ def test_an_unsigned_200_mb_callback_is_answered_before_its_body_is_sent(postgre
                               "Content-Type: multipart/form-data; boundary=x\r\n"
                               "Content-Length: 200000000\r\n\r\n").encode())
                 # Not one byte of the body is sent: the answer must come from the headers alone.
-                chunks = []
-                while chunk := sock.recv(4096):
-                    chunks.append(chunk)
-                replies.append(b"".join(chunks).decode())
+                replies.append(whole_response(sock).decode())
     for reply in replies:
         assert reply.startswith("HTTP/1.1 403"), reply[:300]
     bodies = [json.loads(reply.split("\r\n\r\n", 1)[1]) for reply in replies]
