@@ -69,3 +69,38 @@ def _fresh_model_offers() -> None:
     from activelearning.rollouts.decision import forget_offers
 
     forget_offers()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _flush_only_the_tables_that_hold_rows() -> Iterator[None]:
+    """A transactional test's teardown empties the database (Django's `flush`): on PostgreSQL one TRUNCATE of every
+    table (~100), 0.15 s each time whatever the test wrote. Here it deletes the rows of the tables that hold any
+    (found in one statement), with the triggers and foreign-key checks off for that transaction
+    (session_replication_role: a superuser's setting, as TRUNCATE skips them too), ~0.01 s. The database ends as
+    empty as before; the post-migrate content types and permissions are made again as before."""
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    truncate = DatabaseOperations.sql_flush
+
+    def sql_flush(ops: DatabaseOperations, style: Any, tables: list[str], *, reset_sequences: bool = False,
+                  allow_cascade: bool = False) -> list[str]:
+        if not tables or reset_sequences or allow_cascade or not _superuser(ops.connection):
+            return truncate(ops, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade)
+        with ops.connection.cursor() as cursor:
+            cursor.execute(" UNION ALL ".join(
+                f"SELECT %s WHERE EXISTS (SELECT FROM {ops.quote_name(table)})"  # noqa: S608  (Django's table names)
+                for table in tables), tables)
+            holding = [row[0] for row in cursor.fetchall()]
+        return ["SET LOCAL session_replication_role = replica",
+                *(f"DELETE FROM {ops.quote_name(table)}" for table in holding)]  # noqa: S608  (the same names)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DatabaseOperations, "sql_flush", sql_flush)
+        yield
+
+
+def _superuser(conn: Any) -> bool:
+    with conn.cursor() as cursor:
+        cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        row = cursor.fetchone()
+    return bool(row and row[0])
