@@ -112,8 +112,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="cProfile 200 heartbeats and 200 polls in-process during the rollout (top functions)")
     p.add_argument("--show-sql", action="store_true", help="print the statements of one heartbeat and one poll")
     p.add_argument("--client-worker", action="store_true", help=argparse.SUPPRESS)  # a client process
+    # Smoke: cycles of half a second (each phase waits out its cycles on the clock, three phases).
     args = parse_args_with_smoke(p, argv, lambda: {
-        "database_url": smoke_database_url("fleet"), "devices": 20, "cycle": 1.0, "cycles": 2, "clients": 1,
+        "database_url": smoke_database_url("fleet"), "devices": 20, "cycle": 0.5, "cycles": 2, "clients": 1,
         "workers": 1, "sweeps": 1, "port": free_ports(2)})
     if args.client_worker:
         return args
