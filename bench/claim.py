@@ -121,9 +121,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="print EXPLAIN (ANALYZE, BUFFERS) of Loupe's claim statement (rolled back)")
     p.add_argument("--reseed", action="store_true", help="drop the bench project's rows and seed again")
     # A smoke run seeds again every time: the seed's hand-written SQL must meet the current schema on every run.
+    # Its open loops last half a second each (25 claims at 50/s): they wait out wall-clock time, four of them.
     args = parse_args_with_smoke(p, argv, lambda: {
         "database_url": smoke_database_url("claim"), "reseed": True, "items": 2000, "sites": 4, "claimers": 4,
-        "cycles": 10, "rate": 50.0, "open_seconds": 1.0, "workers": 1, "port": free_ports(1)})
+        "cycles": 10, "rate": 50.0, "open_seconds": 0.5, "workers": 1, "port": free_ports(1)})
     dbname = urlsplit(args.database_url).path.lstrip("/")
     if "bench" not in dbname:
         p.error(f"refusing database {dbname!r}: the bench rewrites tables, use a database named *bench*")
