@@ -137,7 +137,7 @@ export function LinkForm({ current, onSave }: Props) {
 
       <label class="check">
         <input type="checkbox" checked={webhooks} data-testid="ls-webhooks" onChange={(e) => setWebhooks(e.currentTarget.checked)} />
-        Webhooks: Label Studio tells Loupe of each annotation at once (off: Loupe polls it every few minutes)
+        Webhooks: Label Studio tells Loupe of each annotation at once (off: Loupe polls it every minute)
       </label>
 
       <label class="check">
