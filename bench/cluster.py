@@ -155,8 +155,7 @@ def main() -> int:
                    "LOUPE_RATE_CLAIM": "1000000/min"}))
     results: dict[str, dict[str, float | None]] = {}
     try:
-        cluster.start_store()
-        cluster.start_app()
+        cluster.start_app(with_store=True)  # the store comes up while the workers and beat import Django
         cluster.start_balancer()
         setup = json.loads(cluster.manage("shell", "-c", SETUP % {"devices": args.devices,
                                                                   "claimers": args.claimers}).splitlines()[-1])

@@ -238,9 +238,10 @@ class Cluster:
 
     # --- the parts ----------------------------------------------------------------------------------------
 
-    def start_store(self) -> None:
+    def start_store(self, *, wait: bool = True) -> None:
         """SeaweedFS: master, volume, filer and the S3 gateway in one `weed server`, on loopback only, with
-        static credentials from an S3 identity file; then the bucket (kept across restarts in store/)."""
+        static credentials from an S3 identity file; then the bucket (kept across restarts in store/). Without
+        `wait`, call wait_store() before anything needs it."""
         config = self.state_dir / "s3.json"
         config.write_text(json.dumps({"identities": [{
             "name": "loupe", "credentials": [{"accessKey": S3_ACCESS_KEY, "secretKey": S3_SECRET_KEY}],
@@ -259,6 +260,10 @@ class Cluster:
             # Small volumes and as many as the disk holds: the default 30 GB each would fill a laptop's disk.
             "-master.volumeSizeLimitMB=256", "-volume.max=0",
         ], env={**os.environ})
+        if wait:
+            self.wait_store()
+
+    def wait_store(self) -> None:
         wait_for("the object store (SeaweedFS S3)", lambda: http_status(self.s3_endpoint + "/") is not None,
                  self, "store")
         wait_for("the media bucket", self._ensure_bucket, self, "store")
@@ -299,13 +304,22 @@ class Cluster:
     def wait_web(self, index: int) -> None:
         wait_for(f"web {index}", lambda: http_status(self.web_url(index) + "/healthz") == 200, self, f"web{index}")
 
-    def start_app(self) -> None:
-        """The webs, the workers and beat, started together (each takes seconds to import Django)."""
-        for index in range(1, WEBS + 1):
-            self.start_web(index, wait=False)
+    def start_app(self, *, with_store: bool = False) -> None:
+        """The webs, the workers and beat, started together (each takes seconds to import Django). With
+        `with_store`, the object store too: the workers and beat start while it comes up (they do not touch it
+        before a task does), the webs once it serves (their start-up checks write to it)."""
+        if with_store:
+            self.start_store(wait=False)
+        else:
+            for index in range(1, WEBS + 1):
+                self.start_web(index, wait=False)
         for index in range(1, WORKERS + 1):
             self.start_worker(index)
         self.start_beat()
+        if with_store:
+            self.wait_store()
+            for index in range(1, WEBS + 1):
+                self.start_web(index, wait=False)
         for index in range(1, WEBS + 1):
             self.wait_web(index)
 

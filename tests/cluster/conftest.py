@@ -69,8 +69,7 @@ def running_cluster(base: Path) -> Iterator[Cluster]:
     key_file.touch(mode=0o600)
     key_file.write_text(settings.SECRET_KEY)
     try:
-        cluster.start_store()
-        cluster.start_app()
+        cluster.start_app(with_store=True)  # the store comes up while the workers and beat import Django
         cluster.start_balancer()
         yield cluster
     finally:
