@@ -334,9 +334,10 @@ class CsvWriter(FormatWriter):
         frame = "" if image.frame_index is None else image.frame_index
         self._write("rows", [image.name, image.sha256, frame, image.split, image.site, image.camera,
                              *counts.values(), len(image.boxes)])
-        for box in image.boxes or [None]:
-            self._write("boxes", [image.name, image.sha256, frame, image.split, *(
-                [box["label"], *box["box"]] if box else ["", "", "", "", ""])])
+        if not image.boxes:  # listed all the same, with an empty label: an image with nothing on it
+            self._write("boxes", [image.name, image.sha256, frame, image.split, "", "", "", "", ""])
+        for box in image.boxes:
+            self._write("boxes", [image.name, image.sha256, frame, image.split, box["label"], *box["box"]])
 
     def finish(self) -> None:
         with self.archive.open_member("counts.csv") as out:
