@@ -105,6 +105,8 @@ class PushResultSerializer(serializers.Serializer):
 class SyncResultSerializer(serializers.Serializer):
     confirmed = serializers.IntegerField(required=False)
     received = serializers.IntegerField(required=False)
+    returned = serializers.IntegerField(required=False, help_text="Items back in Loupe's queue: their tasks were "
+                                                                  "deleted in Label Studio (found when webhooks are off)")
     renewed = serializers.IntegerField(required=False)
     pushed = serializers.IntegerField(required=False)
     skipped = serializers.CharField(required=False)

@@ -218,7 +218,7 @@ def push(*, link: LabelStudioLink, selection: Selection, actor: User | None) -> 
         already = LabelStudioTask.objects.filter(link=link, item__in=mine).exclude(state=TaskState.DELETED).count()
         skipped = mine.filter(asset__kind=AssetKind.CLIP).count()
     with transaction.atomic():
-        rows = _lease_for_push(link, selection, token)
+        rows = _lease_for_push(link, selection, token, actor_id=actor.pk if actor else link.agent_id)
     _send(link, rows)
     return {"pushed": len(rows), "already_pushed": already, "skipped_clips": skipped}
 
@@ -238,8 +238,10 @@ def _candidates(link: LabelStudioLink, selection: Selection) -> Any:
     return items.order_by("-priority", "id")
 
 
-def _lease_for_push(link: LabelStudioLink, selection: Selection, token: str) -> list[LabelStudioTask]:
-    """Lease the chosen items to the link's agent and write their task rows, audited; inside a transaction."""
+def _lease_for_push(link: LabelStudioLink, selection: Selection, token: str, *,
+                    actor_id: int) -> list[LabelStudioTask]:
+    """Lease the chosen items to the link's agent and write their task rows, audited as `actor_id`'s (the admin
+    who pushed; the agent for auto-push); inside a transaction."""
     ids = list(_candidates(link, selection).select_for_update(skip_locked=True, of=("self",))
                .values_list("pk", flat=True)[:selection.limit])
     if not ids:
@@ -252,7 +254,7 @@ def _lease_for_push(link: LabelStudioLink, selection: Selection, token: str) -> 
     LabelStudioTask.objects.filter(link=link, item_id__in=ids, state=TaskState.DELETED).delete()
     rows = LabelStudioTask.objects.bulk_create([LabelStudioTask(link=link, item_id=i) for i in ids])
     AuditEvent.objects.bulk_create([AuditEvent(
-        project_id=link.project_id, actor_id=link.agent_id, action="item.pushed_to_labelstudio",
+        project_id=link.project_id, actor_id=actor_id, action="item.pushed_to_labelstudio",
         object_type="review_item", object_id=str(i), before={"status": "pending"},
         after={"status": "leased", "link": link.pk}, request_id="") for i in ids])
     return rows
@@ -482,6 +484,7 @@ def sync(link: LabelStudioLink, *, force: bool = False) -> dict[str, Any]:
         ls = for_link(link)
         confirmed = _confirm_pushing(link, ls)
         received = _poll(link, ls)
+        returned = 0 if link.ls_webhook_id else _find_deleted(link, ls)
         renewed = _renew_media(link, ls)
     except _NETWORK_ERRORS as exc:
         error = _unavailable(exc)
@@ -489,7 +492,20 @@ def sync(link: LabelStudioLink, *, force: bool = False) -> dict[str, Any]:
         raise error from exc
     _record_success(link)
     pushed = push_auto(link) if link.auto_push else 0
-    return {"confirmed": confirmed, "received": received, "renewed": renewed, "pushed": pushed}
+    return {"confirmed": confirmed, "received": received, "returned": returned, "renewed": renewed,
+            "pushed": pushed}
+
+
+def _find_deleted(link: LabelStudioLink, ls: LabelStudio) -> int:
+    """Without a webhook no TASKS_DELETED arrives: tasks still waiting that Label Studio no longer lists were
+    deleted there, and their items come back to the queue as the webhook would have brought them."""
+    waiting: set[int] = {i for i in LabelStudioTask.objects.filter(link=link, state=TaskState.PUSHED)
+                         .values_list("ls_task_id", flat=True) if i is not None}
+    if not waiting:
+        return 0
+    tasks: Any = ls.tasks.list(project=_ls_project(link), fields="task_only", page_size=1000)
+    gone = sorted(waiting - {int(task.id) for task in tasks})
+    return tasks_deleted(link, gone) if gone else 0
 
 
 def _confirm_pushing(link: LabelStudioLink, ls: LabelStudio) -> int:

@@ -81,6 +81,8 @@ describe("the Label Studio page's words", () => {
     expect(describeSync({ confirmed: 2, received: 1, renewed: 5, pushed: 1 }))
       .toBe("Synced with Label Studio: 1 new version received, 2 pushes confirmed, 5 image links renewed, "
             + "1 item pushed automatically.");
+    expect(describeSync({ received: 0, returned: 2 }))
+      .toBe("Synced with Label Studio: 0 new versions received, 2 items back in the queue (deleted in Label Studio).");
     expect(describeSync({ skipped: "backing off" })).toBe("Not synced: backing off.");
   });
 

@@ -75,7 +75,7 @@ def _wait_for(count: Any, expected: int) -> int:
 
 def test_push_200_annotate_50_in_label_studio_and_the_webhooks_bring_50_versions(
         label_studio: LabelStudioServer, loupe: LiveServer) -> None:
-    project, _, annotator = _project_with_people(200)
+    project, admin, annotator = _project_with_people(200)
     status = _link(project, label_studio, loupe)
     assert status["linked"] and status["webhook_registered"] and status["ls_project_id"]
     link = LabelStudioLink.objects.get(project=project)
@@ -88,6 +88,7 @@ def test_push_200_annotate_50_in_label_studio_and_the_webhooks_bring_50_versions
                                      {"item_ids": list(ReviewItem.objects.values_list("pk", flat=True))},
                                      format="json")
     assert again.json() == {"pushed": 0, "already_pushed": 200, "skipped_clips": 0}  # never a second task
+    assert AuditEvent.objects.filter(action="item.pushed_to_labelstudio", actor=admin).count() == 200
 
     ls = label_studio.client()
     tasks = list(ls.tasks.list(project=link.ls_project_id, fields="all", page_size=500))
@@ -178,6 +179,14 @@ def test_with_webhooks_off_the_poll_brings_the_annotations_once(label_studio: La
     link.refresh_from_db()
     assert sync(link, force=True)["received"] == 0 and Annotation.objects.count() == 50
     assert link.poll_cursor is not None and link.last_sync_at is not None
+
+    # No webhook brings TASKS_DELETED either: the sync finds a waiting task gone and gives its item back.
+    waiting = LabelStudioTask.objects.filter(link=link, state=TaskState.PUSHED).order_by("pk").first()
+    ls.tasks.delete(id=waiting.ls_task_id)
+    assert sync(link, force=True)["returned"] == 1
+    item = ReviewItem.objects.get(pk=waiting.item_id)
+    assert item.status == ItemStatus.PENDING and "Deleted in Label Studio" in item.last_comment
+    assert LabelStudioTask.objects.filter(link=link, state=TaskState.PUSHED).count() == 9
 
 
 def test_the_same_annotation_delivered_at_once_by_eight_connections_is_one_version(loupe: LiveServer,

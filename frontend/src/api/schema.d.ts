@@ -2864,6 +2864,8 @@ export interface components {
         SyncResult: {
             confirmed?: number;
             received?: number;
+            /** @description Items back in Loupe's queue: their tasks were deleted in Label Studio (found when webhooks are off) */
+            returned?: number;
             renewed?: number;
             pushed?: number;
             skipped?: string;

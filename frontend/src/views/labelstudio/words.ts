@@ -49,6 +49,9 @@ export function describeSync(result: LabelStudioSyncResult): string {
   if (result.skipped) return `Not synced: ${result.skipped}.`;
   const parts = [`${plural(result.received ?? 0, "new version", "new versions")} received`];
   if (result.confirmed) parts.push(`${plural(result.confirmed, "push", "pushes")} confirmed`);
+  if (result.returned) {
+    parts.push(`${plural(result.returned, "item", "items")} back in the queue (deleted in Label Studio)`);
+  }
   if (result.renewed) parts.push(`${plural(result.renewed, "image link", "image links")} renewed`);
   if (result.pushed) parts.push(`${plural(result.pushed, "item", "items")} pushed automatically`);
   return `Synced with Label Studio: ${parts.join(", ")}.`;
