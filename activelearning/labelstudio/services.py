@@ -89,8 +89,8 @@ def link_project(*, project: Project, user: User, wanted: LinkSettings) -> Label
     Studio refuses, saying so; nothing is stored then."""
     check_outbound_url(wanted.url)
     if not wanted.loupe_url.startswith(("http://", "https://")):
-        raise InvalidInput("loupe_url must be the http(s) address Label Studio reaches Loupe at.",
-                           code="invalid", details={"loupe_url": wanted.loupe_url[:200]})
+        raise InvalidInput("loupe_url must be the http(s) address Label Studio reaches Loupe at.", code="invalid",
+                           details={"loupe_url": ["Must be the http(s) address Label Studio reaches Loupe at."]})
     existing = LabelStudioLink.objects.filter(project=project).first()
     if existing and (existing.url.rstrip("/") != wanted.url.rstrip("/") or (
             wanted.ls_project_id not in (None, existing.ls_project_id))) and existing.tasks.exists():

@@ -203,6 +203,10 @@ def test_linking_to_a_host_not_allowed_or_down_stores_nothing(link, settings):
                                  {**body, "url": f"http://127.0.0.1:{free_port()}"}, format="json")
     assert down.status_code == 502 and down.json()["error"]["code"] == "labelstudio_unavailable"
     assert not LabelStudioLink.objects.filter(project=project).exists()
+    ftp = as_user("admin2").put(f"/api/v1/projects/{project.pk}/labelstudio",
+                                {**body, "url": "http://127.0.0.1:9", "loupe_url": "ftp://loupe.example"}, format="json")
+    assert ftp.status_code == 400 and ftp.json()["error"]["details"] == {
+        "loupe_url": ["Must be the http(s) address Label Studio reaches Loupe at."]}
     bad = as_user("admin2").put(f"/api/v1/projects/{project.pk}/labelstudio", {"url": "not a url"}, format="json")
     assert bad.status_code == 400 and set(bad.json()["error"]["details"]) >= {"url", "token"}
 
