@@ -28,7 +28,7 @@ from annotations.models import Annotation, AnnotationOrigin, Asset, Prediction, 
 from reviewer import realtime
 from reviewer.flags import close_count_flag
 from reviewer.models import ItemStatus, ReviewItem
-from reviewer.queue import UNLEASED_SQL, LeaseLost, lease_live_sql, now_sql
+from reviewer.queue import BACK_IN_QUEUE_SQL, UNLEASED_SQL, LeaseLost, lease_live_sql, now_sql
 
 
 @dataclass
@@ -186,7 +186,7 @@ def return_to_queue(*, item: ReviewItem, holder: User, note: str) -> bool:
     first), audited; False when `holder` no longer holds it (nothing changed)."""
     now = timezone.now()
     changed = audit.update_logged(
-        f"UPDATE {ReviewItem._meta.db_table} SET status = 'pending', {UNLEASED_SQL}, "  # noqa: S608
+        f"UPDATE {ReviewItem._meta.db_table} SET {BACK_IN_QUEUE_SQL}, "  # noqa: S608
         f"last_comment = %s, updated_at = {now_sql()} "
         "WHERE id = %s AND status = 'leased' AND lease_holder_id = %s RETURNING id, project_id",
         [note, item.pk, holder.pk], action="item.returned", obj_type="review_item", obj_id=item.pk,
