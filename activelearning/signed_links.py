@@ -12,8 +12,9 @@ from django.core import signing
 from annotations.errors import Forbidden
 
 
-def sign_claims(claims: dict[str, Any], *, salt: str, valid_for: int) -> str:
-    return signing.dumps({**claims, "expires": int(time.time()) + valid_for}, salt=salt, compress=True)
+def sign_claims(claims: dict[str, Any], *, salt: str, expires: int) -> str:
+    """A token for `claims` that `read_claims` accepts until `expires` (a Unix time)."""
+    return signing.dumps({**claims, "expires": expires}, salt=salt, compress=True)
 
 
 def read_claims(token: str, *, salt: str, what: str, max_age: int | None = None) -> dict[str, Any]:

@@ -7,6 +7,8 @@ nothing else: not another export, not a password link, not a token made with any
 
 from __future__ import annotations
 
+import time
+
 from django.conf import settings
 
 from activelearning.datasets.models import ExportJob
@@ -21,7 +23,7 @@ def signed_download_path(job: ExportJob, *, valid_for: int | None = None) -> str
     """The link to `job`'s archive, valid `valid_for` seconds (default LOUPE_SIGNED_URL_SECONDS)."""
     seconds = settings.LOUPE_SIGNED_URL_SECONDS if valid_for is None else valid_for
     claims = {"purpose": PURPOSE, "export": job.pk, "project": job.dataset_version.project_id}
-    return f"/api/v1/exports/{job.pk}/signed-file?token={sign_claims(claims, salt=_SALT, valid_for=seconds)}"
+    return f"/api/v1/exports/{job.pk}/signed-file?token={sign_claims(claims, salt=_SALT, expires=int(time.time()) + seconds)}"
 
 
 def export_for_download_token(*, export_id: int, token: str) -> ExportJob:

@@ -287,7 +287,7 @@ class LabelStudioWriter(FormatWriter):
                              "ground_truth": True, "was_cancelled": False}],
             "predictions": [{"model_version": p["model"], "result": ls_result(p["detections"], image.width,
                                                                              image.height, prefix=f"p{n}-"),
-                             "score": _mean_score(p["detections"])}
+                             "score": mean_score(p["detections"])}
                             for n, p in enumerate(image.predictions)],
         }
         tasks = self.spools.get("tasks")
@@ -305,7 +305,8 @@ class LabelStudioWriter(FormatWriter):
         super().finish()
 
 
-def _mean_score(detections: list[dict[str, Any]]) -> float | None:
+def mean_score(detections: list[dict[str, Any]]) -> float | None:
+    """The mean of the detections' scores (a Label Studio prediction's `score`); None when none has one."""
     scores = [d["score"] for d in detections if isinstance(d.get("score"), int | float)]
     return sum(scores) / len(scores) if scores else None
 

@@ -4,8 +4,6 @@ agent (an annotator of the project) would see it, faces blurred where the projec
 
 from __future__ import annotations
 
-import time
-
 from activelearning.labelstudio.models import LabelStudioLink
 from activelearning.signed_links import read_claims, sign_claims
 from annotations.errors import Forbidden, NotFound
@@ -14,7 +12,7 @@ _SALT = "loupe.signed-link.labelstudio-media"
 
 
 def media_url(link: LabelStudioLink, sha256: str, *, expires: int) -> str:
-    token = sign_claims({"link": link.pk, "sha": sha256}, salt=_SALT, valid_for=expires - int(time.time()))
+    token = sign_claims({"link": link.pk, "sha": sha256}, salt=_SALT, expires=expires)
     return f"{link.loupe_url.rstrip('/')}/api/v1/labelstudio/links/{link.pk}/media/{sha256}?token={token}"
 
 

@@ -32,7 +32,7 @@ from django.utils.dateparse import parse_datetime
 from label_studio_sdk import LabelStudio
 from label_studio_sdk.core.api_error import ApiError
 
-from activelearning.datasets.formats import label_config, ls_result
+from activelearning.datasets.formats import label_config, ls_result, mean_score
 from activelearning.datasets.imports import boxes_from_ls_result
 from activelearning.labelstudio.client import connect, for_link
 from activelearning.labelstudio.media import media_url
@@ -121,7 +121,7 @@ def link_project(*, project: Project, user: User, wanted: LinkSettings) -> Label
         old_webhook = link.ls_webhook_id
         link.url, link.token_encrypted, link.ls_project_id = wanted.url.rstrip("/"), seal(wanted.token), ls_project_id
         link.loupe_url, link.webhook_secret_hash = wanted.loupe_url.rstrip("/"), secret_hash(secret)
-        link.auto_push, link.push_filter = wanted.auto_push, _checked_filter(wanted.push_filter)
+        link.auto_push, link.push_filter = wanted.auto_push, wanted.push_filter
         link.webhooks_enabled, link.ls_webhook_id = wanted.webhooks_enabled, None
         link.failures, link.next_attempt_at, link.last_error = 0, None, ""
         link.save()
@@ -142,15 +142,6 @@ def _agent(project: Project) -> User:
         agent.save(update_fields=["password"])
     Membership.objects.get_or_create(project=project, user=agent, defaults={"role": Role.ANNOTATOR})
     return agent
-
-
-def _checked_filter(push_filter: dict[str, Any]) -> dict[str, Any]:
-    allowed = {"reasons", "min_priority", "site_ids"}
-    unknown = sorted(set(push_filter) - allowed)
-    if unknown:
-        raise InvalidInput("Unknown push filter keys.", code="invalid", details={"unknown": unknown,
-                                                                                  "allowed": sorted(allowed)})
-    return push_filter
 
 
 def _replace_webhook(link: LabelStudioLink, ls: LabelStudio, old_webhook: int | None, secret: str) -> None:
@@ -279,19 +270,23 @@ def task_payloads(link: LabelStudioLink, rows: list[LabelStudioTask], expires: i
                                          "priority": round(item.priority, 4)}}
         prediction = predictions.get(item.prediction_id or 0)
         if prediction and prediction.detections and asset.width and asset.height:
-            scores = [d["score"] for d in prediction.detections if isinstance(d.get("score"), int | float)]
             task["predictions"] = [{
                 "model_version": f"{prediction.model_name} {prediction.model_version}".strip() or "loupe",
-                "score": sum(scores) / len(scores) if scores else None,
+                "score": mean_score(prediction.detections),
                 "result": ls_result(prediction.detections, asset.width, asset.height, prefix="pre-")}]
         payloads.append(task)
     return payloads
 
 
+def _media_expiry() -> int:
+    """When media links signed now run out (a Unix time): LOUPE_LABELSTUDIO_MEDIA_SECONDS from now."""
+    return int(time.time()) + settings.LOUPE_LABELSTUDIO_MEDIA_SECONDS
+
+
 def _send(link: LabelStudioLink, rows: list[LabelStudioTask]) -> None:
     """Import the rows' tasks, `BATCH` per request, and record each task's id. A failure leaves the rest
     `pushing` (the sync confirms or resends them) and backs the link off; the caller gets 502."""
-    expires = int(time.time()) + settings.LOUPE_LABELSTUDIO_MEDIA_SECONDS
+    expires = _media_expiry()
     ls = for_link(link)
     for start in range(0, len(rows), BATCH):
         batch = rows[start:start + BATCH]
@@ -403,7 +398,8 @@ def receive_annotation(link: LabelStudioLink, annotation: dict[str, Any], *, via
     note = f"Annotated in Label Studio (task {task_id}, annotation {ann_id}) by {who}."
     try:
         with transaction.atomic():
-            LabelStudioVersion.objects.create(link=link, ls_annotation_id=ann_id, ls_updated_at=updated, via=via)
+            received = LabelStudioVersion.objects.create(link=link, ls_annotation_id=ann_id, ls_updated_at=updated,
+                                                         via=via)
             item = ReviewItem.objects.select_for_update().get(pk=row.item_id)
             if item.status == ItemStatus.LEASED and item.lease_holder_id == link.agent_id:
                 version, _, _ = submit_annotation(
@@ -414,8 +410,8 @@ def receive_annotation(link: LabelStudioLink, annotation: dict[str, Any], *, via
                 version = add_outside_version(item=item, author=author, boxes=boxes, note=note, started_at=started,
                                               actor=link.agent)
                 outcome = "updated"
-            LabelStudioVersion.objects.filter(link=link, ls_annotation_id=ann_id, ls_updated_at=updated).update(
-                annotation_id=version.pk)
+            received.annotation_id = version.pk
+            received.save(update_fields=["annotation_id"])
             LabelStudioTask.objects.filter(pk=row.pk).update(state=TaskState.ANNOTATED, annotated_at=timezone.now())
     except IntegrityError:
         return "duplicate"  # the same delivery, committed by a concurrent webhook or poll a moment ago
@@ -515,7 +511,7 @@ def _confirm_pushing(link: LabelStudioLink, ls: LabelStudio) -> int:
     if not pending:
         return 0
     since = min(r.pushed_at for r in pending.values()) - timedelta(minutes=5)
-    expires = int(time.time()) + settings.LOUPE_LABELSTUDIO_MEDIA_SECONDS
+    expires = _media_expiry()
     found: list[tuple[LabelStudioTask, int]] = []
     for task in _tasks_since(ls, link, "created_at", since, fields="task_only"):
         row = pending.pop(_loupe_item(task) or 0, None)
@@ -552,11 +548,11 @@ def _poll(link: LabelStudioLink, ls: LabelStudio) -> int:
     """Annotations of tasks updated since the cursor, each received as a webhook would have been (a version
     already stored is a duplicate, so the overlap costs nothing)."""
     since = (link.poll_cursor - _POLL_OVERLAP) if link.poll_cursor else link.created_at - _POLL_OVERLAP
-    mapped = set(LabelStudioTask.objects.filter(link=link, ls_task_id__isnull=False)
-                 .values_list("ls_task_id", flat=True))
     cursor, received = link.poll_cursor, 0
     for page in _pages(_tasks_since(ls, link, "updated_at", since, fields="all", annotated=True), 200):
         found: list[dict[str, Any]] = []
+        mapped = set(LabelStudioTask.objects.filter(link=link, ls_task_id__in=[int(t.id) for t in page])
+                     .values_list("ls_task_id", flat=True))
         for task in page:
             updated = task.updated_at if isinstance(task.updated_at, datetime) else parse_datetime(
                 str(task.updated_at))
@@ -603,8 +599,8 @@ def _renew_media(link: LabelStudioLink, ls: LabelStudio) -> int:
                                                media_expires_at__lt=timezone.now() + half)[:BATCH])
     if not rows:
         return 0
-    expires = int(time.time()) + settings.LOUPE_LABELSTUDIO_MEDIA_SECONDS
-    until = datetime.fromtimestamp(expires, tz=timezone.get_current_timezone())
+    expires = _media_expiry()
+    until = datetime.fromtimestamp(expires, tz=UTC)
     for row, payload in zip(rows, task_payloads(link, rows, expires), strict=True):
         ls.tasks.update(id=str(row.ls_task_id), data=payload["data"])
         LabelStudioTask.objects.filter(pk=row.pk).update(media_expires_at=until)
