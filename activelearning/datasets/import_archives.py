@@ -29,8 +29,14 @@ _CORRUPT = (zipfile.BadZipFile, zipfile.LargeZipFile, tarfile.TarError, zlib.err
             ValueError, OverflowError, RuntimeError, NotImplementedError, UnicodeError)
 
 
+class ImportRejected(InvalidInput):
+    """A file an import cannot take: 400 `invalid_import`, saying where (member, line, record, field)."""
+
+    code = "invalid_import"
+
+
 def reject(message: str, where: dict[str, Any], **details: Any) -> NoReturn:
-    raise InvalidInput(message, code="invalid_import", details={**where, **details})
+    raise ImportRejected(message, details={**where, **details})
 
 
 class ImportArchive:

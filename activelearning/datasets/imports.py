@@ -29,8 +29,9 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from activelearning.datasets import readers
+from activelearning.datasets.import_archives import ImportRejected
 from activelearning.datasets.readers import SHA as _SHA
-from activelearning.datasets.readers import ImportRejected, frame_in, parse_json, sha_in_reference
+from activelearning.datasets.readers import frame_in, parse_json, sha_in_reference
 from annotations import audit
 from annotations.errors import LoupeError, TooLarge
 from annotations.geometry import clip_to_image
@@ -164,12 +165,6 @@ def _fit_box(box: list[float], asset: Asset, where: dict[str, Any]) -> list[floa
     return [round(v, 2) for v in clipped]
 
 
-def _number(value: Any, where: dict[str, Any]) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ImportRejected("Expected a number.", details=where)
-    return float(value)
-
-
 def _label_studio(project: Project, tasks: list[Any]) -> list[ImportedImage]:
     _limit(len(tasks), "tasks")
     references: list[str] = []
@@ -230,7 +225,8 @@ def boxes_from_ls_result(result: list[Any], *, asset: Asset, labels: list[str], 
         if names[0] not in labels:
             raise ImportRejected(f"The label {names[0]!r} is not one of the project's classes.", details={
                 **here, "field": "value.rectanglelabels", "label": names[0], "allowed": labels})
-        x, y, w, h = (_number(value.get(k), {**here, "field": f"value.{k}"}) for k in ("x", "y", "width", "height"))
+        x, y, w, h = (readers.number(value.get(k), {**here, "field": f"value.{k}"}, text=False)
+                      for k in ("x", "y", "width", "height"))
         box = [x * asset.width / 100, y * asset.height / 100, w * asset.width / 100, h * asset.height / 100]
         box = _fit_box(box, asset, {**here, "field": "value"})
         score = item.get("score")
@@ -313,7 +309,7 @@ def _coco(project: Project, document: dict[str, Any]) -> list[ImportedImage]:
         bbox = annotation.get("bbox")
         if not isinstance(bbox, list) or len(bbox) != 4:
             raise ImportRejected("Expected bbox [x, y, w, h].", details={**where, "field": "bbox"})
-        box = [_number(v, {**where, "field": "bbox"}) for v in bbox]
+        box = [readers.number(v, {**where, "field": "bbox"}, text=False) for v in bbox]
         box = _fit_box(box, assets[shas[annotation["image_id"]]], {**where, "field": "bbox"})
         score = annotation.get("score")
         per_image[annotation["image_id"]].append(

@@ -29,7 +29,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import Any, NoReturn
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import defusedxml.ElementTree as SafeET
@@ -37,7 +37,7 @@ import orjson
 import yaml
 from defusedxml import DefusedXmlException
 
-from activelearning.datasets.import_archives import ImportArchive
+from activelearning.datasets.import_archives import ImportArchive, reject
 from annotations.errors import InvalidInput
 
 SHA = re.compile(r"(?<![0-9a-f])([0-9a-f]{64})(?![0-9a-f])")
@@ -46,14 +46,6 @@ _IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 PIXELS, PERCENT, NORMALISED_CENTRE = "px", "percent", "normalised-centre"
 _COUNTS_HEADER = ["image", "sha256", "frame_index", "split", "site", "camera"]
 _BOX_COLUMNS = ("label", "x", "y", "width", "height")
-
-
-class ImportRejected(InvalidInput):
-    code = "invalid_import"
-
-
-def reject(message: str, where: dict[str, Any], **details: Any) -> NoReturn:
-    raise ImportRejected(message, details={**where, **details})
 
 
 def at(file: str, **where: Any) -> dict[str, Any]:
@@ -154,7 +146,7 @@ def _named_sha(name: str, where: dict[str, Any], field_name: str = "file") -> st
     return sha
 
 
-def _number(value: Any, where: dict[str, Any], *, text: bool = True) -> float:
+def number(value: Any, where: dict[str, Any], *, text: bool = True) -> float:
     """A finite number: a JSON number, or (`text`: CSV, YOLO, XML) the text of one."""
     if text and isinstance(value, str) and len(value) <= 64:
         with contextlib.suppress(ValueError):
@@ -242,7 +234,7 @@ def _region(region: dict[str, Any], where: dict[str, Any], path: str) -> FoundBo
     label_where = {**where, "field": f"{path}.rectanglelabels"}
     if not (isinstance(names, list) and len(names) == 1 and isinstance(names[0], str)):
         reject("Expected one label per box.", label_where)
-    x, y, w, h = (_number(region.get(k), {**where, "field": f"{path}.{k}"}, text=False)
+    x, y, w, h = (number(region.get(k), {**where, "field": f"{path}.{k}"}, text=False)
                   for k in ("x", "y", "width", "height"))
     score = region.get("score")
     return FoundBox(names[0], (x, y, w, h), PERCENT, {**where, "field": path}, label_where,
@@ -296,7 +288,7 @@ def _yolo_labels(data: bytes, file: str, classes: dict[int, str]) -> FoundImage:
             reject("Expected `class cx cy w h` (and a score) on a line.", where, field="line")
         if not (parts[0].isdigit() and len(parts[0]) <= 9 and int(parts[0]) in classes):
             reject("The class id is not one of data.yaml's names.", where, field="class", class_id=parts[0][:20])
-        values = [_number(p, {**where, "field": f}) for p, f in zip(parts[1:], ("cx", "cy", "w", "h", "score"),
+        values = [number(p, {**where, "field": f}) for p, f in zip(parts[1:], ("cx", "cy", "w", "h", "score"),
                                                                    strict=False)]
         boxes.append(FoundBox(classes[int(parts[0])], (values[0], values[1], values[2], values[3]), NORMALISED_CENTRE,
                               {**where, "field": "box"}, {**where, "field": "class"},
@@ -325,7 +317,7 @@ def _voc(data: bytes, file: str) -> FoundImage:
         label = (obj.findtext("name") or "").strip()
         if not label:
             reject("An object has no name.", where, field="name")
-        corners = [_number((obj.findtext(f"bndbox/{k}") or "").strip(), {**where, "field": f"bndbox.{k}"})
+        corners = [number((obj.findtext(f"bndbox/{k}") or "").strip(), {**where, "field": f"bndbox.{k}"})
                    for k in ("xmin", "ymin", "xmax", "ymax")]
         boxes.append(FoundBox(label, (corners[0], corners[1], corners[2] - corners[0], corners[3] - corners[1]),
                               PIXELS, {**where, "field": "bndbox"}, {**where, "field": "name"}))
@@ -380,13 +372,13 @@ def _box_rows(rows: Any, columns: dict[str, int], file: str) -> list[FoundImage]
         reference = cell("sha256") or cell("image")
         sha = _named_sha(reference, where, "sha256" if cell("sha256") else "image")
         frame_text = cell("frame_index")
-        frame = int(_number(frame_text, {**where, "field": "frame_index"})) if frame_text else frame_in(cell("image"))
+        frame = int(number(frame_text, {**where, "field": "frame_index"})) if frame_text else frame_in(cell("image"))
         image = images.setdefault((sha, frame), FoundImage(sha, [], {**where, "field": "image"}, frame))
         if not cell("label"):
             continue
-        x, y, w, h = (_number(cell(k), {**where, "field": k}) for k in _BOX_COLUMNS[1:])
+        x, y, w, h = (number(cell(k), {**where, "field": k}) for k in _BOX_COLUMNS[1:])
         score = cell("score")
         image.boxes.append(FoundBox(cell("label"), (x, y, w, h), PIXELS, {**where, "field": "x"},
                                     {**where, "field": "label"},
-                                    _number(score, {**where, "field": "score"}) if score else None))
+                                    number(score, {**where, "field": "score"}) if score else None))
     return list(images.values())
