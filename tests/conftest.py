@@ -81,10 +81,13 @@ def _flush_only_the_tables_that_hold_rows() -> Iterator[None]:
     from django.db.backends.postgresql.operations import DatabaseOperations
 
     truncate = DatabaseOperations.sql_flush
+    superuser: list[bool] = []  # asked of the server once, at the first flush
 
     def sql_flush(ops: DatabaseOperations, style: Any, tables: list[str], *, reset_sequences: bool = False,
                   allow_cascade: bool = False) -> list[str]:
-        if not tables or reset_sequences or allow_cascade or not _superuser(ops.connection):
+        if not superuser:
+            superuser.append(_superuser(ops.connection))
+        if not tables or reset_sequences or allow_cascade or not superuser[0]:
             return truncate(ops, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade)
         with ops.connection.cursor() as cursor:
             cursor.execute(" UNION ALL ".join(
